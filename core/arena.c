@@ -1,0 +1,90 @@
+// arena.c: singly linked chunks, newest first. A request larger than the
+// chunk size gets a chunk of its own, so big tensors do not waste the rest.
+#include "core/arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DS_ARENA_ALIGN 64
+
+struct ds_arena_chunk {
+    ds_arena_chunk *prev;
+    size_t size; // usable bytes after the header
+    size_t used;
+    _Alignas(DS_ARENA_ALIGN) unsigned char data[];
+};
+
+void ds_arena_init(ds_arena *a, size_t chunk_size, size_t limit) {
+    memset(a, 0, sizeof *a);
+    a->chunk_size = chunk_size ? chunk_size : (size_t)1 << 20;
+    a->bytes_limit = limit;
+}
+
+static size_t align_up(size_t n) {
+    return (n + DS_ARENA_ALIGN - 1) & ~(size_t)(DS_ARENA_ALIGN - 1);
+}
+
+void *ds_arena_alloc(ds_arena *a, size_t size) {
+    if (size > SIZE_MAX / 2) return NULL;
+    size_t need = align_up(size ? size : 1);
+    if (a->bytes_limit && a->bytes_used + need > a->bytes_limit) return NULL;
+    ds_arena_chunk *c = a->head;
+    if (!c || c->size - c->used < need) {
+        size_t csize = need > a->chunk_size ? need : a->chunk_size;
+        c = aligned_alloc(DS_ARENA_ALIGN, align_up(sizeof(ds_arena_chunk) + csize));
+        if (!c) return NULL;
+        c->prev = a->head;
+        c->size = csize;
+        c->used = 0;
+        a->head = c;
+        a->bytes_reserved += csize;
+    }
+    void *p = c->data + c->used;
+    c->used += need;
+    a->bytes_used += need;
+    return p;
+}
+
+void *ds_arena_calloc(ds_arena *a, size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) return NULL;
+    void *p = ds_arena_alloc(a, n * size);
+    if (p) memset(p, 0, n * size);
+    return p;
+}
+
+ds_arena_mark_t ds_arena_mark(const ds_arena *a) {
+    ds_arena_mark_t m = {a->head, a->head ? a->head->used : 0, a->bytes_used};
+    return m;
+}
+
+void ds_arena_rewind(ds_arena *a, ds_arena_mark_t mark) {
+    while (a->head && a->head != mark.chunk) {
+        ds_arena_chunk *prev = a->head->prev;
+        a->bytes_reserved -= a->head->size;
+        free(a->head);
+        a->head = prev;
+    }
+    if (a->head) a->head->used = mark.used;
+    a->bytes_used = mark.bytes_used;
+}
+
+void ds_arena_reset(ds_arena *a) {
+    while (a->head && a->head->prev) {
+        ds_arena_chunk *prev = a->head->prev;
+        a->bytes_reserved -= a->head->size;
+        free(a->head);
+        a->head = prev;
+    }
+    if (a->head) a->head->used = 0;
+    a->bytes_used = 0;
+}
+
+void ds_arena_free(ds_arena *a) {
+    while (a->head) {
+        ds_arena_chunk *prev = a->head->prev;
+        free(a->head);
+        a->head = prev;
+    }
+    a->bytes_used = a->bytes_reserved = 0;
+}

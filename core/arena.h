@@ -1,0 +1,41 @@
+// arena.h: bump allocator for per-request and per-step scratch (lwan's arena).
+// Memory comes in chunks; allocations are 64-byte aligned (cache line, AVX-512)
+// and are never freed one by one: ds_arena_reset drops everything at once,
+// ds_arena_mark / ds_arena_rewind drop everything after a point.
+// Not thread-safe: one arena per thread or per request.
+#ifndef DS_ARENA_H
+#define DS_ARENA_H
+
+#include <stddef.h>
+
+typedef struct ds_arena_chunk ds_arena_chunk;
+
+typedef struct {
+    ds_arena_chunk *head;  // newest chunk
+    size_t chunk_size;     // default size of a new chunk
+    size_t bytes_used;     // live bytes (including alignment padding)
+    size_t bytes_reserved; // bytes held in chunks
+    size_t bytes_limit;    // 0 = unlimited; else allocations past it fail with NULL
+} ds_arena;
+
+typedef struct {
+    ds_arena_chunk *chunk;
+    size_t used;
+    size_t bytes_used;
+} ds_arena_mark_t;
+
+// Initialises an empty arena; chunk_size 0 means 1 MiB; limit 0 means unlimited.
+void ds_arena_init(ds_arena *a, size_t chunk_size, size_t limit);
+// Returns size bytes aligned to 64, or NULL when out of memory or past the limit.
+void *ds_arena_alloc(ds_arena *a, size_t size);
+// Like ds_arena_alloc, and zeroes the memory.
+void *ds_arena_calloc(ds_arena *a, size_t n, size_t size);
+ds_arena_mark_t ds_arena_mark(const ds_arena *a);
+// Frees every allocation made after the mark (chunks past it are released).
+void ds_arena_rewind(ds_arena *a, ds_arena_mark_t mark);
+// Drops all allocations but keeps the first chunk for reuse.
+void ds_arena_reset(ds_arena *a);
+// Releases every chunk. The arena may be initialised again.
+void ds_arena_free(ds_arena *a);
+
+#endif

@@ -1,0 +1,64 @@
+// ctx.c: backend contexts. The CPU context owns a thread pool and pins
+// OpenBLAS to one thread, because the kernels already split rows across the
+// pool and two levels of threads would oversubscribe the cores. A CUDA
+// context is created by kernels/cuda when that backend is compiled in.
+#include "kernels/ops.h"
+#include "core/error.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef DS_HAVE_CUDA
+int ds_cuda_ctx_init(ds_ctx *ctx);
+void ds_cuda_ctx_release(ds_ctx *ctx);
+#endif
+
+ds_ctx *ds_ctx_new(ds_backend backend, int n_threads) {
+    ds_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) {
+        ds_error(DS_E_NOMEM, "cannot allocate a compute context");
+        return NULL;
+    }
+    ctx->backend = backend;
+    if (backend == DS_BACKEND_CPU) {
+        ctx->ops = ds_ops_cpu();
+        openblas_set_num_threads(1);
+        n_threads = n_threads < 1 ? 1 : n_threads > 64 ? 64 : n_threads;
+        ctx->pool = ds_pool_new(n_threads);
+        if (!ctx->pool) {
+            free(ctx);
+            ds_error(DS_E_NOMEM, "cannot start %d compute threads", n_threads);
+            return NULL;
+        }
+        return ctx;
+    }
+#ifdef DS_HAVE_CUDA
+    if (ds_cuda_ctx_init(ctx) == 0) return ctx;
+    free(ctx);
+    return NULL;
+#else
+    free(ctx);
+    ds_error(DS_E_NODEVICE, "this docseek was built without CUDA (rebuild with nvcc installed)");
+    return NULL;
+#endif
+}
+
+void ds_ctx_free(ds_ctx *ctx) {
+    if (!ctx) return;
+    if (ctx->scratch) ctx->ops->free(ctx, ctx->scratch);
+#ifdef DS_HAVE_CUDA
+    if (ctx->backend == DS_BACKEND_CUDA) ds_cuda_ctx_release(ctx);
+#endif
+    ds_pool_free(ctx->pool);
+    free(ctx);
+}
+
+void *ds_ctx_scratch(ds_ctx *ctx, size_t bytes) {
+    if (bytes <= ctx->scratch_bytes) return ctx->scratch;
+    if (ctx->scratch) ctx->ops->free(ctx, ctx->scratch);
+    ctx->scratch = ctx->ops->alloc(ctx, bytes);
+    DS_ASSERT(ctx->scratch != NULL);
+    ctx->scratch_bytes = bytes;
+    return ctx->scratch;
+}

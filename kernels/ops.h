@@ -1,0 +1,222 @@
+// ops.h: the op interface every compute backend implements. The CPU backend
+// (kernels/cpu) is the reference; a CUDA backend (kernels/cuda) provides the
+// same table over device pointers and is checked op by op against it.
+//
+// Conventions, for every op:
+// - float32, row-major, contiguous; sizes are passed explicitly; shapes are
+//   written beside each pointer. Index arrays are int32.
+// - forward functions overwrite their outputs;
+// - backward functions ACCUMULATE (+=) into every gradient they are given
+//   (inputs and parameters alike, llm.c style), so residual branches and
+//   tied weights need no extra adds; the caller zeroes gradients once per
+//   step. A NULL gradient pointer means "not needed" and is skipped.
+// - outputs never alias inputs unless the op says so.
+// The ops do not allocate per call except through the context's scratch,
+// which grows to the largest request and is then reused.
+#ifndef DS_OPS_H
+#define DS_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/pool.h"
+
+typedef struct ds_ops ds_ops;
+
+typedef enum { DS_BACKEND_CPU = 0, DS_BACKEND_CUDA = 1 } ds_backend;
+
+// Backend context: which table, and the backend's own resources.
+typedef struct ds_ctx {
+    const ds_ops *ops;
+    ds_backend backend;
+    ds_pool *pool;        // CPU: the threads kernels split rows across
+    void *scratch;        // backend memory reused across ops
+    size_t scratch_bytes; // its size
+    void *impl;           // backend-private state (CUDA stream, handles)
+} ds_ctx;
+
+// Attention mask: which keys j a query i may see.
+//   causal = 0: all j (encoder);
+//   causal = 1: j <= i, or both i and j inside the prefix (i, j < n_prefix);
+//   window > 0 additionally requires |i - j| < window (sliding window).
+typedef struct {
+    int causal;
+    int n_prefix;
+    int window;
+} ds_attn_mask;
+
+typedef enum { DS_ROUTER_SOFTMAX = 0, DS_ROUTER_SIGMOID = 1 } ds_router_score;
+
+// Group-limited top-k routing (DeepSeek-V3, arXiv:2412.19437 section 2.1.2):
+// scores s = sigmoid(logits) or softmax(logits); selection uses s + bias
+// (the bias never enters the weights); experts are split into n_groups
+// equal groups, a group scores the sum of its best two biased scores, the
+// topk_groups best groups stay, and the topk best experts inside them are
+// chosen. Weights are the unbiased scores of the chosen experts, optionally
+// normalised to sum 1, times scale.
+typedef struct {
+    int n_experts;
+    int n_groups;    // divides n_experts
+    int topk_groups; // 1..n_groups
+    int topk;        // 1..topk_groups * (n_experts / n_groups)
+    ds_router_score score;
+    int normalize; // 1: weights of the chosen experts sum to 1 before scale
+    float scale;   // routed scaling factor
+} ds_router_cfg;
+
+typedef struct {
+    float lr;
+    float beta1, beta2, eps;
+    float weight_decay; // decoupled (Loshchilov & Hutter): p -= lr * wd * p
+    float grad_scale;   // multiplies every gradient first (1, or the clipping factor)
+    int step;           // 1-based step, for bias correction
+} ds_adamw_cfg;
+
+struct ds_ops {
+    const char *name;
+
+    // ---- memory (host memory for the CPU backend, device memory for CUDA)
+    void *(*alloc)(ds_ctx *ctx, size_t bytes); // NULL on failure; 64-byte aligned
+    void (*free)(ds_ctx *ctx, void *ptr);      // NULL is a no-op
+    void (*upload)(ds_ctx *ctx, void *dst, const void *host_src, size_t bytes);
+    void (*download)(ds_ctx *ctx, void *host_dst, const void *src, size_t bytes);
+    void (*zero)(ds_ctx *ctx, void *ptr, size_t bytes);
+    void (*sync)(ds_ctx *ctx); // waits for all queued work
+
+    // ---- elementwise
+    // out (n) = a + b; out may alias a or b.
+    void (*add)(ds_ctx *ctx, float *out, const float *a, const float *b, int64_t n);
+    // dst (n) += scale * src
+    void (*axpy)(ds_ctx *ctx, float *dst, const float *src, float scale, int64_t n);
+    // sum of squares of x (n), accumulated in double (gradient clipping)
+    double (*sumsq)(ds_ctx *ctx, const float *x, int64_t n);
+
+    // ---- matmul: out (M, N) = inp (M, K) @ weight (N, K)^T + bias (N), bias may be NULL
+    void (*matmul_forward)(ds_ctx *ctx, float *out, const float *inp, const float *weight,
+                           const float *bias, int M, int K, int N);
+    void (*matmul_backward)(ds_ctx *ctx, float *dinp, float *dweight, float *dbias,
+                            const float *dout, const float *inp, const float *weight, int M, int K,
+                            int N);
+    // Grouped matmul for experts: rows offsets[e] .. offsets[e+1] of inp (rows, K) are
+    // multiplied by weight[e] (E, N, K)^T into the same rows of out (rows, N).
+    void (*matmul_grouped_forward)(ds_ctx *ctx, float *out, const float *inp,
+                                   const float *weight, const int32_t *offsets, int E, int K,
+                                   int N);
+    void (*matmul_grouped_backward)(ds_ctx *ctx, float *dinp, float *dweight, const float *dout,
+                                    const float *inp, const float *weight,
+                                    const int32_t *offsets, int E, int K, int N);
+
+    // ---- embedding: out (T, C) = table (V, C)[ids (T)]; ids outside 0..V-1 are invalid input
+    // and must be rejected by the caller (tokenizer) before they get here.
+    void (*embedding_forward)(ds_ctx *ctx, float *out, const int32_t *ids, const float *table,
+                              int T, int V, int C);
+    void (*embedding_backward)(ds_ctx *ctx, float *dtable, const float *dout, const int32_t *ids,
+                               int T, int V, int C);
+
+    // ---- RMSNorm: out (T, C) = inp / rms(inp) * weight (C); rstd (T) saved for backward
+    void (*rmsnorm_forward)(ds_ctx *ctx, float *out, float *rstd, const float *inp,
+                            const float *weight, int T, int C, float eps);
+    void (*rmsnorm_backward)(ds_ctx *ctx, float *dinp, float *dweight, const float *dout,
+                             const float *inp, const float *weight, const float *rstd, int T,
+                             int C);
+
+    // ---- LayerNorm: out (T, C) = (inp - mean) * rstd * weight + bias; mean, rstd (T) saved
+    void (*layernorm_forward)(ds_ctx *ctx, float *out, float *mean, float *rstd, const float *inp,
+                              const float *weight, const float *bias, int T, int C, float eps);
+    void (*layernorm_backward)(ds_ctx *ctx, float *dinp, float *dweight, float *dbias,
+                               const float *dout, const float *inp, const float *weight,
+                               const float *mean, const float *rstd, int T, int C);
+
+    // ---- softmax over rows: out (T, V)
+    void (*softmax_forward)(ds_ctx *ctx, float *out, const float *inp, int T, int V);
+    void (*softmax_backward)(ds_ctx *ctx, float *dinp, const float *dout, const float *out, int T,
+                             int V);
+
+    // ---- cross-entropy: losses (T) = -log softmax(logits (T, V))[targets (T)], probs (T, V)
+    // saved. A target < 0 is ignored: loss 0 and no gradient. dlosses (T) carries the
+    // caller's weighting (e.g. 1 / number of counted targets).
+    void (*crossentropy_forward)(ds_ctx *ctx, float *losses, float *probs, const float *logits,
+                                 const int32_t *targets, int T, int V);
+    void (*crossentropy_backward)(ds_ctx *ctx, float *dlogits, const float *dlosses,
+                                  const float *probs, const int32_t *targets, int T, int V);
+
+    // ---- activations over n elements. GELU is the tanh approximation (Hendrycks & Gimpel).
+    void (*gelu_forward)(ds_ctx *ctx, float *out, const float *inp, int64_t n);
+    void (*gelu_backward)(ds_ctx *ctx, float *dinp, const float *dout, const float *inp,
+                          int64_t n);
+    void (*silu_forward)(ds_ctx *ctx, float *out, const float *inp, int64_t n);
+    void (*silu_backward)(ds_ctx *ctx, float *dinp, const float *dout, const float *inp,
+                          int64_t n);
+    // SwiGLU (Shazeer 2020): inp (T, 2H) holds [gate | up] per row (one fused GEMM);
+    // out (T, H) = silu(gate) * up.
+    void (*swiglu_forward)(ds_ctx *ctx, float *out, const float *inp, int T, int H);
+    void (*swiglu_backward)(ds_ctx *ctx, float *dinp, const float *dout, const float *inp, int T,
+                            int H);
+
+    // ---- RoPE (Su et al. 2021), interleaved pairs (2i, 2i+1) rotated by pos * theta^(-2i/hd):
+    // out (T, nh, hd) from inp (T, nh, hd), positions pos (T). out may alias inp in forward.
+    void (*rope_forward)(ds_ctx *ctx, float *out, const float *inp, const int32_t *pos, int T,
+                         int nh, int hd, float theta);
+    void (*rope_backward)(ds_ctx *ctx, float *dinp, const float *dout, const int32_t *pos, int T,
+                          int nh, int hd, float theta);
+
+    // ---- attention with grouped-query heads (nh query heads share nkv key/value heads,
+    // nh % nkv == 0), scale 1/sqrt(hd):
+    // q (B, T, nh, hd), k, v (B, T, nkv, hd) -> out (B, T, nh, hd);
+    // att (B, nh, T, T) keeps the probabilities for backward (masked entries are 0).
+    void (*attention_forward)(ds_ctx *ctx, float *out, float *att, const float *q,
+                              const float *k, const float *v, int B, int T, int nh, int nkv,
+                              int hd, ds_attn_mask mask);
+    void (*attention_backward)(ds_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
+                               const float *att, const float *q, const float *k, const float *v,
+                               int B, int T, int nh, int nkv, int hd, ds_attn_mask mask);
+
+    // ---- MoE routing: logits (T, E), bias (E) or NULL -> expert_idx (T, topk) in order of
+    // decreasing biased score, expert_w (T, topk); scores (T, E) saved for backward.
+    void (*moe_route_forward)(ds_ctx *ctx, int32_t *expert_idx, float *expert_w, float *scores,
+                              const float *logits, const float *bias, int T, ds_router_cfg cfg);
+    void (*moe_route_backward)(ds_ctx *ctx, float *dlogits, const float *dexpert_w,
+                               const int32_t *expert_idx, const float *scores, int T,
+                               ds_router_cfg cfg);
+    // Counting sort of the T*topk assignments by expert, stable in (token, slot) order:
+    // offsets (E+1) start row of each expert; row_of (T, topk) the permuted row of each
+    // assignment; token_of (T*topk) the token of each permuted row.
+    void (*moe_permute)(ds_ctx *ctx, int32_t *offsets, int32_t *row_of, int32_t *token_of,
+                        const int32_t *expert_idx, int T, int topk, int E);
+    // xp (T*topk, C) = x (T, C)[token_of]
+    void (*moe_dispatch_forward)(ds_ctx *ctx, float *xp, const float *x, const int32_t *token_of,
+                                 int T, int topk, int C);
+    // dx (T, C) += sum over slots of dxp[row_of[t, slot]]
+    void (*moe_dispatch_backward)(ds_ctx *ctx, float *dx, const float *dxp, const int32_t *row_of,
+                                  int T, int topk, int C);
+    // out (T, C) = sum over slots of w (T, topk) * yp (T*topk, C)[row_of[t, slot]]
+    void (*moe_combine_forward)(ds_ctx *ctx, float *out, const float *yp, const float *w,
+                                const int32_t *row_of, int T, int topk, int C);
+    void (*moe_combine_backward)(ds_ctx *ctx, float *dyp, float *dw, const float *dout,
+                                 const float *yp, const float *w, const int32_t *row_of, int T,
+                                 int topk, int C);
+
+    // ---- AdamW (Loshchilov & Hutter 2019) over n parameters, in place on params, m, v.
+    void (*adamw_update)(ds_ctx *ctx, float *params, const float *grads, float *m, float *v,
+                         int64_t n, const ds_adamw_cfg *cfg);
+};
+
+// Creates a context for the backend with n_threads CPU threads (CPU backend;
+// ignored otherwise). Returns NULL and sets the error detail when the
+// backend is not available (DS_E_NODEVICE for CUDA without a GPU).
+ds_ctx *ds_ctx_new(ds_backend backend, int n_threads);
+// Frees the context, its scratch and its thread pool. NULL is a no-op.
+void ds_ctx_free(ds_ctx *ctx);
+// Scratch of at least bytes, owned by the context, valid until the next call.
+// Aborts on out-of-memory: activations are sized at start-up, so this is a broken invariant.
+void *ds_ctx_scratch(ds_ctx *ctx, size_t bytes);
+
+// The CPU reference table.
+const ds_ops *ds_ops_cpu(void);
+
+// Gradient clipping factor: 1 when norm <= max_norm, else max_norm / norm.
+static inline float ds_clip_scale(double norm, float max_norm) {
+    return (max_norm > 0 && norm > max_norm) ? (float)(max_norm / norm) : 1.0f;
+}
+
+#endif
