@@ -1,2 +1,69 @@
-// main.c: placeholder, replaced below.
-int main(void) { return 0; }
+// main.c: `docseek` entry point: dispatches to the subcommands. Commands
+// whose layer is not built yet say so plainly and exit 2 rather than
+// pretending to work.
+#include "cli/cli.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} ds_commands[] = {
+    {"info", ds_cmd_info, "build, CPU/BLAS and GPU facts; environment checks"},
+    {"tensors", ds_cmd_tensors, "list (and check) the tensors of a .safetensors file"},
+};
+
+// Commands of the design that later issues bring; listed so users see the plan.
+static const struct {
+    const char *name;
+    const char *needs;
+} ds_planned[] = {
+    {"pages", "ingest (PDF/image/OCR)"},
+    {"extract", "ingest and the trained model"},
+    {"ingest", "ingest and the trained model"},
+    {"eval", "the evaluator and sample sets"},
+    {"serve", "the HTTP service"},
+    {"train", "the model and the training loop"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: docseek COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof ds_commands / sizeof *ds_commands; i++)
+        fprintf(f, "  %-10s %s\n", ds_commands[i].name, ds_commands[i].help);
+    fprintf(f, "\nnot built yet:\n");
+    for (size_t i = 0; i < sizeof ds_planned / sizeof *ds_planned; i++)
+        fprintf(f, "  %-10s needs %s\n", ds_planned[i].name, ds_planned[i].needs);
+    fprintf(f, "\n`docseek COMMAND --help` describes a command.\n");
+}
+
+int ds_cli_fail(const char *cmd, int err) {
+    fprintf(stderr, "docseek %s: %s: %s\n", cmd, ds_err_name(err),
+            ds_errmsg()[0] ? ds_errmsg() : ds_strerror(err));
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("docseek %s\n", DS_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof ds_commands / sizeof *ds_commands; i++)
+        if (strcmp(argv[1], ds_commands[i].name) == 0)
+            return ds_commands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof ds_planned / sizeof *ds_planned; i++)
+        if (strcmp(argv[1], ds_planned[i].name) == 0) {
+            fprintf(stderr, "docseek %s: not available yet: it needs %s, which is not built yet.\n",
+                    argv[1], ds_planned[i].needs);
+            return 2;
+        }
+    fprintf(stderr, "docseek: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

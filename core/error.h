@@ -57,7 +57,8 @@ void ds_error_clear(void);
 #define DS_ASSERT(cond)                                                                            \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "docseek: assertion failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
+            fprintf(stderr, "docseek: assertion failed: %s at %s:%d\n", #cond, __FILE__,           \
+                    __LINE__);                                                                     \
             abort();                                                                               \
         }                                                                                          \
     } while (0)

@@ -96,7 +96,7 @@ static float bits_f32(uint32_t u) {
 uint16_t ds_f32_to_bf16(float f) {
     uint32_t u = f32_bits(f);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); // quiet NaN
-    u += 0x7fffu + ((u >> 16) & 1u);                                           // nearest even
+    u += 0x7fffu + ((u >> 16) & 1u);                                          // nearest even
     return (uint16_t)(u >> 16);
 }
 
@@ -108,7 +108,7 @@ uint16_t ds_f32_to_f16(float f) {
     uint32_t u = f32_bits(f);
     uint32_t sign = (u >> 16) & 0x8000u;
     uint32_t absu = u & 0x7fffffffu;
-    if (absu > 0x7f800000u) return (uint16_t)(sign | 0x7e00u); // NaN
+    if (absu > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);  // NaN
     if (absu >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); // >= 65520 rounds to infinity
     if (absu < 0x38800000u) { // below the smallest normal half (2^-14): subnormal or zero
         if (absu < 0x33000000u) return (uint16_t)sign; // below 2^-25: rounds to zero

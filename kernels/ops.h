@@ -52,8 +52,13 @@ typedef enum { DS_ROUTER_SOFTMAX = 0, DS_ROUTER_SIGMOID = 1 } ds_router_score;
 // (the bias never enters the weights); experts are split into n_groups
 // equal groups, a group scores the sum of its best two biased scores, the
 // topk_groups best groups stay, and the topk best experts inside them are
-// chosen. Weights are the unbiased scores of the chosen experts, optionally
-// normalised to sum 1, times scale.
+// chosen; equal scores go to the lower index (groups and experts alike), so
+// every backend picks the same experts. Weights are the unbiased scores of
+// the chosen experts, optionally normalised to sum 1 (no epsilon: sigmoid
+// scores are positive), times scale. The bias gets no gradient: it is
+// nudged by the trainer from the expert load, not learned.
+// (DeepSeek's reference code scores groups by their maximum when it has no
+// bias; docseek always uses the top-2 sum, bias or not.)
 typedef struct {
     int n_experts;
     int n_groups;    // divides n_experts
@@ -99,12 +104,11 @@ struct ds_ops {
                             int N);
     // Grouped matmul for experts: rows offsets[e] .. offsets[e+1] of inp (rows, K) are
     // multiplied by weight[e] (E, N, K)^T into the same rows of out (rows, N).
-    void (*matmul_grouped_forward)(ds_ctx *ctx, float *out, const float *inp,
-                                   const float *weight, const int32_t *offsets, int E, int K,
-                                   int N);
+    void (*matmul_grouped_forward)(ds_ctx *ctx, float *out, const float *inp, const float *weight,
+                                   const int32_t *offsets, int E, int K, int N);
     void (*matmul_grouped_backward)(ds_ctx *ctx, float *dinp, float *dweight, const float *dout,
-                                    const float *inp, const float *weight,
-                                    const int32_t *offsets, int E, int K, int N);
+                                    const float *inp, const float *weight, const int32_t *offsets,
+                                    int E, int K, int N);
 
     // ---- embedding: out (T, C) = table (V, C)[ids (T)]; ids outside 0..V-1 are invalid input
     // and must be rejected by the caller (tokenizer) before they get here.
@@ -142,18 +146,17 @@ struct ds_ops {
 
     // ---- activations over n elements. GELU is the tanh approximation (Hendrycks & Gimpel).
     void (*gelu_forward)(ds_ctx *ctx, float *out, const float *inp, int64_t n);
-    void (*gelu_backward)(ds_ctx *ctx, float *dinp, const float *dout, const float *inp,
-                          int64_t n);
+    void (*gelu_backward)(ds_ctx *ctx, float *dinp, const float *dout, const float *inp, int64_t n);
     void (*silu_forward)(ds_ctx *ctx, float *out, const float *inp, int64_t n);
-    void (*silu_backward)(ds_ctx *ctx, float *dinp, const float *dout, const float *inp,
-                          int64_t n);
+    void (*silu_backward)(ds_ctx *ctx, float *dinp, const float *dout, const float *inp, int64_t n);
     // SwiGLU (Shazeer 2020): inp (T, 2H) holds [gate | up] per row (one fused GEMM);
     // out (T, H) = silu(gate) * up.
     void (*swiglu_forward)(ds_ctx *ctx, float *out, const float *inp, int T, int H);
     void (*swiglu_backward)(ds_ctx *ctx, float *dinp, const float *dout, const float *inp, int T,
                             int H);
 
-    // ---- RoPE (Su et al. 2021), interleaved pairs (2i, 2i+1) rotated by pos * theta^(-2i/hd):
+    // ---- RoPE (Su et al. 2021), interleaved pairs (2i, 2i+1) rotated by pos * theta^(-2i/hd),
+    // the angle formed in double (a float angle is off by ~1e-3 rad near position 30000):
     // out (T, nh, hd) from inp (T, nh, hd), positions pos (T). out may alias inp in forward.
     void (*rope_forward)(ds_ctx *ctx, float *out, const float *inp, const int32_t *pos, int T,
                          int nh, int hd, float theta);
@@ -163,10 +166,13 @@ struct ds_ops {
     // ---- attention with grouped-query heads (nh query heads share nkv key/value heads,
     // nh % nkv == 0), scale 1/sqrt(hd):
     // q (B, T, nh, hd), k, v (B, T, nkv, hd) -> out (B, T, nh, hd);
-    // att (B, nh, T, T) keeps the probabilities for backward (masked entries are 0).
-    void (*attention_forward)(ds_ctx *ctx, float *out, float *att, const float *q,
-                              const float *k, const float *v, int B, int T, int nh, int nkv,
-                              int hd, ds_attn_mask mask);
+    // att (B, nh, T, T) keeps the probabilities for backward (masked entries are 0); it is
+    // required (it is also the forward's working buffer). n_prefix is clamped to 0..T and
+    // ignored when causal = 0. Backward must get the same mask as the forward that filled
+    // att: it uses the mask to skip key blocks.
+    void (*attention_forward)(ds_ctx *ctx, float *out, float *att, const float *q, const float *k,
+                              const float *v, int B, int T, int nh, int nkv, int hd,
+                              ds_attn_mask mask);
     void (*attention_backward)(ds_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
                                const float *att, const float *q, const float *k, const float *v,
                                int B, int T, int nh, int nkv, int hd, ds_attn_mask mask);
@@ -192,11 +198,14 @@ struct ds_ops {
     // out (T, C) = sum over slots of w (T, topk) * yp (T*topk, C)[row_of[t, slot]]
     void (*moe_combine_forward)(ds_ctx *ctx, float *out, const float *yp, const float *w,
                                 const int32_t *row_of, int T, int topk, int C);
+    // dyp (T*topk, C) and dw (T, topk) accumulate.
     void (*moe_combine_backward)(ds_ctx *ctx, float *dyp, float *dw, const float *dout,
                                  const float *yp, const float *w, const int32_t *row_of, int T,
                                  int topk, int C);
 
-    // ---- AdamW (Loshchilov & Hutter 2019) over n parameters, in place on params, m, v.
+    // ---- AdamW (Loshchilov & Hutter 2019) over n parameters, in place on params, m, v:
+    // p -= lr * (mhat / (sqrt(vhat) + eps) + weight_decay * p), p from before the step
+    // (the same as PyTorch's AdamW).
     void (*adamw_update)(ds_ctx *ctx, float *params, const float *grads, float *m, float *v,
                          int64_t n, const ds_adamw_cfg *cfg);
 };

@@ -41,15 +41,16 @@ static int64_t close_impl(const char *what, const float *got, const float *ref32
         if (fabs(r) > atol && rel > worst_rel) worst_rel = rel;
         if (!(diff <= atol + rtol * fabs(r))) {
             if (bad < 5)
-                fprintf(stderr, "  %s[%lld]: got %.9g, want %.9g (diff %.3g)\n", what,
-                        (long long)i, g, r, diff);
+                fprintf(stderr, "  %s[%lld]: got %.9g, want %.9g (diff %.3g)\n", what, (long long)i,
+                        g, r, diff);
             bad++;
         }
     }
     printf("  %-40s n=%-8lld worst abs %.3e  worst rel %.3e  (atol %.0e rtol %.0e) %s\n", what,
            (long long)n, worst_abs, worst_rel, atol, rtol, bad ? "MISMATCH" : "ok");
-    if (bad) printf("  %s: %lld of %lld elements out of tolerance\n", what, (long long)bad,
-                    (long long)n);
+    if (bad)
+        printf("  %s: %lld of %lld elements out of tolerance\n", what, (long long)bad,
+               (long long)n);
     return bad;
 }
 

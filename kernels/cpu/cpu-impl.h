@@ -56,11 +56,9 @@ void ds_cpu_crossentropy_backward(ds_ctx *ctx, float *dlogits, const float *dlos
                                   const float *probs, const int32_t *targets, int T, int V);
 
 void ds_cpu_gelu_forward(ds_ctx *ctx, float *out, const float *inp, int64_t n);
-void ds_cpu_gelu_backward(ds_ctx *ctx, float *dinp, const float *dout, const float *inp,
-                          int64_t n);
+void ds_cpu_gelu_backward(ds_ctx *ctx, float *dinp, const float *dout, const float *inp, int64_t n);
 void ds_cpu_silu_forward(ds_ctx *ctx, float *out, const float *inp, int64_t n);
-void ds_cpu_silu_backward(ds_ctx *ctx, float *dinp, const float *dout, const float *inp,
-                          int64_t n);
+void ds_cpu_silu_backward(ds_ctx *ctx, float *dinp, const float *dout, const float *inp, int64_t n);
 void ds_cpu_swiglu_forward(ds_ctx *ctx, float *out, const float *inp, int T, int H);
 void ds_cpu_swiglu_backward(ds_ctx *ctx, float *dinp, const float *dout, const float *inp, int T,
                             int H);

@@ -10,8 +10,7 @@
 #include <cuda_runtime.h>
 #include <stdio.h>
 
-#define DS_CUDA_CHECK(stmt)                                                                        \
-    ds_cuda_check_impl((stmt), #stmt, __func__, __FILE__, __LINE__)
+#define DS_CUDA_CHECK(stmt) ds_cuda_check_impl((stmt), #stmt, __func__, __FILE__, __LINE__)
 
 static inline int ds_cuda_check_impl(cudaError_t err, const char *stmt, const char *func,
                                      const char *file, int line) {
@@ -21,8 +20,7 @@ static inline int ds_cuda_check_impl(cudaError_t err, const char *stmt, const ch
     return -1;
 }
 
-#define DS_CUBLAS_CHECK(stmt)                                                                      \
-    ds_cublas_check_impl((stmt), #stmt, __func__, __FILE__, __LINE__)
+#define DS_CUBLAS_CHECK(stmt) ds_cublas_check_impl((stmt), #stmt, __func__, __FILE__, __LINE__)
 
 static inline int ds_cublas_check_impl(cublasStatus_t st, const char *stmt, const char *func,
                                        const char *file, int line) {

@@ -37,8 +37,9 @@ extern "C" int ds_cuda_ctx_init(ds_ctx *ctx) {
     (void)ctx;
     if (ds_cuda_device_count() == 0)
         return ds_error(DS_E_NODEVICE, "CUDA requested but no GPU is visible; use --device cpu");
-    return ds_error(DS_E_UNSUPPORTED,
-                    "a GPU is present but the CUDA kernels are not implemented yet; use --device cpu");
+    return ds_error(
+        DS_E_UNSUPPORTED,
+        "a GPU is present but the CUDA kernels are not implemented yet; use --device cpu");
 }
 
 extern "C" void ds_cuda_ctx_release(ds_ctx *ctx) {

@@ -1,0 +1,13 @@
+// cli.h: the subcommands of the `docseek` command. Each takes argc/argv after
+// its own name and returns the process exit status (0 ok, 1 failure, 2 usage).
+// Errors are printed as "docseek <cmd>: <ERROR_NAME>: <detail>" so scripts can grep them.
+#ifndef DS_CLI_H
+#define DS_CLI_H
+
+int ds_cmd_info(int argc, char **argv);
+int ds_cmd_tensors(int argc, char **argv);
+
+// Prints the failure of a library call in the one format; returns 1.
+int ds_cli_fail(const char *cmd, int err);
+
+#endif

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# test.sh: sets up, builds and runs the whole test suite twice: once as
+# built for users, once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Warnings are errors. ctest's summary is the last thing printed.
+# Environment: JOBS (parallel build/test jobs, default: number of cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+
+# Tesseract (OCR) is ~7x slower unless this is set before the process starts.
+export OMP_THREAD_LIMIT=1
+jobs=${JOBS:-$(nproc)}
+py="$PWD/.venv/bin/python"
+
+echo "== build (release, warnings are errors)"
+cmake -S . -B build -G Ninja -DDS_WERROR=ON -DDS_PYTHON="$py" >/dev/null
+ninja -C build -j "$jobs"
+echo "== build (address + undefined sanitizers)"
+# The CUDA backend is compiled by the first build; sanitizers are for host code.
+cmake -S . -B build-asan -G Ninja -DDS_WERROR=ON -DDS_CUDA=OFF -DDS_SANITIZE=address,undefined \
+  -DCMAKE_BUILD_TYPE=Debug -DDS_PYTHON="$py" >/dev/null
+ninja -C build-asan -j "$jobs"
+
+echo "== tests (release)"
+ctest --test-dir build --output-on-failure -j "$jobs"
+echo "== tests (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs"
