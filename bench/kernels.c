@@ -153,6 +153,7 @@ static float *zeros(int64_t n) {
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); // figures appear as they are measured
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             min_seconds = 0.2;
