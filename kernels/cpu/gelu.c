@@ -1,0 +1,50 @@
+// gelu.c: GELU, tanh approximation (Hendrycks & Gimpel 2016, eq. in section 2),
+// as GPT-2 and llm.c: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+// Not here: the exact erf form (the vision encoder is trained with this one).
+#include "kernels/cpu/cpu-impl.h"
+
+#include <math.h>
+
+#define GELU_SCALE 0.7978845608028654f // sqrt(2 / pi)
+
+typedef struct {
+    float *out, *dinp;
+    const float *inp, *dout;
+    int64_t n;
+} gelu_args;
+
+static void gelu_forward_task(void *p, int ith, int nth) {
+    const gelu_args *a = p;
+    int64_t lo, hi;
+    ds_split(a->n, ith, nth, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        float x = a->inp[i];
+        a->out[i] = 0.5f * x * (1.0f + tanhf(GELU_SCALE * (x + 0.044715f * x * x * x)));
+    }
+}
+
+void ds_cpu_gelu_forward(ds_ctx *ctx, float *out, const float *inp, int64_t n) {
+    gelu_args a = {.out = out, .inp = inp, .n = n};
+    ds_pool_run(ctx->pool, gelu_forward_task, &a);
+}
+
+static void gelu_backward_task(void *p, int ith, int nth) {
+    const gelu_args *a = p;
+    int64_t lo, hi;
+    ds_split(a->n, ith, nth, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        float x = a->inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        float th = tanhf(u);
+        float sech2 = 1.0f - th * th;
+        float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        a->dinp[i] += a->dout[i] * (0.5f * (1.0f + th) + 0.5f * x * sech2 * du);
+    }
+}
+
+void ds_cpu_gelu_backward(ds_ctx *ctx, float *dinp, const float *dout, const float *inp,
+                          int64_t n) {
+    if (!dinp) return;
+    gelu_args a = {.dinp = dinp, .inp = inp, .dout = dout, .n = n};
+    ds_pool_run(ctx->pool, gelu_backward_task, &a);
+}

@@ -1,0 +1,56 @@
+// softmax.c: row softmax over V (max-subtracted, so large logits do not
+// overflow) and its backward dinp += y * (dy - sum(dy * y)).
+// Not here: masking (attention.c has its own), temperature (the sampler's).
+#include "kernels/cpu/cpu-impl.h"
+
+#include <math.h>
+
+typedef struct {
+    float *out, *dinp;
+    const float *inp, *dout, *y;
+    int T, V;
+} softmax_args;
+
+static void softmax_forward_task(void *p, int ith, int nth) {
+    const softmax_args *a = p;
+    int64_t lo, hi;
+    ds_split(a->T, ith, nth, &lo, &hi);
+    for (int64_t t = lo; t < hi; t++) {
+        const float *x = a->inp + t * a->V;
+        float *y = a->out + t * a->V;
+        float mx = -INFINITY;
+        for (int v = 0; v < a->V; v++) mx = x[v] > mx ? x[v] : mx;
+        float sum = 0.0f;
+        for (int v = 0; v < a->V; v++) {
+            y[v] = expf(x[v] - mx);
+            sum += y[v];
+        }
+        float inv = 1.0f / sum;
+        for (int v = 0; v < a->V; v++) y[v] *= inv;
+    }
+}
+
+void ds_cpu_softmax_forward(ds_ctx *ctx, float *out, const float *inp, int T, int V) {
+    softmax_args a = {.out = out, .inp = inp, .T = T, .V = V};
+    ds_pool_run(ctx->pool, softmax_forward_task, &a);
+}
+
+static void softmax_backward_task(void *p, int ith, int nth) {
+    const softmax_args *a = p;
+    int64_t lo, hi;
+    ds_split(a->T, ith, nth, &lo, &hi);
+    for (int64_t t = lo; t < hi; t++) {
+        const float *y = a->y + t * a->V, *dy = a->dout + t * a->V;
+        float *dx = a->dinp + t * a->V;
+        float dot = 0.0f;
+        for (int v = 0; v < a->V; v++) dot += dy[v] * y[v];
+        for (int v = 0; v < a->V; v++) dx[v] += y[v] * (dy[v] - dot);
+    }
+}
+
+void ds_cpu_softmax_backward(ds_ctx *ctx, float *dinp, const float *dout, const float *out, int T,
+                             int V) {
+    if (!dinp) return;
+    softmax_args a = {.dinp = dinp, .dout = dout, .y = out, .T = T, .V = V};
+    ds_pool_run(ctx->pool, softmax_backward_task, &a);
+}
