@@ -7,6 +7,7 @@
 // saved probabilities), dropout, ALiBi or other score biases, KV caches.
 #include "kernels/cpu/cpu-impl.h"
 #include "core/error.h"
+#include "kernels/cpu/fast-exp.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -41,28 +42,6 @@ static inline void attn_row_range(int i, int T, ds_attn_mask m, int *lo, int *hi
     *hi = (int)h;
 }
 
-// exp(x) for x <= 0 (scores minus their row maximum), vectorisable: Cody-Waite
-// range reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 Taylor polynomial
-// (truncation error < 1.2e-7 relative, about 1 ulp) scaled by 2^n built in the
-// exponent bits, the scheme of Cephes expf. x is clamped at -87 so 2^n stays normal;
-// exp(-87) ~ 1.6e-38 is zero for every softmax sum.
-static inline float attn_exp(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    const float shift = 12582912.0f; // 1.5 * 2^23: adding it rounds to an integer
-    float t = x * 1.44269504f + shift;
-    float n = t - shift;
-    int32_t ti;
-    memcpy(&ti, &t, sizeof ti);
-    float r = x - n * 0.693145752f - n * 1.42860677e-6f; // ln2 split hi + lo
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f +
-                                                  r * (0.0416666679f + r * (0.00833333377f +
-                                                                            r * 0.00138888892f)))));
-    int32_t bits = (int32_t)((uint32_t)(ti - 0x4B400000 + 127) << 23);
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
-
 // In-place softmax of x (n > 0).
 static void attn_softmax_row(float *x, int n) {
     float mx[ATT_W], acc[ATT_W];
@@ -77,12 +56,12 @@ static void attn_softmax_row(float *x, int n) {
     float sum = 0;
     for (j = 0; j + ATT_W <= n; j += ATT_W)
         for (int u = 0; u < ATT_W; u++) {
-            float e = attn_exp(x[j + u] - m);
+            float e = ds_fast_expf(x[j + u] - m);
             x[j + u] = e;
             acc[u] += e;
         }
     for (; j < n; j++) {
-        float e = attn_exp(x[j] - m);
+        float e = ds_fast_expf(x[j] - m);
         x[j] = e;
         sum += e;
     }
