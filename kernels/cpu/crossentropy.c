@@ -6,8 +6,7 @@
 // Not here: label smoothing, the mean over rows (the caller weights dlosses).
 #include "kernels/cpu/cpu-impl.h"
 #include "core/error.h"
-
-#include <math.h>
+#include "kernels/cpu/softmax-row.h"
 
 typedef struct {
     float *losses, *probs, *dlogits;
@@ -22,20 +21,11 @@ static void ce_forward_task(void *p, int ith, int nth) {
     ds_split(a->T, ith, nth, &lo, &hi);
     for (int64_t t = lo; t < hi; t++) {
         const float *x = a->logits + t * a->V;
-        float *pr = a->probs + t * a->V;
-        float mx = -INFINITY;
-        for (int v = 0; v < a->V; v++) mx = x[v] > mx ? x[v] : mx;
-        float sum = 0.0f;
-        for (int v = 0; v < a->V; v++) {
-            pr[v] = expf(x[v] - mx);
-            sum += pr[v];
-        }
-        float inv = 1.0f / sum;
-        for (int v = 0; v < a->V; v++) pr[v] *= inv;
+        float lse = ds_softmax_row(a->probs + t * a->V, x, a->V);
         int32_t y = a->targets[t];
         DS_ASSERT(y < a->V);
         // From the logits rather than -log(prob): exact even when the prob underflows.
-        a->losses[t] = y < 0 ? 0.0f : logf(sum) + mx - x[y];
+        a->losses[t] = y < 0 ? 0.0f : lse - x[y];
     }
 }
 

@@ -2,8 +2,7 @@
 // overflow) and its backward dinp += y * (dy - sum(dy * y)).
 // Not here: masking (attention.c has its own), temperature (the sampler's).
 #include "kernels/cpu/cpu-impl.h"
-
-#include <math.h>
+#include "kernels/cpu/softmax-row.h"
 
 typedef struct {
     float *out, *dinp;
@@ -15,19 +14,7 @@ static void softmax_forward_task(void *p, int ith, int nth) {
     const softmax_args *a = p;
     int64_t lo, hi;
     ds_split(a->T, ith, nth, &lo, &hi);
-    for (int64_t t = lo; t < hi; t++) {
-        const float *x = a->inp + t * a->V;
-        float *y = a->out + t * a->V;
-        float mx = -INFINITY;
-        for (int v = 0; v < a->V; v++) mx = x[v] > mx ? x[v] : mx;
-        float sum = 0.0f;
-        for (int v = 0; v < a->V; v++) {
-            y[v] = expf(x[v] - mx);
-            sum += y[v];
-        }
-        float inv = 1.0f / sum;
-        for (int v = 0; v < a->V; v++) y[v] *= inv;
-    }
+    for (int64_t t = lo; t < hi; t++) ds_softmax_row(a->out + t * a->V, a->inp + t * a->V, a->V);
 }
 
 void ds_cpu_softmax_forward(ds_ctx *ctx, float *out, const float *inp, int T, int V) {
