@@ -14,6 +14,7 @@ static const struct {
 } ds_commands[] = {
     {"info", ds_cmd_info, "build, CPU/BLAS and GPU facts; environment checks"},
     {"tensors", ds_cmd_tensors, "list (and check) the tensors of a .safetensors file"},
+    {"pages", ds_cmd_pages, "read a PDF or image: pages, words and boxes as JSON"},
 };
 
 // Commands of the design that later issues bring; listed so users see the plan.
@@ -21,11 +22,8 @@ static const struct {
     const char *name;
     const char *needs;
 } ds_planned[] = {
-    {"pages", "ingest (PDF/image/OCR)"},
-    {"extract", "ingest and the trained model"},
-    {"ingest", "ingest and the trained model"},
-    {"eval", "the evaluator and sample sets"},
-    {"serve", "the HTTP service"},
+    {"extract", "ingest and the trained model"},  {"ingest", "ingest and the trained model"},
+    {"eval", "the evaluator and sample sets"},    {"serve", "the HTTP service"},
     {"train", "the model and the training loop"},
 };
 

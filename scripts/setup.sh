@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build and runtime dependencies of the current tree.
-pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev libjansson-dev)
+pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev libjansson-dev
+  libpoppler-glib-dev libcairo2-dev libvips-dev libtesseract-dev tesseract-ocr-eng)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(python3 python3-venv clang-format)
 fi

@@ -1,0 +1,52 @@
+// ingest-impl.h: what the parts of ingest/ share; private to ingest/.
+#ifndef DS_INGEST_IMPL_H
+#define DS_INGEST_IMPL_H
+
+#include "core/arena.h"
+#include "ingest/ingest.h"
+
+struct ds_doc_impl {
+    ds_arena arena; // every string, word array, raster and tensor of the document
+};
+
+typedef struct {
+    const ds_ingest_opts *opts;
+    ds_doc *doc;
+    double t_start; // ds_time_s() when the call began
+} ds_ingest_ctx;
+
+// A growable list of words under construction (heap; strings in the doc arena).
+typedef struct {
+    ds_word *items;
+    int n, cap;
+} ds_word_list;
+
+// Adds a word; text (len bytes) and font are copied into the arena. Returns 0 or DS_E_NOMEM.
+int ds_word_list_add(ds_ingest_ctx *c, ds_word_list *list, const char *text, size_t len, ds_box box,
+                     const char *font, float font_size, float conf, int bold,
+                     ds_word_source source);
+void ds_word_list_free(ds_word_list *list);
+
+// Allocation in the document's arena; NULL on out-of-memory.
+void *ds_ingest_alloc(ds_ingest_ctx *c, size_t bytes);
+
+// Returns DS_E_TIMEOUT (naming the page) when the time budget is spent.
+int ds_ingest_check_time(ds_ingest_ctx *c, int page);
+
+// Sorts the words of a page into reading order (lines top to bottom, words left to
+// right), numbers the lines, and stores them in the page (copied into the arena).
+int ds_page_set_words(ds_ingest_ctx *c, ds_page *page, ds_word_list *list);
+// Builds page->pixels, the letterboxed encoder input, from page->rgb.
+int ds_page_encoder_input(ds_ingest_ctx *c, ds_page *page);
+// Reads the page raster with OCR (Tesseract) and replaces the page's words.
+int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int page_index);
+// 1 when the words of a text layer are usable (some letters or digits), else 0.
+int ds_words_usable(const ds_word_list *list);
+
+int ds_pdf_ingest(ds_ingest_ctx *c, const void *data, size_t size);
+int ds_image_ingest(ds_ingest_ctx *c, const void *data, size_t size, ds_format fmt);
+
+// Starts libvips once and routes GLib, Poppler and libvips warnings to docseek's log.
+int ds_ingest_libs_init(void);
+
+#endif

@@ -1,0 +1,124 @@
+// ingest.h: the bytes of a user's file become a ds_doc: pages, each with a
+// rendered image, the encoder's letterboxed float input, and the words on it
+// with their boxes. PDFs go through Poppler (glib) and cairo; images through
+// libvips; pages without a usable text layer through Tesseract OCR.
+// The type is detected from the content, never from a file name. Every limit
+// (bytes, pages, pixels, time) is an option and a clear error, never a crash.
+// Plain structs (callers read the fields); a ds_doc owns everything it points
+// to and is freed with ds_doc_free. Safe to call from several threads at once:
+// each call opens its own PopplerDocument, and OCR engines are per thread.
+#ifndef DS_INGEST_H
+#define DS_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    DS_FORMAT_UNKNOWN = 0,
+    DS_FORMAT_PDF,
+    DS_FORMAT_PNG,
+    DS_FORMAT_JPEG,
+    DS_FORMAT_TIFF,
+    DS_FORMAT_WEBP,
+    DS_FORMAT_GIF,
+    DS_FORMAT_BMP,
+    // recognised only to name them in the error message
+    DS_FORMAT_ZIP,
+    DS_FORMAT_GZIP,
+    DS_FORMAT_HTML,
+    DS_FORMAT_TEXT,
+} ds_format;
+
+typedef enum { DS_OCR_AUTO = 0, DS_OCR_ALWAYS = 1, DS_OCR_NEVER = 2 } ds_ocr_mode;
+typedef enum { DS_WORD_PDF = 0, DS_WORD_OCR = 1 } ds_word_source;
+
+// A box in page points (1/72 inch), origin top-left, y down.
+typedef struct {
+    float x0, y0, x1, y1;
+} ds_box;
+
+typedef struct {
+    const char *text; // UTF-8, no whitespace
+    ds_box box;
+    const char *font; // PDF font name, or "" (OCR)
+    float font_size;  // points; OCR: the box height
+    float conf;       // 1 for the PDF text layer, 0..1 from OCR
+    int line;         // line number on the page in reading order
+    uint8_t bold;
+    uint8_t source; // ds_word_source
+} ds_word;
+
+typedef struct {
+    float width_pt, height_pt; // page size in points
+    int img_w, img_h;          // the rendered raster
+    uint8_t *rgb;              // (img_h, img_w, 3) sRGB, white background
+    float px_per_pt;           // raster pixels per page point (dpi / 72)
+    // Encoder input: (3, enc_size, enc_size), the page letterboxed on white and
+    // normalised per channel; a point (x, y) of the page lies at encoder pixel
+    // (x * enc_scale + enc_off_x, y * enc_scale + enc_off_y).
+    float *pixels;
+    int enc_size;
+    float enc_scale, enc_off_x, enc_off_y;
+    ds_word *words; // in reading order: lines top to bottom, left to right in a line
+    int n_words;
+    int n_lines;
+    uint8_t ocr_used; // words came from OCR
+    double ms_render; // rendering / decoding
+    double ms_text;   // text layer extraction
+    double ms_ocr;    // OCR (0 when not run)
+} ds_page;
+
+typedef struct ds_doc_impl ds_doc_impl;
+
+typedef struct {
+    ds_format format;
+    int n_pages;
+    ds_page *pages;
+    double ms_total;
+    ds_doc_impl *impl; // storage; private
+} ds_doc;
+
+typedef struct {
+    size_t max_bytes;              // input size limit (default 64 MiB)
+    int max_pages;                 // default 50
+    int64_t max_pixels;            // per page, before decoding (default 100 megapixels)
+    double max_seconds;            // per-document time budget (default 60; 0 = none)
+    float dpi;                     // PDF rendering and OCR resolution (default 150)
+    ds_ocr_mode ocr;               // default auto: pages whose text layer has no usable words
+    const char *ocr_lang;          // Tesseract language (default "eng")
+    int enc_size;                  // encoder square input (default 512)
+    float enc_mean[3], enc_std[3]; // normalisation: (v / 255 - mean) / std (default 0.5, 0.5)
+    int no_pixels;                 // 1: skip the encoder tensor (tools that only need words)
+} ds_ingest_opts;
+
+// Fills opts with the defaults above.
+void ds_ingest_opts_default(ds_ingest_opts *opts);
+
+// Detects the format from the first bytes; DS_FORMAT_UNKNOWN if none matches.
+ds_format ds_detect_format(const void *data, size_t size);
+// "pdf", "png", ... ; "unknown".
+const char *ds_format_name(ds_format fmt);
+
+// Reads a document from memory (the bytes are not kept). Returns 0 and *out, or
+// a DS_E* code with a detail naming the page, the limit and the actual value:
+// DS_E_UNSUPPORTED (unknown type, named), DS_E_FORMAT (damaged), DS_E_ENCRYPTED,
+// DS_E_TOO_LARGE (bytes, pixels), DS_E_TOO_MANY_PAGES, DS_E_TIMEOUT.
+int ds_ingest_memory(const void *data, size_t size, const ds_ingest_opts *opts, ds_doc **out);
+// Reads a file (size checked against max_bytes before reading); errors name the file.
+int ds_ingest_file(const char *path, const ds_ingest_opts *opts, ds_doc **out);
+// Frees the document and everything its pages point to. NULL is a no-op.
+void ds_doc_free(ds_doc *doc);
+
+// Frees the calling thread's OCR engine (each thread keeps one; worker threads free
+// theirs when they exit, the main thread must call this before exiting).
+void ds_ingest_thread_cleanup(void);
+
+// Writes the page raster as a PNG; with draw_words, each word's box is outlined
+// (red for the PDF text layer, blue for OCR) so a person can see that the boxes
+// sit on the words. Returns 0 or DS_E_IO.
+int ds_page_save_png(const ds_page *page, const char *path, int draw_words);
+
+// Fuzz entry: ingests arbitrary bytes with small limits; never crashes or leaks.
+int ds_fuzz_ingest(const uint8_t *data, size_t size);
+
+#endif

@@ -1,0 +1,48 @@
+// libs.c: one-time start of libvips and the routing of GLib-based libraries'
+// messages (libvips, Poppler) into docseek's log, so a damaged file's warnings
+// land in our log lines instead of raw on stderr.
+// libvips runs with one worker thread per call and no operation cache:
+// documents are ingested in parallel on our own worker threads, and a cache
+// would hold references to request buffers long after the request.
+#include "core/error.h"
+#include "core/log.h"
+#include "ingest/ingest-impl.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <vips/vips.h>
+
+static pthread_once_t ds_libs_once = PTHREAD_ONCE_INIT;
+static int ds_libs_status;
+
+static void glib_to_log(const gchar *domain, GLogLevelFlags level, const gchar *message,
+                        gpointer user) {
+    (void)user;
+    if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+        DS_LOGW("%s: %s", domain ? domain : "glib", message);
+    else
+        DS_LOGD("%s: %s", domain ? domain : "glib", message);
+}
+
+static void libs_start(void) {
+    static const char *domains[] = {"VIPS", "Poppler", "GLib-GObject", "GLib"};
+    for (size_t i = 0; i < sizeof domains / sizeof *domains; i++)
+        g_log_set_handler(domains[i], G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
+                          glib_to_log, NULL);
+    if (VIPS_INIT("docseek") != 0) {
+        ds_libs_status = -1;
+        return;
+    }
+    vips_concurrency_set(1);
+    vips_cache_set_max(0);
+    if (!getenv("OMP_THREAD_LIMIT"))
+        DS_LOGW("OMP_THREAD_LIMIT is not set: OCR runs ~7x slower. Set OMP_THREAD_LIMIT=1 in the "
+                "environment before starting docseek.");
+}
+
+int ds_ingest_libs_init(void) {
+    pthread_once(&ds_libs_once, libs_start);
+    if (ds_libs_status != 0)
+        return ds_error(DS_E_INTERNAL, "libvips failed to start: %s", vips_error_buffer());
+    return 0;
+}
