@@ -24,7 +24,8 @@ static const char *usage_text =
     "  --max-pixels N   refuse pages larger than N pixels (default 100000000)\n"
     "  --max-bytes N    refuse files larger than N bytes (default 67108864)\n"
     "  --timeout S      per-document time budget in seconds (default 60, 0 = none)\n"
-    "  --compact        one line of JSON\n";
+    "  --compact        one line of JSON\n"
+    "  --summary        one human-readable line per page instead of JSON\n";
 
 static json_t *box_json(ds_box b) {
     return json_pack("[f, f, f, f]", round(b.x0 * 100) / 100, round(b.y0 * 100) / 100,
@@ -75,7 +76,7 @@ int ds_cmd_pages(int argc, char **argv) {
     ds_ingest_opts o;
     ds_ingest_opts_default(&o);
     const char *path = NULL, *png_dir = NULL;
-    int compact = 0;
+    int compact = 0, summary = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         double v;
@@ -85,6 +86,8 @@ int ds_cmd_pages(int argc, char **argv) {
             return 0;
         } else if (strcmp(a, "--compact") == 0) {
             compact = 1;
+        } else if (strcmp(a, "--summary") == 0) {
+            summary = 1;
         } else if (strcmp(a, "--png") == 0 && has_val) {
             png_dir = argv[++i];
         } else if (strcmp(a, "--ocr") == 0 && has_val) {
@@ -144,6 +147,20 @@ int ds_cmd_pages(int argc, char **argv) {
             ds_doc_free(doc);
             return ds_cli_fail("pages", rc);
         }
+    }
+    if (summary) {
+        printf("%s: %s, %d page(s), %.0f ms\n", path, ds_format_name(doc->format), doc->n_pages,
+               doc->ms_total);
+        for (int i = 0; i < doc->n_pages; i++) {
+            const ds_page *p = &doc->pages[i];
+            printf("  page %d: %.0fx%.0f pt, %d words in %d lines from %s", i + 1, p->width_pt,
+                   p->height_pt, p->n_words, p->n_lines, p->ocr_used ? "OCR" : "the text layer");
+            for (int k = 0; k < p->n_words && k < 8; k++)
+                printf("%s%s", k ? " " : ": ", p->words[k].text);
+            printf("%s\n", p->n_words > 8 ? " ..." : "");
+        }
+        ds_doc_free(doc);
+        return 0;
     }
     json_t *j = doc_json(path, doc);
     json_dumpf(j, stdout, compact ? JSON_COMPACT : JSON_INDENT(1));

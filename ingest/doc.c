@@ -32,7 +32,7 @@ int ds_ingest_check_time(ds_ingest_ctx *c, int page) {
     double limit = c->opts->max_seconds;
     double spent = ds_time_s() - c->t_start;
     if (limit > 0 && spent > limit)
-        return ds_error(DS_E_TIMEOUT, "time budget of %.1f s spent (%.1f s) at page %d", limit,
+        return ds_error(DS_E_TIMEOUT, "time budget of %.3g s spent (%.3g s) at page %d", limit,
                         spent, page + 1);
     return 0;
 }

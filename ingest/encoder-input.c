@@ -30,9 +30,9 @@ int ds_page_encoder_input(ds_ingest_ctx *c, ds_page *page) {
                     NULL) != 0 ||
         vips_embed(sized, &boxed, off_x, off_y, S, S, "extend", VIPS_EXTEND_BACKGROUND,
                    "background", white, NULL) != 0) {
+        char msg[512];
         rc = ds_error(DS_E_INTERNAL, "resizing the page for the encoder failed: %s",
-                      vips_error_buffer());
-        vips_error_clear();
+                      ds_vips_error_line(msg, sizeof msg));
         goto done;
     }
     size_t len = 0;

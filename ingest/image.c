@@ -24,13 +24,7 @@ static VipsImage *load_header(const void *data, size_t size, int index, int mult
 
 static int vips_fail(int code, int page, const char *what) {
     char msg[512];
-    snprintf(msg, sizeof msg, "%s", vips_error_buffer());
-    vips_error_clear();
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = '\0';
-    for (char *p = msg; *p; p++)
-        if (*p == '\n') *p = ' ';
-    return ds_error(code, "page %d: %s: %s", page + 1, what, msg[0] ? msg : "libvips failed");
+    return ds_error(code, "page %d: %s: %s", page + 1, what, ds_vips_error_line(msg, sizeof msg));
 }
 
 // Decodes one page into 8-bit sRGB in the document arena.

@@ -46,6 +46,10 @@ int ds_words_usable(const ds_word_list *list);
 int ds_pdf_ingest(ds_ingest_ctx *c, const void *data, size_t size);
 int ds_image_ingest(ds_ingest_ctx *c, const void *data, size_t size, ds_format fmt);
 
+// libvips' error buffer as one line (trailing space and newlines folded), then cleared;
+// "libvips failed" when it is empty. Returns buf.
+const char *ds_vips_error_line(char *buf, size_t size);
+
 // Starts libvips once and routes GLib, Poppler and libvips warnings to docseek's log.
 int ds_ingest_libs_init(void);
 

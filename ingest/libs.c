@@ -9,7 +9,9 @@
 #include "ingest/ingest-impl.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <vips/vips.h>
 
 static pthread_once_t ds_libs_once = PTHREAD_ONCE_INIT;
@@ -45,4 +47,15 @@ int ds_ingest_libs_init(void) {
     if (ds_libs_status != 0)
         return ds_error(DS_E_INTERNAL, "libvips failed to start: %s", vips_error_buffer());
     return 0;
+}
+
+const char *ds_vips_error_line(char *buf, size_t size) {
+    snprintf(buf, size, "%s", vips_error_buffer());
+    vips_error_clear();
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = '\0';
+    for (char *p = buf; *p; p++)
+        if (*p == '\n') *p = ' ';
+    if (!buf[0]) snprintf(buf, size, "libvips failed");
+    return buf;
 }

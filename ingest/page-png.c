@@ -42,8 +42,9 @@ int ds_page_save_png(const ds_page *page, const char *path, int draw_words) {
     VipsImage *img =
         vips_image_new_from_memory(copy, bytes, page->img_w, page->img_h, 3, VIPS_FORMAT_UCHAR);
     if (!img || vips_pngsave(img, path, NULL) != 0) {
-        rc = ds_error(DS_E_IO, "%s: cannot write PNG: %s", path, vips_error_buffer());
-        vips_error_clear();
+        char msg[512];
+        rc = ds_error(DS_E_IO, "%s: cannot write PNG: %s", path,
+                      ds_vips_error_line(msg, sizeof msg));
     }
     if (img) g_object_unref(img);
     free(copy);

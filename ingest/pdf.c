@@ -29,7 +29,8 @@ static int font_is_bold(const char *name) {
 
 static int render_page(ds_ingest_ctx *c, PopplerPage *pp, ds_page *page, int index) {
     double scale = c->opts->dpi / 72.0;
-    int w = (int)ceil(page->width_pt * scale), h = (int)ceil(page->height_pt * scale);
+    // ceil, less a hair: 792 pt * (150 / 72.0) is 1650.0000000000002 in doubles, not 1651 pixels.
+    int w = (int)ceil(page->width_pt * scale - 1e-6), h = (int)ceil(page->height_pt * scale - 1e-6);
     if (w < 1 || h < 1 || w > 32767 || h > 32767)
         return ds_error(DS_E_FORMAT, "page %d: size %.0fx%.0f pt cannot be rendered", index + 1,
                         page->width_pt, page->height_pt);
@@ -48,7 +49,9 @@ static int render_page(ds_ingest_ctx *c, PopplerPage *pp, ds_page *page, int ind
     cairo_t *cr = cairo_create(s);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
-    cairo_scale(cr, (double)w / page->width_pt, (double)h / page->height_pt);
+    // The same scale both ways as px_per_pt, so boxes map exactly; the raster covers the page,
+    // its last row and column partly past the edge (white).
+    cairo_scale(cr, scale, scale);
     poppler_page_render(pp, cr);
     cairo_destroy(cr);
     cairo_surface_flush(s);

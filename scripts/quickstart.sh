@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # quickstart.sh: sets up, builds, and runs docseek's main job on the sample
-# documents. Today the extraction pipeline (ingest, model) is not built yet,
-# so it runs what exists: the build facts and the compute kernels' benchmark,
-# and says plainly what is missing.
+# documents. The model is not built yet, so it runs what exists: the build
+# facts, the compute kernels' benchmark, and ingest (pages, words, boxes) of a
+# sample of each kind, and says plainly what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -17,10 +17,18 @@ echo "== compute kernels (docseek's CPU reference, against the same-run OpenBLAS
 ./build/bench_kernels --quick
 echo
 samples=../shared/data
+mkdir -p out/pages
 if [[ -d $samples ]]; then
-  n=$(find "$samples" -type f \( -iname '*.pdf' -o -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.tif*' \) | wc -l)
-  echo "sample documents found under $samples: $n"
+  echo "== reading the sample documents (pages, words, boxes; page images with boxes in out/pages/)"
+  for dir in sroie-dev/img funsd-dev/images kleister-nda-dev/documents; do
+    [[ -d $samples/$dir ]] || continue
+    f=$(find "$samples/$dir" -type f | sort | head -n 1)
+    name=$(basename "$f")
+    ./build/docseek pages "$f" --summary --png "out/pages/${name%.*}"
+  done
+else
+  echo "no sample documents at $samples; try: build/docseek pages FILE --summary"
 fi
-echo "not yet: extracting fields from documents. 'docseek extract' and 'docseek ingest' need"
-echo "the ingest layer and a trained model, which are not built yet; 'docseek --help' lists"
-echo "what is available now."
+echo
+echo "not yet: extracting fields. 'docseek extract' and 'docseek ingest' need the trained model,"
+echo "which is not built yet; 'docseek --help' lists what is available now."
