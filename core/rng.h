@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-typedef struct {
+typedef struct ds_rng {
     uint64_t s[4];
 } ds_rng;
 

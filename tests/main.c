@@ -91,6 +91,27 @@ void ds_test_to_f32(float *dst, const double *src, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] = (float)src[i];
 }
 
+size_t ds_test_mutate(ds_rng *r, uint8_t *out, const uint8_t *seed, size_t n) {
+    memcpy(out, seed, n);
+    size_t len = n;
+    int edits = 1 + (int)ds_rng_below(r, 4);
+    for (int e = 0; e < edits; e++) {
+        size_t pos = (size_t)ds_rng_below(r, len);
+        switch (ds_rng_below(r, 3)) {
+        case 0:
+            out[pos] ^= (uint8_t)(1u << ds_rng_below(r, 8));
+            break;
+        case 1:
+            out[pos] = (uint8_t)ds_rng_below(r, 256);
+            break;
+        default:
+            len = pos + 1;
+            break;
+        }
+    }
+    return len;
+}
+
 const char *ds_test_tmpdir(void) {
     static char dir[512];
     if (!dir[0]) {

@@ -325,23 +325,7 @@ DS_TEST(safetensors_fuzz_smoke) {
     ds_rng_seed(&r, 7);
     int accepted = 0, rejected = 0;
     for (int iter = 0; iter < 3000; iter++) {
-        memcpy(mut, seed, n);
-        size_t len = n;
-        int edits = 1 + (int)ds_rng_below(&r, 4);
-        for (int e = 0; e < edits; e++) {
-            size_t pos = (size_t)ds_rng_below(&r, len);
-            switch (ds_rng_below(&r, 3)) {
-            case 0:
-                mut[pos] ^= (uint8_t)(1u << ds_rng_below(&r, 8));
-                break;
-            case 1:
-                mut[pos] = (uint8_t)ds_rng_below(&r, 256);
-                break;
-            default:
-                len = pos + 1;
-                break;
-            }
-        }
+        size_t len = ds_test_mutate(&r, mut, seed, n);
         if (ds_fuzz_safetensors(mut, len) == 0)
             accepted++;
         else

@@ -6,6 +6,7 @@
 #ifndef DS_TEST_H
 #define DS_TEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -57,6 +58,10 @@ void ds_test_fd_grad(double *x, int64_t n, double *grad, ds_test_loss_fn loss, v
 void ds_test_randn(float *x, int64_t n, uint64_t seed, float std);
 void ds_test_to_f64(double *dst, const float *src, int64_t n);
 void ds_test_to_f32(float *dst, const double *src, int64_t n);
+// Copies seed (n > 0 bytes) into out with 1-4 random edits (bit flip, byte set,
+// truncation) for fuzz smoke tests; returns the mutated length.
+struct ds_rng;
+size_t ds_test_mutate(struct ds_rng *r, uint8_t *out, const uint8_t *seed, size_t n);
 // Directory holding fixtures written by tests (created on demand; from DS_TEST_TMPDIR or /tmp).
 const char *ds_test_tmpdir(void);
 

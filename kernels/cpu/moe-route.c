@@ -7,6 +7,7 @@
 // Not here: the router GEMM, capacity limits, token dropping, auxiliary balance losses.
 #include "kernels/cpu/cpu-impl.h"
 #include "core/error.h"
+#include "kernels/cpu/softmax-row.h"
 
 #include <math.h>
 
@@ -40,15 +41,7 @@ static void score_row(float *s, const float *l, int E, ds_router_score fn) {
         for (int e = 0; e < E; e++) s[e] = 1.0f / (1.0f + expf(-l[e]));
         return;
     }
-    float mx = l[0];
-    for (int e = 1; e < E; e++) mx = l[e] > mx ? l[e] : mx;
-    float sum = 0.0f;
-    for (int e = 0; e < E; e++) {
-        s[e] = expf(l[e] - mx);
-        sum += s[e];
-    }
-    float inv = 1.0f / sum;
-    for (int e = 0; e < E; e++) s[e] *= inv;
+    ds_softmax_row(s, l, E);
 }
 
 // Inserts candidate c with value v into the list idx/val (*n entries, at most k), kept in
