@@ -15,6 +15,7 @@ static const struct {
     {"info", ds_cmd_info, "build, CPU/BLAS and GPU facts; environment checks"},
     {"tensors", ds_cmd_tensors, "list (and check) the tensors of a .safetensors file"},
     {"pages", ds_cmd_pages, "read a PDF or image: pages, words and boxes as JSON"},
+    {"synth", ds_cmd_synth, "generate labelled documents (invoice, receipt, form, contract)"},
 };
 
 // Commands of the design that later issues bring; listed so users see the plan.

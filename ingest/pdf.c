@@ -109,6 +109,16 @@ static int text_layer(ds_ingest_ctx *c, PopplerPage *pp, ds_word_list *list) {
                       (float)rects[ci].y2};
         while (*p && ci < n_rects && !g_unichar_isspace(g_utf8_get_char(p))) {
             PopplerRectangle *r = &rects[ci];
+            // Poppler's text omits the space between runs set apart by positioning alone
+            // (a label and its value drawn separately on one line): a horizontal gap wider
+            // than a third of the line's height, or a jump to another line, ends the word.
+            if (ci > first) {
+                const PopplerRectangle *q = &rects[ci - 1];
+                double h = fabs(q->y2 - q->y1);
+                double gap = fmin(r->x1, r->x2) - fmax(q->x1, q->x2);
+                double dy = fabs((r->y1 + r->y2) - (q->y1 + q->y2)) / 2;
+                if (gap > h / 3 || gap < -2 * h || dy > h / 2) break;
+            }
             box.x0 = fminf(box.x0, (float)fmin(r->x1, r->x2));
             box.y0 = fminf(box.y0, (float)fmin(r->y1, r->y2));
             box.x1 = fmaxf(box.x1, (float)fmax(r->x1, r->x2));

@@ -1,0 +1,133 @@
+// synth-scan.c: a generated PDF turned into a scan: rendered at 120-200 dpi
+// with docseek's own renderer, rotated by up to ±3° about the page centre,
+// blurred, given sensor noise and uneven lighting through libvips, and saved
+// as JPEG (quality 40-90; multi-page documents as a JPEG-compressed TIFF).
+// The truth's boxes go through the same rotation (the axis-aligned box of the
+// rotated corners), and the image records its dpi so pages keep their size
+// in points when ingest reads them back.
+#include "core/error.h"
+#include "ingest/ingest.h"
+#include "samples/synth-impl.h"
+
+#include <math.h>
+#include <string.h>
+#include <vips/vips.h>
+
+typedef struct {
+    double c, s, cx, cy, scale; // rotation about (cx, cy) in pixels; scale px per pt
+} ds_rot;
+
+static void map_box(const ds_rot *t, json_t *box) {
+    double x[2] = {json_number_value(json_array_get(box, 0)),
+                   json_number_value(json_array_get(box, 2))};
+    double y[2] = {json_number_value(json_array_get(box, 1)),
+                   json_number_value(json_array_get(box, 3))};
+    double x0 = 1e30, y0 = 1e30, x1 = -1e30, y1 = -1e30;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            double px = x[i] * t->scale - t->cx, py = y[j] * t->scale - t->cy;
+            double rx = (t->c * px - t->s * py + t->cx) / t->scale;
+            double ry = (t->s * px + t->c * py + t->cy) / t->scale;
+            x0 = fmin(x0, rx), y0 = fmin(y0, ry), x1 = fmax(x1, rx), y1 = fmax(y1, ry);
+        }
+    double v[4] = {x0, y0, x1, y1};
+    for (int k = 0; k < 4; k++)
+        json_array_set_new(box, (size_t)k, json_real(round(v[k] * 100) / 100));
+}
+
+// One page: rotate, blur, noise, lighting; returns a new uchar image or NULL.
+static VipsImage *degrade(const ds_page *p, ds_rng *r, const ds_rot *t) {
+    VipsImage *im[8] = {0};
+    VipsImage *out = NULL;
+    double white[3] = {255, 255, 255};
+    VipsArrayDouble *bg = vips_array_double_new(white, 3);
+    VipsArrayInt *area = vips_array_int_newv(4, 0, 0, p->img_w, p->img_h);
+    im[0] = vips_image_new_from_memory(p->rgb, (size_t)p->img_w * p->img_h * 3, p->img_w, p->img_h,
+                                       3, VIPS_FORMAT_UCHAR);
+    double odx = t->cx - t->c * t->cx + t->s * t->cy, ody = t->cy - t->s * t->cx - t->c * t->cy;
+    double sigma = 0.3 + 0.8 * ds_rng_uniform(r), noise = 3 + 9 * ds_rng_uniform(r);
+    double light = 0.25 * ds_rng_uniform(r);
+    int ok = im[0] &&
+             vips_affine(im[0], &im[1], t->c, -t->s, t->s, t->c, "odx", odx, "ody", ody, "oarea",
+                         area, "background", bg, "extend", VIPS_EXTEND_BACKGROUND, NULL) == 0 &&
+             vips_gaussblur(im[1], &im[2], sigma, NULL) == 0 &&
+             vips_gaussnoise(&im[3], p->img_w, p->img_h, "sigma", noise, "mean", 0.0, NULL) == 0 &&
+             vips_add(im[2], im[3], &im[4], NULL) == 0 &&
+             vips_xyz(&im[5], p->img_w, p->img_h, NULL) == 0 &&
+             vips_linear1(im[5], &im[6], -light / p->img_w, 1.0, NULL) == 0 &&
+             vips_extract_band(im[6], &im[7], 0, NULL) == 0;
+    VipsImage *lit = NULL;
+    if (ok && vips_multiply(im[4], im[7], &lit, NULL) == 0) {
+        if (vips_cast(lit, &out, VIPS_FORMAT_UCHAR, NULL) != 0) out = NULL;
+        g_object_unref(lit);
+    }
+    for (int i = 7; i >= 0; i--)
+        if (im[i]) g_object_unref(im[i]);
+    vips_area_unref(VIPS_AREA(bg));
+    vips_area_unref(VIPS_AREA(area));
+    return out;
+}
+
+int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, const char *path) {
+    ds_ingest_opts o;
+    ds_ingest_opts_default(&o);
+    o.dpi = (float)(120 + ds_rng_below(r, 81));
+    o.ocr = DS_OCR_NEVER;
+    o.no_pixels = 1;
+    ds_doc *doc;
+    int rc = ds_ingest_memory(pdf->data, pdf->n, &o, &doc);
+    if (rc) return rc;
+    double angle = (ds_rng_uniform(r) * 2 - 1) * 3.0 * M_PI / 180;
+    const ds_page *p0 = &doc->pages[0];
+    ds_rot t = {cos(angle), sin(angle), p0->img_w / 2.0, p0->img_h / 2.0, o.dpi / 72.0};
+    VipsImage *pages[64] = {0};
+    int n = doc->n_pages < 64 ? doc->n_pages : 64;
+    for (int i = 0; i < n && rc == 0; i++) {
+        ds_rot ti = t;
+        ti.cx = doc->pages[i].img_w / 2.0, ti.cy = doc->pages[i].img_h / 2.0;
+        pages[i] = degrade(&doc->pages[i], r, &ti);
+        if (!pages[i])
+            rc =
+                ds_error(DS_E_INTERNAL, "degrading page %d failed: %s", i + 1, vips_error_buffer());
+    }
+    VipsImage *joined = NULL;
+    int q = 40 + (int)ds_rng_below(r, 51);
+    if (rc == 0) {
+        // The resolution travels in the file (JFIF density, TIFF resolution): ingest reads
+        // the pages back at the same size in points.
+        double res = o.dpi / 25.4; // pixels per millimetre
+        for (int i = 0; i < n && rc == 0; i++) {
+            VipsImage *c = NULL;
+            if (vips_copy(pages[i], &c, "xres", res, "yres", res, NULL) != 0) {
+                rc = ds_error(DS_E_INTERNAL, "setting the resolution failed");
+                break;
+            }
+            g_object_unref(pages[i]);
+            pages[i] = c;
+        }
+        if (rc) {
+        } else if (n == 1) {
+            if (vips_jpegsave(pages[0], path, "Q", q, NULL) != 0)
+                rc = ds_error(DS_E_IO, "%s: %s", path, vips_error_buffer());
+        } else if (vips_arrayjoin(pages, &joined, n, "across", 1, NULL) != 0 ||
+                   (vips_image_set_int(joined, "page-height", doc->pages[0].img_h),
+                    vips_tiffsave(joined, path, "compression", VIPS_FOREIGN_TIFF_COMPRESSION_JPEG,
+                                  "Q", q, "resunit", VIPS_FOREIGN_TIFF_RESUNIT_INCH, NULL)) != 0) {
+            rc = ds_error(DS_E_IO, "%s: %s", path, vips_error_buffer());
+        }
+        vips_error_clear();
+    }
+    // Boxes follow the rotation (every page is rotated by the same angle about its centre).
+    const char *name;
+    json_t *list;
+    json_object_foreach(json_object_get(truth, "boxes"), name, list) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(list, i, e) map_box(&t, json_object_get(e, "box"));
+    }
+    if (joined) g_object_unref(joined);
+    for (int i = 0; i < n; i++)
+        if (pages[i]) g_object_unref(pages[i]);
+    ds_doc_free(doc);
+    return rc;
+}

@@ -1,0 +1,224 @@
+// test-synth.c: the generator's ground truth against what it wrote: every
+// field value outside the declared visual-only ones is in the PDF text layer
+// at its recorded box; check boxes are visibly ticked (or not) in the pixels;
+// the same seed gives the same bytes; scans keep their boxes on the words.
+#include "tests/test.h"
+#include "core/error.h"
+#include "ingest/ingest.h"
+#include "samples/synth.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *types[] = {"invoice", "receipt", "form", "contract"};
+
+static void collapse(char *s) {
+    char *o = s;
+    int space = 1;
+    for (char *p = s; *p; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '\n') {
+            if (!space) *o++ = ' ';
+            space = 1;
+        } else {
+            *o++ = *p;
+            space = 0;
+        }
+    }
+    if (o > s && o[-1] == ' ') o--;
+    *o = 0;
+}
+
+// The words of a page whose centres lie in box (grown by pad points), in reading order.
+static void words_in(const ds_page *p, json_t *box, double pad, char *out, size_t n) {
+    double b[4];
+    for (int k = 0; k < 4; k++) b[k] = json_number_value(json_array_get(box, (size_t)k));
+    out[0] = 0;
+    for (int i = 0; i < p->n_words; i++) {
+        const ds_word *w = &p->words[i];
+        double cx = (w->box.x0 + w->box.x1) / 2, cy = (w->box.y0 + w->box.y1) / 2;
+        if (cx >= b[0] - pad && cx <= b[2] + pad && cy >= b[1] - pad && cy <= b[3] + pad) {
+            size_t len = strlen(out);
+            snprintf(out + len, n - len, "%s%s", len ? " " : "", w->text);
+        }
+    }
+}
+
+static int is_visual(json_t *truth, const char *name) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(truth, "visual_only"), i,
+                       v) if (strcmp(json_string_value(v), name) == 0) return 1;
+    return 0;
+}
+
+static int generate(const char *type, int family, int scan, const char *dir) {
+    ds_synth_opts o = {
+        .type = type, .count = 1, .seed = 7, .out_dir = dir, .scan = scan, .family = family};
+    int rc = ds_synth_generate(&o);
+    if (rc) fprintf(stderr, "  synth %s/%d: %s\n", type, family, ds_errmsg());
+    return rc;
+}
+
+// Fraction of dark pixels inside the middle of a box (page points).
+static double ink(const ds_page *p, json_t *box) {
+    double s = p->px_per_pt, b[4];
+    for (int k = 0; k < 4; k++) b[k] = json_number_value(json_array_get(box, (size_t)k));
+    double mx = (b[2] - b[0]) * 0.2, my = (b[3] - b[1]) * 0.2;
+    int x0 = (int)((b[0] + mx) * s), x1 = (int)((b[2] - mx) * s);
+    int y0 = (int)((b[1] + my) * s), y1 = (int)((b[3] - my) * s);
+    int dark = 0, all = 0;
+    for (int y = y0; y < y1 && y < p->img_h; y++)
+        for (int x = x0; x < x1 && x < p->img_w; x++, all++)
+            dark += p->rgb[((size_t)y * p->img_w + x) * 3] < 128;
+    return all ? (double)dark / all : 0;
+}
+
+DS_TEST(synth_truth_in_text_layer) {
+    char dir[1024], path[1200], got[4096];
+    snprintf(dir, sizeof dir, "%s/synth-truth", ds_test_tmpdir());
+    int checked = 0, bad = 0, ticks = 0;
+    ds_ingest_opts o;
+    ds_ingest_opts_default(&o);
+    o.ocr = DS_OCR_NEVER;
+    o.no_pixels = 1;
+    for (int t = 0; t < 4; t++)
+        for (int fam = 0; fam < ds_synth_families(types[t]); fam++) {
+            DS_CHECK_INT_EQ(generate(types[t], fam, 0, dir), 0);
+            snprintf(path, sizeof path, "%s/%s-7-00000.json", dir, types[t]);
+            json_t *truth = json_load_file(path, 0, NULL);
+            DS_CHECK(truth != NULL);
+            snprintf(path, sizeof path, "%s/%s-7-00000.pdf", dir, types[t]);
+            ds_doc *doc;
+            DS_CHECK_INT_EQ(ds_ingest_file(path, &o, &doc), 0);
+            const char *name;
+            json_t *value;
+            json_object_foreach(json_object_get(truth, "fields"), name, value) {
+                json_t *boxes = json_object_get(json_object_get(truth, "boxes"), name);
+                for (size_t i = 0; i < json_array_size(boxes); i++) {
+                    json_t *entry = json_array_get(boxes, i);
+                    const ds_page *pg =
+                        &doc->pages[json_integer_value(json_object_get(entry, "page")) - 1];
+                    if (json_is_boolean(value) || is_visual(truth, name)) {
+                        // Pixels only: a ticked box has ink inside it, an empty one does not.
+                        if (!json_is_boolean(value) && strcmp(name, "plan") != 0) continue;
+                        o.no_pixels = 1;
+                        int want = json_is_boolean(value) ? json_is_true(value) : 1;
+                        ds_ingest_opts ro = o;
+                        ro.dpi = 100;
+                        ds_doc *img;
+                        DS_CHECK_INT_EQ(ds_ingest_file(path, &ro, &img), 0);
+                        double f = ink(&img->pages[pg - doc->pages], json_object_get(entry, "box"));
+                        ds_doc_free(img);
+                        if ((f > 0.05) != want) {
+                            fprintf(stderr, "  %s family %d: %s ink %.3f, want %s\n", types[t], fam,
+                                    name, f, want ? "ticked" : "empty");
+                            bad++;
+                        }
+                        ticks++;
+                        continue;
+                    }
+                    char want[1024];
+                    snprintf(want, sizeof want, "%s",
+                             json_is_array(value) ? json_string_value(json_array_get(value, i))
+                                                  : json_string_value(value));
+                    collapse(want);
+                    words_in(pg, json_object_get(entry, "box"), 1.0, got, sizeof got);
+                    if (strcmp(got, want) != 0) {
+                        fprintf(stderr, "  %s family %d: %s: text layer has \"%s\", truth \"%s\"\n",
+                                types[t], fam, name, got, want);
+                        bad++;
+                    }
+                    checked++;
+                }
+            }
+            ds_doc_free(doc);
+            json_decref(truth);
+        }
+    printf("  48 documents (4 types x 12 families): %d values found at their boxes, %d check "
+           "boxes read from pixels, %d mismatches\n",
+           checked, ticks, bad);
+    return bad != 0 || checked < 48 * 4 || ticks < 12 * 3;
+}
+
+static int same_file(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+DS_TEST(synth_deterministic) {
+    char d1[1024], d2[1024], a[1200], b[1200];
+    snprintf(d1, sizeof d1, "%s/synth-det-1", ds_test_tmpdir());
+    snprintf(d2, sizeof d2, "%s/synth-det-2", ds_test_tmpdir());
+    int same = 0, files = 0;
+    for (int t = 0; t < 4; t++) {
+        ds_synth_opts o = {.type = types[t], .count = 3, .seed = 11, .out_dir = d1, .family = -1};
+        DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
+        o.out_dir = d2;
+        DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
+        for (int i = 0; i < 3; i++)
+            for (int ext = 0; ext < 2; ext++) {
+                snprintf(a, sizeof a, "%s/%s-11-%05d.%s", d1, types[t], i, ext ? "json" : "pdf");
+                snprintf(b, sizeof b, "%s/%s-11-%05d.%s", d2, types[t], i, ext ? "json" : "pdf");
+                same += same_file(a, b);
+                files++;
+            }
+    }
+    printf("  %d of %d files identical across two runs with seed 11\n", same, files);
+    ds_synth_opts bad = {.type = "passport", .count = 1, .seed = 1, .out_dir = d1, .family = -1};
+    int rc = ds_synth_generate(&bad);
+    printf("  unknown type -> %s: %s\n", ds_err_name(rc), ds_errmsg());
+    DS_CHECK_INT_EQ(rc, DS_E_INVAL);
+    bad.type = "invoice", bad.family = 12;
+    DS_CHECK_INT_EQ(ds_synth_generate(&bad), DS_E_INVAL);
+    return same != files;
+}
+
+// A scan: the image keeps the page's size in points, and OCR finds most values'
+// words inside their (rotated) boxes.
+DS_TEST(synth_scan_boxes) {
+    char dir[1024], path[1200], got[4096];
+    snprintf(dir, sizeof dir, "%s/synth-scan", ds_test_tmpdir());
+    int found = 0, total = 0;
+    for (int fam = 0; fam < 3; fam++) {
+        DS_CHECK_INT_EQ(generate("invoice", fam, 1, dir), 0);
+        snprintf(path, sizeof path, "%s/invoice-7-00000.json", dir);
+        json_t *truth = json_load_file(path, 0, NULL);
+        DS_CHECK(truth != NULL);
+        snprintf(path, sizeof path, "%s/invoice-7-00000.jpg", dir);
+        ds_ingest_opts o;
+        ds_ingest_opts_default(&o);
+        o.no_pixels = 1;
+        ds_doc *doc;
+        DS_CHECK_INT_EQ(ds_ingest_file(path, &o, &doc), 0);
+        DS_CHECK(doc->pages[0].ocr_used);
+        DS_CHECK(doc->pages[0].width_pt > 590 && doc->pages[0].width_pt < 600); // A4 width
+        const char *name;
+        json_t *value;
+        json_object_foreach(json_object_get(truth, "fields"), name, value) {
+            if (is_visual(truth, name)) continue;
+            json_t *entry =
+                json_array_get(json_object_get(json_object_get(truth, "boxes"), name), 0);
+            words_in(&doc->pages[0], json_object_get(entry, "box"), 3.0, got, sizeof got);
+            char want[512];
+            snprintf(want, sizeof want, "%s", json_string_value(value));
+            collapse(want);
+            found += strcmp(got, want) == 0;
+            total++;
+        }
+        ds_doc_free(doc);
+        json_decref(truth);
+    }
+    ds_ingest_thread_cleanup();
+    printf("  3 scanned invoices: OCR reads %d of %d values exactly inside their rotated boxes\n",
+           found, total);
+    return !(total > 0 && found * 10 >= total * 6);
+}
