@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 
 # Build and runtime dependencies of the current tree.
 pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev libjansson-dev
-  libpoppler-glib-dev libcairo2-dev libvips-dev libtesseract-dev tesseract-ocr-eng)
+  libpoppler-glib-dev libcairo2-dev libvips-dev libtesseract-dev tesseract-ocr-eng
+  # the document generator: real fonts and vocabularies
+  fonts-liberation2 fonts-freefont-ttf fonts-crosextra-carlito fonts-crosextra-caladea
+  fonts-texgyre fonts-dejavu-core iso-codes wamerican wngerman wfrench tzdata)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(python3 python3-venv clang-format)
 fi
