@@ -13,6 +13,19 @@ typedef struct {
     double x, y, size, left, right, lead;
 } flow;
 
+// Moves to the next line when s (in the flow's font) does not fit on this one.
+static void fit(flow *f, const char *s, int bold) {
+    cairo_text_extents_t te;
+    cairo_select_font_face(f->d->cr, f->d->font, CAIRO_FONT_SLANT_NORMAL,
+                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(f->d->cr, f->size);
+    cairo_text_extents(f->d->cr, s, &te);
+    if (f->x + te.x_advance > f->right && f->x > f->left) {
+        f->x = f->left;
+        f->y += f->lead;
+    }
+}
+
 // Sets text word by word, wrapping at the right margin; returns the union box of
 // what it set. A value (keep = 1) is never split across lines: it moves to the next
 // line whole, so its box covers exactly its own words.
@@ -20,17 +33,7 @@ static ds_synth_box put_impl(flow *f, const char *text, int bold, int keep) {
     char word[128];
     ds_synth_box all = {1e9, 1e9, -1e9, -1e9};
     const char *p = text;
-    cairo_text_extents_t te;
-    if (keep) {
-        cairo_select_font_face(f->d->cr, f->d->font, CAIRO_FONT_SLANT_NORMAL,
-                               bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-        cairo_set_font_size(f->d->cr, f->size);
-        cairo_text_extents(f->d->cr, text, &te);
-        if (f->x + te.x_advance > f->right && f->x > f->left) {
-            f->x = f->left;
-            f->y += f->lead;
-        }
-    }
+    if (keep) fit(f, text, bold);
     while (*p) {
         size_t n = strcspn(p, " ");
         if (n >= sizeof word) n = sizeof word - 1;
@@ -39,16 +42,10 @@ static ds_synth_box put_impl(flow *f, const char *text, int bold, int keep) {
         p += n;
         while (*p == ' ') p++;
         if (!n) continue;
-        cairo_select_font_face(f->d->cr, f->d->font, CAIRO_FONT_SLANT_NORMAL,
-                               bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-        cairo_set_font_size(f->d->cr, f->size);
-        cairo_text_extents(f->d->cr, word, &te);
-        if (f->x + te.x_advance > f->right && f->x > f->left) {
-            f->x = f->left;
-            f->y += f->lead;
-        }
+        fit(f, word, bold);
         ds_synth_box b = ds_synth_text(f->d, f->x, f->y, f->size, bold, 0, word);
         all = ds_synth_union(all, b);
+        cairo_text_extents_t te;
         cairo_text_extents(f->d->cr, " ", &te);
         f->x = b.x1 + te.x_advance;
     }
