@@ -16,6 +16,7 @@ static const struct {
     {"tensors", ds_cmd_tensors, "list (and check) the tensors of a .safetensors file"},
     {"pages", ds_cmd_pages, "read a PDF or image: pages, words and boxes as JSON"},
     {"synth", ds_cmd_synth, "generate labelled documents (invoice, receipt, form, contract)"},
+    {"eval", ds_cmd_eval, "score predictions against ground truth (docseek, SROIE, FUNSD, ...)"},
 };
 
 // Commands of the design that later issues bring; listed so users see the plan.
@@ -23,8 +24,9 @@ static const struct {
     const char *name;
     const char *needs;
 } ds_planned[] = {
-    {"extract", "ingest and the trained model"},  {"ingest", "ingest and the trained model"},
-    {"eval", "the evaluator and sample sets"},    {"serve", "the HTTP service"},
+    {"extract", "ingest and the trained model"},
+    {"ingest", "ingest and the trained model"},
+    {"serve", "the HTTP service"},
     {"train", "the model and the training loop"},
 };
 

@@ -1,0 +1,163 @@
+// cmd-eval.c: `docseek eval --gt DIR --pred FILE`: scores predictions (JSON
+// lines) against ground truth in docseek's format or a public set's (SROIE,
+// FUNSD, Kleister, CORD) and prints a table; --json and --html write the
+// report; --write-truth writes the truth as a perfect prediction. With
+// --extractor NAME it runs an extractor on each document instead of reading
+// predictions. It trains and tunes nothing.
+#include "cli/cli.h"
+#include "core/error.h"
+#include "samples/eval.h"
+#include "samples/gt-formats.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *usage_text =
+    "usage: docseek eval --gt DIR (--pred FILE | --extractor NAME) [options]\n"
+    "Scores predictions against ground truth: micro precision, recall and F1 overall, per\n"
+    "document type and per field; grounding (IoU >= 0.5); the worst documents.\n"
+    "  --gt DIR            the ground truth (its layout depends on --format)\n"
+    "  --format F          docseek (DIR/NAME.json beside NAME.pdf, default), sroie (DIR/key),\n"
+    "                      funsd (DIR/annotations), kleister (DIR/labels.tsv), cord (DIR/*.json)\n"
+    "  --pred FILE         predictions, one JSON object a line: {\"id\" or \"file\", "
+    "\"doc_type\",\n"
+    "                      \"fields\": {name: value | [values] | {\"value\", \"page\", \"box\"}}}\n"
+    "  --extractor NAME    run an extractor on every document instead of reading --pred\n"
+    "  --schemas DIR       doc and field types, docseek format (default samples/schemas)\n"
+    "  --uppercase         compare text fields upper-cased (Kleister always does)\n"
+    "  --month-first       read numeric dates month/day/year (default day/month/year)\n"
+    "  --json FILE         write the report as JSON\n"
+    "  --html FILE         write an HTML page of the wrong fields beside their pages\n"
+    "  --worst N           documents listed in the table (default 10)\n"
+    "  --write-truth FILE  write the truth as prediction lines (a prediction scoring 1.0)\n"
+    "  --quiet             no table on stdout\n";
+
+// The extractors `--extractor NAME` can run. The rules baseline (samples/rules.h,
+// ds_rules_extract) is added here once it is built, as {"rules", <its ds_eval_extract_fn>}.
+static const struct {
+    const char *name;
+    ds_eval_extract_fn fn;
+} ds_extractors[] = {
+    {NULL, NULL}, // end of the table
+};
+
+static ds_eval_extract_fn find_extractor(const char *name) {
+    for (int i = 0; ds_extractors[i].name; i++)
+        if (strcmp(ds_extractors[i].name, name) == 0) return ds_extractors[i].fn;
+    return NULL;
+}
+
+typedef struct {
+    const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth;
+    ds_eval_format format;
+    ds_eval_opts opts;
+    int worst, quiet;
+} eval_args;
+
+static int parse_args(int argc, char **argv, eval_args *a) {
+    memset(a, 0, sizeof *a);
+    a->worst = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        int has_val = i + 1 < argc;
+        if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return 1;
+        } else if (strcmp(s, "--uppercase") == 0) {
+            a->opts.uppercase = 1;
+        } else if (strcmp(s, "--month-first") == 0) {
+            a->opts.month_first = 1;
+        } else if (strcmp(s, "--quiet") == 0) {
+            a->quiet = 1;
+        } else if (strcmp(s, "--format") == 0 && has_val) {
+            if (ds_eval_format_parse(argv[++i], &a->format) != 0) {
+                fprintf(stderr, "docseek eval: %s\n", ds_errmsg());
+                return 2;
+            }
+        } else if (strcmp(s, "--worst") == 0 && has_val) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 0 || v > 100000) {
+                fprintf(stderr, "docseek eval: --worst needs a count >= 0, got '%s'\n", argv[i]);
+                return 2;
+            }
+            a->worst = (int)v;
+        } else if (has_val && s[0] == '-') {
+            const char **dst = !strcmp(s, "--gt")            ? &a->gt
+                               : !strcmp(s, "--pred")        ? &a->pred
+                               : !strcmp(s, "--extractor")   ? &a->extractor
+                               : !strcmp(s, "--schemas")     ? &a->schemas
+                               : !strcmp(s, "--json")        ? &a->json
+                               : !strcmp(s, "--html")        ? &a->html
+                               : !strcmp(s, "--write-truth") ? &a->write_truth
+                                                             : NULL;
+            if (!dst) {
+                fprintf(stderr, "docseek eval: unexpected argument '%s'\n%s", s, usage_text);
+                return 2;
+            }
+            *dst = argv[++i];
+        } else {
+            fprintf(stderr, "docseek eval: unexpected argument '%s'\n%s", s, usage_text);
+            return 2;
+        }
+    }
+    if (!a->gt || (a->pred && a->extractor) || (!a->pred && !a->extractor && !a->write_truth)) {
+        fprintf(stderr,
+                "docseek eval: needs --gt DIR and one of --pred FILE, --extractor NAME "
+                "(or --write-truth FILE)\n%s",
+                usage_text);
+        return 2;
+    }
+    if (a->extractor && !find_extractor(a->extractor)) {
+        fprintf(stderr,
+                "docseek eval: unknown extractor '%s' (none is linked into this build "
+                "yet)\n",
+                a->extractor);
+        return 2;
+    }
+    return 0;
+}
+
+int ds_cmd_eval(int argc, char **argv) {
+    eval_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc) return rc == 1 ? 0 : rc;
+    ds_eval_set truth;
+    if ((rc = ds_gt_load(a.format, a.gt, a.schemas, &truth)) != 0) return ds_cli_fail("eval", rc);
+    if (a.write_truth && (rc = ds_gt_write_truth(&truth, a.write_truth)) != 0) {
+        ds_eval_set_free(&truth);
+        return ds_cli_fail("eval", rc);
+    }
+    if (a.write_truth)
+        fprintf(stderr, "docseek eval: wrote the truth of %d documents to %s\n", truth.n_docs,
+                a.write_truth);
+    if (!a.pred && !a.extractor) {
+        ds_eval_set_free(&truth);
+        return 0;
+    }
+    ds_eval_preds preds;
+    rc = a.pred ? ds_eval_preds_load(a.pred, &truth, &preds)
+                : ds_eval_run_extractor(&truth, find_extractor(a.extractor), NULL, &preds);
+    ds_eval_report rep;
+    if (!rc) rc = ds_eval_score(&truth, &preds, &a.opts, &rep);
+    if (rc) {
+        ds_eval_preds_free(&preds);
+        ds_eval_set_free(&truth);
+        return ds_cli_fail("eval", rc);
+    }
+    if (rep.n_pred_unmatched)
+        fprintf(stderr, "docseek eval: warning: %d prediction(s) name no document of %s\n",
+                rep.n_pred_unmatched, a.gt);
+    if (preds.n_extract_failed)
+        fprintf(stderr, "docseek eval: warning: the extractor failed on %d document(s)\n",
+                preds.n_extract_failed);
+    if (!a.quiet) ds_eval_print_table(stdout, &rep, a.worst);
+    if (a.json) rc = ds_eval_write_json(&rep, a.json);
+    if (!rc && a.html) rc = ds_eval_write_html(&rep, a.html);
+    ds_eval_report_free(&rep);
+    ds_eval_preds_free(&preds);
+    ds_eval_set_free(&truth);
+    return rc ? ds_cli_fail("eval", rc) : 0;
+}

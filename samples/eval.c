@@ -1,0 +1,435 @@
+// eval.c: predictions in, scores out. Reads prediction lines (or runs an
+// extractor on every truth document), matches them to the truth by id, and
+// counts each field as a multiset of normalised values: greedy matching, a
+// predicted value taking the equal true value whose box it overlaps most.
+// It reads no public format itself (gt-formats.c converts those), builds no
+// values (eval-doc.c) and prints nothing (eval-report.c).
+#include "samples/eval.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "samples/eval-impl.h"
+#include "samples/gt-formats.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---- predictions
+
+static const ds_eval_doc *find_doc(const ds_eval_doc *docs, int n, const char *id) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(docs[i].id, id) == 0) return &docs[i];
+    return NULL;
+}
+
+// The schema a prediction's fields are checked against: its own doc type, else the
+// true document's, else the only one there is; NULL when the set takes any field.
+static int pick_spec(const ds_eval_set *truth, const char *doc_type, const char *id,
+                     const char *where, const ds_schema **out) {
+    *out = NULL;
+    if (truth->spec.n == 0) return 0;
+    if (doc_type) {
+        if ((*out = ds_schema_find(&truth->spec, doc_type))) return 0;
+        char list[512] = "";
+        for (int i = 0; i < truth->spec.n; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     truth->spec.schemas[i].doc_type);
+        return ds_error(DS_E_FORMAT, "%s: unknown doc_type '%s' (known: %s)", where, doc_type,
+                        list);
+    }
+    const ds_eval_doc *td = find_doc(truth->docs, truth->n_docs, id);
+    if (td && td->doc_type) *out = ds_schema_find(&truth->spec, td->doc_type);
+    if (!*out && truth->spec.n == 1) *out = &truth->spec.schemas[0];
+    return 0;
+}
+
+int ds_eval_preds_add(ds_eval_preds *p, const ds_eval_set *truth, const json_t *obj,
+                      const char *where) {
+    if (!json_is_object(obj))
+        return ds_error(DS_E_FORMAT, "%s: a prediction must be a JSON object", where);
+    const char *id = json_string_value(json_object_get(obj, "id"));
+    if (!id) id = json_string_value(json_object_get(obj, "file"));
+    if (!id || !id[0])
+        return ds_error(DS_E_FORMAT, "%s: a prediction needs \"id\" or \"file\" (a string)", where);
+    char *key = ds_eval_id_of(id);
+    if (!key) return ds_error(DS_E_NOMEM, "out of memory");
+    const ds_eval_doc *dup = find_doc(p->docs, p->n_docs, key);
+    if (dup) {
+        int rc = ds_error(DS_E_FORMAT, "%s: a second prediction for '%s' (the first: %s)", where,
+                          key, dup->source);
+        free(key);
+        return rc;
+    }
+    json_t *conv = NULL;
+    int rc = ds_gt_pred_convert(truth, obj, where, &conv);
+    const json_t *jt = conv ? json_object_get(conv, "doc_type") : NULL;
+    if (!rc && jt && !json_is_string(jt) && !json_is_null(jt))
+        rc = ds_error(DS_E_FORMAT, "%s: \"doc_type\" must be a string", where);
+    const char *doc_type = json_string_value(jt);
+    const json_t *fields = conv ? json_object_get(conv, "fields") : NULL;
+    if (!rc && !fields)
+        rc = ds_error(DS_E_FORMAT, "%s: a prediction needs \"fields\" (an object)", where);
+    const ds_schema *spec = NULL;
+    if (!rc) rc = pick_spec(truth, doc_type, key, where, &spec);
+    ds_eval_doc *d = rc ? NULL : ds_eval_doc_push(&p->docs, &p->n_docs);
+    if (!rc && !d) rc = ds_error(DS_E_NOMEM, "out of memory");
+    if (d) {
+        d->id = key;
+        key = NULL;
+        d->source = strdup(where);
+        d->doc_type = doc_type ? strdup(doc_type) : NULL;
+        if (!d->source || (doc_type && !d->doc_type)) rc = ds_error(DS_E_NOMEM, "out of memory");
+        if (!rc) rc = ds_eval_parse_fields(d, fields, spec, where);
+        if (rc) ds_eval_doc_free(&p->docs[--p->n_docs]);
+    }
+    free(key);
+    json_decref(conv);
+    return rc;
+}
+
+void ds_eval_preds_free(ds_eval_preds *p) {
+    if (!p) return;
+    for (int i = 0; i < p->n_docs; i++) ds_eval_doc_free(&p->docs[i]);
+    free(p->docs);
+    memset(p, 0, sizeof *p);
+}
+
+int ds_eval_preds_load(const char *path, const ds_eval_set *truth, ds_eval_preds *out) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return ds_error(DS_E_NOENT, "%s: cannot open the predictions: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0, lineno = 0;
+    while (rc == 0 && getline(&line, &cap, f) >= 0) {
+        lineno++;
+        if (line[strspn(line, " \t\r\n")] == 0) continue;
+        char where[4200];
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        json_error_t jerr;
+        json_t *obj = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+        if (!obj)
+            rc = ds_error(DS_E_FORMAT, "%s: JSON error at column %d: %s", where, jerr.column,
+                          jerr.text);
+        else
+            rc = ds_eval_preds_add(out, truth, obj, where);
+        json_decref(obj);
+    }
+    free(line);
+    fclose(f);
+    if (rc) ds_eval_preds_free(out);
+    return rc;
+}
+
+int ds_eval_run_extractor(const ds_eval_set *truth, ds_eval_extract_fn fn, void *user,
+                          ds_eval_preds *out) {
+    memset(out, 0, sizeof *out);
+    int rc = 0;
+    for (int i = 0; i < truth->n_docs && rc == 0; i++) {
+        const ds_eval_doc *d = &truth->docs[i];
+        if (!d->doc_path) {
+            rc = ds_error(DS_E_NOENT, "%s: no document file for '%s' beside it", d->source, d->id);
+            break;
+        }
+        json_t *pred = NULL;
+        ds_error_clear();
+        int xrc = fn(d->doc_path, d->doc_type, &pred, user);
+        if (xrc == DS_E_NOMEM) rc = xrc;
+        if (xrc) {
+            json_decref(pred);
+            if (!rc) {
+                DS_LOGW("eval: %s: the extractor failed: %s: %s", d->doc_path, ds_err_name(xrc),
+                        ds_errmsg());
+                out->n_extract_failed++;
+            }
+            continue;
+        }
+        if (!pred) continue; // nothing predicted
+        if (json_is_object(pred) && !json_object_get(pred, "id") && !json_object_get(pred, "file"))
+            json_object_set_new(pred, "id", json_string(d->id));
+        char where[4200];
+        snprintf(where, sizeof where, "extractor on %s", d->doc_path);
+        rc = ds_eval_preds_add(out, truth, pred, where);
+        json_decref(pred);
+    }
+    if (rc) ds_eval_preds_free(out);
+    return rc;
+}
+
+// ---- scoring
+
+void ds_eval_prf(ds_eval_counts c, double *p, double *r, double *f1) {
+    if (c.tp + c.fp + c.fn == 0) {
+        *p = *r = *f1 = 1;
+        return;
+    }
+    *p = c.tp + c.fp ? (double)c.tp / (double)(c.tp + c.fp) : 0;
+    *r = c.tp + c.fn ? (double)c.tp / (double)(c.tp + c.fn) : 0;
+    *f1 = *p + *r > 0 ? 2 * *p * *r / (*p + *r) : 0;
+}
+
+double ds_eval_iou(const float a[4], const float b[4]) {
+    double iw = fmin(a[2], b[2]) - fmax(a[0], b[0]);
+    double ih = fmin(a[3], b[3]) - fmax(a[1], b[1]);
+    double ua = (double)(a[2] - a[0]) * (a[3] - a[1]) + (double)(b[2] - b[0]) * (b[3] - b[1]);
+    if (iw <= 0 || ih <= 0 || ua <= 0) return 0;
+    return iw * ih / (ua - iw * ih);
+}
+
+// Best overlap of a predicted box with a true value: any one of its boxes on the same
+// page, or their union there (a value printed over several lines). Pixel boxes
+// (FUNSD) are not in page points and never count.
+static double ground_iou(const ds_eval_box *pb, const ds_eval_value *tv) {
+    double best = 0;
+    float u[4] = {0};
+    int n_same = 0;
+    for (int i = 0; i < tv->n_boxes; i++) {
+        const ds_eval_box *b = &tv->boxes[i];
+        if (b->page != pb->page || b->in_pixels) continue;
+        best = fmax(best, ds_eval_iou(pb->box, b->box));
+        if (n_same++ == 0) {
+            memcpy(u, b->box, sizeof u);
+        } else {
+            u[0] = fminf(u[0], b->box[0]), u[1] = fminf(u[1], b->box[1]);
+            u[2] = fmaxf(u[2], b->box[2]), u[3] = fmaxf(u[3], b->box[3]);
+        }
+    }
+    return n_same > 1 ? fmax(best, ds_eval_iou(pb->box, u)) : best;
+}
+
+static int has_point_box(const ds_eval_value *v) {
+    for (int i = 0; i < v->n_boxes; i++)
+        if (!v->boxes[i].in_pixels) return 1;
+    return 0;
+}
+
+typedef struct {
+    const ds_eval_set *truth;
+    ds_norm_opts norm;
+    ds_eval_report *r;
+} score_ctx;
+
+static ds_eval_counts *bucket(ds_eval_bucket **b, int *n, const char *doc_type, const char *field) {
+    for (int i = 0; i < *n; i++)
+        if (strcmp((*b)[i].doc_type, doc_type) == 0 &&
+            (field ? (*b)[i].field && strcmp((*b)[i].field, field) == 0 : !(*b)[i].field))
+            return &(*b)[i].c;
+    ds_eval_bucket *nb = realloc(*b, (size_t)(*n + 1) * sizeof *nb);
+    if (!nb) return NULL;
+    *b = nb;
+    nb = &nb[*n];
+    memset(nb, 0, sizeof *nb);
+    nb->doc_type = strdup(doc_type);
+    nb->field = field ? strdup(field) : NULL;
+    (*n)++;
+    return nb->doc_type && (!field || nb->field) ? &nb->c : NULL;
+}
+
+static int add_miss(ds_eval_doc_result *dr, const char *field, const ds_eval_value *pv,
+                    const ds_eval_value *tv) {
+    ds_eval_miss *m = realloc(dr->misses, (size_t)(dr->n_misses + 1) * sizeof *m);
+    if (!m) return ds_error(DS_E_NOMEM, "out of memory");
+    dr->misses = m;
+    m = &m[dr->n_misses++];
+    memset(m, 0, sizeof *m);
+    m->field = strdup(field);
+    m->pred = pv ? strdup(pv->raw) : NULL;
+    m->truth = tv ? strdup(tv->raw) : NULL;
+    if (pv && pv->n_boxes) m->pred_box = pv->boxes[0];
+    if (tv && tv->n_boxes) {
+        m->true_boxes = malloc((size_t)tv->n_boxes * sizeof *m->true_boxes);
+        if (m->true_boxes)
+            memcpy(m->true_boxes, tv->boxes, (size_t)tv->n_boxes * sizeof *tv->boxes);
+        m->n_true_boxes = m->true_boxes ? tv->n_boxes : 0;
+    }
+    if (!m->field || (pv && !m->pred) || (tv && !m->truth) || (tv && tv->n_boxes && !m->true_boxes))
+        return ds_error(DS_E_NOMEM, "out of memory");
+    return 0;
+}
+
+typedef struct {
+    ds_norm_value n;
+    const ds_eval_value *v;
+    int used;
+} norm_item;
+
+static int normalise_all(const ds_eval_field *f, ds_field_type t, const ds_norm_opts *o,
+                         norm_item **out) {
+    int n = f ? f->n_values : 0;
+    *out = calloc(n ? (size_t)n : 1, sizeof **out);
+    if (!*out) return ds_error(DS_E_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        (*out)[i].v = &f->values[i];
+        int rc = ds_norm_value_make(t, f->values[i].raw, o, &(*out)[i].n);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static void free_items(norm_item *it, int n) {
+    for (int i = 0; it && i < n; i++) ds_norm_value_free(&it[i].n);
+    free(it);
+}
+
+// Counts one field of one document: greedy multiset matching of normalised values.
+static int score_field(score_ctx *cx, ds_eval_doc_result *dr, const char *doc_type,
+                       const char *name, ds_field_type t, const ds_eval_field *tf,
+                       const ds_eval_field *pf) {
+    int nt = tf ? tf->n_values : 0, np = pf ? pf->n_values : 0;
+    norm_item *ti = NULL, *pi = NULL;
+    int rc = normalise_all(tf, t, &cx->norm, &ti);
+    if (!rc) rc = normalise_all(pf, t, &cx->norm, &pi);
+    ds_eval_counts c = {0, 0, 0};
+    for (int i = 0; i < np && !rc; i++) {
+        int best = -1;
+        double best_iou = -1;
+        for (int k = 0; k < nt; k++) {
+            if (ti[k].used || !ds_norm_equal(&pi[i].n, &ti[k].n)) continue;
+            double iou = pi[i].v->n_boxes ? ground_iou(&pi[i].v->boxes[0], ti[k].v) : 0;
+            if (iou > best_iou) best = k, best_iou = iou;
+        }
+        if (best < 0) continue;
+        pi[i].used = ti[best].used = 1;
+        c.tp++;
+        if (pi[i].v->n_boxes && has_point_box(ti[best].v)) {
+            cx->r->n_grounded++;
+            cx->r->n_grounded_ok += best_iou >= 0.5;
+        }
+    }
+    c.fp = np - c.tp;
+    c.fn = nt - c.tp;
+    // Wrong values side by side: the i-th unmatched prediction beside the i-th unmatched truth.
+    for (int i = 0, k = 0; !rc && (i < np || k < nt);) {
+        while (i < np && pi[i].used) i++;
+        while (k < nt && ti[k].used) k++;
+        if (i >= np && k >= nt) break;
+        rc = add_miss(dr, name, i < np ? pi[i].v : NULL, k < nt ? ti[k].v : NULL);
+        i++, k++;
+    }
+    free_items(ti, nt);
+    free_items(pi, np);
+    if (rc) return rc;
+    int aux = cx->truth->aux && strcmp(name, cx->truth->aux) == 0;
+    ds_eval_counts *fb = bucket(&cx->r->fields, &cx->r->n_fields, doc_type, name);
+    ds_eval_counts *tb =
+        aux ? &cx->r->aux_counts : bucket(&cx->r->types, &cx->r->n_types, doc_type, NULL);
+    if (!fb || !tb) return ds_error(DS_E_NOMEM, "out of memory");
+    ds_eval_counts *sums[4] = {fb, tb, aux ? NULL : &cx->r->overall, aux ? NULL : &dr->c};
+    for (int s = 0; s < 4; s++)
+        if (sums[s]) sums[s]->tp += c.tp, sums[s]->fp += c.fp, sums[s]->fn += c.fn;
+    return 0;
+}
+
+static int cmp_ids(const void *a, const void *b) {
+    return strcmp((*(const ds_eval_doc *const *)a)->id, (*(const ds_eval_doc *const *)b)->id);
+}
+
+static const ds_eval_doc *lookup(const ds_eval_doc **sorted, int n, const char *id) {
+    ds_eval_doc key = {.id = (char *)id};
+    const ds_eval_doc *kp = &key;
+    const ds_eval_doc **hit = bsearch(&kp, sorted, (size_t)n, sizeof *sorted, cmp_ids);
+    return hit ? *hit : NULL;
+}
+
+static int cmp_results(const void *a, const void *b) {
+    const ds_eval_doc_result *x = a, *y = b;
+    if (x->f1 != y->f1) return x->f1 < y->f1 ? -1 : 1;
+    long ex = x->c.fp + x->c.fn, ey = y->c.fp + y->c.fn;
+    if (ex != ey) return ex > ey ? -1 : 1;
+    return strcmp(x->truth->id, y->truth->id);
+}
+
+static int score_doc(score_ctx *cx, const ds_eval_doc *td, const ds_eval_doc *pd,
+                     ds_eval_doc_result *dr) {
+    const char *type = td->doc_type ? td->doc_type : "-";
+    dr->truth = td;
+    dr->predicted = pd != NULL;
+    dr->doc_type_ok =
+        pd && (!pd->doc_type || (td->doc_type && !strcmp(pd->doc_type, td->doc_type)));
+    if (!bucket(&cx->r->types, &cx->r->n_types, type, NULL))
+        return ds_error(DS_E_NOMEM, "out of memory");
+    int rc = 0;
+    for (int i = 0; i < td->n_fields && !rc; i++) {
+        const ds_eval_field *tf = &td->fields[i];
+        const ds_eval_field *pf = NULL;
+        for (int k = 0; pd && k < pd->n_fields && !pf; k++)
+            if (strcmp(pd->fields[k].name, tf->name) == 0) pf = &pd->fields[k];
+        rc = score_field(cx, dr, type, tf->name, tf->type, tf, pf);
+    }
+    for (int k = 0; pd && k < pd->n_fields && !rc; k++) {
+        const ds_eval_field *pf = &pd->fields[k];
+        int in_truth = 0;
+        for (int i = 0; i < td->n_fields && !in_truth; i++)
+            in_truth = strcmp(td->fields[i].name, pf->name) == 0;
+        if (!in_truth) rc = score_field(cx, dr, type, pf->name, pf->type, NULL, pf);
+    }
+    double p, r;
+    ds_eval_prf(dr->c, &p, &r, &dr->f1);
+    return rc;
+}
+
+int ds_eval_score(const ds_eval_set *truth, const ds_eval_preds *preds, const ds_eval_opts *opts,
+                  ds_eval_report *out) {
+    memset(out, 0, sizeof *out);
+    out->format = truth->format;
+    out->aux = truth->aux;
+    score_ctx cx = {truth, truth->norm, out};
+    if (opts) {
+        cx.norm.uppercase |= opts->uppercase;
+        cx.norm.month_first = opts->month_first;
+    }
+    int np = preds ? preds->n_docs : 0, nt = truth->n_docs;
+    const ds_eval_doc **ps = malloc((size_t)(np ? np : 1) * sizeof *ps);
+    const ds_eval_doc **ts = malloc((size_t)(nt ? nt : 1) * sizeof *ts);
+    out->docs = calloc((size_t)(nt ? nt : 1), sizeof *out->docs);
+    int rc = ps && ts && out->docs ? 0 : ds_error(DS_E_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < np; i++) ps[i] = &preds->docs[i];
+    for (int i = 0; !rc && i < nt; i++) ts[i] = &truth->docs[i];
+    if (!rc) {
+        qsort(ps, (size_t)np, sizeof *ps, cmp_ids);
+        qsort(ts, (size_t)nt, sizeof *ts, cmp_ids);
+    }
+    for (int i = 0; !rc && i < np; i++) out->n_pred_unmatched += !lookup(ts, nt, ps[i]->id);
+    for (int i = 0; !rc && i < nt; i++) {
+        const ds_eval_doc *pd = lookup(ps, np, truth->docs[i].id);
+        rc = score_doc(&cx, &truth->docs[i], pd, &out->docs[i]);
+        out->n_docs++;
+        out->n_predicted += pd != NULL;
+        out->n_doc_type_ok += out->docs[i].doc_type_ok;
+    }
+    free(ps);
+    free(ts);
+    if (rc) {
+        ds_eval_report_free(out);
+        return rc;
+    }
+    qsort(out->docs, (size_t)out->n_docs, sizeof *out->docs, cmp_results);
+    return 0;
+}
+
+void ds_eval_report_free(ds_eval_report *r) {
+    if (!r) return;
+    for (int i = 0; i < r->n_docs; i++) {
+        ds_eval_doc_result *d = &r->docs[i];
+        for (int k = 0; k < d->n_misses; k++) {
+            free(d->misses[k].field);
+            free(d->misses[k].pred);
+            free(d->misses[k].truth);
+            free(d->misses[k].true_boxes);
+        }
+        free(d->misses);
+    }
+    free(r->docs);
+    ds_eval_bucket *b[2] = {r->types, r->fields};
+    int n[2] = {r->n_types, r->n_fields};
+    for (int s = 0; s < 2; s++) {
+        for (int i = 0; i < n[s]; i++) {
+            free(b[s][i].doc_type);
+            free(b[s][i].field);
+        }
+        free(b[s]);
+    }
+    memset(r, 0, sizeof *r);
+}

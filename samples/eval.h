@@ -1,0 +1,156 @@
+// eval.h: `docseek eval`: scores predictions against ground truth. Every field
+// of a document is a multiset of values (a single value is a multiset of one):
+// TP = matched normalised values, FP = predicted values left over, FN = true
+// values left over; micro P/R/F1 overall, per document type and per field;
+// grounding (IoU >= 0.5); documents ranked worst first with their wrong fields.
+// It reads no public format (samples/gt-formats.h does) and trains nothing.
+// Plain structs: callers read the fields; each *_free releases what it owns.
+#ifndef DS_EVAL_H
+#define DS_EVAL_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "samples/normalize.h"
+#include "samples/schema.h"
+
+typedef enum {
+    DS_EVAL_DOCSEEK = 0, // DIR/NAME.json beside NAME.pdf/.png/...
+    DS_EVAL_SROIE,       // DIR/key/*.json, DIR/img/*.jpg
+    DS_EVAL_FUNSD,       // DIR/annotations/*.json, DIR/images/*.png
+    DS_EVAL_KLEISTER,    // DIR/labels.tsv, DIR/documents/*.pdf
+    DS_EVAL_CORD,        // DIR/*.json with gt_parse (Donut style)
+} ds_eval_format;
+
+typedef struct {
+    int page;     // 1-based
+    float box[4]; // x0, y0, x1, y1, y down: page points, or image pixels when in_pixels
+    int in_pixels;
+} ds_eval_box;
+
+typedef struct {
+    char *raw;          // as written (JSON numbers and booleans as their text)
+    ds_eval_box *boxes; // truth: any of them may be hit; prediction: at most one
+    int n_boxes;
+} ds_eval_value;
+
+typedef struct {
+    char *name;
+    ds_field_type type;
+    ds_eval_value *values; // the multiset; 0 values = absent
+    int n_values;
+} ds_eval_field;
+
+typedef struct {
+    char *id;       // file base name without extension: what predictions are matched by
+    char *doc_type; // NULL in a prediction that names none
+    char *doc_path; // the document itself (truth only), NULL when none was found
+    char *source;   // truth file or "predictions:LINE", for messages
+    ds_eval_field *fields;
+    int n_fields;
+} ds_eval_doc;
+
+// A ground-truth set as a reader built it (ds_gt_load).
+typedef struct {
+    ds_eval_format format;
+    char *dir;
+    ds_eval_doc *docs;
+    int n_docs;
+    ds_schema_set spec; // doc types and typed fields predictions may name (n = 0: any, as text)
+    ds_norm_opts norm;  // what the format's metric requires (Kleister upper-cases, CORD strips)
+    const char *aux;    // a field scored on its own, outside "overall" (FUNSD "links"), or NULL
+    json_t *as_pred;    // the truth in the format's prediction format, one object per document
+} ds_eval_set;
+
+typedef struct {
+    ds_eval_doc *docs;
+    int n_docs;
+    int n_extract_failed; // documents the extractor could not read (they count as unpredicted)
+} ds_eval_preds;
+
+typedef struct {
+    long tp, fp, fn;
+} ds_eval_counts;
+
+typedef struct {
+    char *doc_type, *field; // field NULL: the whole doc type
+    ds_eval_counts c;
+} ds_eval_bucket;
+
+// One wrong value: predicted (NULL when missing) beside the true one (NULL when extra).
+typedef struct {
+    char *field, *pred, *truth;
+    ds_eval_box pred_box;    // page 0 when none
+    ds_eval_box *true_boxes; // the true value's boxes
+    int n_true_boxes;
+} ds_eval_miss;
+
+typedef struct {
+    const ds_eval_doc *truth; // into the ds_eval_set scored
+    int predicted;            // a prediction line was found
+    int doc_type_ok;          // the prediction named the true doc type (or named none)
+    ds_eval_counts c;         // without the aux field
+    double f1;
+    ds_eval_miss *misses;
+    int n_misses;
+} ds_eval_doc_result;
+
+typedef struct {
+    ds_eval_format format;
+    const char *aux;
+    ds_eval_counts overall, aux_counts;
+    ds_eval_bucket *types, *fields; // in order of first appearance
+    int n_types, n_fields;
+    long n_grounded, n_grounded_ok; // correct values with both boxes; of them IoU >= 0.5
+    int n_docs, n_predicted, n_doc_type_ok, n_pred_unmatched;
+    ds_eval_doc_result *docs; // worst first: document F1, then errors, then id
+} ds_eval_report;
+
+typedef struct {
+    int uppercase;   // --uppercase: text fields compared upper-cased
+    int month_first; // --month-first: numeric dates read month/day/year
+} ds_eval_opts;
+
+// "docseek", "sroie", "funsd", "kleister", "cord"; returns 0 or DS_E_INVAL (the names listed).
+int ds_eval_format_parse(const char *name, ds_eval_format *out);
+const char *ds_eval_format_name(ds_eval_format f);
+
+// P, R, F1 of counts: 1 when nothing was to be found and nothing was predicted, 0/0 -> 0.
+void ds_eval_prf(ds_eval_counts c, double *p, double *r, double *f1);
+// Intersection over union of two boxes (0 when either is empty).
+double ds_eval_iou(const float a[4], const float b[4]);
+
+// Reads JSON lines of predictions (blank lines skipped) for truth's format. Errors
+// (DS_E_FORMAT, DS_E_NOENT) name the file, the line and the field: malformed JSON, no
+// "id"/"file", a second line for one id, an unknown doc type or field, a bad box.
+int ds_eval_preds_load(const char *path, const ds_eval_set *truth, ds_eval_preds *out);
+// Adds one prediction object; where names it in errors ("preds.jsonl:3").
+int ds_eval_preds_add(ds_eval_preds *p, const ds_eval_set *truth, const json_t *obj,
+                      const char *where);
+void ds_eval_preds_free(ds_eval_preds *p);
+
+// The extractor `docseek eval --extractor NAME` runs on each document: on success
+// *prediction is a new object in the prediction format (id optional). Returns 0 or DS_E*.
+typedef int (*ds_eval_extract_fn)(const char *doc_path, const char *doc_type, json_t **prediction,
+                                  void *user);
+// Runs fn on every truth document and collects its predictions into *out. A document
+// the extractor fails on is logged and counted (n_extract_failed), not fatal; a
+// missing document file (DS_E_NOENT), a malformed prediction or DS_E_NOMEM stops the run.
+int ds_eval_run_extractor(const ds_eval_set *truth, ds_eval_extract_fn fn, void *user,
+                          ds_eval_preds *out);
+
+// Scores preds against truth into *out (which points into truth: free it first).
+int ds_eval_score(const ds_eval_set *truth, const ds_eval_preds *preds, const ds_eval_opts *opts,
+                  ds_eval_report *out);
+void ds_eval_report_free(ds_eval_report *r);
+
+// Reports (eval-report.c). The table goes to f, worst lists the n_worst documents.
+void ds_eval_print_table(FILE *f, const ds_eval_report *r, int n_worst);
+// The same numbers as JSON (new reference): overall, per doc type, per field, grounding, documents.
+json_t *ds_eval_report_json(const ds_eval_report *r);
+int ds_eval_write_json(const ds_eval_report *r, const char *path);
+// Self-contained HTML: every wrong field beside its page, predicted box red, true box green.
+// Pages are rendered (no OCR) into PATH-without-.html + "-pages/"; returns 0, DS_E_IO, ...
+int ds_eval_write_html(const ds_eval_report *r, const char *path);
+
+#endif
