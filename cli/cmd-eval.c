@@ -6,7 +6,10 @@
 // predictions. It trains and tunes nothing.
 #include "cli/cli.h"
 #include "core/error.h"
+#include "ingest/ingest.h"
 #include "samples/eval.h"
+#include "samples/rules.h"
+#include "samples/schema.h"
 #include "samples/gt-formats.h"
 
 #include <errno.h>
@@ -32,15 +35,36 @@ static const char *usage_text =
     "  --html FILE         write an HTML page of the wrong fields beside their pages\n"
     "  --worst N           documents listed in the table (default 10)\n"
     "  --write-truth FILE  write the truth as prediction lines (a prediction scoring 1.0)\n"
+    "  --given-type        tell the extractor each document's true type (default: it guesses)\n"
     "  --quiet             no table on stdout\n";
 
-// The extractors `--extractor NAME` can run. The rules baseline (samples/rules.h,
-// ds_rules_extract) is added here once it is built, as {"rules", <its ds_eval_extract_fn>}.
+// What the extractors get: the schemas, and whether to tell them the true type.
+typedef struct {
+    ds_schema_set schemas;
+    int given_type;
+} ds_extract_env;
+
+// The rules baseline over one document: ingest (OCR where needed), then the rules.
+static int rules_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
+    ds_extract_env *env = user;
+    ds_ingest_opts o;
+    ds_ingest_opts_default(&o);
+    o.no_pixels = 1;
+    ds_doc *doc;
+    int rc = ds_ingest_file(doc_path, &o, &doc);
+    if (rc) return rc;
+    rc = ds_rules_extract(doc, &env->schemas, env->given_type ? doc_type : NULL, pred);
+    ds_doc_free(doc);
+    return rc;
+}
+
+// The extractors `--extractor NAME` can run.
 static const struct {
     const char *name;
     ds_eval_extract_fn fn;
 } ds_extractors[] = {
-    {NULL, NULL}, // end of the table
+    {"rules", rules_extract}, // label-proximity rules (samples/rules.h), the baseline
+    {NULL, NULL},             // end of the table
 };
 
 static ds_eval_extract_fn find_extractor(const char *name) {
@@ -53,7 +77,7 @@ typedef struct {
     const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth;
     ds_eval_format format;
     ds_eval_opts opts;
-    int worst, quiet;
+    int worst, quiet, given_type;
 } eval_args;
 
 static int parse_args(int argc, char **argv, eval_args *a) {
@@ -71,6 +95,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             a->opts.month_first = 1;
         } else if (strcmp(s, "--quiet") == 0) {
             a->quiet = 1;
+        } else if (strcmp(s, "--given-type") == 0) {
+            a->given_type = 1;
         } else if (strcmp(s, "--format") == 0 && has_val) {
             if (ds_eval_format_parse(argv[++i], &a->format) != 0) {
                 fprintf(stderr, "docseek eval: %s\n", ds_errmsg());
@@ -111,10 +137,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
         return 2;
     }
     if (a->extractor && !find_extractor(a->extractor)) {
-        fprintf(stderr,
-                "docseek eval: unknown extractor '%s' (none is linked into this build "
-                "yet)\n",
-                a->extractor);
+        fprintf(stderr, "docseek eval: unknown extractor '%s' (available: rules)\n", a->extractor);
         return 2;
     }
     return 0;
@@ -137,9 +160,17 @@ int ds_cmd_eval(int argc, char **argv) {
         ds_eval_set_free(&truth);
         return 0;
     }
+    ds_extract_env env = {.given_type = a.given_type};
+    if (a.extractor &&
+        (rc = ds_schema_set_load(a.schemas ? a.schemas : "samples/schemas", &env.schemas)) != 0) {
+        ds_eval_set_free(&truth);
+        return ds_cli_fail("eval", rc);
+    }
     ds_eval_preds preds;
     rc = a.pred ? ds_eval_preds_load(a.pred, &truth, &preds)
-                : ds_eval_run_extractor(&truth, find_extractor(a.extractor), NULL, &preds);
+                : ds_eval_run_extractor(&truth, find_extractor(a.extractor), &env, &preds);
+    ds_schema_set_free(&env.schemas);
+    ds_ingest_thread_cleanup();
     ds_eval_report rep;
     if (!rc) rc = ds_eval_score(&truth, &preds, &a.opts, &rep);
     if (rc) {

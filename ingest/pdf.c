@@ -80,8 +80,22 @@ static int render_page(ds_ingest_ctx *c, PopplerPage *pp, ds_page *page, int ind
     return rc;
 }
 
-// Splits the text layer into words at white space; each word's box is the union of
-// its characters' rectangles and its font is that of its first character.
+// 1 when glyph r does not continue the word of glyph prev: a gap wider than a
+// quarter of the glyph height, a step back, or another line. Poppler's text
+// joins glyphs that no space character separates even when they sit far apart
+// (table cells drawn one by one: "DescriptionQtyAmount"); its own word
+// breaking (TextOutputDev, minWordBreakSpace) works from the geometry too.
+static int glyph_gap(const PopplerRectangle *prev, const PopplerRectangle *r) {
+    double h = fmax(fabs(r->y2 - r->y1), fabs(prev->y2 - prev->y1));
+    double px1 = fmax(prev->x1, prev->x2), rx0 = fmin(r->x1, r->x2);
+    double pcy = 0.5 * (prev->y1 + prev->y2), rcy = 0.5 * (r->y1 + r->y2);
+    return rx0 - px1 > 0.25 * h || rx0 < fmin(prev->x1, prev->x2) - 0.25 * h ||
+           fabs(rcy - pcy) > 0.5 * h;
+}
+
+// Splits the text layer into words at white space and at gaps between glyphs;
+// each word's box is the union of its characters' rectangles and its font is that
+// of its first character.
 static int text_layer(ds_ingest_ctx *c, PopplerPage *pp, ds_word_list *list) {
     char *text = poppler_page_get_text(pp);
     PopplerRectangle *rects = NULL;
@@ -109,16 +123,7 @@ static int text_layer(ds_ingest_ctx *c, PopplerPage *pp, ds_word_list *list) {
                       (float)rects[ci].y2};
         while (*p && ci < n_rects && !g_unichar_isspace(g_utf8_get_char(p))) {
             PopplerRectangle *r = &rects[ci];
-            // Poppler's text omits the space between runs set apart by positioning alone
-            // (a label and its value drawn separately on one line): a horizontal gap wider
-            // than a third of the line's height, or a jump to another line, ends the word.
-            if (ci > first) {
-                const PopplerRectangle *q = &rects[ci - 1];
-                double h = fabs(q->y2 - q->y1);
-                double gap = fmin(r->x1, r->x2) - fmax(q->x1, q->x2);
-                double dy = fabs((r->y1 + r->y2) - (q->y1 + q->y2)) / 2;
-                if (gap > h / 3 || gap < -2 * h || dy > h / 2) break;
-            }
+            if (ci > first && glyph_gap(&rects[ci - 1], r)) break;
             box.x0 = fminf(box.x0, (float)fmin(r->x1, r->x2));
             box.y0 = fminf(box.y0, (float)fmin(r->y1, r->y2));
             box.x1 = fmaxf(box.x1, (float)fmax(r->x1, r->x2));

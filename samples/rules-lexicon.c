@@ -1,0 +1,123 @@
+// rules-lexicon.c: the labels the rules baseline looks for, per document type
+// and field, in English, German and French, folded (lower case, ':' '.' '#'
+// split off at word ends) as ds_rules_fold and the view produce them. When
+// labels overlap on a line the leftmost, then the longest wins, so "Due Date"
+// is never read as "Date" and "Total HT" never as "Total". Stop labels (field NULL) end a value
+// and are never one: "Cash 50.00" must not be taken as the total's value.
+// Contract and receipt-header rules are positional, not label lists (rules.c).
+#include "samples/rules-impl.h"
+
+#include <stddef.h>
+
+#define L(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+const ds_rule ds_rules_table[] = {
+    // ---- invoice
+    {"invoice", "invoice_number", DS_RK_ID, 0,
+     L("invoice no", "invoice #", "invoice number", "invoice num", "invoice nr", "invoice id",
+       "inv no", "inv #", "rechnungsnummer", "rechnung nr", "rechnungs-nr", "rechnungsnr",
+       "rechnung-nr", "rechnung #", "facture n°", "n° de facture", "n° facture", "facture no",
+       "numéro de facture", "no de facture", "facture #"),
+     NULL},
+    {"invoice", "invoice_date", DS_RK_DATE, 0,
+     L("invoice date", "date", "date of issue", "issue date", "issued", "rechnungsdatum", "datum",
+       "ausstellungsdatum", "date de facture", "date de la facture", "date d'émission",
+       "date facture"),
+     L("invoice date", "rechnungsdatum", "date de facture", "date de la facture")},
+    {"invoice", "due_date", DS_RK_DATE, 0,
+     L("due date", "payment due", "date due", "due by", "pay by", "fällig am", "fällig bis",
+       "zahlbar bis", "fälligkeit", "fälligkeitsdatum", "zahlungsziel", "échéance",
+       "date d'échéance", "date limite de paiement", "à payer avant le"),
+     NULL},
+    {"invoice", "seller_name", DS_RK_NAME, 0,
+     L("from", "seller", "vendor", "supplier", "issued by", "verkäufer", "lieferant", "absender",
+       "rechnungssteller", "vendeur", "émetteur", "fournisseur"),
+     NULL},
+    {"invoice", "buyer_name", DS_RK_NAME, 0,
+     L("bill to", "billed to", "invoice to", "sold to", "customer", "buyer", "client",
+       "rechnungsempfänger", "rechnung an", "kunde", "empfänger", "facturé à", "facturer à",
+       "acheteur", "destinataire"),
+     NULL},
+    {"invoice", "subtotal", DS_RK_AMOUNT, 0,
+     L("subtotal", "sub total", "sub-total", "net", "net amount", "net total", "total net",
+       "total excl vat", "total excl tax", "total before tax", "zwischensumme", "nettobetrag",
+       "netto", "summe netto", "gesamt netto", "nettosumme", "sous-total", "sous total", "total ht",
+       "montant ht"),
+     NULL},
+    {"invoice", "tax_total", DS_RK_AMOUNT, 0,
+     L("tax", "vat", "sales tax", "tax total", "total tax", "total vat", "vat amount", "gst",
+       "total gst", "mwst", "ust", "umsatzsteuer", "mehrwertsteuer", "zzgl mwst", "tva",
+       "montant tva", "total tva"),
+     NULL},
+    {"invoice", "total", DS_RK_AMOUNT, 1,
+     L("total", "amount due", "total due", "balance due", "grand total", "total amount",
+       "amount payable", "total payable", "invoice total", "total incl vat", "gesamtbetrag",
+       "summe", "gesamtsumme", "rechnungsbetrag", "endbetrag", "gesamt", "total ttc",
+       "montant total", "montant ttc", "net à payer", "total à payer", "total rm"),
+     L("amount due", "total due", "balance due", "grand total", "amount payable", "total payable",
+       "gesamtbetrag", "rechnungsbetrag", "endbetrag", "gesamtsumme", "total ttc", "net à payer",
+       "total à payer", "montant total", "montant ttc")},
+    {"invoice", NULL, DS_RK_TEXT, 0,
+     L("qty", "quantity", "unit price", "price", "description", "menge", "einzelpreis",
+       "beschreibung", "quantité", "prix unitaire", "désignation", "page", "iban", "bic", "tel",
+       "phone", "email", "e-mail", "fax", "delivery date", "order date", "date de livraison",
+       "date de commande", "lieferdatum", "bestelldatum", "total qty", "payment terms",
+       "zahlungsbedingungen", "conditions de paiement", "cash", "change"),
+     NULL},
+
+    // ---- receipt (company and address are positional, see rules.c)
+    {"receipt", "date", DS_RK_DATE, 0,
+     L("date", "dated", "date/time", "date time", "tarikh", "invoice date", "bill date",
+       "trans date", "datum", "date de vente"),
+     NULL},
+    {"receipt", "total", DS_RK_AMOUNT, 1,
+     L("total", "total amount", "total rm", "total (rm)", "grand total", "nett total", "net total",
+       "total payable", "amount due", "total due", "total rounded", "rounded total", "total sales",
+       "total incl gst", "total incl", "total inclusive", "total includes gst",
+       "total sales (inclusive", "total sales incl gst", "jumlah", "summe", "gesamt", "total ttc",
+       "montant total"),
+     // Totals with tax and rounding in them outrank bare "Total" lines (GST summaries).
+     L("grand total", "nett total", "net total", "total payable", "amount due", "total due",
+       "total rounded", "rounded total", "total incl gst", "total incl", "total inclusive",
+       "total includes gst", "total sales (inclusive", "total sales incl gst", "total ttc")},
+    {"receipt", NULL, DS_RK_TEXT, 0,
+     L("cash", "change", "tendered", "cash tendered", "subtotal", "sub total", "sub-total",
+       "rounding", "rounding adj", "rounding adjustment", "round adj", "discount", "qty",
+       "total qty", "total quantity", "total items", "total item", "total discount",
+       "total savings", "total gst", "gst", "tax", "service charge", "total excl gst",
+       "total sales (excluding gst)", "visa", "mastercard", "card", "paid", "balance"),
+     NULL},
+
+    // ---- form (the check boxes and the plan are left to the vision model: see rules.c)
+    {"form", "applicant_name", DS_RK_NAME, 0,
+     L("name", "full name", "applicant name", "applicant", "name of applicant", "your name",
+       "vollständiger name", "name vorname", "vorname und name", "name des antragstellers",
+       "antragsteller", "nom", "nom complet", "nom et prénom", "nom du demandeur", "demandeur"),
+     NULL},
+    {"form", "date_of_birth", DS_RK_DATE, 0,
+     L("date of birth", "dob", "d.o.b", "birth date", "birthdate", "born", "geburtsdatum",
+       "geboren am", "date de naissance", "né le", "née le"),
+     NULL},
+    {"form", "phone", DS_RK_PHONE, 0,
+     L("phone", "telephone", "tel", "phone number", "mobile", "telefon", "telefonnummer", "handy",
+       "téléphone", "tél", "portable"),
+     NULL},
+    {"form", "email", DS_RK_EMAIL, 0,
+     L("email", "e-mail", "email address", "e-mail address", "e-mail-adresse", "courriel",
+       "adresse e-mail", "adresse électronique"),
+     NULL},
+    {"form", "address", DS_RK_TEXT, 0,
+     L("address", "home address", "street address", "postal address", "anschrift", "adresse",
+       "wohnort", "adresse postale"),
+     NULL},
+    {"form", "signature_date", DS_RK_DATE, 0,
+     L("date", "signature date", "date signed", "datum", "ort datum", "ort und datum", "fait le",
+       "date de signature"),
+     NULL},
+    {"form", NULL, DS_RK_TEXT, 0,
+     L("signature", "unterschrift", "plan", "newsletter", "terms", "i accept", "tarif", "formule",
+       "signature of applicant", "place", "ort", "lieu"),
+     NULL},
+};
+
+const int ds_rules_table_n = (int)(sizeof ds_rules_table / sizeof *ds_rules_table);
