@@ -181,6 +181,11 @@ int ds_cmd_eval(int argc, char **argv) {
     if (rep.n_pred_unmatched)
         fprintf(stderr, "docseek eval: warning: %d prediction(s) name no document of %s\n",
                 rep.n_pred_unmatched, a.gt);
+    if (preds.n_foreign_type)
+        fprintf(stderr,
+                "docseek eval: warning: %d prediction(s) name a document type outside the set "
+                "(scored as wrong types)\n",
+                preds.n_foreign_type);
     if (preds.n_extract_failed)
         fprintf(stderr, "docseek eval: warning: the extractor failed on %d document(s)\n",
                 preds.n_extract_failed);

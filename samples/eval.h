@@ -66,6 +66,7 @@ typedef struct {
     ds_eval_doc *docs;
     int n_docs;
     int n_extract_failed; // documents the extractor could not read (they count as unpredicted)
+    int n_foreign_type;   // predictions naming a type outside the set (fields not read)
 } ds_eval_preds;
 
 typedef struct {

@@ -218,7 +218,6 @@ DS_TEST(eval_bad_input) {
         {"{\"fields\": {}}\n", "needs \"id\" or \"file\""},
         {"{\"id\": \"a\", \"fields\": {}}\n{\"file\": \"x/a.pdf\", \"fields\": {}}\n",
          "a second prediction for 'a'"},
-        {"{\"id\": \"a\", \"doc_type\": \"passport\", \"fields\": {}}\n", "unknown doc_type"},
         {"{\"id\": \"a\", \"fields\": {\"total\": {\"value\": \"1\", \"box\": [1, 2, 3]}}}\n",
          "field 'total': \"box\""},
         {"{\"id\": \"a\", \"fields\": {\"total\": {\"v\": \"1\"}}}\n", "needs \"value\""},
@@ -344,6 +343,40 @@ DS_TEST(eval_reports) {
     free(htext);
     ds_eval_report_free(&r);
     ds_eval_preds_free(&preds);
+    ds_eval_set_free(&truth);
+    return bad;
+}
+
+// A prediction naming a type outside the set is a wrong answer, not a broken line:
+// it loads, its fields are not read, and it scores exactly like no prediction at all.
+DS_TEST(eval_foreign_type) {
+    ds_eval_set truth;
+    ds_eval_preds preds;
+    DS_CHECK_INT_EQ(load_fixture(&truth, &preds), 0);
+    ds_eval_preds_free(&preds);
+    char path[700];
+    snprintf(path, sizeof path, "%s/foreign.jsonl", ds_test_tmpdir());
+    write_file(path,
+               "{\"id\": \"a\", \"doc_type\": \"passport\", \"fields\": {\"colour\": \"red\"}}\n");
+    int rc = ds_eval_preds_load(path, &truth, &preds);
+    if (rc) fprintf(stderr, "  %s\n", ds_errmsg());
+    DS_CHECK_INT_EQ(rc, 0);
+    DS_CHECK_INT_EQ(preds.n_foreign_type, 1);
+    ds_eval_report r, none;
+    ds_eval_opts o = {0};
+    DS_CHECK_INT_EQ(ds_eval_score(&truth, &preds, &o, &r), 0);
+    ds_eval_preds empty;
+    write_file(path, "");
+    DS_CHECK_INT_EQ(ds_eval_preds_load(path, &truth, &empty), 0);
+    DS_CHECK_INT_EQ(ds_eval_score(&truth, &empty, &o, &none), 0);
+    int bad =
+        check_counts("foreign type", r.overall, none.overall.tp, none.overall.fp, none.overall.fn);
+    printf("  predicted %d, type right %d\n", r.n_predicted, r.n_doc_type_ok);
+    bad += r.n_doc_type_ok != 0 || r.overall.tp != 0;
+    ds_eval_report_free(&r);
+    ds_eval_report_free(&none);
+    ds_eval_preds_free(&preds);
+    ds_eval_preds_free(&empty);
     ds_eval_set_free(&truth);
     return bad;
 }
