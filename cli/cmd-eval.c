@@ -42,6 +42,7 @@ static const char *usage_text =
 typedef struct {
     ds_schema_set schemas;
     int given_type;
+    ds_eval_format format; // FUNSD wants entities and links instead of fields
 } ds_extract_env;
 
 // The rules baseline over one document: ingest (OCR where needed), then the rules.
@@ -53,7 +54,10 @@ static int rules_extract(const char *doc_path, const char *doc_type, json_t **pr
     ds_doc *doc;
     int rc = ds_ingest_file(doc_path, &o, &doc);
     if (rc) return rc;
-    rc = ds_rules_extract(doc, &env->schemas, env->given_type ? doc_type : NULL, pred);
+    if (env->format == DS_EVAL_FUNSD)
+        rc = ds_rules_form_entities(doc, pred);
+    else
+        rc = ds_rules_extract(doc, &env->schemas, env->given_type ? doc_type : NULL, pred);
     ds_doc_free(doc);
     return rc;
 }
@@ -160,7 +164,7 @@ int ds_cmd_eval(int argc, char **argv) {
         ds_eval_set_free(&truth);
         return 0;
     }
-    ds_extract_env env = {.given_type = a.given_type};
+    ds_extract_env env = {.given_type = a.given_type, .format = a.format};
     if (a.extractor &&
         (rc = ds_schema_set_load(a.schemas ? a.schemas : "samples/schemas", &env.schemas)) != 0) {
         ds_eval_set_free(&truth);

@@ -21,4 +21,9 @@
 int ds_rules_extract(const ds_doc *doc, const ds_schema_set *schemas, const char *doc_type,
                      json_t **out);
 
+// FUNSD-style form understanding from the first page's lines: *out becomes
+// {"entities": [{"text", "label": question|answer|header}], "links": [[question, answer]]},
+// the prediction format `docseek eval --format funsd` reads. Returns 0 or DS_E_NOMEM.
+int ds_rules_form_entities(const ds_doc *doc, json_t **out);
+
 #endif

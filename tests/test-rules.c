@@ -543,3 +543,53 @@ DS_TEST(rules_shared_sroie) {
     DS_CHECK(total_right >= 1);
     return fails;
 }
+
+// FUNSD-style entities from the same form: the header, "label:" questions with the
+// answers right of them, and their links. Expected lists written out by hand.
+DS_TEST(rules_form_entities) {
+    fx_doc d = {"form", 612, 792, form, (int)(sizeof form / sizeof *form), NULL, 0, "form"};
+    ds_box boxes[64];
+    ds_doc *doc;
+    DS_CHECK_INT_EQ(draw_and_ingest(&d, boxes, &doc), 0);
+    json_t *out;
+    DS_CHECK_INT_EQ(ds_rules_form_entities(doc, &out), 0);
+    static const char *want[][2] = {
+        {"APPLICATION FORM", "header"},
+        {"Full name:", "question"},
+        {"Jane Doe", "answer"},
+        {"Date of birth:", "question"},
+        {"04/07/1990", "answer"},
+        {"Phone:", "question"},
+        {"+1 555 0100 22", "answer"},
+        {"Email:", "question"},
+        {"jane.doe@example.com", "answer"},
+        {"Address:", "question"},
+        {"12 Main Street, Springfield", "answer"},
+        {"Plan:", "question"},
+        {"[ ] Basic [x] Standard [ ] Premium", "answer"},
+        {"Newsletter:", "question"},
+        {"[x]", "answer"},
+        {"Signature:", "question"},
+        {"________________ Date: 2024-03-12", "answer"},
+    };
+    json_t *ents = json_object_get(out, "entities");
+    size_t n = sizeof want / sizeof *want;
+    int bad = json_array_size(ents) != n;
+    for (size_t i = 0; i < json_array_size(ents); i++) {
+        json_t *e = json_array_get(ents, i);
+        const char *t = json_string_value(json_object_get(e, "text"));
+        const char *l = json_string_value(json_object_get(e, "label"));
+        int ok = i < n && !strcmp(t, want[i][0]) && !strcmp(l, want[i][1]);
+        printf("  %-9s \"%s\"%s\n", l, t, ok ? "" : "   MISMATCH");
+        bad += !ok;
+    }
+    json_t *links = json_object_get(out, "links");
+    printf("  %zu links; first [\"%s\", \"%s\"]\n", json_array_size(links),
+           json_string_value(json_array_get(json_array_get(links, 0), 0)),
+           json_string_value(json_array_get(json_array_get(links, 0), 1)));
+    bad += json_array_size(links) != 8 ||
+           strcmp(json_string_value(json_array_get(json_array_get(links, 0), 1)), "Jane Doe");
+    json_decref(out);
+    ds_doc_free(doc);
+    return bad;
+}
