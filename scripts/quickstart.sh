@@ -30,5 +30,8 @@ else
   echo "no sample documents at $samples; try: build/docseek pages FILE --summary"
 fi
 echo
-echo "not yet: extracting fields. 'docseek extract' and 'docseek ingest' need the trained model,"
+echo "== the rules baseline extracting the committed sample invoices, scored against their truth"
+./build/docseek eval --gt samples/sets/invoice --extractor rules --worst 3
+echo
+echo "not yet: the model. 'docseek extract' and 'docseek ingest' need the trained model,"
 echo "which is not built yet; 'docseek --help' lists what is available now."
