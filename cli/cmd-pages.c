@@ -60,6 +60,22 @@ static json_t *doc_json(const char *path, const ds_doc *doc) {
                      round(doc->ms_total * 10) / 10, "pages", pages);
 }
 
+// mkdir -p: creates dir and any missing parents; 0 or -1 with errno set.
+static int mkdir_parents(const char *dir) {
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 static int parse_num(const char *flag, const char *s, double lo, double *out) {
     char *end;
     errno = 0;
@@ -134,7 +150,7 @@ int ds_cmd_pages(int argc, char **argv) {
     ds_ingest_thread_cleanup();
     if (rc) return ds_cli_fail("pages", rc);
     if (png_dir) {
-        if (mkdir(png_dir, 0755) != 0 && errno != EEXIST) {
+        if (mkdir_parents(png_dir) != 0) {
             ds_doc_free(doc);
             return ds_cli_fail("pages", ds_error(DS_E_IO, "%s: %s", png_dir, strerror(errno)));
         }

@@ -24,6 +24,7 @@ ninja -C build-asan -j "$jobs"
 echo "== tests (release)"
 ctest --test-dir build --output-on-failure -j "$jobs"
 echo "== tests (ASan + UBSan)"
+LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
