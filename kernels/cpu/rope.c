@@ -17,6 +17,7 @@ typedef struct {
     const double *inv_freq; // (hd/2) theta^(-2i/hd)
     float *trig;            // per thread (hd): cos (hd/2) then sin (hd/2)
     int T, nh, hd;
+    int backward; // 1: out += R^T inp (gradient); 0: out = R inp
 } ds_rope_args;
 
 // cos/sin of pos * inv_freq[i] for one row. The angle is formed in double: with
@@ -30,7 +31,10 @@ static void rope_row_trig(float *c, float *s, const double *inv_freq, int32_t po
     }
 }
 
-static void rope_forward_task(void *p, int ith, int nth) {
+// One task for both directions: forward writes R(angle) x; backward adds
+// R(-angle) dy = R^T dy (the rotation is orthogonal), i.e. the same rotation with
+// the sine negated, accumulated.
+static void rope_task(void *p, int ith, int nth) {
     ds_rope_args *a = p;
     int half = a->hd / 2;
     float *c = a->trig + (size_t)ith * a->hd, *s = c + half;
@@ -38,6 +42,8 @@ static void rope_forward_task(void *p, int ith, int nth) {
     ds_split(a->T, ith, nth, &lo, &hi);
     for (int64_t t = lo; t < hi; t++) {
         rope_row_trig(c, s, a->inv_freq, a->pos[t], half);
+        if (a->backward)
+            for (int i = 0; i < half; i++) s[i] = -s[i];
         for (int h = 0; h < a->nh; h++) {
             size_t off = ((size_t)t * a->nh + h) * a->hd;
             const float *x = a->inp + off;
@@ -45,30 +51,14 @@ static void rope_forward_task(void *p, int ith, int nth) {
             // Both members of a pair are read before either is written: in place is safe.
             for (int i = 0; i < half; i++) {
                 float x0 = x[2 * i], x1 = x[2 * i + 1];
-                y[2 * i] = x0 * c[i] - x1 * s[i];
-                y[2 * i + 1] = x0 * s[i] + x1 * c[i];
-            }
-        }
-    }
-}
-
-static void rope_backward_task(void *p, int ith, int nth) {
-    ds_rope_args *a = p;
-    int half = a->hd / 2;
-    float *c = a->trig + (size_t)ith * a->hd, *s = c + half;
-    int64_t lo, hi;
-    ds_split(a->T, ith, nth, &lo, &hi);
-    for (int64_t t = lo; t < hi; t++) {
-        rope_row_trig(c, s, a->inv_freq, a->pos[t], half);
-        for (int h = 0; h < a->nh; h++) {
-            size_t off = ((size_t)t * a->nh + h) * a->hd;
-            const float *dy = a->inp + off;
-            float *dx = a->out + off;
-            // The rotation is orthogonal: the gradient is the rotation by -angle (R^T dy).
-            for (int i = 0; i < half; i++) {
-                float d0 = dy[2 * i], d1 = dy[2 * i + 1];
-                dx[2 * i] += d0 * c[i] + d1 * s[i];
-                dx[2 * i + 1] += -d0 * s[i] + d1 * c[i];
+                float y0 = x0 * c[i] - x1 * s[i], y1 = x0 * s[i] + x1 * c[i];
+                if (a->backward) {
+                    y[2 * i] += y0;
+                    y[2 * i + 1] += y1;
+                } else {
+                    y[2 * i] = y0;
+                    y[2 * i + 1] = y1;
+                }
             }
         }
     }
@@ -91,14 +81,15 @@ void ds_cpu_rope_forward(ds_ctx *ctx, float *out, const float *inp, const int32_
     if (T <= 0 || nh <= 0) return;
     ds_rope_args a = {.out = out, .inp = inp, .pos = pos, .T = T, .nh = nh, .hd = hd};
     rope_setup(ctx, &a, theta);
-    ds_pool_run(ctx->pool, rope_forward_task, &a);
+    ds_pool_run(ctx->pool, rope_task, &a);
 }
 
 void ds_cpu_rope_backward(ds_ctx *ctx, float *dinp, const float *dout, const int32_t *pos, int T,
                           int nh, int hd, float theta) {
     if (!dinp || T <= 0 || nh <= 0) return;
     DS_ASSERT(dinp != dout); // accumulation in place would read its own updates
-    ds_rope_args a = {.out = dinp, .inp = dout, .pos = pos, .T = T, .nh = nh, .hd = hd};
+    ds_rope_args a = {
+        .out = dinp, .inp = dout, .pos = pos, .T = T, .nh = nh, .hd = hd, .backward = 1};
     rope_setup(ctx, &a, theta);
-    ds_pool_run(ctx->pool, rope_backward_task, &a);
+    ds_pool_run(ctx->pool, rope_task, &a);
 }
