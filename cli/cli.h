@@ -9,6 +9,8 @@ int ds_cmd_tensors(int argc, char **argv);
 int ds_cmd_pages(int argc, char **argv);
 int ds_cmd_synth(int argc, char **argv);
 int ds_cmd_eval(int argc, char **argv);
+int ds_cmd_model(int argc, char **argv);
+int ds_cmd_tokenizer(int argc, char **argv);
 
 // Prints the failure of a library call in the one format; returns 1.
 int ds_cli_fail(const char *cmd, int err);

@@ -17,6 +17,8 @@ static const struct {
     {"pages", ds_cmd_pages, "read a PDF or image: pages, words and boxes as JSON"},
     {"synth", ds_cmd_synth, "generate labelled documents (invoice, receipt, form, contract)"},
     {"eval", ds_cmd_eval, "score predictions against ground truth (docseek, SROIE, FUNSD, ...)"},
+    {"tokenizer", ds_cmd_tokenizer, "train the BPE tokenizer on a corpus; show how a text splits"},
+    {"model", ds_cmd_model, "create a model file (random init) or describe one"},
 };
 
 // Commands of the design that later issues bring; listed so users see the plan.

@@ -1,0 +1,440 @@
+// decode.c: the answer grammar as a per-document state machine, all
+// documents stepping together (one ds_infer_step per token for the whole
+// batch; documents that finish leave the batch). See decode.h.
+#include "fusion/decode.h"
+
+#include "core/error.h"
+#include "fusion/model-impl.h"
+#include "fusion/sequence.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CAND     32
+#define MAX_CAND_LEN 24
+#define MAX_QUEUE    64
+#define MAX_GEN      48
+
+enum { M_CHOICE, M_PTR_START, M_PTR_END, M_GEN };
+enum { K_TYPE, K_SPAN, K_LIST, K_VALUE };
+
+typedef struct {
+    const ds_page *page;
+    const ds_word *w;
+    int p;
+} wref;
+
+typedef struct {
+    int done, err;
+    const ds_schema *schema;
+    const char *const *type_names; // K_TYPE candidates' names
+    int field;                     // current field
+    int32_t queue[MAX_QUEUE];
+    int qn, qi;
+    int mode, kind;
+    int n_cand, cpos;
+    int32_t cand[MAX_CAND][MAX_CAND_LEN];
+    int cand_len[MAX_CAND];
+    uint8_t alive[MAX_CAND];
+    int ws;
+    double conf, doc_conf;
+    int32_t gen[MAX_GEN];
+    int gn;
+    int32_t feed, box[4], page;
+    json_t *fields;
+    const char *doc_type;
+    wref *words;
+    int n_words;
+    ds_gen_state gs;
+} dstate;
+
+static int add_cand(const ds_model *m, dstate *d, const char *text, int32_t tail) {
+    if (d->n_cand >= MAX_CAND)
+        return ds_error(DS_E_INVAL, "decode: more than %d choices", MAX_CAND);
+    int32_t *c = d->cand[d->n_cand];
+    int k = 0;
+    if (text) {
+        k = ds_seq_encode_value(m, text, c, MAX_CAND_LEN - 1);
+        if (k < 0) return k;
+    }
+    c[k++] = tail;
+    d->cand_len[d->n_cand] = k;
+    d->alive[d->n_cand] = 1;
+    d->n_cand++;
+    return 0;
+}
+
+static void start_choice(dstate *d, int kind) {
+    d->mode = M_CHOICE;
+    d->kind = kind;
+    d->n_cand = 0;
+    d->cpos = 0;
+}
+
+// Sets up field f (forced [field] + name, then its decision) or finishes.
+static int start_field(const ds_model *m, dstate *d, int f) {
+    d->field = f;
+    d->conf = 1.0;
+    if (f >= d->schema->n_fields) {
+        d->done = 1;
+        return 0;
+    }
+    const ds_field *fd = &d->schema->fields[f];
+    d->queue[0] = DS_TOK_FIELD;
+    int k = ds_seq_encode_value(m, fd->name, d->queue + 1, MAX_QUEUE - 1);
+    if (k < 0) return k;
+    d->qn = 1 + k;
+    d->qi = 0;
+    int rc = 0;
+    if (fd->type == DS_FIELD_CHECKBOX) {
+        start_choice(d, K_VALUE);
+        rc = add_cand(m, d, "true", DS_TOK_EOV);
+        if (!rc) rc = add_cand(m, d, "false", DS_TOK_EOV);
+    } else if (fd->type == DS_FIELD_ENUM) {
+        start_choice(d, K_VALUE);
+        for (int i = 0; i < fd->n_values && !rc; i++)
+            rc = add_cand(m, d, fd->values[i], DS_TOK_EOV);
+        if (!rc) rc = add_cand(m, d, NULL, DS_TOK_NULLV);
+    } else if (m->cfg.copy_pointer) {
+        start_choice(d, fd->type == DS_FIELD_PARTY_LIST ? K_LIST : K_SPAN);
+        rc = add_cand(m, d, NULL, DS_TOK_COPY);
+        if (!rc)
+            rc = add_cand(m, d, NULL, fd->type == DS_FIELD_PARTY_LIST ? DS_TOK_EOV : DS_TOK_NULLV);
+    } else {
+        d->mode = M_GEN;
+        d->gn = 0;
+    }
+    if (fd->type == DS_FIELD_PARTY_LIST && !json_object_get(d->fields, fd->name))
+        json_object_set_new(d->fields, fd->name, json_array());
+    return rc;
+}
+
+static void put_value(dstate *d, json_t *v) {
+    const ds_field *fd = &d->schema->fields[d->field];
+    if (fd->type == DS_FIELD_PARTY_LIST) {
+        if (v) json_array_append_new(json_object_get(d->fields, fd->name), v);
+        return;
+    }
+    json_object_set_new(d->fields, fd->name, v ? v : json_null());
+}
+
+static json_t *span_value(dstate *d, int ws, int we, double conf) {
+    char text[2048];
+    size_t n = 0;
+    const wref *s = &d->words[ws];
+    ds_box b = s->w->box;
+    for (int i = ws; i <= we; i++) {
+        const char *t = d->words[i].w->text;
+        size_t l = strlen(t);
+        if (n + l + 2 >= sizeof text) break;
+        if (i > ws) text[n++] = ' ';
+        memcpy(text + n, t, l);
+        n += l;
+        if (d->words[i].p == s->p) {
+            const ds_box *wb = &d->words[i].w->box;
+            b.x0 = fminf(b.x0, wb->x0), b.y0 = fminf(b.y0, wb->y0);
+            b.x1 = fmaxf(b.x1, wb->x1), b.y1 = fmaxf(b.y1, wb->y1);
+        }
+    }
+    text[n] = '\0';
+    return json_pack("{s:s, s:i, s:[f, f, f, f], s:f}", "value", text, "page", s->p + 1, "box",
+                     round(b.x0 * 100) / 100, round(b.y0 * 100) / 100, round(b.x1 * 100) / 100,
+                     round(b.y1 * 100) / 100, "confidence", round(conf * 1000) / 1000);
+}
+
+// Picks a token among allowed[] (n) from logits: argmax, or sampled with temperature
+// and top-p. *p gets its probability renormalised over the allowed set.
+static int32_t pick(const float *logits, const int32_t *allowed, int n, const ds_decode_opts *o,
+                    double *p) {
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) mx = fmaxf(mx, logits[allowed[i]]);
+    float temp = o && o->temperature > 0 ? o->temperature : 1.0f;
+    double z = 0, pr[MAX_CAND * 4] = {0};
+    for (int i = 0; i < n; i++) z += (pr[i] = exp((logits[allowed[i]] - mx) / temp));
+    int best = 0;
+    for (int i = 1; i < n; i++) best = pr[i] > pr[best] ? i : best;
+    if (o && o->temperature > 0 && o->rng) {
+        // top-p: the smallest set of most likely tokens whose mass reaches top_p
+        int idx[MAX_CAND * 4];
+        for (int i = 0; i < n; i++) idx[i] = i;
+        for (int i = 1; i < n; i++)
+            for (int j = i; j > 0 && pr[idx[j]] > pr[idx[j - 1]]; j--) {
+                int t = idx[j];
+                idx[j] = idx[j - 1];
+                idx[j - 1] = t;
+            }
+        double top = o->top_p > 0 && o->top_p < 1 ? o->top_p : 1.0, mass = 0;
+        int keep = 0;
+        while (keep < n && mass < top * z) mass += pr[idx[keep++]];
+        double u = ds_rng_uniform(o->rng) * mass;
+        best = idx[keep - 1];
+        for (int i = 0; i < keep; i++) {
+            if (u < pr[idx[i]]) {
+                best = idx[i];
+                break;
+            }
+            u -= pr[idx[i]];
+        }
+    }
+    *p = pr[best] / z;
+    return allowed[best];
+}
+
+// One decision from hidden h (and its logits). Returns the token to feed next, or -1
+// when the document is finished.
+static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logits,
+                      const ds_decode_opts *o, const ds_schema_set *schemas) {
+    d->box[0] = -1;
+    if (d->qi < d->qn) return d->queue[d->qi++];
+    int rc;
+    switch (d->mode) {
+    case M_CHOICE: {
+        int32_t allowed[MAX_CAND];
+        int na = 0;
+        for (int k = 0; k < d->n_cand; k++) {
+            if (!d->alive[k]) continue;
+            int32_t t = d->cand[k][d->cpos];
+            int dup = 0;
+            for (int i = 0; i < na; i++) dup |= allowed[i] == t;
+            if (!dup) allowed[na++] = t;
+        }
+        double p;
+        int32_t tok = pick(logits, allowed, na, o, &p);
+        d->conf *= p;
+        int complete = -1;
+        for (int k = 0; k < d->n_cand; k++) {
+            if (d->alive[k] && d->cand[k][d->cpos] != tok) d->alive[k] = 0;
+            if (d->alive[k] && d->cand_len[k] == d->cpos + 1) complete = k;
+        }
+        d->cpos++;
+        if (complete < 0) return tok;
+        if (d->kind == K_TYPE) {
+            d->doc_type = d->type_names[complete];
+            d->schema = ds_schema_find(schemas, d->doc_type);
+            d->doc_conf = d->conf;
+            if ((rc = start_field(m, d, 0))) goto fail;
+            return d->done ? -1 : tok;
+        }
+        if (tok == DS_TOK_COPY) {
+            d->mode = M_PTR_START;
+            return tok;
+        }
+        if (d->kind == K_VALUE && tok == DS_TOK_EOV) {
+            const ds_field *fd = &d->schema->fields[d->field];
+            const char *v = fd->type == DS_FIELD_CHECKBOX ? (complete == 0 ? "true" : "false")
+                                                          : fd->values[complete];
+            json_t *o2 =
+                json_pack("{s:s, s:f}", "value", v, "confidence", round(d->conf * 1000) / 1000);
+            if (fd->type == DS_FIELD_CHECKBOX)
+                json_object_set_new(o2, "value", json_boolean(complete == 0));
+            put_value(d, o2);
+        } else if (d->kind != K_LIST) { // [null]
+            put_value(d, NULL);
+        }
+        if ((rc = start_field(m, d, d->field + 1))) goto fail;
+        return d->done ? -1 : tok;
+    }
+    case M_PTR_START: {
+        float *p = malloc(sizeof(float) * (d->gs.n_words + 1));
+        if (!p) {
+            rc = DS_E_NOMEM;
+            goto fail;
+        }
+        ds_infer_pointer(m, &d->gs, h, 1, 0, p);
+        int best = 0;
+        for (int i = 1; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
+        d->conf *= p[best];
+        free(p);
+        d->ws = best;
+        d->mode = M_PTR_END;
+        const ds_page *pg = d->words[best].page;
+        const ds_box *wb = &d->words[best].w->box;
+        float W = pg->width_pt > 0 ? pg->width_pt : 1, H = pg->height_pt > 0 ? pg->height_pt : 1;
+        float c[4] = {wb->x0 / W, wb->y0 / H, wb->x1 / W, wb->y1 / H};
+        for (int j = 0; j < 4; j++) {
+            int q = (int)floorf(c[j] * DS_BOX_BINS);
+            d->box[j] = q < 0 ? 0 : q >= DS_BOX_BINS ? DS_BOX_BINS - 1 : q;
+        }
+        d->page = d->words[best].p;
+        return DS_TOK_COPY_END;
+    }
+    case M_PTR_END: {
+        float *p = malloc(sizeof(float) * (d->gs.n_words + 1));
+        if (!p) {
+            rc = DS_E_NOMEM;
+            goto fail;
+        }
+        ds_infer_pointer(m, &d->gs, h, 2, d->ws, p);
+        int best = d->ws;
+        for (int i = d->ws + 1; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
+        double conf = d->conf * p[best];
+        free(p);
+        put_value(d, span_value(d, d->ws, best, conf));
+        if (d->schema->fields[d->field].type == DS_FIELD_PARTY_LIST) {
+            // the next item or the end of the list is predicted here, at [copy_end]
+            start_choice(d, K_LIST);
+            d->conf = 1.0;
+            add_cand(m, d, NULL, DS_TOK_COPY);
+            add_cand(m, d, NULL, DS_TOK_EOV);
+            return decide(m, d, h, logits, o, schemas);
+        }
+        if ((rc = start_field(m, d, d->field + 1))) goto fail;
+        return d->done ? -1 : d->queue[d->qi++];
+    }
+    case M_GEN: {
+        // copy-masked generation: continuations of the previous value token in the document
+        int V = m->cfg.vocab;
+        uint8_t *ok = malloc((size_t)V);
+        int32_t *allowed = calloc((size_t)V, sizeof(int32_t));
+        if (!ok || !allowed) {
+            free(ok);
+            free(allowed);
+            rc = DS_E_NOMEM;
+            goto fail;
+        }
+        ds_copy_mask(d->gs.doc_ids, d->gs.n_doc, d->gn ? d->gen[d->gn - 1] : -1, d->gn == 0, ok, V);
+        if (d->gn == 0) ok[DS_TOK_NULLV] = 1;
+        int na = 0;
+        for (int v = 0; v < V; v++)
+            if (ok[v]) allowed[na++] = v;
+        int32_t best = na > 0 ? allowed[0] : DS_TOK_EOV;
+        for (int i = 1; i < na; i++) best = logits[allowed[i]] > logits[best] ? allowed[i] : best;
+        free(ok);
+        free(allowed);
+        if (best == DS_TOK_EOV || best == DS_TOK_NULLV || d->gn == MAX_GEN) {
+            if (best == DS_TOK_NULLV || d->gn == 0) {
+                put_value(d, NULL);
+            } else {
+                char text[1024];
+                int k = ds_tokenizer_decode(m->tok, d->gen, d->gn, text, sizeof text);
+                const char *v = k > 0 && text[0] == ' ' ? text + 1 : k > 0 ? text : "";
+                put_value(d, json_pack("{s:s, s:f}", "value", v, "confidence", 0.0));
+            }
+            if ((rc = start_field(m, d, d->field + 1))) goto fail;
+            return d->done ? -1 : best;
+        }
+        d->gen[d->gn++] = best;
+        return best;
+    }
+    }
+    rc = DS_E_INTERNAL;
+fail:
+    d->err = rc;
+    d->done = 1;
+    return -1;
+}
+
+int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schema_set *schemas,
+                    const ds_doc *const *docs, ds_seq *const *seqs, const char *const *doc_types,
+                    int n, const ds_decode_opts *opts, json_t **out, ds_arena *arena) {
+    int C = m->cfg.dim, V = m->cfg.vocab, rc = 0;
+    dstate *st = calloc((size_t)n, sizeof *st);
+    ds_gen_state **gp = calloc((size_t)n, sizeof *gp);
+    int32_t *ids = calloc((size_t)n, sizeof(int32_t)),
+            *box = calloc((size_t)n * 4, sizeof(int32_t));
+    int32_t *page = calloc((size_t)n, sizeof(int32_t)), *which = calloc((size_t)n, sizeof(int32_t));
+    float *hid = malloc(sizeof(float) * (size_t)C * (n + 1));
+    float *logits = malloc(sizeof(float) * (size_t)V * (n + 1));
+    const char **names = calloc((size_t)schemas->n + 1, sizeof(char *));
+    int n_pre = 0;
+    for (int i = 0; i < n; i++) n_pre += seqs[i]->n_prefix;
+    float *hpre = malloc(sizeof(float) * (size_t)C * (n_pre + 1));
+    if (!st || !gp || !ids || !box || !page || !which || !hid || !logits || !names || !hpre) {
+        rc = ds_error(DS_E_NOMEM, "decode: out of memory");
+        goto done;
+    }
+    for (int s = 0; s < schemas->n; s++) names[s] = schemas->schemas[s].doc_type;
+    for (int i = 0; i < n; i++) {
+        dstate *d = &st[i];
+        gp[i] = &d->gs;
+        out[i] = NULL;
+        d->fields = json_object();
+        d->words = malloc(sizeof(wref) * (seqs[i]->n_words + 1));
+        if (!d->fields || !d->words) {
+            rc = ds_error(DS_E_NOMEM, "decode: out of memory");
+            goto done;
+        }
+        // the words the sequence kept, in its order (fusion/sequence.c)
+        int w = 0;
+        for (int p = 0; p < docs[i]->n_pages && w < seqs[i]->n_words; p++)
+            for (int k = 0; k < docs[i]->pages[p].n_words && w < seqs[i]->n_words; k++, w++) {
+                d->words[w].page = &docs[i]->pages[p];
+                d->words[w].w = &docs[i]->pages[p].words[k];
+                d->words[w].p = p;
+            }
+        d->n_words = w;
+        d->type_names = names;
+        start_choice(d, K_TYPE);
+        for (int s = 0; s < schemas->n && !rc; s++)
+            if (!doc_types || !doc_types[i] || strcmp(doc_types[i], names[s]) == 0)
+                rc = add_cand(m, d, names[s], DS_TOK_EOV);
+        if (!rc && d->n_cand == 0)
+            rc = ds_error(DS_E_INVAL, "decode: doc type '%s' is not in the schemas", doc_types[i]);
+        if (rc) goto done;
+    }
+    for (int i0 = 0; i0 < n; i0 += 16) { // prefill in groups (its limit)
+        int k = n - i0 < 16 ? n - i0 : 16;
+        if ((rc = ds_infer_prefill(m, ctx, cache, gp + i0, seqs + i0, k, hpre, arena))) goto done;
+        // the answer starts from the hidden state of each prefix's last token ([ans])
+        int row = 0;
+        for (int j = 0; j < k; j++) {
+            row += seqs[i0 + j]->n_prefix;
+            const float *h = hpre + (size_t)(row - 1) * C;
+            ds_infer_logits(m, ctx, h, 1, logits);
+            dstate *d = &st[i0 + j];
+            d->feed = decide(m, d, h, logits, opts, schemas);
+        }
+    }
+    int max_steps = opts && opts->max_steps > 0 ? opts->max_steps : 1024;
+    for (int step = 0; step < max_steps; step++) {
+        int na = 0;
+        for (int i = 0; i < n; i++) {
+            dstate *d = &st[i];
+            if (d->done || d->feed < 0) continue;
+            ids[na] = d->feed;
+            memcpy(box + 4 * na, d->box, sizeof d->box);
+            page[na] = d->box[0] >= 0 ? d->page : 0;
+            which[na] = i;
+            gp[na] = &d->gs;
+            na++;
+        }
+        if (na == 0) break;
+        if ((rc = ds_infer_step(m, ctx, cache, gp, na, ids, box, page, hid, arena))) goto done;
+        ds_infer_logits(m, ctx, hid, na, logits);
+        for (int j = 0; j < na; j++) {
+            dstate *d = &st[which[j]];
+            d->feed = decide(m, d, hid + (size_t)j * C, logits + (size_t)j * V, opts, schemas);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        dstate *d = &st[i];
+        if (d->err) {
+            rc = rc ? rc : d->err;
+            continue;
+        }
+        if (!d->done) {
+            rc = rc ? rc : ds_error(DS_E_INTERNAL, "decode: document %d did not finish", i);
+            continue;
+        }
+        out[i] = json_pack("{s:s, s:O, s:f}", "doc_type", d->doc_type ? d->doc_type : "", "fields",
+                           d->fields, "confidence", round(d->doc_conf * 1000) / 1000);
+    }
+done:
+    for (int i = 0; st && i < n; i++) {
+        ds_gen_state_release(cache, &st[i].gs);
+        json_decref(st[i].fields);
+        free(st[i].words);
+    }
+    free(st);
+    free(gp);
+    free(ids);
+    free(box);
+    free(page);
+    free(which);
+    free(hid);
+    free(logits);
+    free(names);
+    free(hpre);
+    return rc;
+}

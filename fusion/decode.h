@@ -1,0 +1,33 @@
+// decode.h: constrained decoding of the answer, batched over documents. The
+// decoder walks the grammar of fusion/sequence.h: it chooses the document
+// type among the schemas', forces each field's name, then chooses [copy] or
+// [null] (span fields), points at the start and end words, or chooses among
+// an enum's values / true and false. So the output is always valid JSON of
+// the schema, and a span value is always text of the document with its box.
+// Greedy (argmax) by default; temperature / top-p sampling on request.
+#ifndef DS_DECODE_H
+#define DS_DECODE_H
+
+#include <jansson.h>
+
+#include "core/rng.h"
+#include "fusion/infer.h"
+#include "ingest/ingest.h"
+#include "samples/schema.h"
+
+typedef struct {
+    float temperature; // 0: greedy
+    float top_p;       // nucleus sampling threshold (with temperature > 0), 1 = off
+    ds_rng *rng;       // for sampling
+    int max_steps;     // safety cap on decode steps (default 1024)
+} ds_decode_opts;
+
+// Extracts n documents together: docs[i] read into seqs[i] (ds_seq_build without truth);
+// doc_types[i] forces the type when not NULL. out[i] receives
+// {"doc_type", "fields": {name: {value, page, box, confidence} | [..] | null},
+//  "confidence"}; on error out[i] is NULL and the return value is the first error.
+int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schema_set *schemas,
+                    const ds_doc *const *docs, ds_seq *const *seqs, const char *const *doc_types,
+                    int n, const ds_decode_opts *opts, json_t **out, ds_arena *arena);
+
+#endif

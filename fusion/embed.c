@@ -1,0 +1,164 @@
+// embed.c: the LM's input for every token: token embedding, plus for image
+// tokens the projector output of their 2x2-merged patches (fusion a), plus
+// for tokens with a box the four coordinate embeddings and the page
+// embedding (b), plus the mean patch feature under the box through a linear
+// map (c). Each part only when the config switches it on.
+#include "fusion/model-impl.h"
+
+#include "core/error.h"
+
+#include <string.h>
+
+// 2x2 merge of one image's (G, G, D) features into (G/2, G/2, 4 D): the four
+// cells of a block side by side, row-major within the block.
+static void merge2x2(float *out, const float *F, int G, int D, int reverse) {
+    int g2 = G / 2;
+    for (int my = 0; my < g2; my++)
+        for (int mx = 0; mx < g2; mx++)
+            for (int q = 0; q < 4; q++) {
+                float *o = out + ((size_t)(my * g2 + mx) * 4 + q) * D;
+                float *f = (float *)F + ((size_t)(2 * my + q / 2) * G + 2 * mx + q % 2) * D;
+                if (!reverse)
+                    memcpy(o, f, sizeof(float) * D);
+                else
+                    for (int d = 0; d < D; d++) f[d] += o[d];
+            }
+}
+
+int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_arena *arena) {
+    const ds_ops *ops = ctx->ops;
+    const ds_model_cfg *cfg = &m->cfg;
+    const ds_weights *w = &m->w;
+    int N = b->N, C = cfg->dim, D = cfg->vit_dim, G = ds_cfg_grid(cfg), Tv = G * G;
+    DS_ALLOC(f->x0, (size_t)N * C);
+    ops->embedding_forward(ctx, f->x0, b->ids, w->lm.tok_emb, N, cfg->vocab, C);
+    f->has_vit = ds_cfg_use_vision(cfg) && b->P > 0;
+    if (f->has_vit) {
+        int rc = ds_vit_forward(ctx, cfg, &w->vit, b->pixels, b->P, &f->vit, arena);
+        if (rc) return rc;
+    }
+    const float *F = f->has_vit ? f->vit.out : NULL;
+    if (cfg->use_prefix && f->has_vit) {
+        int Mi = b->P * ds_cfg_img_tokens(cfg);
+        f->n_imgtok = Mi;
+        DS_ALLOC(f->merged, (size_t)Mi * 4 * D);
+        DS_ALLOC(f->m1, (size_t)Mi * C);
+        DS_ALLOC(f->g1, (size_t)Mi * C);
+        DS_ALLOC(f->pre, (size_t)Mi * C);
+        for (int p = 0; p < b->P; p++)
+            merge2x2(f->merged + (size_t)p * (Tv / 4) * 4 * D, F + (size_t)p * Tv * D, G, D, 0);
+        ops->matmul_forward(ctx, f->m1, f->merged, w->fu.proj1_w, w->fu.proj1_b, Mi, 4 * D, C);
+        ops->gelu_forward(ctx, f->g1, f->m1, (int64_t)Mi * C);
+        ops->matmul_forward(ctx, f->pre, f->g1, w->fu.proj2_w, w->fu.proj2_b, Mi, C, C);
+        for (int t = 0; t < N; t++)
+            if (b->img[t] >= 0)
+                ops->add(ctx, f->x0 + (size_t)t * C, f->x0 + (size_t)t * C,
+                         f->pre + (size_t)b->img[t] * C, C);
+    }
+    if (cfg->use_box)
+        for (int t = 0; t < N; t++) {
+            const int32_t *bx = b->box + 4 * t;
+            if (bx[0] < 0) continue;
+            float *x = f->x0 + (size_t)t * C;
+            for (int j = 0; j < 4; j++)
+                ops->add(ctx, x, x, w->fu.box + ((size_t)j * DS_BOX_BINS + bx[j]) * C, C);
+            ops->add(ctx, x, x, w->fu.page + (size_t)b->page[t] * C, C);
+        }
+    if (cfg->use_roi && f->has_vit) {
+        int R = 0;
+        for (int t = 0; t < N; t++) R += b->roi[5 * t] >= 0;
+        f->n_roi = R;
+        DS_ALLOC(f->roi_tok, R);
+        DS_ALLOC(f->pooled, (size_t)R * D);
+        float *rv;
+        DS_ALLOC(rv, (size_t)R * C);
+        R = 0;
+        for (int t = 0; t < N; t++) {
+            const int32_t *r = b->roi + 5 * t;
+            if (r[0] < 0) continue;
+            float *pool = f->pooled + (size_t)R * D;
+            memset(pool, 0, sizeof(float) * D);
+            int cnt = (r[3] - r[1]) * (r[4] - r[2]);
+            for (int gy = r[2]; gy < r[4]; gy++)
+                for (int gx = r[1]; gx < r[3]; gx++)
+                    ops->axpy(ctx, pool, F + ((size_t)r[0] * Tv + gy * G + gx) * D, 1.0f / cnt, D);
+            f->roi_tok[R++] = t;
+        }
+        ops->matmul_forward(ctx, rv, f->pooled, w->fu.roi_w, w->fu.roi_b, R, D, C);
+        for (int i = 0; i < R; i++) {
+            float *x = f->x0 + (size_t)f->roi_tok[i] * C;
+            ops->add(ctx, x, x, rv + (size_t)i * C, C);
+        }
+    }
+    return 0;
+}
+
+int ds_embed_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_weights *g,
+                      const float *dx0, ds_arena *arena) {
+    const ds_ops *ops = ctx->ops;
+    const ds_model_cfg *cfg = &m->cfg;
+    const ds_weights *w = &m->w;
+    int N = b->N, C = cfg->dim, D = cfg->vit_dim, G = ds_cfg_grid(cfg), Tv = G * G;
+    ds_arena_mark_t mark = ds_arena_mark(arena);
+    ops->embedding_backward(ctx, g->lm.tok_emb, dx0, b->ids, N, cfg->vocab, C);
+    if (cfg->use_box)
+        for (int t = 0; t < N; t++) {
+            const int32_t *bx = b->box + 4 * t;
+            if (bx[0] < 0) continue;
+            for (int j = 0; j < 4; j++)
+                ops->axpy(ctx, g->fu.box + ((size_t)j * DS_BOX_BINS + bx[j]) * C,
+                          dx0 + (size_t)t * C, 1.0f, C);
+            ops->axpy(ctx, g->fu.page + (size_t)b->page[t] * C, dx0 + (size_t)t * C, 1.0f, C);
+        }
+    if (!f->has_vit) {
+        ds_arena_rewind(arena, mark);
+        return 0;
+    }
+    float *dF;
+    DS_ALLOC(dF, (size_t)b->P * Tv * D);
+    ops->zero(ctx, dF, sizeof(float) * b->P * Tv * D);
+    if (cfg->use_roi && f->n_roi > 0) {
+        int R = f->n_roi;
+        float *drv, *dpool;
+        DS_ALLOC(drv, (size_t)R * C);
+        DS_ALLOC(dpool, (size_t)R * D);
+        for (int i = 0; i < R; i++)
+            memcpy(drv + (size_t)i * C, dx0 + (size_t)f->roi_tok[i] * C, sizeof(float) * C);
+        ops->zero(ctx, dpool, sizeof(float) * R * D);
+        ops->matmul_backward(ctx, dpool, g->fu.roi_w, g->fu.roi_b, drv, f->pooled, w->fu.roi_w, R,
+                             D, C);
+        for (int i = 0; i < R; i++) {
+            const int32_t *r = b->roi + 5 * f->roi_tok[i];
+            int cnt = (r[3] - r[1]) * (r[4] - r[2]);
+            for (int gy = r[2]; gy < r[4]; gy++)
+                for (int gx = r[1]; gx < r[3]; gx++)
+                    ops->axpy(ctx, dF + ((size_t)r[0] * Tv + gy * G + gx) * D,
+                              dpool + (size_t)i * D, 1.0f / cnt, D);
+        }
+    }
+    if (cfg->use_prefix) {
+        int Mi = f->n_imgtok;
+        float *dpre, *dg1, *dm1, *dmerged;
+        DS_ALLOC(dpre, (size_t)Mi * C);
+        DS_ALLOC(dg1, (size_t)Mi * C);
+        DS_ALLOC(dm1, (size_t)Mi * C);
+        DS_ALLOC(dmerged, (size_t)Mi * 4 * D);
+        ops->zero(ctx, dpre, sizeof(float) * Mi * C);
+        for (int t = 0; t < N; t++)
+            if (b->img[t] >= 0)
+                ops->axpy(ctx, dpre + (size_t)b->img[t] * C, dx0 + (size_t)t * C, 1.0f, C);
+        ops->zero(ctx, dg1, sizeof(float) * Mi * C);
+        ops->matmul_backward(ctx, dg1, g->fu.proj2_w, g->fu.proj2_b, dpre, f->g1, w->fu.proj2_w, Mi,
+                             C, C);
+        ops->zero(ctx, dm1, sizeof(float) * Mi * C);
+        ops->gelu_backward(ctx, dm1, dg1, f->m1, (int64_t)Mi * C);
+        ops->zero(ctx, dmerged, sizeof(float) * Mi * 4 * D);
+        ops->matmul_backward(ctx, dmerged, g->fu.proj1_w, g->fu.proj1_b, dm1, f->merged,
+                             w->fu.proj1_w, Mi, 4 * D, C);
+        for (int p = 0; p < b->P; p++)
+            merge2x2(dmerged + (size_t)p * (Tv / 4) * 4 * D, dF + (size_t)p * Tv * D, G, D, 1);
+    }
+    int rc = ds_vit_backward(ctx, cfg, &w->vit, &g->vit, &f->vit, dF, arena);
+    ds_arena_rewind(arena, mark);
+    return rc;
+}

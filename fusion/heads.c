@@ -1,0 +1,356 @@
+// heads.c: the output side: vocabulary logits with cross-entropy on every
+// position that has a target (answer tokens, and document tokens for the
+// document LM loss); the copy mask (copy path c) on generated value tokens;
+// the pointer-generator mixture (b, See et al. 2017) on those same tokens;
+// and the word-span pointers (a): a start-word and an end-word distribution
+// over the sequence's document words, scored as scaled dot products between
+// a query from the pointing position and a key from each word's first token.
+// Host loops around the GEMMs: the rows are few next to the layers.
+#include "fusion/model-impl.h"
+
+#include "core/error.h"
+
+#include <math.h>
+#include <string.h>
+
+void ds_copy_mask(const int32_t *doc, int n_doc, int32_t prev, int first, uint8_t *allowed, int V) {
+    memset(allowed, 0, (size_t)V);
+    int any = 0;
+    if (!first)
+        for (int j = 0; j + 1 < n_doc; j++)
+            if (doc[j] == prev) {
+                allowed[doc[j + 1]] = 1;
+                any = 1;
+            }
+    if (!any)
+        for (int j = 0; j < n_doc; j++) allowed[doc[j]] = 1;
+    allowed[DS_TOK_EOV] = 1;
+}
+
+// Softmax of x (n) into p; returns nothing; stable.
+static void softmax(float *p, const float *x, int n) {
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    double z = 0;
+    for (int i = 0; i < n; i++) {
+        p[i] = expf(x[i] - mx);
+        z += p[i];
+    }
+    for (int i = 0; i < n; i++) p[i] = (float)(p[i] / z);
+}
+
+static float dot(const float *a, const float *b, int n) {
+    float s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static int seq_of(const ds_batch *b, int t) {
+    int lo = 0, hi = b->n_seq - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (b->seq_off[mid] <= t)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+static int is_value(uint8_t role) {
+    return role == DS_ROLE_VALUE0 || role == DS_ROLE_VALUE;
+}
+
+int ds_heads_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_arena *arena,
+                     ds_step_stats *st) {
+    const ds_ops *ops = ctx->ops;
+    const ds_model_cfg *cfg = &m->cfg;
+    const ds_weights *w = &m->w;
+    int N = b->N, C = cfg->dim, V = cfg->vocab;
+    const float *H = f->lm.out;
+    float isq = 1.0f / sqrtf((float)C);
+    // ---- counts and normalisation: answer targets and pointers share one mean; the
+    // document LM loss has its own mean, weighted by target_w.
+    int n_ans = 0, n_doc = 0, n_ptr = 0;
+    for (int t = 0; t < N; t++) {
+        if (b->target[t] >= 0) b->role[t] ? n_ans++ : n_doc++;
+        if (b->ptr_kind[t] && b->ptr_target[t] >= 0) n_ptr++;
+    }
+    st->n_ans = n_ans;
+    st->n_doc = n_doc;
+    st->n_ptr = n_ptr;
+    float norm_ans = 1.0f / (float)(n_ans + n_ptr > 0 ? n_ans + n_ptr : 1);
+    float norm_doc = 1.0f / (float)(n_doc > 0 ? n_doc : 1);
+    // ---- vocabulary rows
+    int M = n_ans + n_doc;
+    f->M = M;
+    DS_ALLOC(f->rows, M);
+    DS_ALLOC(f->hm, (size_t)M * C);
+    DS_ALLOC(f->probs, (size_t)M * V);
+    DS_ALLOC(f->masked, M);
+    DS_ALLOC(f->rw, M);
+    DS_ALLOC(f->pg_p, M);
+    DS_ALLOC(f->pg_att_off, M);
+    int r = 0;
+    for (int t = 0; t < N; t++)
+        if (b->target[t] >= 0) {
+            f->rows[r] = t;
+            f->rw[r] = b->target_w[t] * (b->role[t] ? norm_ans : norm_doc);
+            memcpy(f->hm + (size_t)r * C, H + (size_t)t * C, sizeof(float) * C);
+            r++;
+        }
+    float *logits;
+    DS_ALLOC(logits, (size_t)M * V);
+    ops->matmul_forward(ctx, logits, f->hm, w->lm.head, NULL, M, C, V);
+    // document tokens of every sequence (pointer-generator keys, copy mask)
+    DS_ALLOC(f->doc_off, b->n_seq + 1);
+    int nd = 0;
+    for (int s = 0; s < b->n_seq; s++) nd += b->doc_hi[s] - b->doc_lo[s];
+    f->n_doc = nd;
+    DS_ALLOC(f->doc_tok, nd);
+    nd = 0;
+    for (int s = 0; s < b->n_seq; s++) {
+        f->doc_off[s] = nd;
+        for (int t = b->doc_lo[s]; t < b->doc_hi[s]; t++) f->doc_tok[nd++] = t;
+    }
+    f->doc_off[b->n_seq] = nd;
+    int32_t *doc_ids;
+    DS_ALLOC(doc_ids, nd);
+    for (int j = 0; j < nd; j++) doc_ids[j] = b->ids[f->doc_tok[j]];
+    uint8_t *allowed;
+    DS_ALLOC(allowed, V);
+    int pg = cfg->copy_pointer_gen && nd > 0;
+    int64_t att_n = 0;
+    if (pg) {
+        float *hd;
+        DS_ALLOC(hd, (size_t)nd * C);
+        DS_ALLOC(f->pg_k, (size_t)nd * C);
+        DS_ALLOC(f->pg_q, (size_t)M * C);
+        DS_ALLOC(f->pg_gate, M);
+        for (int j = 0; j < nd; j++)
+            memcpy(hd + (size_t)j * C, H + (size_t)f->doc_tok[j] * C, sizeof(float) * C);
+        ops->matmul_forward(ctx, f->pg_k, hd, w->hd.pg_k, NULL, nd, C, C);
+        ops->matmul_forward(ctx, f->pg_q, f->hm, w->hd.pg_q, NULL, M, C, C);
+        for (int i = 0; i < M; i++)
+            if (is_value(b->role[f->rows[i]])) {
+                int s = seq_of(b, f->rows[i]);
+                att_n += f->doc_off[s + 1] - f->doc_off[s];
+            }
+        DS_ALLOC(f->pg_att, att_n);
+    }
+    double sum_ans = 0, sum_doc = 0;
+    int ans_ok = 0;
+    att_n = 0;
+    for (int i = 0; i < M; i++) {
+        int t = f->rows[i], s = seq_of(b, t), tgt = b->target[t];
+        float *lg = logits + (size_t)i * V, *p = f->probs + (size_t)i * V;
+        f->masked[i] = 0;
+        f->pg_att_off[i] = -1;
+        int d0 = f->doc_off[s], dn = f->doc_off[s + 1] - d0;
+        if (cfg->copy_mask && is_value(b->role[t]) && dn > 0) {
+            ds_copy_mask(doc_ids + d0, dn, b->ids[t], b->role[t] == DS_ROLE_VALUE0, allowed, V);
+            if (allowed[tgt]) { // a target the mask would forbid is left unmasked (no inf loss)
+                f->masked[i] = 1;
+                for (int v = 0; v < V; v++)
+                    if (!allowed[v]) lg[v] = -1e30f;
+            }
+        }
+        softmax(p, lg, V);
+        float pt = p[tgt];
+        int best = 0;
+        for (int v = 1; v < V; v++) best = p[v] > p[best] ? v : best;
+        if (pg && is_value(b->role[t]) && dn > 0) {
+            float *a = f->pg_att + att_n;
+            f->pg_att_off[i] = att_n;
+            att_n += dn;
+            const float *q = f->pg_q + (size_t)i * C;
+            for (int j = 0; j < dn; j++) a[j] = dot(q, f->pg_k + (size_t)(d0 + j) * C, C) * isq;
+            softmax(a, a, dn);
+            float z = dot(f->hm + (size_t)i * C, w->hd.pg_gate, C) + w->hd.pg_gate[C];
+            float gt = 1.0f / (1.0f + expf(-z));
+            f->pg_gate[i] = gt;
+            float ct = 0;
+            for (int j = 0; j < dn; j++) ct += doc_ids[d0 + j] == tgt ? a[j] : 0.0f;
+            pt = gt * pt + (1.0f - gt) * ct;
+        }
+        f->pg_p[i] = pt;
+        double ce = -log(pt > 1e-30f ? pt : 1e-30f);
+        if (b->role[t]) {
+            sum_ans += ce * b->target_w[t];
+            ans_ok += best == tgt;
+        } else {
+            sum_doc += ce * b->target_w[t];
+        }
+    }
+    // ---- pointers
+    int Mp = 0;
+    for (int t = 0; t < N; t++) Mp += b->ptr_kind[t] > 0;
+    f->Mp = Mp;
+    double sum_ptr = 0;
+    int ptr_ok = 0;
+    if (cfg->copy_pointer && Mp > 0 && b->n_words > 0) {
+        int W = b->n_words;
+        DS_ALLOC(f->prow, Mp);
+        DS_ALLOC(f->hp, (size_t)Mp * C);
+        DS_ALLOC(f->qs, (size_t)Mp * C);
+        DS_ALLOC(f->qe, (size_t)Mp * C);
+        DS_ALLOC(f->hw, (size_t)W * C);
+        DS_ALLOC(f->kw, (size_t)W * C);
+        DS_ALLOC(f->pp_off, Mp);
+        DS_ALLOC(f->pw, Mp);
+        int64_t pn = 0;
+        r = 0;
+        for (int t = 0; t < N; t++)
+            if (b->ptr_kind[t] > 0) {
+                int s = seq_of(b, t);
+                f->prow[r] = t;
+                f->pp_off[r] = pn;
+                pn += b->word_off[s + 1] - b->word_off[s];
+                memcpy(f->hp + (size_t)r * C, H + (size_t)t * C, sizeof(float) * C);
+                r++;
+            }
+        DS_ALLOC(f->pp, pn);
+        for (int j = 0; j < W; j++)
+            memcpy(f->hw + (size_t)j * C, H + (size_t)b->word_tok[j] * C, sizeof(float) * C);
+        ops->matmul_forward(ctx, f->qs, f->hp, w->hd.ptr_q_start, NULL, Mp, C, C);
+        ops->matmul_forward(ctx, f->qe, f->hp, w->hd.ptr_q_end, NULL, Mp, C, C);
+        ops->matmul_forward(ctx, f->kw, f->hw, w->hd.ptr_k, NULL, W, C, C);
+        for (int i = 0; i < Mp; i++) {
+            int t = f->prow[i], s = seq_of(b, t);
+            int w0 = b->word_off[s], nw = b->word_off[s + 1] - w0;
+            int kind = b->ptr_kind[t], lo = kind == 2 ? b->ptr_min[t] : 0;
+            const float *q = (kind == 1 ? f->qs : f->qe) + (size_t)i * C;
+            float *p = f->pp + f->pp_off[i];
+            for (int j = 0; j < nw; j++)
+                p[j] = j < lo ? -1e30f : dot(q, f->kw + (size_t)(w0 + j) * C, C) * isq;
+            softmax(p, p, nw);
+            int tgt = b->ptr_target[t];
+            f->pw[i] = tgt >= 0 ? norm_ans : 0.0f;
+            if (tgt >= 0) {
+                sum_ptr += -log(p[tgt] > 1e-30f ? p[tgt] : 1e-30f);
+                int best = 0;
+                for (int j = 1; j < nw; j++) best = p[j] > p[best] ? j : best;
+                ptr_ok += best == tgt;
+            }
+        }
+    } else {
+        f->Mp = 0;
+    }
+    st->loss_ans = n_ans ? sum_ans / n_ans : 0;
+    st->loss_doc = n_doc ? sum_doc / n_doc : 0;
+    st->loss_ptr = n_ptr ? sum_ptr / n_ptr : 0;
+    st->ans_correct = ans_ok;
+    st->ptr_correct = ptr_ok;
+    st->loss = (sum_ans + sum_ptr) * norm_ans + sum_doc * norm_doc;
+    return 0;
+}
+
+int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_weights *g,
+                      float *dh, ds_arena *arena) {
+    const ds_ops *ops = ctx->ops;
+    const ds_model_cfg *cfg = &m->cfg;
+    const ds_weights *w = &m->w;
+    int C = cfg->dim, V = cfg->vocab, M = f->M;
+    float isq = 1.0f / sqrtf((float)C);
+    ds_arena_mark_t mark = ds_arena_mark(arena);
+    float *dlogits, *dhm;
+    DS_ALLOC(dlogits, (size_t)M * V);
+    DS_ALLOC(dhm, (size_t)M * C);
+    ops->zero(ctx, dhm, sizeof(float) * M * C);
+    float *dq = NULL, *dk = NULL;
+    if (f->pg_q) {
+        DS_ALLOC(dq, (size_t)M * C);
+        DS_ALLOC(dk, (size_t)f->n_doc * C);
+        ops->zero(ctx, dq, sizeof(float) * M * C);
+        ops->zero(ctx, dk, sizeof(float) * f->n_doc * C);
+    }
+    for (int i = 0; i < M; i++) {
+        int t = f->rows[i], tgt = b->target[t];
+        const float *p = f->probs + (size_t)i * V;
+        float *dl = dlogits + (size_t)i * V, rw = f->rw[i];
+        // plain: d(-log p_t)/dz = p - onehot. Mixture: the vocabulary share g p_t / P scales it.
+        float scale = rw;
+        if (f->pg_att_off[i] >= 0) {
+            int s = seq_of(b, t), d0 = f->doc_off[s], dn = f->doc_off[s + 1] - d0;
+            float P = f->pg_p[i] > 1e-30f ? f->pg_p[i] : 1e-30f, gt = f->pg_gate[i];
+            const float *a = f->pg_att + f->pg_att_off[i];
+            float ct = 0;
+            for (int j = 0; j < dn; j++) ct += b->ids[f->doc_tok[d0 + j]] == tgt ? a[j] : 0.0f;
+            scale = rw * gt * p[tgt] / P;
+            // gate: dL/dg = -(p_t - c_t) / P, through the sigmoid
+            float dz = rw * -(p[tgt] - ct) / P * gt * (1.0f - gt);
+            ops->axpy(ctx, g->hd.pg_gate, f->hm + (size_t)i * C, dz, C);
+            g->hd.pg_gate[C] += dz;
+            ops->axpy(ctx, dhm + (size_t)i * C, w->hd.pg_gate, dz, C);
+            // copy distribution: da_j = -(1-g)/P [tok_j = t]; softmax backward
+            float k1 = -(1.0f - gt) / P, sum = k1 * ct;
+            const float *q = f->pg_q + (size_t)i * C;
+            for (int j = 0; j < dn; j++) {
+                float da = b->ids[f->doc_tok[d0 + j]] == tgt ? k1 : 0.0f;
+                float ds = rw * a[j] * (da - sum) * isq;
+                if (ds == 0.0f) continue;
+                ops->axpy(ctx, dq + (size_t)i * C, f->pg_k + (size_t)(d0 + j) * C, ds, C);
+                ops->axpy(ctx, dk + (size_t)(d0 + j) * C, q, ds, C);
+            }
+        }
+        for (int v = 0; v < V; v++) dl[v] = scale * p[v];
+        dl[tgt] -= scale;
+        // Masked logits (copy mask) got probability exactly 0, hence no gradient: the
+        // mask is a constant, as it should be.
+    }
+    ops->matmul_backward(ctx, dhm, g->lm.head, NULL, dlogits, f->hm, w->lm.head, M, C, V);
+    if (f->pg_q) {
+        float *hd, *dhd;
+        DS_ALLOC(hd, (size_t)f->n_doc * C);
+        DS_ALLOC(dhd, (size_t)f->n_doc * C);
+        for (int j = 0; j < f->n_doc; j++)
+            memcpy(hd + (size_t)j * C, f->lm.out + (size_t)f->doc_tok[j] * C, sizeof(float) * C);
+        ops->zero(ctx, dhd, sizeof(float) * f->n_doc * C);
+        ops->matmul_backward(ctx, dhm, g->hd.pg_q, NULL, dq, f->hm, w->hd.pg_q, M, C, C);
+        ops->matmul_backward(ctx, dhd, g->hd.pg_k, NULL, dk, hd, w->hd.pg_k, f->n_doc, C, C);
+        for (int j = 0; j < f->n_doc; j++)
+            ops->axpy(ctx, dh + (size_t)f->doc_tok[j] * C, dhd + (size_t)j * C, 1.0f, C);
+    }
+    for (int i = 0; i < M; i++)
+        ops->axpy(ctx, dh + (size_t)f->rows[i] * C, dhm + (size_t)i * C, 1.0f, C);
+    // ---- pointers
+    int Mp = f->Mp, W = b->n_words;
+    if (Mp > 0) {
+        float *dqs, *dqe, *dkw, *dhp, *dhw;
+        DS_ALLOC(dqs, (size_t)Mp * C);
+        DS_ALLOC(dqe, (size_t)Mp * C);
+        DS_ALLOC(dkw, (size_t)W * C);
+        DS_ALLOC(dhp, (size_t)Mp * C);
+        DS_ALLOC(dhw, (size_t)W * C);
+        ops->zero(ctx, dqs, sizeof(float) * Mp * C);
+        ops->zero(ctx, dqe, sizeof(float) * Mp * C);
+        ops->zero(ctx, dkw, sizeof(float) * W * C);
+        ops->zero(ctx, dhp, sizeof(float) * Mp * C);
+        ops->zero(ctx, dhw, sizeof(float) * W * C);
+        for (int i = 0; i < Mp; i++) {
+            int t = f->prow[i], s = seq_of(b, t), tgt = b->ptr_target[t];
+            if (tgt < 0) continue;
+            int w0 = b->word_off[s], nw = b->word_off[s + 1] - w0, kind = b->ptr_kind[t];
+            const float *p = f->pp + f->pp_off[i];
+            const float *q = (kind == 1 ? f->qs : f->qe) + (size_t)i * C;
+            float *dqr = (kind == 1 ? dqs : dqe) + (size_t)i * C;
+            for (int j = 0; j < nw; j++) {
+                float ds = f->pw[i] * (p[j] - (j == tgt ? 1.0f : 0.0f)) * isq;
+                if (ds == 0.0f) continue;
+                ops->axpy(ctx, dqr, f->kw + (size_t)(w0 + j) * C, ds, C);
+                ops->axpy(ctx, dkw + (size_t)(w0 + j) * C, q, ds, C);
+            }
+        }
+        ops->matmul_backward(ctx, dhp, g->hd.ptr_q_start, NULL, dqs, f->hp, w->hd.ptr_q_start, Mp,
+                             C, C);
+        ops->matmul_backward(ctx, dhp, g->hd.ptr_q_end, NULL, dqe, f->hp, w->hd.ptr_q_end, Mp, C,
+                             C);
+        ops->matmul_backward(ctx, dhw, g->hd.ptr_k, NULL, dkw, f->hw, w->hd.ptr_k, W, C, C);
+        for (int i = 0; i < Mp; i++)
+            ops->axpy(ctx, dh + (size_t)f->prow[i] * C, dhp + (size_t)i * C, 1.0f, C);
+        for (int j = 0; j < W; j++)
+            ops->axpy(ctx, dh + (size_t)b->word_tok[j] * C, dhw + (size_t)j * C, 1.0f, C);
+    }
+    ds_arena_rewind(arena, mark);
+    return 0;
+}

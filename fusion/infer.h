@@ -1,0 +1,44 @@
+// infer.h: the inference path: prefill of a document's prefix (task, image
+// and document tokens) into the KV cache, then decode steps that run one new
+// token for each of several sequences at once (batched decoding of sequences
+// of different lengths). Each sequence keeps, besides its cache, what the
+// output heads need from its document: the pointer keys of its words and the
+// pointer-generator keys of its document tokens. The prefix must be
+// prefilled in one call (it attends bidirectionally). Plain structs.
+#ifndef DS_INFER_H
+#define DS_INFER_H
+
+#include "fusion/model.h"
+#include "text/kv-cache.h"
+
+typedef struct {
+    ds_kv_seq kv;
+    int n_words;
+    float *ptr_keys; // (n_words, C) pointer keys of the document words
+    int n_doc;
+    float *pg_keys;   // (n_doc, C) pointer-generator keys of the document tokens
+    int32_t *doc_ids; // (n_doc) their token ids
+} ds_gen_state;
+
+// Prefills all n tokens of seqs[i] into st[i] (which must be zeroed or released); the
+// first n_prefix of them attend bidirectionally, the rest causally. For extraction that
+// is the sequence ds_seq_build makes without truth (n = n_prefix). hidden, when not
+// NULL, receives the final hidden states of every prefilled token (sum of n rows, C).
+// DS_E_BUSY when the cache has no room.
+int ds_infer_prefill(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **st,
+                     ds_seq *const *seqs, int n, float *hidden, ds_arena *arena);
+// One decode step: token ids[i] (with box (4) and page when box is not NULL and
+// box[4 i] >= 0) appended to sequence st[i]; hidden (n, C) receives its final hidden state.
+int ds_infer_step(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **st, int n,
+                  const int32_t *ids, const int32_t *box, const int32_t *page, float *hidden,
+                  ds_arena *arena);
+// logits (n, V) of hidden (n, C).
+void ds_infer_logits(ds_model *m, ds_ctx *ctx, const float *hidden, int n, float *logits);
+// Pointer distribution p (n_words) of the start (kind 1) or end (kind 2) pointer from
+// hidden (C); words before min_word are excluded.
+void ds_infer_pointer(ds_model *m, const ds_gen_state *st, const float *hidden, int kind,
+                      int min_word, float *p);
+// Releases the cache blocks and the keys.
+void ds_gen_state_release(ds_kv_cache *cache, ds_gen_state *st);
+
+#endif

@@ -1,0 +1,68 @@
+// model-impl.h: what the whole-model forward keeps for its backward; private
+// to fusion/ (embed.c, heads.c, forward.c).
+#ifndef DS_MODEL_IMPL_H
+#define DS_MODEL_IMPL_H
+
+#include "fusion/model.h"
+
+struct ds_fwd {
+    // vision and fusion
+    int has_vit;
+    ds_vit_acts vit;
+    int n_imgtok;            // P * image tokens per page
+    float *merged, *m1, *g1; // (n_imgtok, 4 D), (n_imgtok, C) x2
+    float *pre;              // (n_imgtok, C) prefix token inputs
+    int n_roi;               // tokens with a ROI feature
+    int32_t *roi_tok;        // (n_roi)
+    float *pooled;           // (n_roi, D)
+    float *x0;               // (N, C) LM input
+    ds_lm_acts lm;
+    // vocabulary head
+    int M;           // positions with a vocabulary target
+    int32_t *rows;   // (M) their token indices
+    float *hm;       // (M, C) their hidden states
+    float *probs;    // (M, V) softmax of (masked) logits
+    uint8_t *masked; // (M) 1 when the copy mask was applied
+    float *rw;       // (M) loss weight of each row (normalisation included)
+    // pointer-generator
+    int n_doc;           // document tokens in the batch
+    int32_t *doc_tok;    // (n_doc)
+    int32_t *doc_off;    // (n_seq + 1) into doc_tok
+    float *pg_k;         // (n_doc, C) keys
+    float *pg_q;         // (M, C) queries
+    float *pg_gate;      // (M) gate value g (mixture rows only)
+    float *pg_att;       // attention of each mixture row over its sequence's document tokens
+    int64_t *pg_att_off; // (M) offset into pg_att, -1 for rows without mixture
+    float *pg_p;         // (M) final probability of the target
+    // pointers
+    int Mp;
+    int32_t *prow;   // (Mp)
+    float *hp;       // (Mp, C)
+    float *qs, *qe;  // (Mp, C)
+    float *hw, *kw;  // (n_words, C) word hidden states and keys
+    float *pp;       // pointer probabilities of each row over its sequence's words
+    int64_t *pp_off; // (Mp)
+    float *pw;       // (Mp) loss weight
+};
+
+int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_arena *arena);
+int ds_embed_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_weights *g,
+                      const float *dx0, ds_arena *arena);
+int ds_heads_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_arena *arena,
+                     ds_step_stats *st);
+int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_weights *g,
+                      float *dh, ds_arena *arena);
+// Copy mask (copy path c): allowed[v] = 1 for tokens that may follow `prev` as a value
+// token: the continuations of prev's occurrences in the document (every document token
+// when prev does not occur there or first is set) and EOV.
+void ds_copy_mask(const int32_t *doc, int n_doc, int32_t prev, int first, uint8_t *allowed, int V);
+
+#define DS_ALLOC(ptr, n)                                                                           \
+    do {                                                                                           \
+        (ptr) = ds_arena_alloc(arena, sizeof(*(ptr)) * ((size_t)(n) + 1));                         \
+        if (!(ptr))                                                                                \
+            return ds_error(DS_E_NOMEM, "model: activation arena full (%zu bytes used)",           \
+                            arena->bytes_used);                                                    \
+    } while (0)
+
+#endif

@@ -1,0 +1,363 @@
+// sequence.c: document + truth -> ds_seq (see sequence.h for the grammar).
+// Values are matched to runs of document words by their text (white space
+// collapsed); when several runs match, the one overlapping the truth's box
+// wins. A value that matches no run is generated token by token instead.
+#include "fusion/sequence.h"
+
+#include "core/error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ds_seq_encode_value(const ds_model *m, const char *text, int32_t *ids, int cap) {
+    size_t n = strlen(text);
+    char *buf = malloc(n + 2);
+    if (!buf) return ds_error(DS_E_NOMEM, "sequence: out of memory");
+    buf[0] = ' ';
+    memcpy(buf + 1, text, n + 1);
+    int k = ds_tokenizer_encode(m->tok, buf, n + 1, ids, cap);
+    free(buf);
+    return k;
+}
+
+int ds_seq_answer_reserve(const ds_model *m, const ds_schema_set *schemas) {
+    int32_t ids[256];
+    int best = 0;
+    for (int s = 0; s < schemas->n; s++) {
+        const ds_schema *sc = &schemas->schemas[s];
+        int k = ds_seq_encode_value(m, sc->doc_type, ids, 256);
+        int n = 3 + (k > 0 ? k : 8); // [ans] type [eov] ... [eos]
+        for (int f = 0; f < sc->n_fields; f++) {
+            const ds_field *fd = &sc->fields[f];
+            k = ds_seq_encode_value(m, fd->name, ids, 256);
+            n += 1 + (k > 0 ? k : 16);
+            if (fd->type == DS_FIELD_PARTY_LIST)
+                n += 2 * 6 + 1;
+            else if (fd->type == DS_FIELD_ENUM || fd->type == DS_FIELD_CHECKBOX)
+                n += 8;
+            else
+                n += 2;
+        }
+        best = n > best ? n : best;
+    }
+    return best + 16; // generated fallbacks for a few values
+}
+
+typedef struct {
+    const ds_word *w;
+    int page;
+} word_ref;
+
+// ---- matching values to runs of words
+
+static void collapse(char *dst, const char *src, size_t cap) {
+    size_t n = 0;
+    int space = 0;
+    for (const char *p = src; *p && n + 1 < cap; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            space = n > 0;
+            continue;
+        }
+        if (space && n + 2 < cap) dst[n++] = ' ';
+        space = 0;
+        dst[n++] = *p;
+    }
+    dst[n] = '\0';
+}
+
+static float overlap(const ds_box *a, const float *b) {
+    float ix = fminf(a->x1, b[2]) - fmaxf(a->x0, b[0]);
+    float iy = fminf(a->y1, b[3]) - fmaxf(a->y0, b[1]);
+    return ix > 0 && iy > 0 ? ix * iy : 0.0f;
+}
+
+// The run [*ws, *we] of words spelling value; -1 when none does.
+static int find_span(const word_ref *words, int n, const char *value, const json_t *boxes, int *ws,
+                     int *we) {
+    char want[1024];
+    collapse(want, value, sizeof want);
+    size_t wl = strlen(want);
+    if (wl == 0) return -1;
+    float best = -1;
+    for (int i = 0; i < n; i++) {
+        size_t off = 0;
+        for (int j = i; j < n; j++) {
+            const char *t = words[j].w->text;
+            size_t tl = strlen(t);
+            if (j > i) {
+                if (off >= wl || want[off] != ' ') break;
+                off++;
+            }
+            if (off + tl > wl || memcmp(want + off, t, tl) != 0) break;
+            off += tl;
+            if (off == wl) {
+                // score: overlap with any truth box on the same page
+                float score = 0;
+                size_t k;
+                json_t *b;
+                json_array_foreach(boxes, k, b) {
+                    json_t *bb = json_object_get(b, "box");
+                    int page = (int)json_integer_value(json_object_get(b, "page")) - 1;
+                    float tb[4];
+                    for (int c = 0; c < 4; c++)
+                        tb[c] = (float)json_number_value(json_array_get(bb, c));
+                    for (int q = i; q <= j; q++)
+                        if (words[q].page == page) score += overlap(&words[q].w->box, tb);
+                }
+                if (score > best) {
+                    best = score;
+                    *ws = i;
+                    *we = j;
+                }
+                break;
+            }
+        }
+    }
+    return best >= 0 ? 0 : -1;
+}
+
+// ---- building
+
+typedef struct {
+    ds_seq *s;
+    int t, cap;
+    int prev_learn; // whether the token being appended is predicted (has a loss)
+} builder;
+
+// Appends token id; when learn, the previous position predicts it with the given role.
+static int push(builder *b, int32_t id, int learn, uint8_t role) {
+    if (b->t >= b->cap) return ds_error(DS_E_TOO_LARGE, "sequence: more than %d tokens", b->cap);
+    ds_seq *s = b->s;
+    s->ids[b->t] = id;
+    if (learn && b->t > 0) {
+        s->target[b->t - 1] = id;
+        s->target_w[b->t - 1] = 1.0f;
+        s->role[b->t - 1] = role;
+    }
+    b->t++;
+    return 0;
+}
+
+static int push_text(builder *b, const ds_model *m, const char *text, int learn, uint8_t role0,
+                     uint8_t role) {
+    int32_t ids[512];
+    int k = ds_seq_encode_value(m, text, ids, 512);
+    if (k < 0) return k;
+    for (int i = 0; i < k; i++) {
+        int rc = push(b, ids[i], learn, i == 0 ? role0 : role);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static const char *value_text(const json_t *v, char *buf, size_t cap) {
+    if (json_is_string(v)) return json_string_value(v);
+    if (json_is_true(v)) return "true";
+    if (json_is_false(v)) return "false";
+    if (json_is_integer(v)) {
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    if (json_is_real(v)) {
+        snprintf(buf, cap, "%g", json_real_value(v));
+        return buf;
+    }
+    return NULL;
+}
+
+static int is_choice(ds_field_type t) {
+    return t == DS_FIELD_ENUM || t == DS_FIELD_CHECKBOX;
+}
+
+// One value of a field: pointers when it is a run of words (and pointers are on),
+// else generated tokens + [eov].
+static int push_value(builder *b, const ds_model *m, const word_ref *words, int n_words,
+                      const char *text, const json_t *boxes, ds_field_type type,
+                      ds_seq_info *info) {
+    ds_seq *s = b->s;
+    int ws, we, rc;
+    info->n_values++;
+    if (!is_choice(type) && m->cfg.copy_pointer &&
+        find_span(words, n_words, text, boxes, &ws, &we) == 0) {
+        info->n_values_span++;
+        int at = b->t;
+        if ((rc = push(b, DS_TOK_COPY, 1, DS_ROLE_ANSWER))) return rc;
+        s->ptr_kind[at] = 1;
+        s->ptr_target[at] = ws;
+        if ((rc = push(b, DS_TOK_COPY_END, 0, 0))) return rc;
+        s->ptr_kind[at + 1] = 2;
+        s->ptr_target[at + 1] = we;
+        s->ptr_min[at + 1] = ws;
+        // the [copy_end] input carries the start word's box: where to look for the end
+        memcpy(s->box + 4 * (at + 1), s->box + 4 * s->word_tok[ws], sizeof(int32_t) * 4);
+        s->page[at + 1] = s->page[s->word_tok[ws]];
+        return 0;
+    }
+    if (!is_choice(type)) info->n_values_gen++;
+    uint8_t r0 = is_choice(type) ? DS_ROLE_ANSWER : DS_ROLE_VALUE0;
+    uint8_t r1 = is_choice(type) ? DS_ROLE_ANSWER : DS_ROLE_VALUE;
+    if ((rc = push_text(b, m, text, 1, r0, r1))) return rc;
+    return push(b, DS_TOK_EOV, 1, is_choice(type) ? DS_ROLE_ANSWER : DS_ROLE_VALUE);
+}
+
+int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *doc,
+                 const json_t *truth, ds_seq *out, ds_seq_info *info) {
+    const ds_model_cfg *cfg = &m->cfg;
+    memset(info, 0, sizeof *info);
+    if (!m->tok) return ds_error(DS_E_INVAL, "sequence: the model has no tokenizer");
+    int vision = ds_cfg_use_vision(cfg), S = cfg->img_size, G = ds_cfg_grid(cfg);
+    int n_img = ds_cfg_img_tokens(cfg);
+    int n_pages = doc->n_pages < cfg->max_pages ? doc->n_pages : cfg->max_pages;
+    if (n_pages < 1) return ds_error(DS_E_INVAL, "sequence: the document has no pages");
+    for (int p = 0; p < n_pages && vision; p++)
+        if (!doc->pages[p].pixels || doc->pages[p].enc_size != S)
+            return ds_error(DS_E_INVAL, "sequence: page %d has encoder size %d, the model needs %d",
+                            p + 1, doc->pages[p].pixels ? doc->pages[p].enc_size : 0, S);
+    const ds_schema *schema = NULL;
+    const char *doc_type = NULL;
+    if (truth) {
+        doc_type = json_string_value(json_object_get(truth, "doc_type"));
+        schema = doc_type ? ds_schema_find(schemas, doc_type) : NULL;
+        if (!schema)
+            return ds_error(DS_E_INVAL, "sequence: truth names doc type '%s', not in the schemas",
+                            doc_type ? doc_type : "(none)");
+    }
+    int n_words = 0;
+    for (int p = 0; p < doc->n_pages; p++) n_words += doc->pages[p].n_words;
+    info->n_words = n_words;
+    int cap = cfg->max_seq;
+    int rc = ds_seq_alloc(out, cap, n_words, n_pages, vision ? S : 0);
+    if (rc) return rc;
+    ds_seq *s = out;
+    word_ref *words = malloc(sizeof(word_ref) * (n_words + 1));
+    int32_t *ids = malloc(sizeof(int32_t) * cap), *word_of = malloc(sizeof(int32_t) * cap);
+    const char **texts = malloc(sizeof(char *) * (n_words + 1));
+    if (!words || !ids || !word_of || !texts) {
+        rc = ds_error(DS_E_NOMEM, "sequence: out of memory");
+        goto fail;
+    }
+    builder b = {s, 0, cap, 0};
+    push(&b, DS_TOK_BOS, 0, 0);
+    push(&b, DS_TOK_TASK_EXTRACT, 0, 0);
+    s->doc_lo = b.t;
+    int budget = cap - ds_seq_answer_reserve(m, schemas);
+    int nw = 0;
+    for (int p = 0; p < n_pages; p++) {
+        const ds_page *pg = &doc->pages[p];
+        if (b.t + 1 + n_img >= budget) break;
+        info->n_pages_kept++;
+        if (vision)
+            memcpy(s->pixels + (size_t)p * 3 * S * S, pg->pixels, sizeof(float) * 3 * S * S);
+        push(&b, DS_TOK_PAGE, 0, 0);
+        for (int j = 0; j < n_img; j++) {
+            s->img[b.t] = p * n_img + j;
+            push(&b, DS_TOK_IMG, 0, 0);
+        }
+        for (int i = 0; i < pg->n_words; i++) texts[i] = pg->words[i].text;
+        int k = ds_tokenizer_encode_words(m->tok, texts, pg->n_words, ids, word_of, budget - b.t);
+        if (k < 0) { // does not fit: keep the words whose tokens do
+            k = ds_tokenizer_encode_words(m->tok, texts, pg->n_words, ids, word_of, cap);
+            if (k < 0) {
+                rc = k;
+                goto fail;
+            }
+            k = budget - b.t > 0 ? budget - b.t : 0;
+            while (k > 0 && k < cap && word_of[k - 1] == word_of[k]) k--; // never cut a word in two
+        }
+        int last = -1;
+        for (int i = 0; i < k; i++) {
+            int wi = word_of[i];
+            const ds_word *w = &pg->words[wi];
+            if (wi != last) {
+                words[nw].w = w;
+                words[nw].page = p;
+                s->word_tok[nw++] = b.t;
+                last = wi;
+            }
+            int t = b.t;
+            push(&b, ids[i], 0, 0);
+            float W = pg->width_pt > 0 ? pg->width_pt : 1,
+                  H = pg->height_pt > 0 ? pg->height_pt : 1;
+            float c[4] = {w->box.x0 / W, w->box.y0 / H, w->box.x1 / W, w->box.y1 / H};
+            for (int j = 0; j < 4; j++) {
+                int q = (int)floorf(c[j] * DS_BOX_BINS);
+                s->box[4 * t + j] = q < 0 ? 0 : q >= DS_BOX_BINS ? DS_BOX_BINS - 1 : q;
+            }
+            s->page[t] = p;
+            if (vision) {
+                float ex0 = w->box.x0 * pg->enc_scale + pg->enc_off_x;
+                float ey0 = w->box.y0 * pg->enc_scale + pg->enc_off_y;
+                float ex1 = w->box.x1 * pg->enc_scale + pg->enc_off_x;
+                float ey1 = w->box.y1 * pg->enc_scale + pg->enc_off_y;
+                int pch = cfg->patch;
+                int gx0 = (int)(ex0 / pch), gy0 = (int)(ey0 / pch);
+                int gx1 = (int)ceilf(ex1 / pch), gy1 = (int)ceilf(ey1 / pch);
+                gx0 = gx0 < 0 ? 0 : gx0 > G - 1 ? G - 1 : gx0;
+                gy0 = gy0 < 0 ? 0 : gy0 > G - 1 ? G - 1 : gy0;
+                gx1 = gx1 <= gx0 ? gx0 + 1 : gx1 > G ? G : gx1;
+                gy1 = gy1 <= gy0 ? gy0 + 1 : gy1 > G ? G : gy1;
+                int32_t roi[5] = {p, gx0, gy0, gx1, gy1};
+                memcpy(s->roi + 5 * t, roi, sizeof roi);
+            }
+        }
+        if (k < pg->n_words) break;
+    }
+    s->doc_hi = b.t;
+    s->n_words = nw;
+    s->n_pages = info->n_pages_kept;
+    info->n_words_kept = nw;
+    // document LM targets: each document token predicts the next one
+    for (int t = s->doc_lo; t + 1 < s->doc_hi; t++)
+        if (s->ids[t] >= DS_TOK_BYTE0 && s->ids[t + 1] >= DS_TOK_BYTE0) {
+            s->target[t] = s->ids[t + 1];
+            s->target_w[t] = cfg->doc_lm_weight;
+        }
+    push(&b, DS_TOK_ANS, 0, 0);
+    s->n_prefix = b.t;
+    if (truth) {
+        const json_t *fields = json_object_get(truth, "fields");
+        const json_t *boxes = json_object_get(truth, "boxes");
+        if ((rc = push_text(&b, m, schema->doc_type, 1, DS_ROLE_ANSWER, DS_ROLE_ANSWER)) ||
+            (rc = push(&b, DS_TOK_EOV, 1, DS_ROLE_ANSWER)))
+            goto fail;
+        for (int f = 0; f < schema->n_fields && !rc; f++) {
+            const ds_field *fd = &schema->fields[f];
+            if ((rc = push(&b, DS_TOK_FIELD, 0, 0)) || (rc = push_text(&b, m, fd->name, 0, 0, 0)))
+                goto fail;
+            const json_t *v = json_object_get(fields, fd->name);
+            const json_t *fb = json_object_get(boxes, fd->name);
+            char buf[64];
+            if (!v || json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0)) {
+                rc = push(&b, DS_TOK_NULLV, 1, DS_ROLE_ANSWER);
+            } else if (json_is_array(v)) {
+                size_t i;
+                json_t *item;
+                json_array_foreach(v, i, item) {
+                    const char *txt = value_text(item, buf, sizeof buf);
+                    if (txt && (rc = push_value(&b, m, words, nw, txt, fb, fd->type, info)))
+                        goto fail;
+                }
+                rc = push(&b, DS_TOK_EOV, 1, DS_ROLE_ANSWER);
+            } else {
+                const char *txt = value_text(v, buf, sizeof buf);
+                rc = txt ? push_value(&b, m, words, nw, txt, fb, fd->type, info)
+                         : push(&b, DS_TOK_NULLV, 1, DS_ROLE_ANSWER);
+            }
+        }
+        if (rc || (rc = push(&b, DS_TOK_EOS, 1, DS_ROLE_ANSWER))) goto fail;
+    }
+    s->n = b.t;
+    free(words);
+    free(ids);
+    free(word_of);
+    free(texts);
+    return 0;
+fail:
+    free(words);
+    free(ids);
+    free(word_of);
+    free(texts);
+    ds_seq_free(s);
+    return rc;
+}

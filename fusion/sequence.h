@@ -1,0 +1,42 @@
+// sequence.h: turns a document (and, for training, its ground truth) into
+// the model's token sequence:
+//   [bos][extract] { [page] [img]*n  words of the page ... } [ans] answer [eos]
+// Every document token keeps its word's box (quantised to 0..1023 of the
+// page), its page and the patch cells under it (ROI). The answer is
+//   type-tokens [eov]  then per schema field:  [field] name-tokens  value
+// where a value is [copy][copy_end] (start/end word pointers) for text that
+// is a run of document words, [null] when absent, or generated tokens + [eov]
+// (check boxes, enums, and values that are no run of words). A list repeats
+// [copy][copy_end] and ends with [eov]. Field names are forced (no loss):
+// the schema fixes them. fusion/decode.c walks the same grammar.
+#ifndef DS_SEQUENCE_H
+#define DS_SEQUENCE_H
+
+#include <jansson.h>
+
+#include "fusion/model.h"
+#include "ingest/ingest.h"
+#include "samples/schema.h"
+
+typedef struct {
+    int n_words, n_words_kept; // document words, and those that fit the sequence
+    int n_pages_kept;
+    int n_values;      // values in the truth
+    int n_values_span; // ... found as a run of document words (pointer targets)
+    int n_values_gen;  // ... generated instead
+} ds_seq_info;
+
+// Tokens kept free for the answer: document words beyond max_seq minus this are dropped.
+int ds_seq_answer_reserve(const ds_model *m, const ds_schema_set *schemas);
+
+// Builds the sequence of doc. truth (a docseek ground-truth object, or NULL for inference)
+// adds the answer and its targets. The page images must have the config's size.
+// Returns 0 or DS_E_* (DS_E_INVAL naming the problem: unknown doc type, image size).
+int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *doc,
+                 const json_t *truth, ds_seq *out, ds_seq_info *info);
+
+// Encodes " text" (leading space: how words appear in documents) into ids; returns the
+// count or a negative DS_E*.
+int ds_seq_encode_value(const ds_model *m, const char *text, int32_t *ids, int cap);
+
+#endif

@@ -1,0 +1,19 @@
+// model-fixtures.h: tiny model configs and synthetic sequences for the model
+// tests: every part (image prefix, boxes, ROI, generated values under the
+// copy mask and the pointer-generator, start/end pointers) appears at least
+// once, so a gradient check or a cache check over them covers the whole model.
+#ifndef DS_MODEL_FIXTURES_H
+#define DS_MODEL_FIXTURES_H
+
+#include "core/rng.h"
+#include "fusion/model.h"
+
+// A tiny configuration of every part: ViT 2 blocks, LM 3 layers (1 dense, 2 MoE with
+// 8 experts in 4 groups, top-2 within 2 groups, 1 shared), GQA 4/2, window `window`.
+void ds_fixture_tiny_cfg(ds_model_cfg *c, int window);
+// A random sequence with n_pages pages of n_words words each and an answer of
+// ~12 tokens: structure tokens, a generated value copied from the document, and
+// two start/end pointer pairs. Returns 0 or a DS_E* code.
+int ds_fixture_seq(const ds_model_cfg *c, ds_rng *r, int n_pages, int n_words, ds_seq *s);
+
+#endif

@@ -1,0 +1,183 @@
+// lm.c: layout, forward and backward of the MoE language model's layer stack
+// (attention half here, feed-forward half in moe.c). Attention runs once per
+// packed sequence with that sequence's mask: the prefix (task, image and
+// document tokens) bidirectional, the answer causal, all within the window.
+#include "text/lm.h"
+
+#include "core/error.h"
+#include "kernels/glue.h"
+
+#include <string.h>
+
+#define ALLOC(ptr, n)                                                                              \
+    do {                                                                                           \
+        (ptr) = ds_arena_alloc(arena, sizeof(*(ptr)) * (size_t)(n));                               \
+        if (!(ptr))                                                                                \
+            return ds_error(DS_E_NOMEM, "lm: activation arena full (%zu bytes used)",              \
+                            arena->bytes_used);                                                    \
+    } while (0)
+
+void ds_lm_layout(const ds_model_cfg *cfg, ds_lm_weights *w, ds_carver *c) {
+    int C = cfg->dim, V = cfg->vocab, hd = cfg->head_dim;
+    int qkv = (cfg->n_heads + 2 * cfg->n_kv_heads) * hd;
+    int E = cfg->n_experts, He = cfg->expert_hidden, SH = cfg->n_shared * He;
+    w->tok_emb = ds_carve(c, 2, V, C, 0, "lm.tok_emb");
+    for (int l = 0; l < cfg->n_layers; l++) {
+        ds_lm_layer *L = &w->layers[l];
+        memset(L, 0, sizeof *L);
+        L->attn_norm = ds_carve(c, 1, C, 0, 0, "lm.layers.%d.attn_norm.weight", l);
+        L->qkv = ds_carve(c, 2, qkv, C, 0, "lm.layers.%d.qkv.weight", l);
+        L->o = ds_carve(c, 2, C, cfg->n_heads * hd, 0, "lm.layers.%d.o.weight", l);
+        L->ffn_norm = ds_carve(c, 1, C, 0, 0, "lm.layers.%d.ffn_norm.weight", l);
+        if (!ds_lm_is_moe(cfg, l)) {
+            int H = cfg->dense_hidden;
+            L->w13 = ds_carve(c, 2, 2 * H, C, 0, "lm.layers.%d.ffn.w13.weight", l);
+            L->w2 = ds_carve(c, 2, C, H, 0, "lm.layers.%d.ffn.w2.weight", l);
+            continue;
+        }
+        L->router = ds_carve(c, 2, E, C, 0, "lm.layers.%d.moe.router.weight", l);
+        L->exp_w13 = ds_carve(c, 3, E, 2 * He, C, "lm.layers.%d.moe.experts.w13.weight", l);
+        L->exp_w2 = ds_carve(c, 3, E, C, He, "lm.layers.%d.moe.experts.w2.weight", l);
+        if (SH > 0) {
+            L->shared_w13 = ds_carve(c, 2, 2 * SH, C, 0, "lm.layers.%d.moe.shared.w13.weight", l);
+            L->shared_w2 = ds_carve(c, 2, C, SH, 0, "lm.layers.%d.moe.shared.w2.weight", l);
+        }
+    }
+    w->norm = ds_carve(c, 1, C, 0, 0, "lm.norm.weight");
+    w->head = ds_carve(c, 2, V, C, 0, "lm.head.weight");
+}
+
+static ds_attn_mask seq_mask(const ds_model_cfg *cfg, const ds_seq_layout *lay, int b) {
+    ds_attn_mask m = {1, lay->n_prefix[b], cfg->window};
+    return m;
+}
+
+int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, const float *bias,
+                  const float *x0, const ds_seq_layout *lay, ds_lm_acts *a, ds_arena *arena) {
+    const ds_ops *ops = ctx->ops;
+    int N = lay->seq_off[lay->n_seq], C = cfg->dim, nh = cfg->n_heads, nkv = cfg->n_kv_heads;
+    int hd = cfg->head_dim, E = cfg->n_experts, qkvd = (nh + 2 * nkv) * hd;
+    memset(a, 0, sizeof *a);
+    a->N = N;
+    ALLOC(a->att_off, lay->n_seq + 1);
+    int64_t att_n = 0;
+    for (int b = 0; b < lay->n_seq; b++) {
+        int64_t T = lay->seq_off[b + 1] - lay->seq_off[b];
+        a->att_off[b] = att_n;
+        att_n += (int64_t)nh * T * T;
+    }
+    ALLOC(a->load, (size_t)cfg->n_layers * E);
+    memset(a->load, 0, sizeof(float) * cfg->n_layers * E);
+    float *x, *qkv;
+    ALLOC(x, (size_t)N * C);
+    memcpy(x, x0, sizeof(float) * N * C);
+    ALLOC(qkv, (size_t)N * qkvd);
+    for (int l = 0; l < cfg->n_layers; l++) {
+        const ds_lm_layer *L = &w->layers[l];
+        ds_lm_layer_acts *la = &a->l[l];
+        la->x = x;
+        ALLOC(la->ln1, (size_t)N * C);
+        ALLOC(la->rstd1, N);
+        ALLOC(la->q, (size_t)N * nh * hd);
+        ALLOC(la->k, (size_t)N * nkv * hd);
+        ALLOC(la->v, (size_t)N * nkv * hd);
+        ALLOC(la->att, att_n);
+        ALLOC(la->ao, (size_t)N * nh * hd);
+        ALLOC(la->x2, (size_t)N * C);
+        ALLOC(la->ln2, (size_t)N * C);
+        ALLOC(la->rstd2, N);
+        ops->rmsnorm_forward(ctx, la->ln1, la->rstd1, x, L->attn_norm, N, C, cfg->norm_eps);
+        ops->matmul_forward(ctx, qkv, la->ln1, L->qkv, NULL, N, C, qkvd);
+        ds_qkv_split(la->q, la->k, la->v, qkv, N, nh, nkv, hd);
+        ops->rope_forward(ctx, la->q, la->q, lay->pos, N, nh, hd, cfg->rope_theta);
+        ops->rope_forward(ctx, la->k, la->k, lay->pos, N, nkv, hd, cfg->rope_theta);
+        for (int b = 0; b < lay->n_seq; b++) {
+            int t0 = lay->seq_off[b], T = lay->seq_off[b + 1] - t0;
+            if (T <= 0) continue;
+            ops->attention_forward(ctx, la->ao + (size_t)t0 * nh * hd, la->att + a->att_off[b],
+                                   la->q + (size_t)t0 * nh * hd, la->k + (size_t)t0 * nkv * hd,
+                                   la->v + (size_t)t0 * nkv * hd, 1, T, nh, nkv, hd,
+                                   seq_mask(cfg, lay, b));
+        }
+        ops->matmul_forward(ctx, la->x2, la->ao, L->o, NULL, N, nh * hd, C);
+        ops->add(ctx, la->x2, la->x2, x, (int64_t)N * C);
+        ops->rmsnorm_forward(ctx, la->ln2, la->rstd2, la->x2, L->ffn_norm, N, C, cfg->norm_eps);
+        float *xn;
+        ALLOC(xn, (size_t)N * C);
+        const float *lb = bias ? bias + (size_t)l * E : NULL;
+        int rc = ds_lm_ffn_forward(ctx, cfg, L, l, lb, la->ln2, xn, N, la, arena);
+        if (rc) return rc;
+        ops->add(ctx, xn, xn, la->x2, (int64_t)N * C);
+        if (ds_lm_is_moe(cfg, l)) {
+            for (int e = 0; e < E; e++)
+                a->load[(size_t)l * E + e] =
+                    (float)(la->offsets[e + 1] - la->offsets[e]) / ((float)N * cfg->topk);
+            if (cfg->balance_weight > 0)
+                a->balance_loss += ds_moe_balance_loss(cfg, lay, N, la->scores, la->eidx,
+                                                       cfg->balance_weight, NULL);
+        }
+        x = xn;
+    }
+    a->xf = x;
+    ALLOC(a->out, (size_t)N * C);
+    ALLOC(a->rstdf, N);
+    ops->rmsnorm_forward(ctx, a->out, a->rstdf, x, w->norm, N, C, cfg->norm_eps);
+    return 0;
+}
+
+int ds_lm_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, ds_lm_weights *g,
+                   const ds_seq_layout *lay, const ds_lm_acts *a, const float *dout, float *dx0,
+                   ds_arena *arena) {
+    const ds_ops *ops = ctx->ops;
+    int N = a->N, C = cfg->dim, nh = cfg->n_heads, nkv = cfg->n_kv_heads, hd = cfg->head_dim;
+    int qd = nh * hd, kd = nkv * hd, qkvd = qd + 2 * kd;
+    ds_arena_mark_t mark = ds_arena_mark(arena);
+    float *dx, *dln, *dao, *dq, *dk, *dv, *dq0, *dk0, *dqkv;
+    ALLOC(dx, (size_t)N * C);
+    ALLOC(dln, (size_t)N * C);
+    ALLOC(dao, (size_t)N * qd);
+    ALLOC(dq, (size_t)N * qd);
+    ALLOC(dk, (size_t)N * kd);
+    ALLOC(dv, (size_t)N * kd);
+    ALLOC(dq0, (size_t)N * qd);
+    ALLOC(dk0, (size_t)N * kd);
+    ALLOC(dqkv, (size_t)N * qkvd);
+    ops->zero(ctx, dx, sizeof(float) * N * C);
+    ops->rmsnorm_backward(ctx, dx, g->norm, dout, a->xf, w->norm, a->rstdf, N, C);
+    for (int l = cfg->n_layers - 1; l >= 0; l--) {
+        const ds_lm_layer *L = &w->layers[l];
+        ds_lm_layer *G = &g->layers[l];
+        const ds_lm_layer_acts *la = &a->l[l];
+        // x_next = x2 + ffn(norm(x2)): dx reaches x2 directly and through the FFN.
+        ops->zero(ctx, dln, sizeof(float) * N * C);
+        int rc = ds_lm_ffn_backward(ctx, cfg, L, G, l, la->ln2, dx, dln, N, la, lay, arena);
+        if (rc) return rc;
+        ops->rmsnorm_backward(ctx, dx, G->ffn_norm, dln, la->x2, L->ffn_norm, la->rstd2, N, C);
+        // x2 = x + o(attention(norm(x))).
+        ops->zero(ctx, dao, sizeof(float) * N * qd);
+        ops->matmul_backward(ctx, dao, G->o, NULL, dx, la->ao, L->o, N, qd, C);
+        ops->zero(ctx, dq, sizeof(float) * N * qd);
+        ops->zero(ctx, dk, sizeof(float) * N * kd);
+        ops->zero(ctx, dv, sizeof(float) * N * kd);
+        for (int b = 0; b < lay->n_seq; b++) {
+            int t0 = lay->seq_off[b], T = lay->seq_off[b + 1] - t0;
+            if (T <= 0) continue;
+            ops->attention_backward(ctx, dq + (size_t)t0 * qd, dk + (size_t)t0 * kd,
+                                    dv + (size_t)t0 * kd, dao + (size_t)t0 * qd,
+                                    la->att + a->att_off[b], la->q + (size_t)t0 * qd,
+                                    la->k + (size_t)t0 * kd, la->v + (size_t)t0 * kd, 1, T, nh, nkv,
+                                    hd, seq_mask(cfg, lay, b));
+        }
+        ops->zero(ctx, dq0, sizeof(float) * N * qd);
+        ops->zero(ctx, dk0, sizeof(float) * N * kd);
+        ops->rope_backward(ctx, dq0, dq, lay->pos, N, nh, hd, cfg->rope_theta);
+        ops->rope_backward(ctx, dk0, dk, lay->pos, N, nkv, hd, cfg->rope_theta);
+        ds_qkv_merge(dqkv, dq0, dk0, dv, N, nh, nkv, hd);
+        ops->zero(ctx, dln, sizeof(float) * N * C);
+        ops->matmul_backward(ctx, dln, G->qkv, NULL, dqkv, la->ln1, L->qkv, N, C, qkvd);
+        ops->rmsnorm_backward(ctx, dx, G->attn_norm, dln, la->x, L->attn_norm, la->rstd1, N, C);
+    }
+    ops->axpy(ctx, dx0, dx, 1.0f, (int64_t)N * C);
+    ds_arena_rewind(arena, mark);
+    return 0;
+}

@@ -1,0 +1,120 @@
+// lm.h: the decoder-only Mixture-of-Experts language model (DeepSeek style):
+// pre-norm RMSNorm, RoPE, grouped-query attention with a sliding window,
+// SwiGLU feed-forward; the first n_dense_layers dense, the rest MoE with
+// group-limited top-k routed experts plus shared experts, and a per-expert
+// selection bias for auxiliary-loss-free balancing (DeepSeek-V3,
+// arXiv:2412.19437 section 2.1.2) plus the sequence-wise balance loss.
+// Sequences are packed: N tokens of several sequences in one batch; every op
+// but attention runs on all N rows at once, attention per sequence with its
+// own prefix (bidirectional) length. Token embedding and output head live
+// here too; what feeds the first layer (fusion) and what reads the last
+// (heads) is fusion/'s business. Plain structs; forward saves activations in
+// the caller's arena, backward accumulates gradients.
+#ifndef DS_LM_H
+#define DS_LM_H
+
+#include "core/arena.h"
+#include "core/params.h"
+#include "fusion/config.h"
+#include "kernels/ops.h"
+
+#define DS_LM_MAX_LAYERS 128
+
+typedef struct {
+    float *attn_norm; // (C)
+    float *qkv;       // ((nh + 2 nkv) hd, C)
+    float *o;         // (C, nh hd)
+    float *ffn_norm;  // (C)
+    // dense layers
+    float *w13; // (2 H, C) gate and up, fused
+    float *w2;  // (C, H)
+    // MoE layers
+    float *router;     // (E, C)
+    float *exp_w13;    // (E, 2 He, C)
+    float *exp_w2;     // (E, C, He)
+    float *shared_w13; // (2 S He, C)
+    float *shared_w2;  // (C, S He)
+} ds_lm_layer;
+
+typedef struct {
+    float *tok_emb; // (V, C)
+    ds_lm_layer layers[DS_LM_MAX_LAYERS];
+    float *norm; // (C)
+    float *head; // (V, C)
+} ds_lm_weights;
+
+// Where the sequences of a packed batch are.
+typedef struct {
+    int n_seq;
+    const int32_t *seq_off;  // (n_seq + 1) first token of each sequence; seq_off[n_seq] = N
+    const int32_t *n_prefix; // (n_seq) bidirectional prefix length of each
+    const int32_t *pos;      // (N) RoPE position of each token
+} ds_seq_layout;
+
+typedef struct {
+    float *x;                    // (N, C) layer input
+    float *ln1, *rstd1;          // (N, C), (N)
+    float *q, *k, *v;            // (N, nh hd), (N, nkv hd), (N, nkv hd); q and k rotated
+    float *att;                  // per sequence (nh, T_b, T_b), concatenated
+    float *ao;                   // (N, nh hd)
+    float *x2;                   // (N, C) after the attention residual
+    float *ln2, *rstd2;          // (N, C), (N)
+    float *h13, *hact;           // dense: (N, 2H), (N, H)
+    float *logits, *scores, *ew; // MoE: (N, E), (N, E), (N, k)
+    int32_t *eidx, *offsets;     // (N, k), (E + 1)
+    int32_t *row_of, *token_of;  // (N, k), (N k)
+    float *xp, *hp, *ap, *yp;    // (N k, C), (N k, 2 He), (N k, He), (N k, C)
+    float *hs, *as;              // shared: (N, 2 S He), (N, S He)
+} ds_lm_layer_acts;
+
+typedef struct {
+    int N;
+    int64_t *att_off; // (n_seq) offset of each sequence's att block
+    ds_lm_layer_acts l[DS_LM_MAX_LAYERS];
+    float *xf;    // (N, C) last residual
+    float *rstdf; // (N)
+    float *out;   // (N, C) normalised final hidden states
+    // Statistics of the step: fraction of routed assignments per expert (n_layers, E)
+    // (rows of dense layers are 0) and the balance loss (weighted, summed over layers).
+    float *load;
+    double balance_loss;
+} ds_lm_acts;
+
+void ds_lm_layout(const ds_model_cfg *cfg, ds_lm_weights *w, ds_carver *c);
+static inline int ds_lm_is_moe(const ds_model_cfg *cfg, int layer) {
+    return layer >= cfg->n_dense_layers;
+}
+
+// Runs the layers over x0 (N, C) (which is read, not kept). bias (n_layers, E) is the
+// routing selection bias (NULL: none). Returns 0 or DS_E_NOMEM (arena full).
+int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, const float *bias,
+                  const float *x0, const ds_seq_layout *lay, ds_lm_acts *a, ds_arena *arena);
+// dout (N, C): gradient of a->out. Accumulates parameter gradients into g and the
+// input's gradient into dx0 (N, C). Adds the balance loss gradient.
+int ds_lm_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, ds_lm_weights *g,
+                   const ds_seq_layout *lay, const ds_lm_acts *a, const float *dout, float *dx0,
+                   ds_arena *arena);
+
+// ---- feed-forward blocks, shared with the inference path (text/infer.c)
+// y (N, C) = FFN of layer l on inp (N, C); fills the FFN fields of la (arena memory).
+int ds_lm_ffn_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w, int layer,
+                      const float *bias, const float *inp, float *y, int N, ds_lm_layer_acts *la,
+                      ds_arena *arena);
+// dinp (N, C) += d FFN / d inp; parameter gradients into g. With lay (not NULL) and a
+// balance weight, the balance loss gradient joins the router's.
+int ds_lm_ffn_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w, ds_lm_layer *g,
+                       int layer, const float *inp, const float *dy, float *dinp, int N,
+                       const ds_lm_layer_acts *la, const ds_seq_layout *lay, ds_arena *arena);
+
+// Sequence-wise balance loss of one MoE layer (DeepSeek-V3 eq. 17-20):
+// per sequence, sum_i f_i P_i with f_i = E/(k T) * (assignments to i), P_i the
+// mean over tokens of the normalised scores; averaged over sequences, times
+// weight. When dlogits is not NULL its gradient is accumulated there.
+double ds_moe_balance_loss(const ds_model_cfg *cfg, const ds_seq_layout *lay, int N,
+                           const float *scores, const int32_t *eidx, float weight, float *dlogits);
+
+// Auxiliary-loss-free balancing: bias_i += rate * sign(mean load - load_i) for every
+// MoE layer, from load (n_layers, E) as returned in ds_lm_acts.
+void ds_moe_bias_update(const ds_model_cfg *cfg, float *bias, const float *load);
+
+#endif

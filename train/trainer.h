@@ -1,0 +1,30 @@
+// trainer.h: one optimisation step of the whole model: zero the gradients,
+// forward, backward, clip the global norm, AdamW over the one parameter
+// buffer, then nudge the routers' selection bias from the step's expert load
+// (auxiliary-loss-free balancing). The schedule (warm-up, cosine), data
+// loading, checkpoints and LoRA are the training loop's business (issue 6);
+// this is the step they all share. Opaque handle.
+#ifndef DS_TRAINER_H
+#define DS_TRAINER_H
+
+#include "fusion/model.h"
+
+typedef struct ds_trainer ds_trainer;
+
+typedef struct {
+    float beta1, beta2, eps, weight_decay;
+    float clip;         // global gradient norm limit; 0 = none
+    size_t arena_limit; // activation bytes per step; 0 = unlimited
+} ds_trainer_opts;
+
+void ds_trainer_opts_default(ds_trainer_opts *o);
+// The model must own its parameters (ds_model_make_writable). Returns 0 or DS_E_NOMEM.
+int ds_trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_trainer **out);
+void ds_trainer_free(ds_trainer *t);
+// One step on batch b at learning rate lr. st gets the losses, the expert load and
+// grad_norm (before clipping). Returns 0 or a DS_E* code (the parameters are then unchanged).
+int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *st,
+                    double *grad_norm);
+int ds_trainer_steps_done(const ds_trainer *t);
+
+#endif
