@@ -224,14 +224,22 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
                             doc_type ? doc_type : "(none)");
     }
     int n_words = 0;
-    for (int p = 0; p < doc->n_pages; p++) n_words += doc->pages[p].n_words;
+    size_t tok_bound = 16; // tokens of a page are at most its bytes plus one space per word
+    for (int p = 0; p < doc->n_pages; p++) {
+        size_t bytes = 0;
+        for (int i = 0; i < doc->pages[p].n_words; i++)
+            bytes += strlen(doc->pages[p].words[i].text) + 1;
+        tok_bound = bytes + 16 > tok_bound ? bytes + 16 : tok_bound;
+        n_words += doc->pages[p].n_words;
+    }
     info->n_words = n_words;
     int cap = cfg->max_seq;
     int rc = ds_seq_alloc(out, cap, n_words, n_pages, vision ? S : 0);
     if (rc) return rc;
     ds_seq *s = out;
     word_ref *words = malloc(sizeof(word_ref) * (n_words + 1));
-    int32_t *ids = malloc(sizeof(int32_t) * cap), *word_of = malloc(sizeof(int32_t) * cap);
+    int32_t *ids = malloc(sizeof(int32_t) * tok_bound);
+    int32_t *word_of = malloc(sizeof(int32_t) * tok_bound);
     const char **texts = malloc(sizeof(char *) * (n_words + 1));
     if (!words || !ids || !word_of || !texts) {
         rc = ds_error(DS_E_NOMEM, "sequence: out of memory");
@@ -255,15 +263,16 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
             push(&b, DS_TOK_IMG, 0, 0);
         }
         for (int i = 0; i < pg->n_words; i++) texts[i] = pg->words[i].text;
-        int k = ds_tokenizer_encode_words(m->tok, texts, pg->n_words, ids, word_of, budget - b.t);
-        if (k < 0) { // does not fit: keep the words whose tokens do
-            k = ds_tokenizer_encode_words(m->tok, texts, pg->n_words, ids, word_of, cap);
-            if (k < 0) {
-                rc = k;
-                goto fail;
-            }
+        int k = ds_tokenizer_encode_words(m->tok, texts, pg->n_words, ids, word_of, (int)tok_bound);
+        if (k < 0) {
+            rc = k;
+            goto fail;
+        }
+        if (k > budget - b.t) { // does not fit: keep the words whose tokens do
+            int full = k;
             k = budget - b.t > 0 ? budget - b.t : 0;
-            while (k > 0 && k < cap && word_of[k - 1] == word_of[k]) k--; // never cut a word in two
+            while (k > 0 && k < full && word_of[k - 1] == word_of[k])
+                k--; // never cut a word in two
         }
         int last = -1;
         for (int i = 0; i < k; i++) {
@@ -301,7 +310,7 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
                 memcpy(s->roi + 5 * t, roi, sizeof roi);
             }
         }
-        if (k < pg->n_words) break;
+        if (k == 0 || word_of[k - 1] < pg->n_words - 1) break; // the budget ran out on this page
     }
     s->doc_hi = b.t;
     s->n_words = nw;
