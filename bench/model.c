@@ -6,6 +6,7 @@
 // with 1 and 2 threads, so the engine can be compared with others on identical
 // work. Figures only; nothing here is a test.
 //   bench_model [--quick] [--threads N] [--reference]
+#include "core/pool.h"
 #include "core/rng.h"
 #include "core/timer.h"
 #include "fusion/infer.h"
@@ -68,6 +69,43 @@ static double sgemm_ceiling(int threads) {
     free(b);
     free(c);
     return 2.0 * n * n * n / best * 1e-9;
+}
+
+// ---- memory read bandwidth: decoding one token streams every weight it uses once,
+// so at batch 1 this, not the GEMM peak, is the ceiling.
+typedef struct {
+    const float *x;
+    int64_t n;
+    double sum[64];
+} bw_args;
+
+static void bw_task(void *p, int ith, int nth) {
+    bw_args *a = p;
+    int64_t lo, hi;
+    ds_split(a->n, ith, nth, &lo, &hi);
+    float acc[16] = {0};
+    for (int64_t i = lo; i + 16 <= hi; i += 16)
+        for (int u = 0; u < 16; u++) acc[u] += a->x[i + u];
+    double s = 0;
+    for (int u = 0; u < 16; u++) s += acc[u];
+    a->sum[ith] = s;
+}
+
+static double read_bandwidth(int threads) {
+    int64_t n = (int64_t)64 << 20; // 256 MiB: far past the caches
+    float *x = malloc(sizeof(float) * n);
+    for (int64_t i = 0; i < n; i++) x[i] = (float)(i & 7);
+    ds_pool *pool = ds_pool_new(threads);
+    bw_args a = {x, n, {0}};
+    double best = 1e30;
+    for (int r = 0; r < 5; r++) {
+        double t0 = ds_time_s();
+        ds_pool_run(pool, bw_task, &a);
+        best = fmin(best, ds_time_s() - t0);
+    }
+    ds_pool_free(pool);
+    free(x);
+    return n * sizeof(float) / best * 1e-9;
 }
 
 static double peak_mib(void) {
@@ -197,7 +235,7 @@ static void bench_reference(int threads) {
     cfg.n_dense_layers = 0;
     cfg.n_heads = cfg.n_kv_heads = 8;
     cfg.head_dim = 32;
-    cfg.window = 0;
+    cfg.window = getenv("DS_BENCH_WINDOW") ? atoi(getenv("DS_BENCH_WINDOW")) : 0;
     cfg.max_seq = 1024;
     cfg.n_experts = 16;
     cfg.n_groups = cfg.topk_groups = 1;
@@ -244,9 +282,17 @@ static void bench_reference(int threads) {
         best_dec = fmin(best_dec, ds_time_s() - t0);
         ds_gen_state_release(cache, &g);
     }
+    // bytes of weights one decoded token reads: attention, router, shared and topk
+    // routed experts of every layer, the final norm and the output head
+    int64_t total, active;
+    ds_model_count(m, &total, &active);
+    double mb = (active - (int64_t)cfg.vocab * cfg.dim) * 4.0 / 1e6; // one embedding row only
+    double bw = read_bandwidth(threads);
     printf("  %d thread%s  prefill %4d tokens %7.0f tokens/s   decode %d tokens at batch 1 "
-           "%6.0f tokens/s\n",
-           threads, threads > 1 ? "s" : " ", T, T / best_pre, n_dec, n_dec / best_dec);
+           "%6.0f tokens/s  (reads %.1f MB of weights per token; memory %.1f GB/s bounds it "
+           "at %.0f tokens/s)\n",
+           threads, threads > 1 ? "s" : " ", T, T / best_pre, n_dec, n_dec / best_dec, mb, bw,
+           bw * 1e3 / mb);
     free(hid);
     free(lg);
     ds_arena_free(&arena);

@@ -70,13 +70,21 @@ void ds_arena_rewind(ds_arena *a, ds_arena_mark_t mark) {
 }
 
 void ds_arena_reset(ds_arena *a) {
-    while (a->head && a->head->prev) {
-        ds_arena_chunk *prev = a->head->prev;
-        a->bytes_reserved -= a->head->size;
-        free(a->head);
-        a->head = prev;
+    if (a->head && a->head->prev) {
+        // Several chunks were needed: free them all and make the next chunk as large as
+        // all of them, so a loop that resets between steps settles on one chunk instead
+        // of freeing and page-faulting fresh memory every step.
+        size_t total = a->bytes_reserved;
+        while (a->head) {
+            ds_arena_chunk *prev = a->head->prev;
+            free(a->head);
+            a->head = prev;
+        }
+        a->bytes_reserved = 0;
+        if (total > a->chunk_size) a->chunk_size = total;
+    } else if (a->head) {
+        a->head->used = 0;
     }
-    if (a->head) a->head->used = 0;
     a->bytes_used = 0;
 }
 

@@ -33,7 +33,8 @@ void *ds_arena_calloc(ds_arena *a, size_t n, size_t size);
 ds_arena_mark_t ds_arena_mark(const ds_arena *a);
 // Frees every allocation made after the mark (chunks past it are released).
 void ds_arena_rewind(ds_arena *a, ds_arena_mark_t mark);
-// Drops all allocations but keeps the first chunk for reuse.
+// Drops all allocations. One chunk is kept for reuse; when several were in use they
+// are freed and the next chunk is made as large as all of them (the high-water mark).
 void ds_arena_reset(ds_arena *a);
 // Releases every chunk. The arena may be initialised again.
 void ds_arena_free(ds_arena *a);

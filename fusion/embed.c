@@ -6,6 +6,7 @@
 #include "fusion/model-impl.h"
 
 #include "core/error.h"
+#include "kernels/glue.h"
 
 #include <string.h>
 
@@ -52,8 +53,7 @@ int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
         ops->matmul_forward(ctx, f->pre, f->g1, w->fu.proj2_w, w->fu.proj2_b, Mi, C, C);
         for (int t = 0; t < N; t++)
             if (b->img[t] >= 0)
-                ops->add(ctx, f->x0 + (size_t)t * C, f->x0 + (size_t)t * C,
-                         f->pre + (size_t)b->img[t] * C, C);
+                ds_row_axpy(f->x0 + (size_t)t * C, f->pre + (size_t)b->img[t] * C, 1.0f, C);
     }
     if (cfg->use_box)
         for (int t = 0; t < N; t++) {
@@ -61,8 +61,8 @@ int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
             if (bx[0] < 0) continue;
             float *x = f->x0 + (size_t)t * C;
             for (int j = 0; j < 4; j++)
-                ops->add(ctx, x, x, w->fu.box + ((size_t)j * DS_BOX_BINS + bx[j]) * C, C);
-            ops->add(ctx, x, x, w->fu.page + (size_t)b->page[t] * C, C);
+                ds_row_axpy(x, w->fu.box + ((size_t)j * DS_BOX_BINS + bx[j]) * C, 1.0f, C);
+            ds_row_axpy(x, w->fu.page + (size_t)b->page[t] * C, 1.0f, C);
         }
     if (cfg->use_roi && f->has_vit) {
         int R = 0;
@@ -81,13 +81,13 @@ int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
             int cnt = (r[3] - r[1]) * (r[4] - r[2]);
             for (int gy = r[2]; gy < r[4]; gy++)
                 for (int gx = r[1]; gx < r[3]; gx++)
-                    ops->axpy(ctx, pool, F + ((size_t)r[0] * Tv + gy * G + gx) * D, 1.0f / cnt, D);
+                    ds_row_axpy(pool, F + ((size_t)r[0] * Tv + gy * G + gx) * D, 1.0f / cnt, D);
             f->roi_tok[R++] = t;
         }
         ops->matmul_forward(ctx, rv, f->pooled, w->fu.roi_w, w->fu.roi_b, R, D, C);
         for (int i = 0; i < R; i++) {
             float *x = f->x0 + (size_t)f->roi_tok[i] * C;
-            ops->add(ctx, x, x, rv + (size_t)i * C, C);
+            ds_row_axpy(x, rv + (size_t)i * C, 1.0f, C);
         }
     }
     return 0;
@@ -106,9 +106,9 @@ int ds_embed_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
             const int32_t *bx = b->box + 4 * t;
             if (bx[0] < 0) continue;
             for (int j = 0; j < 4; j++)
-                ops->axpy(ctx, g->fu.box + ((size_t)j * DS_BOX_BINS + bx[j]) * C,
-                          dx0 + (size_t)t * C, 1.0f, C);
-            ops->axpy(ctx, g->fu.page + (size_t)b->page[t] * C, dx0 + (size_t)t * C, 1.0f, C);
+                ds_row_axpy(g->fu.box + ((size_t)j * DS_BOX_BINS + bx[j]) * C, dx0 + (size_t)t * C,
+                            1.0f, C);
+            ds_row_axpy(g->fu.page + (size_t)b->page[t] * C, dx0 + (size_t)t * C, 1.0f, C);
         }
     if (!f->has_vit) {
         ds_arena_rewind(arena, mark);
@@ -132,8 +132,8 @@ int ds_embed_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
             int cnt = (r[3] - r[1]) * (r[4] - r[2]);
             for (int gy = r[2]; gy < r[4]; gy++)
                 for (int gx = r[1]; gx < r[3]; gx++)
-                    ops->axpy(ctx, dF + ((size_t)r[0] * Tv + gy * G + gx) * D,
-                              dpool + (size_t)i * D, 1.0f / cnt, D);
+                    ds_row_axpy(dF + ((size_t)r[0] * Tv + gy * G + gx) * D, dpool + (size_t)i * D,
+                                1.0f / cnt, D);
         }
     }
     if (cfg->use_prefix) {
@@ -146,7 +146,7 @@ int ds_embed_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
         ops->zero(ctx, dpre, sizeof(float) * Mi * C);
         for (int t = 0; t < N; t++)
             if (b->img[t] >= 0)
-                ops->axpy(ctx, dpre + (size_t)b->img[t] * C, dx0 + (size_t)t * C, 1.0f, C);
+                ds_row_axpy(dpre + (size_t)b->img[t] * C, dx0 + (size_t)t * C, 1.0f, C);
         ops->zero(ctx, dg1, sizeof(float) * Mi * C);
         ops->matmul_backward(ctx, dg1, g->fu.proj2_w, g->fu.proj2_b, dpre, f->g1, w->fu.proj2_w, Mi,
                              C, C);

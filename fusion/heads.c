@@ -9,6 +9,7 @@
 #include "fusion/model-impl.h"
 
 #include "core/error.h"
+#include "kernels/glue.h"
 
 #include <math.h>
 #include <string.h>
@@ -37,6 +38,47 @@ static void softmax(float *p, const float *x, int n) {
         z += p[i];
     }
     for (int i = 0; i < n; i++) p[i] = (float)(p[i] / z);
+}
+
+typedef struct {
+    const float *logits;
+    float *probs;
+    int32_t *argmax;
+    int M, V;
+} rows_args;
+
+// Softmax and argmax of each row, rows split across threads.
+static void softmax_rows_task(void *arg, int ith, int nth) {
+    rows_args *a = arg;
+    int64_t lo, hi;
+    ds_split(a->M, ith, nth, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        float *p = a->probs + (size_t)i * a->V;
+        softmax(p, a->logits + (size_t)i * a->V, a->V);
+        int best = 0;
+        for (int v = 1; v < a->V; v++) best = p[v] > p[best] ? v : best;
+        a->argmax[i] = best;
+    }
+}
+
+typedef struct {
+    float *dlogits;
+    const float *probs, *scale;
+    const int32_t *rows, *target;
+    int M, V;
+} dlogits_args;
+
+// d(-log p_t)/dlogits = scale * (p - onehot(t)), rows split across threads.
+static void dlogits_task(void *arg, int ith, int nth) {
+    dlogits_args *a = arg;
+    int64_t lo, hi;
+    ds_split(a->M, ith, nth, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        float *dl = a->dlogits + (size_t)i * a->V, sc = a->scale[i];
+        const float *p = a->probs + (size_t)i * a->V;
+        for (int v = 0; v < a->V; v++) dl[v] = sc * p[v];
+        dl[a->target[a->rows[i]]] -= sc;
+    }
 }
 
 static float dot(const float *a, const float *b, int n) {
@@ -140,12 +182,11 @@ int ds_heads_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
     }
     double sum_ans = 0, sum_doc = 0;
     int ans_ok = 0;
-    att_n = 0;
+    // copy mask (few rows), then the softmax of every row across the threads
     for (int i = 0; i < M; i++) {
         int t = f->rows[i], s = seq_of(b, t), tgt = b->target[t];
-        float *lg = logits + (size_t)i * V, *p = f->probs + (size_t)i * V;
+        float *lg = logits + (size_t)i * V;
         f->masked[i] = 0;
-        f->pg_att_off[i] = -1;
         int d0 = f->doc_off[s], dn = f->doc_off[s + 1] - d0;
         if (cfg->copy_mask && is_value(b->role[t]) && dn > 0) {
             ds_copy_mask(doc_ids + d0, dn, b->ids[t], b->role[t] == DS_ROLE_VALUE0, allowed, V);
@@ -155,10 +196,19 @@ int ds_heads_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
                     if (!allowed[v]) lg[v] = -1e30f;
             }
         }
-        softmax(p, lg, V);
+    }
+    int32_t *argmax;
+    DS_ALLOC(argmax, M);
+    rows_args ra = {logits, f->probs, argmax, M, V};
+    ds_pool_run(ctx->pool, softmax_rows_task, &ra);
+    att_n = 0;
+    for (int i = 0; i < M; i++) {
+        int t = f->rows[i], s = seq_of(b, t), tgt = b->target[t];
+        float *p = f->probs + (size_t)i * V;
+        f->pg_att_off[i] = -1;
+        int d0 = f->doc_off[s], dn = f->doc_off[s + 1] - d0;
         float pt = p[tgt];
-        int best = 0;
-        for (int v = 1; v < V; v++) best = p[v] > p[best] ? v : best;
+        int best = argmax[i];
         if (pg && is_value(b->role[t]) && dn > 0) {
             float *a = f->pg_att + att_n;
             f->pg_att_off[i] = att_n;
@@ -255,6 +305,8 @@ int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
     ds_arena_mark_t mark = ds_arena_mark(arena);
     float *dlogits, *dhm;
     DS_ALLOC(dlogits, (size_t)M * V);
+    float *row_scale;
+    DS_ALLOC(row_scale, M);
     DS_ALLOC(dhm, (size_t)M * C);
     ops->zero(ctx, dhm, sizeof(float) * M * C);
     float *dq = NULL, *dk = NULL;
@@ -267,7 +319,7 @@ int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
     for (int i = 0; i < M; i++) {
         int t = f->rows[i], tgt = b->target[t];
         const float *p = f->probs + (size_t)i * V;
-        float *dl = dlogits + (size_t)i * V, rw = f->rw[i];
+        float rw = f->rw[i];
         // plain: d(-log p_t)/dz = p - onehot. Mixture: the vocabulary share g p_t / P scales it.
         float scale = rw;
         if (f->pg_att_off[i] >= 0) {
@@ -279,9 +331,9 @@ int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
             scale = rw * gt * p[tgt] / P;
             // gate: dL/dg = -(p_t - c_t) / P, through the sigmoid
             float dz = rw * -(p[tgt] - ct) / P * gt * (1.0f - gt);
-            ops->axpy(ctx, g->hd.pg_gate, f->hm + (size_t)i * C, dz, C);
+            ds_row_axpy(g->hd.pg_gate, f->hm + (size_t)i * C, dz, C);
             g->hd.pg_gate[C] += dz;
-            ops->axpy(ctx, dhm + (size_t)i * C, w->hd.pg_gate, dz, C);
+            ds_row_axpy(dhm + (size_t)i * C, w->hd.pg_gate, dz, C);
             // copy distribution: da_j = -(1-g)/P [tok_j = t]; softmax backward
             float k1 = -(1.0f - gt) / P, sum = k1 * ct;
             const float *q = f->pg_q + (size_t)i * C;
@@ -289,15 +341,16 @@ int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
                 float da = b->ids[f->doc_tok[d0 + j]] == tgt ? k1 : 0.0f;
                 float ds = rw * a[j] * (da - sum) * isq;
                 if (ds == 0.0f) continue;
-                ops->axpy(ctx, dq + (size_t)i * C, f->pg_k + (size_t)(d0 + j) * C, ds, C);
-                ops->axpy(ctx, dk + (size_t)(d0 + j) * C, q, ds, C);
+                ds_row_axpy(dq + (size_t)i * C, f->pg_k + (size_t)(d0 + j) * C, ds, C);
+                ds_row_axpy(dk + (size_t)(d0 + j) * C, q, ds, C);
             }
         }
-        for (int v = 0; v < V; v++) dl[v] = scale * p[v];
-        dl[tgt] -= scale;
+        row_scale[i] = scale;
         // Masked logits (copy mask) got probability exactly 0, hence no gradient: the
         // mask is a constant, as it should be.
     }
+    dlogits_args da = {dlogits, f->probs, row_scale, f->rows, b->target, M, V};
+    ds_pool_run(ctx->pool, dlogits_task, &da);
     ops->matmul_backward(ctx, dhm, g->lm.head, NULL, dlogits, f->hm, w->lm.head, M, C, V);
     if (f->pg_q) {
         float *hd, *dhd;
@@ -309,10 +362,10 @@ int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
         ops->matmul_backward(ctx, dhm, g->hd.pg_q, NULL, dq, f->hm, w->hd.pg_q, M, C, C);
         ops->matmul_backward(ctx, dhd, g->hd.pg_k, NULL, dk, hd, w->hd.pg_k, f->n_doc, C, C);
         for (int j = 0; j < f->n_doc; j++)
-            ops->axpy(ctx, dh + (size_t)f->doc_tok[j] * C, dhd + (size_t)j * C, 1.0f, C);
+            ds_row_axpy(dh + (size_t)f->doc_tok[j] * C, dhd + (size_t)j * C, 1.0f, C);
     }
     for (int i = 0; i < M; i++)
-        ops->axpy(ctx, dh + (size_t)f->rows[i] * C, dhm + (size_t)i * C, 1.0f, C);
+        ds_row_axpy(dh + (size_t)f->rows[i] * C, dhm + (size_t)i * C, 1.0f, C);
     // ---- pointers
     int Mp = f->Mp, W = b->n_words;
     if (Mp > 0) {
@@ -337,8 +390,8 @@ int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
             for (int j = 0; j < nw; j++) {
                 float ds = f->pw[i] * (p[j] - (j == tgt ? 1.0f : 0.0f)) * isq;
                 if (ds == 0.0f) continue;
-                ops->axpy(ctx, dqr, f->kw + (size_t)(w0 + j) * C, ds, C);
-                ops->axpy(ctx, dkw + (size_t)(w0 + j) * C, q, ds, C);
+                ds_row_axpy(dqr, f->kw + (size_t)(w0 + j) * C, ds, C);
+                ds_row_axpy(dkw + (size_t)(w0 + j) * C, q, ds, C);
             }
         }
         ops->matmul_backward(ctx, dhp, g->hd.ptr_q_start, NULL, dqs, f->hp, w->hd.ptr_q_start, Mp,
@@ -347,9 +400,9 @@ int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
                              C);
         ops->matmul_backward(ctx, dhw, g->hd.ptr_k, NULL, dkw, f->hw, w->hd.ptr_k, W, C, C);
         for (int i = 0; i < Mp; i++)
-            ops->axpy(ctx, dh + (size_t)f->prow[i] * C, dhp + (size_t)i * C, 1.0f, C);
+            ds_row_axpy(dh + (size_t)f->prow[i] * C, dhp + (size_t)i * C, 1.0f, C);
         for (int j = 0; j < W; j++)
-            ops->axpy(ctx, dh + (size_t)b->word_tok[j] * C, dhw + (size_t)j * C, 1.0f, C);
+            ds_row_axpy(dh + (size_t)b->word_tok[j] * C, dhw + (size_t)j * C, 1.0f, C);
     }
     ds_arena_rewind(arena, mark);
     return 0;

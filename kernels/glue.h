@@ -31,4 +31,11 @@ static inline void ds_qkv_merge(float *dqkv, const float *dq, const float *dk, c
     }
 }
 
+// dst (n) += scale * src, one row on the calling thread: for the many small
+// per-token updates of fusion and the heads, where a pool round trip per row would
+// cost more than the row.
+static inline void ds_row_axpy(float *dst, const float *src, float scale, int n) {
+    for (int i = 0; i < n; i++) dst[i] += scale * src[i];
+}
+
 #endif

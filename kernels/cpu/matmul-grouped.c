@@ -44,6 +44,20 @@ static void row_block(const grouped_args *a, int r0, int r1, int mode) {
     }
 }
 
+// Few rows in all (decoding): every thread takes its share of the output columns of
+// every expert that has rows, so both stream half of each chosen expert's weight.
+static void grouped_forward_cols_task(void *p, int ith, int nth) {
+    grouped_args *a = p;
+    int64_t n0, n1;
+    ds_split(a->N, ith, nth, &n0, &n1);
+    if (n1 <= n0) return;
+    for (int e = 0; e < a->E; e++)
+        for (int r = a->offsets[e]; r < a->offsets[e + 1]; r++)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(n1 - n0), a->K, 1.0f,
+                        a->weight + ((int64_t)e * a->N + n0) * a->K, a->K,
+                        a->inp + (int64_t)r * a->K, 1, 0.0f, a->out + (int64_t)r * a->N + n0, 1);
+}
+
 static void grouped_forward_task(void *p, int ith, int nth) {
     grouped_args *a = p;
     const int rows = a->offsets[a->E];
@@ -75,7 +89,9 @@ void ds_cpu_matmul_grouped_forward(ds_ctx *ctx, float *out, const float *inp, co
                       .N = N,
                       .n_row_blocks = (rows + GROUPED_ROWS - 1) / GROUPED_ROWS};
     atomic_init(&a.next, 0);
-    ds_pool_run(ctx->pool, grouped_forward_task, &a);
+    int nth = ds_pool_size(ctx->pool);
+    ds_pool_run(ctx->pool,
+                rows <= 4 * nth && nth > 1 ? grouped_forward_cols_task : grouped_forward_task, &a);
 }
 
 // Blocks 0 .. n_row_blocks-1 are dinp row blocks; the rest are (expert, column block)

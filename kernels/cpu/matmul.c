@@ -35,6 +35,13 @@ static void matmul_forward_task(void *p, int ith, int nth) {
     if (a->bias)
         for (int64_t m = 0; m < m1 - m0; m++)
             for (int64_t n = 0; n < n1 - n0; n++) out[m * a->N + n] = a->bias[n0 + n];
+    if (m1 - m0 <= 2) { // decoding: a GEMV per row streams the weight with less overhead
+        for (int64_t m = m0; m < m1; m++)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(n1 - n0), a->K, 1.0f,
+                        a->weight + n0 * a->K, a->K, a->inp + m * a->K, 1, a->bias ? 1.0f : 0.0f,
+                        out + (m - m0) * a->N, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(m1 - m0), (int)(n1 - n0), a->K, 1.0f,
                 a->inp + m0 * a->K, a->K, a->weight + n0 * a->K, a->K, a->bias ? 1.0f : 0.0f, out,
                 a->N);
