@@ -233,8 +233,10 @@ int ds_model_load(const char *path, ds_model **out) {
         for (int i = 0; i < ds_st_count(st); i++) {
             const char *n = ds_st_get(st, i)->name;
             if (strcmp(n, DS_BIAS_NAME) != 0 && !ds_param_find(&m->table, n)) {
+                // the message first: n belongs to the file, which ds_model_free closes
+                rc = ds_error(DS_E_FORMAT, "%s: tensor '%s' is not part of this config", path, n);
                 ds_model_free(m);
-                return ds_error(DS_E_FORMAT, "%s: tensor '%s' is not part of this config", path, n);
+                return rc;
             }
         }
     int in_place = 1;

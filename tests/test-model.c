@@ -1,6 +1,6 @@
-// test-model.c: the whole model on tiny configs: gradients of every parameter
-// tensor against central finite differences, the model file round trip and its
-// errors, the config's checks.
+// test-model.c: the whole model on a tiny config: gradients of every parameter
+// tensor against central finite differences. (The model file and the config's
+// checks: test-model-file.c; routing and balancing: test-routing.c.)
 #include "core/error.h"
 #include "core/rng.h"
 #include "fusion/model-impl.h"

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/pool.h"
+#include "kernels/cpu/fast-exp.h" // the CPU kernels' vectorisable expf
 
 #include <math.h>
 #include <stdlib.h>
@@ -167,7 +168,7 @@ static void attn_task(void *arg, int ith, int nth) {
         int nk = jhi - jlo + 1;
         float z = 0;
         for (int j = 0; j < nk; j++) {
-            sc[j] = expf(sc[j] - mx);
+            sc[j] = ds_fast_expf(sc[j] - mx);
             z += sc[j];
         }
         float *o = a->out + ((size_t)i * nh + h) * hd;

@@ -33,7 +33,11 @@ static void row_block(const grouped_args *a, int r0, int r1, int mode) {
         int hi = a->offsets[e + 1] < r1 ? a->offsets[e + 1] : r1;
         if (hi <= lo) continue;
         const float *w = a->weight + (int64_t)e * a->N * a->K;
-        if (mode == 0)
+        if (mode == 0 && hi - lo <= 2) // a token or two: GEMVs stream the expert's weight
+            for (int r = lo; r < hi; r++)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, a->N, a->K, 1.0f, w, a->K,
+                            a->inp + (int64_t)r * a->K, 1, 0.0f, a->out + (int64_t)r * a->N, 1);
+        else if (mode == 0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, a->N, a->K, 1.0f,
                         a->inp + (int64_t)lo * a->K, a->K, w, a->K, 0.0f,
                         a->out + (int64_t)lo * a->N, a->N);
