@@ -9,8 +9,21 @@
 #include "core/rng.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
+
+// Weights are streamed once per decoded token: 2 MiB pages cut the TLB misses of
+// that stream (transparent huge pages; a hint, ignored where unsupported).
+static void ds_advise_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+    if (bytes > 4096) madvise((void *)a, bytes - (a - (uintptr_t)p), MADV_HUGEPAGE);
+#else
+    (void)p, (void)bytes;
+#endif
+}
 
 static void layout(const ds_model_cfg *cfg, ds_weights *w, ds_carver *c) {
     memset(w, 0, sizeof *w);
@@ -111,6 +124,7 @@ int ds_model_init(const ds_model_cfg *cfg, ds_tokenizer *tok, uint64_t seed, ds_
                         (long long)m->table.total);
     }
     m->params_owned = 1;
+    ds_advise_huge(m->params, (size_t)m->table.total * sizeof(float));
     ds_model_point(m, m->params, &m->w);
     init_params(m, seed);
     m->tok = tok;
@@ -285,6 +299,7 @@ int ds_model_make_writable(ds_model *m) {
     if (m->params_owned) return 0;
     float *p = aligned_alloc(64, ((size_t)m->table.total * sizeof(float) + 63) & ~(size_t)63);
     if (!p) return ds_error(DS_E_NOMEM, "model: out of memory");
+    ds_advise_huge(p, sizeof(float) * m->table.total);
     memcpy(p, m->params, sizeof(float) * m->table.total);
     m->params = p;
     m->params_owned = 1;

@@ -158,7 +158,10 @@ static void attn_task(void *arg, int ith, int nth) {
             int run = bs - j % bs; // keys left in this block
             if (run > jhi - j + 1) run = jhi - j + 1;
             const float *k = slot(c, c->k, a->seq, a->layer, kvh, j);
+            // blocks lie anywhere in the pool: start loading the next one now
+            const float *kn = j + run <= jhi ? slot(c, c->k, a->seq, a->layer, kvh, j + run) : k;
             for (int r = 0; r < run; r++, k += hd) {
+                __builtin_prefetch(kn + r * hd);
                 float s = dot(q, k, hd) * scale;
                 sc[j - jlo + r] = s;
                 mx = s > mx ? s : mx;
@@ -177,7 +180,9 @@ static void attn_task(void *arg, int ith, int nth) {
             int run = bs - j % bs;
             if (run > jhi - j + 1) run = jhi - j + 1;
             const float *v = slot(c, c->v, a->seq, a->layer, kvh, j);
+            const float *vn = j + run <= jhi ? slot(c, c->v, a->seq, a->layer, kvh, j + run) : v;
             for (int r = 0; r < run; r++, v += hd) {
+                __builtin_prefetch(vn + r * hd);
                 float p = sc[j - jlo + r];
                 for (int d = 0; d < hd; d++) o[d] += p * v[d];
             }

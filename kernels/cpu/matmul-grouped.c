@@ -7,6 +7,7 @@
 // Not here: routing, permutation, the expert activation (see moe-*.c, silu.c).
 #include "kernels/cpu/cpu-impl.h"
 #include "core/error.h"
+#include "kernels/cpu/gemv.h"
 
 #include <cblas.h>
 #include <stdatomic.h>
@@ -33,10 +34,10 @@ static void row_block(const grouped_args *a, int r0, int r1, int mode) {
         int hi = a->offsets[e + 1] < r1 ? a->offsets[e + 1] : r1;
         if (hi <= lo) continue;
         const float *w = a->weight + (int64_t)e * a->N * a->K;
-        if (mode == 0 && hi - lo <= 2) // a token or two: GEMVs stream the expert's weight
+        if (mode == 0 && hi - lo <= 2) // a token or two: stream the expert's weight (gemv.h)
             for (int r = lo; r < hi; r++)
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, a->N, a->K, 1.0f, w, a->K,
-                            a->inp + (int64_t)r * a->K, 1, 0.0f, a->out + (int64_t)r * a->N, 1);
+                ds_gemv(a->out + (int64_t)r * a->N, w, a->inp + (int64_t)r * a->K, NULL, a->N,
+                        a->K);
         else if (mode == 0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, a->N, a->K, 1.0f,
                         a->inp + (int64_t)lo * a->K, a->K, w, a->K, 0.0f,
@@ -57,9 +58,8 @@ static void grouped_forward_cols_task(void *p, int ith, int nth) {
     if (n1 <= n0) return;
     for (int e = 0; e < a->E; e++)
         for (int r = a->offsets[e]; r < a->offsets[e + 1]; r++)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(n1 - n0), a->K, 1.0f,
-                        a->weight + ((int64_t)e * a->N + n0) * a->K, a->K,
-                        a->inp + (int64_t)r * a->K, 1, 0.0f, a->out + (int64_t)r * a->N + n0, 1);
+            ds_gemv(a->out + (int64_t)r * a->N + n0, a->weight + ((int64_t)e * a->N + n0) * a->K,
+                    a->inp + (int64_t)r * a->K, NULL, n1 - n0, a->K);
 }
 
 static void grouped_forward_task(void *p, int ith, int nth) {

@@ -6,6 +6,7 @@
 // Not here: quantised weights, transposed-weight variants, fused activations.
 #include "kernels/cpu/cpu-impl.h"
 #include "core/error.h"
+#include "kernels/cpu/gemv.h"
 
 #include <cblas.h>
 
@@ -35,11 +36,10 @@ static void matmul_forward_task(void *p, int ith, int nth) {
     if (a->bias)
         for (int64_t m = 0; m < m1 - m0; m++)
             for (int64_t n = 0; n < n1 - n0; n++) out[m * a->N + n] = a->bias[n0 + n];
-    if (m1 - m0 <= 2) { // decoding: a GEMV per row streams the weight with less overhead
+    if (m1 - m0 <= 2) { // decoding: stream the weight once per row (gemv.h)
         for (int64_t m = m0; m < m1; m++)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(n1 - n0), a->K, 1.0f,
-                        a->weight + n0 * a->K, a->K, a->inp + m * a->K, 1, a->bias ? 1.0f : 0.0f,
-                        out + (m - m0) * a->N, 1);
+            ds_gemv(a->out + m * a->N + n0, a->weight + n0 * a->K, a->inp + m * a->K,
+                    a->bias ? a->bias + n0 : NULL, n1 - n0, a->K);
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(m1 - m0), (int)(n1 - n0), a->K, 1.0f,
