@@ -143,42 +143,95 @@ static json_t *span_value(dstate *d, int ws, int we, double conf) {
                      round(b.y1 * 100) / 100, "confidence", round(conf * 1000) / 1000);
 }
 
-// Picks a token among allowed[] (n) from logits: argmax, or sampled with temperature
-// and top-p. *p gets its probability renormalised over the allowed set.
-static int32_t pick(const float *logits, const int32_t *allowed, int n, const ds_decode_opts *o,
-                    double *p) {
+static int cmp_desc(const void *a, const void *b) {
+    double x = ((const double *)a)[0], y = ((const double *)b)[0];
+    return (x < y) - (x > y);
+}
+
+int32_t ds_sample_pick(const float *logits, const int32_t *allowed, int n, const ds_decode_opts *o,
+                       double *p) {
     float mx = -INFINITY;
     for (int i = 0; i < n; i++) mx = fmaxf(mx, logits[allowed[i]]);
     float temp = o && o->temperature > 0 ? o->temperature : 1.0f;
-    double z = 0, pr[MAX_CAND * 4] = {0};
-    for (int i = 0; i < n; i++) z += (pr[i] = exp((logits[allowed[i]] - mx) / temp));
+    double z = 0;
     int best = 0;
-    for (int i = 1; i < n; i++) best = pr[i] > pr[best] ? i : best;
-    if (o && o->temperature > 0 && o->rng) {
-        // top-p: the smallest set of most likely tokens whose mass reaches top_p
-        int idx[MAX_CAND * 4];
-        for (int i = 0; i < n; i++) idx[i] = i;
-        for (int i = 1; i < n; i++)
-            for (int j = i; j > 0 && pr[idx[j]] > pr[idx[j - 1]]; j--) {
-                int t = idx[j];
-                idx[j] = idx[j - 1];
-                idx[j - 1] = t;
+    for (int i = 0; i < n; i++) {
+        double e = exp((logits[allowed[i]] - mx) / temp);
+        z += e;
+        if (logits[allowed[i]] > logits[allowed[best]]) best = i;
+    }
+    double pb = exp((logits[allowed[best]] - mx) / temp);
+    if (o && o->temperature > 0 && o->rng && n > 1) {
+        // top-p (Holtzman et al. 2020): sample among the most likely tokens whose mass
+        // first reaches top_p, renormalised
+        double *pr = malloc(sizeof(double) * 2 * (size_t)n);
+        if (pr) {
+            for (int i = 0; i < n; i++) {
+                pr[2 * i] = exp((logits[allowed[i]] - mx) / temp);
+                pr[2 * i + 1] = i;
             }
-        double top = o->top_p > 0 && o->top_p < 1 ? o->top_p : 1.0, mass = 0;
-        int keep = 0;
-        while (keep < n && mass < top * z) mass += pr[idx[keep++]];
-        double u = ds_rng_uniform(o->rng) * mass;
-        best = idx[keep - 1];
-        for (int i = 0; i < keep; i++) {
-            if (u < pr[idx[i]]) {
-                best = idx[i];
-                break;
+            qsort(pr, (size_t)n, 2 * sizeof(double), cmp_desc);
+            double top = o->top_p > 0 && o->top_p < 1 ? o->top_p : 1.0, mass = 0;
+            int keep = 0;
+            while (keep < n && mass < top * z) mass += pr[2 * keep++];
+            double u = ds_rng_uniform(o->rng) * mass;
+            int k = keep - 1;
+            for (int i = 0; i < keep; i++) {
+                if (u < pr[2 * i]) {
+                    k = i;
+                    break;
+                }
+                u -= pr[2 * i];
             }
-            u -= pr[idx[i]];
+            best = (int)pr[2 * k + 1];
+            pb = pr[2 * k];
+            free(pr);
         }
     }
-    *p = pr[best] / z;
+    *p = pb / z;
     return allowed[best];
+}
+
+// The pointer-generator mixture (copy path b) over the allowed tokens, as log
+// probabilities in lp[v]: g * softmax(logits) + (1 - g) * attention mass of the
+// document tokens equal to v, the same mixture the training loss uses.
+static void pg_mixture(ds_model *m, const ds_gen_state *gs, const float *h, const float *logits,
+                       const int32_t *allowed, int na, float *lp) {
+    int C = m->cfg.dim;
+    const ds_head_weights *w = &m->w.hd;
+    float mx = -INFINITY;
+    for (int i = 0; i < na; i++) mx = fmaxf(mx, logits[allowed[i]]);
+    double z = 0;
+    for (int i = 0; i < na; i++) z += exp(logits[allowed[i]] - mx);
+    float *q = malloc(sizeof(float) * C), *a = malloc(sizeof(float) * (gs->n_doc + 1));
+    if (!q || !a || !gs->pg_keys || gs->n_doc == 0) {
+        for (int i = 0; i < na; i++) lp[allowed[i]] = logits[allowed[i]];
+        free(q);
+        free(a);
+        return;
+    }
+    for (int r = 0; r < C; r++) {
+        float s = 0;
+        for (int c = 0; c < C; c++) s += w->pg_q[(size_t)r * C + c] * h[c];
+        q[r] = s;
+    }
+    float amx = -INFINITY, isq = 1.0f / sqrtf((float)C);
+    for (int j = 0; j < gs->n_doc; j++) {
+        float s = 0;
+        for (int c = 0; c < C; c++) s += q[c] * gs->pg_keys[(size_t)j * C + c];
+        a[j] = s * isq;
+        amx = fmaxf(amx, a[j]);
+    }
+    double az = 0;
+    for (int j = 0; j < gs->n_doc; j++) az += (a[j] = expf(a[j] - amx));
+    float gz = w->pg_gate[C];
+    for (int c = 0; c < C; c++) gz += w->pg_gate[c] * h[c];
+    double g = 1.0 / (1.0 + exp(-gz));
+    for (int i = 0; i < na; i++) lp[allowed[i]] = (float)(g * exp(logits[allowed[i]] - mx) / z);
+    for (int j = 0; j < gs->n_doc; j++) lp[gs->doc_ids[j]] += (float)((1 - g) * a[j] / az);
+    for (int i = 0; i < na; i++) lp[allowed[i]] = logf(fmaxf(lp[allowed[i]], 1e-30f));
+    free(q);
+    free(a);
 }
 
 // One decision from hidden h (and its logits). Returns the token to feed next, or -1
@@ -200,7 +253,7 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             if (!dup) allowed[na++] = t;
         }
         double p;
-        int32_t tok = pick(logits, allowed, na, o, &p);
+        int32_t tok = ds_sample_pick(logits, allowed, na, o, &p);
         d->conf *= p;
         int complete = -1;
         for (int k = 0; k < d->n_cand; k++) {
@@ -298,8 +351,23 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         int na = 0;
         for (int v = 0; v < V; v++)
             if (ok[v]) allowed[na++] = v;
-        int32_t best = na > 0 ? allowed[0] : DS_TOK_EOV;
-        for (int i = 1; i < na; i++) best = logits[allowed[i]] > logits[best] ? allowed[i] : best;
+        float *lp = malloc(sizeof(float) * V);
+        if (!lp) {
+            free(ok);
+            free(allowed);
+            rc = DS_E_NOMEM;
+            goto fail;
+        }
+        if (m->cfg.copy_pointer_gen && !getenv("NOPG")) {
+            for (int v = 0; v < V; v++) lp[v] = -INFINITY;
+            pg_mixture(m, &d->gs, h, logits, allowed, na, lp);
+        } else {
+            memcpy(lp, logits, sizeof(float) * V);
+        }
+        double p;
+        int32_t best = na > 0 ? ds_sample_pick(lp, allowed, na, o, &p) : DS_TOK_EOV;
+        d->conf *= na > 0 ? p : 1.0;
+        free(lp);
         free(ok);
         free(allowed);
         if (best == DS_TOK_EOV || best == DS_TOK_NULLV || d->gn == MAX_GEN) {
@@ -309,7 +377,8 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
                 char text[1024];
                 int k = ds_tokenizer_decode(m->tok, d->gen, d->gn, text, sizeof text);
                 const char *v = k > 0 && text[0] == ' ' ? text + 1 : k > 0 ? text : "";
-                put_value(d, json_pack("{s:s, s:f}", "value", v, "confidence", 0.0));
+                put_value(d, json_pack("{s:s, s:f}", "value", v, "confidence",
+                                       round(d->conf * 1000) / 1000));
             }
             if ((rc = start_field(m, d, d->field + 1))) goto fail;
             return d->done ? -1 : best;

@@ -30,4 +30,10 @@ int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schem
                     const ds_doc *const *docs, ds_seq *const *seqs, const char *const *doc_types,
                     int n, const ds_decode_opts *opts, json_t **out, ds_arena *arena);
 
+// Picks one of allowed[0..n) by logits[allowed[i]]: the argmax, or with opts->temperature
+// > 0 and an rng a sample from the top-p nucleus. *p gets the chosen token's probability
+// over the allowed set (at that temperature).
+int32_t ds_sample_pick(const float *logits, const int32_t *allowed, int n,
+                       const ds_decode_opts *opts, double *p);
+
 #endif

@@ -263,7 +263,8 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
             push(&b, DS_TOK_IMG, 0, 0);
         }
         for (int i = 0; i < pg->n_words; i++) texts[i] = pg->words[i].text;
-        int k = ds_tokenizer_encode_words(m->tok, texts, pg->n_words, ids, word_of, (int)tok_bound);
+        int k = ds_tokenizer_encode_words_spaced(m->tok, texts, pg->n_words, ids, word_of,
+                                                 (int)tok_bound);
         if (k < 0) {
             rc = k;
             goto fail;

@@ -369,9 +369,19 @@ DS_TEST(tokenizer_encode_words) {
     DS_CHECK(memcmp(ids, ref, (size_t)n * sizeof *ids) == 0);
     DS_CHECK_INT_EQ(ds_tokenizer_encode_words(tok, words, n_words, ids, word_of, n - 1),
                     DS_E_TOO_LARGE);
+    // The spaced variant: the first word gets its mid-line tokens too, i.e. the ids of
+    // " " + the joined text.
+    char spaced[520];
+    snprintf(spaced, sizeof spaced, " %s", joined);
+    m = ds_tokenizer_encode(tok, spaced, strlen(spaced), ref, 512);
+    int ns = ds_tokenizer_encode_words_spaced(tok, words, n_words, ids, word_of, 512);
+    DS_CHECK_INT_EQ(ns, m);
+    DS_CHECK(memcmp(ids, ref, (size_t)m * sizeof *ids) == 0);
+    DS_CHECK(word_of[0] == 0 && word_of[ns - 1] == n_words - 1);
     printf("  %d words -> %d tokens: word_of non-decreasing, every word covered, each word's "
-           "tokens decode to it (space first), same ids as the joined text\n",
-           n_words, n);
+           "tokens decode to it (space first), same ids as the joined text; spaced: %d tokens, "
+           "same ids as \" \" + the joined text\n",
+           n_words, n, ns);
     ds_tokenizer_free(tok);
     return 0;
 }

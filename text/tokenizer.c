@@ -218,8 +218,8 @@ int ds_tokenizer_encode(const ds_tokenizer *tok, const char *text, size_t len, i
     return rc ? rc : n;
 }
 
-int ds_tokenizer_encode_words(const ds_tokenizer *tok, const char *const *words, int n_words,
-                              int32_t *ids, int32_t *word_of, int cap) {
+static int encode_words(const ds_tokenizer *tok, const char *const *words, int n_words,
+                        int32_t *ids, int32_t *word_of, int cap, int space_first) {
     // Each word on its own, after its space: the same tokens as the joined text
     // whenever words are non-empty and hold no whitespace (a space ends every
     // pre-token), and word_of is exact even when they are not.
@@ -227,16 +227,27 @@ int ds_tokenizer_encode_words(const ds_tokenizer *tok, const char *const *words,
     int n = 0;
     if (cap < 0) cap = 0;
     for (int w = 0; w < n_words; w++) {
-        size_t wl = strlen(words[w]), bl = wl + (w > 0);
+        int space = w > 0 || space_first;
+        size_t wl = strlen(words[w]), bl = wl + space;
         uint8_t *buf = bl <= sizeof small ? small : malloc(bl);
         if (!buf) return ds_error(DS_E_NOMEM, "tokenizer: out of memory for a %zu-byte word", wl);
         buf[0] = ' ';
-        memcpy(buf + (w > 0), words[w], wl);
+        memcpy(buf + space, words[w], wl);
         int rc = encode_append(tok, buf, bl, ids, word_of, w, cap, &n);
         if (buf != small) free(buf);
         if (rc) return rc;
     }
     return n;
+}
+
+int ds_tokenizer_encode_words(const ds_tokenizer *tok, const char *const *words, int n_words,
+                              int32_t *ids, int32_t *word_of, int cap) {
+    return encode_words(tok, words, n_words, ids, word_of, cap, 0);
+}
+
+int ds_tokenizer_encode_words_spaced(const ds_tokenizer *tok, const char *const *words, int n_words,
+                                     int32_t *ids, int32_t *word_of, int cap) {
+    return encode_words(tok, words, n_words, ids, word_of, cap, 1);
 }
 
 int ds_tokenizer_decode(const ds_tokenizer *tok, const int32_t *ids, int n, char *out, size_t cap) {

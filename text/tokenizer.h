@@ -69,6 +69,11 @@ int ds_tokenizer_encode(const ds_tokenizer *tok, const char *text, size_t len, i
 // non-empty and hold no whitespace. Returns the number of tokens or DS_E_TOO_LARGE.
 int ds_tokenizer_encode_words(const ds_tokenizer *tok, const char *const *words, int n_words,
                               int32_t *ids, int32_t *word_of, int cap);
+// Same, with a space before the first word too: every word gets the tokens it has
+// in the middle of a line, so a value copied from anywhere on the page tokenises
+// as it does in the answer (" value"). The model's sequences use this one.
+int ds_tokenizer_encode_words_spaced(const ds_tokenizer *tok, const char *const *words, int n_words,
+                                     int32_t *ids, int32_t *word_of, int cap);
 // Decodes ids into out (NUL-terminated, at most cap bytes including the NUL).
 // Specials decode as "<name>". Returns the length written (without the NUL),
 // DS_E_TOO_LARGE when cap is too small, or DS_E_INVAL for an id out of range.
