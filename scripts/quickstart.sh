@@ -33,5 +33,15 @@ echo
 echo "== the rules baseline extracting the committed sample invoices, scored against their truth"
 ./build/docseek eval --gt samples/sets/invoice --extractor rules --worst 3
 echo
-echo "not yet: the model. 'docseek extract' and 'docseek ingest' need the trained model,"
-echo "which is not built yet; 'docseek --help' lists what is available now."
+echo "== the model: a tokenizer trained on the documents' text, a model file (random, untrained), its description"
+corpus=(--corpus samples/sets)
+[[ -d $samples/kleister-nda-dev/documents ]] && corpus+=(--corpus "$samples/kleister-nda-dev/documents")
+./build/docseek tokenizer train "${corpus[@]}" --vocab 4096 --out out/tokenizer.json
+./build/docseek model init --config configs/default.json --tokenizer out/tokenizer.json --out out/model-init.safetensors
+./build/docseek model info out/model-init.safetensors
+echo
+echo "== the model's speed (training, prefill, decode; the reference shape), against the same-run sgemm ceiling"
+./build/bench_model --quick
+echo
+echo "not yet: training. 'docseek extract' and 'docseek ingest' need a trained model"
+echo "(the next issue); 'docseek --help' lists what is available now."

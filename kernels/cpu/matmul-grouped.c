@@ -49,17 +49,27 @@ static void row_block(const grouped_args *a, int r0, int r1, int mode) {
     }
 }
 
-// Few rows in all (decoding): every thread takes its share of the output columns of
-// every expert that has rows, so both stream half of each chosen expert's weight.
+// Few rows per expert (decoding, small batches): every thread takes its share of the
+// output columns of every expert that has rows, so all threads stream their part of
+// each chosen expert's weight instead of one thread taking the single row block.
 static void grouped_forward_cols_task(void *p, int ith, int nth) {
     grouped_args *a = p;
     int64_t n0, n1;
     ds_split(a->N, ith, nth, &n0, &n1);
     if (n1 <= n0) return;
-    for (int e = 0; e < a->E; e++)
-        for (int r = a->offsets[e]; r < a->offsets[e + 1]; r++)
-            ds_gemv(a->out + (int64_t)r * a->N + n0, a->weight + ((int64_t)e * a->N + n0) * a->K,
-                    a->inp + (int64_t)r * a->K, NULL, n1 - n0, a->K);
+    for (int e = 0; e < a->E; e++) {
+        int r0 = a->offsets[e], r1 = a->offsets[e + 1];
+        const float *w = a->weight + ((int64_t)e * a->N + n0) * a->K;
+        if (r1 - r0 > 2) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, (int)(n1 - n0), a->K,
+                        1.0f, a->inp + (int64_t)r0 * a->K, a->K, w, a->K, 0.0f,
+                        a->out + (int64_t)r0 * a->N + n0, a->N);
+            continue;
+        }
+        for (int r = r0; r < r1; r++)
+            ds_gemv(a->out + (int64_t)r * a->N + n0, w, a->inp + (int64_t)r * a->K, NULL, n1 - n0,
+                    a->K);
+    }
 }
 
 static void grouped_forward_task(void *p, int ith, int nth) {
@@ -95,7 +105,7 @@ void ds_cpu_matmul_grouped_forward(ds_ctx *ctx, float *out, const float *inp, co
     atomic_init(&a.next, 0);
     int nth = ds_pool_size(ctx->pool);
     ds_pool_run(ctx->pool,
-                rows <= 4 * nth && nth > 1 ? grouped_forward_cols_task : grouped_forward_task, &a);
+                rows < 8 * E && nth > 1 ? grouped_forward_cols_task : grouped_forward_task, &a);
 }
 
 // Blocks 0 .. n_row_blocks-1 are dinp row blocks; the rest are (expert, column block)
