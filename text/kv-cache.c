@@ -88,24 +88,35 @@ void ds_kv_seq_release(ds_kv_cache *c, ds_kv_seq *seq) {
     memset(seq, 0, sizeof *seq);
 }
 
-// Layout (block, layer, kv head, position in block, hd): one head's keys of a
-// block are contiguous, so attention streams them instead of striding over the
-// other heads' rows.
+// Layout (block, layer, kv head, ...): one head's entries of a block are contiguous,
+// so attention streams them. Values are (position, hd); keys are transposed,
+// (hd, position), so the scores of a whole block are one vector FMA per
+// dimension (the keys of the block in the lanes) instead of a dot product and a
+// horizontal sum per key.
+static inline float *head_block(const ds_kv_cache *c, float *base, const ds_kv_seq *seq, int layer,
+                                int kvh, int pos) {
+    int b = seq->blocks[pos / c->block_size];
+    return base + (((size_t)b * c->n_layers + layer) * c->nkv + kvh) * c->block_size * c->hd;
+}
+
 static inline float *slot(const ds_kv_cache *c, float *base, const ds_kv_seq *seq, int layer,
                           int kvh, int pos) {
-    int b = seq->blocks[pos / c->block_size], s = pos % c->block_size;
-    return base + ((((size_t)b * c->n_layers + layer) * c->nkv + kvh) * c->block_size + s) * c->hd;
+    return head_block(c, base, seq, layer, kvh, pos) + (size_t)(pos % c->block_size) * c->hd;
 }
 
 void ds_kv_store(ds_kv_cache *c, const ds_kv_seq *seq, int layer, const float *k, const float *v,
                  int n) {
-    for (int i = 0; i < n; i++)
+    int bs = c->block_size, hd = c->hd;
+    for (int i = 0; i < n; i++) {
+        int pos = seq->len + i;
         for (int h = 0; h < c->nkv; h++) {
-            memcpy(slot(c, c->k, seq, layer, h, seq->len + i), k + (size_t)i * c->row + h * c->hd,
-                   sizeof(float) * c->hd);
-            memcpy(slot(c, c->v, seq, layer, h, seq->len + i), v + (size_t)i * c->row + h * c->hd,
-                   sizeof(float) * c->hd);
+            const float *kr = k + (size_t)i * c->row + h * hd;
+            float *kt = head_block(c, c->k, seq, layer, h, pos) + pos % bs;
+            for (int d = 0; d < hd; d++) kt[(size_t)d * bs] = kr[d];
+            memcpy(slot(c, c->v, seq, layer, h, pos), v + (size_t)i * c->row + h * hd,
+                   sizeof(float) * hd);
         }
+    }
 }
 
 typedef struct {
@@ -115,19 +126,6 @@ typedef struct {
     float *out;
     const float *q;
 } attn_args;
-
-// A dot product in 16 independent lanes: a plain `s += q[d] * k[d]` is one
-// dependent chain of adds (not vectorised without -ffast-math), 4 cycles a term.
-static inline float dot(const float *q, const float *k, int n) {
-    float acc[16] = {0};
-    int d = 0;
-    for (; d + 16 <= n; d += 16)
-        for (int u = 0; u < 16; u++) acc[u] += q[d + u] * k[d + u];
-    float s = 0;
-    for (; d < n; d++) s += q[d] * k[d];
-    for (int u = 0; u < 16; u++) s += acc[u];
-    return s;
-}
 
 // One (query, head) pair per work item, split across threads. Scores first (a dot
 // product per cached key, block by block), then one softmax, then the weighted sum of
@@ -155,17 +153,22 @@ static void attn_task(void *arg, int ith, int nth) {
         const float *q = a->q + ((size_t)i * nh + h) * hd;
         float mx = -INFINITY;
         for (int j = jlo; j <= jhi;) {
-            int run = bs - j % bs; // keys left in this block
+            int off = j % bs, run = bs - off; // keys left in this block
             if (run > jhi - j + 1) run = jhi - j + 1;
-            const float *k = slot(c, c->k, a->seq, a->layer, kvh, j);
+            const float *kt = head_block(c, c->k, a->seq, a->layer, kvh, j);
             // blocks lie anywhere in the pool: start loading the next one now
-            const float *kn = j + run <= jhi ? slot(c, c->k, a->seq, a->layer, kvh, j + run) : k;
-            for (int r = 0; r < run; r++, k += hd) {
-                __builtin_prefetch(kn + r * hd);
-                float s = dot(q, k, hd) * scale;
-                sc[j - jlo + r] = s;
-                mx = s > mx ? s : mx;
+            if (j + run <= jhi) {
+                const float *kn = head_block(c, c->k, a->seq, a->layer, kvh, j + run);
+                for (int d = 0; d < hd; d += 4) __builtin_prefetch(kn + (size_t)d * bs);
             }
+            float *s = sc + (j - jlo);
+            for (int r = 0; r < run; r++) s[r] = 0.0f;
+            for (int d = 0; d < hd; d++) {
+                const float *kd = kt + (size_t)d * bs + off;
+                float qd = q[d] * scale;
+                for (int r = 0; r < run; r++) s[r] += qd * kd[r];
+            }
+            for (int r = 0; r < run; r++) mx = s[r] > mx ? s[r] : mx;
             j += run;
         }
         int nk = jhi - jlo + 1;

@@ -9,6 +9,17 @@
 
 #include "kernels/ops.h"
 
+// Runs a kernel's task on the pool, or on the calling thread alone when its work
+// (about `work` scalar operations) is too small to repay waking the other threads:
+// decoding one token issues ~130 ops, most of them a single row.
+#define DS_CPU_INLINE_WORK 16384
+static inline void ds_cpu_run(ds_ctx *ctx, ds_pool_fn fn, void *arg, int64_t work) {
+    if (work < DS_CPU_INLINE_WORK)
+        fn(arg, 0, 1);
+    else
+        ds_pool_run(ctx->pool, fn, arg);
+}
+
 void *ds_cpu_alloc(ds_ctx *ctx, size_t bytes);
 void ds_cpu_free(ds_ctx *ctx, void *ptr);
 void ds_cpu_upload(ds_ctx *ctx, void *dst, const void *host_src, size_t bytes);

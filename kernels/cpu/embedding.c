@@ -28,7 +28,7 @@ static void embedding_forward_task(void *p, int ith, int nth) {
 void ds_cpu_embedding_forward(ds_ctx *ctx, float *out, const int32_t *ids, const float *table,
                               int T, int V, int C) {
     embedding_args a = {.out = out, .table = table, .ids = ids, .T = T, .V = V, .C = C};
-    ds_pool_run(ctx->pool, embedding_forward_task, &a);
+    ds_cpu_run(ctx, embedding_forward_task, &a, (int64_t)T * C);
 }
 
 static void embedding_backward_task(void *p, int ith, int nth) {

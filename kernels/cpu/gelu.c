@@ -33,7 +33,7 @@ static void gelu_forward_task(void *p, int ith, int nth) {
 
 void ds_cpu_gelu_forward(ds_ctx *ctx, float *out, const float *inp, int64_t n) {
     gelu_args a = {.out = out, .inp = inp, .n = n};
-    ds_pool_run(ctx->pool, gelu_forward_task, &a);
+    ds_cpu_run(ctx, gelu_forward_task, &a, n);
 }
 
 static void gelu_backward_task(void *p, int ith, int nth) {
@@ -54,5 +54,5 @@ void ds_cpu_gelu_backward(ds_ctx *ctx, float *dinp, const float *dout, const flo
                           int64_t n) {
     if (!dinp) return;
     gelu_args a = {.dinp = dinp, .inp = inp, .dout = dout, .n = n};
-    ds_pool_run(ctx->pool, gelu_backward_task, &a);
+    ds_cpu_run(ctx, gelu_backward_task, &a, n);
 }

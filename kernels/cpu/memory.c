@@ -53,7 +53,7 @@ static void add_task(void *p, int ith, int nth) {
 
 void ds_cpu_add(ds_ctx *ctx, float *out, const float *a, const float *b, int64_t n) {
     ds_elem_args args = {.out = out, .a = a, .b = b, .n = n};
-    ds_pool_run(ctx->pool, add_task, &args);
+    ds_cpu_run(ctx, add_task, &args, n);
 }
 
 static void axpy_task(void *p, int ith, int nth) {
@@ -65,7 +65,7 @@ static void axpy_task(void *p, int ith, int nth) {
 
 void ds_cpu_axpy(ds_ctx *ctx, float *dst, const float *src, float scale, int64_t n) {
     ds_elem_args args = {.out = dst, .a = src, .scale = scale, .n = n};
-    ds_pool_run(ctx->pool, axpy_task, &args);
+    ds_cpu_run(ctx, axpy_task, &args, n);
 }
 
 static void sumsq_task(void *p, int ith, int nth) {

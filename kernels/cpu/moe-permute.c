@@ -59,7 +59,7 @@ static void dispatch_forward_task(void *p, int ith, int nth) {
 void ds_cpu_moe_dispatch_forward(ds_ctx *ctx, float *xp, const float *x, const int32_t *token_of,
                                  int T, int topk, int C) {
     perm_args a = {.out = xp, .in = x, .index = token_of, .T = T, .topk = topk, .C = C};
-    ds_pool_run(ctx->pool, dispatch_forward_task, &a);
+    ds_cpu_run(ctx, dispatch_forward_task, &a, (int64_t)T * topk * C);
 }
 
 static void dispatch_backward_task(void *p, int ith, int nth) {
@@ -80,7 +80,7 @@ void ds_cpu_moe_dispatch_backward(ds_ctx *ctx, float *dx, const float *dxp, cons
                                   int T, int topk, int C) {
     if (!dx) return;
     perm_args a = {.out = dx, .in = dxp, .index = row_of, .T = T, .topk = topk, .C = C};
-    ds_pool_run(ctx->pool, dispatch_backward_task, &a);
+    ds_cpu_run(ctx, dispatch_backward_task, &a, (int64_t)T * topk * C);
 }
 
 static void combine_forward_task(void *p, int ith, int nth) {
@@ -102,7 +102,7 @@ static void combine_forward_task(void *p, int ith, int nth) {
 void ds_cpu_moe_combine_forward(ds_ctx *ctx, float *out, const float *yp, const float *w,
                                 const int32_t *row_of, int T, int topk, int C) {
     perm_args a = {.out = out, .yp = yp, .w = w, .index = row_of, .T = T, .topk = topk, .C = C};
-    ds_pool_run(ctx->pool, combine_forward_task, &a);
+    ds_cpu_run(ctx, combine_forward_task, &a, (int64_t)T * topk * C);
 }
 
 // Eight independent partial sums, so the compiler can vectorise the reduction without

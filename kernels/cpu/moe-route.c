@@ -139,7 +139,7 @@ void ds_cpu_moe_route_forward(ds_ctx *ctx, int32_t *expert_idx, float *expert_w,
                     .stride = stride,
                     .T = T,
                     .cfg = cfg};
-    ds_pool_run(ctx->pool, route_forward_task, &a);
+    ds_cpu_run(ctx, route_forward_task, &a, (int64_t)T * cfg.n_experts);
 }
 
 // With S = sum_k s_k over the chosen experts and w_k = scale * s_k / S (normalize) or

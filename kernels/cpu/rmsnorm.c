@@ -34,7 +34,7 @@ void ds_cpu_rmsnorm_forward(ds_ctx *ctx, float *out, float *rstd, const float *i
                             const float *weight, int T, int C, float eps) {
     rmsnorm_args a = {
         .out = out, .rstd = rstd, .inp = inp, .weight = weight, .T = T, .C = C, .eps = eps};
-    ds_pool_run(ctx->pool, rmsnorm_forward_task, &a);
+    ds_cpu_run(ctx, rmsnorm_forward_task, &a, (int64_t)T * C);
 }
 
 static void rmsnorm_backward_task(void *p, int ith, int nth) {
@@ -69,6 +69,6 @@ void ds_cpu_rmsnorm_backward(ds_ctx *ctx, float *dinp, float *dweight, const flo
                       .saved_rstd = rstd,
                       .T = T,
                       .C = C};
-    ds_pool_run(ctx->pool, rmsnorm_backward_task, &a);
+    ds_cpu_run(ctx, rmsnorm_backward_task, &a, (int64_t)T * C);
     if (dweight) ds_norm_reduce(ctx, dweight, a.dweight_partials, C);
 }

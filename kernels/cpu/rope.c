@@ -81,7 +81,7 @@ void ds_cpu_rope_forward(ds_ctx *ctx, float *out, const float *inp, const int32_
     if (T <= 0 || nh <= 0) return;
     ds_rope_args a = {.out = out, .inp = inp, .pos = pos, .T = T, .nh = nh, .hd = hd};
     rope_setup(ctx, &a, theta);
-    ds_pool_run(ctx->pool, rope_task, &a);
+    ds_cpu_run(ctx, rope_task, &a, (int64_t)T * nh * hd);
 }
 
 void ds_cpu_rope_backward(ds_ctx *ctx, float *dinp, const float *dout, const int32_t *pos, int T,
@@ -91,5 +91,5 @@ void ds_cpu_rope_backward(ds_ctx *ctx, float *dinp, const float *dout, const int
     ds_rope_args a = {
         .out = dinp, .inp = dout, .pos = pos, .T = T, .nh = nh, .hd = hd, .backward = 1};
     rope_setup(ctx, &a, theta);
-    ds_pool_run(ctx->pool, rope_task, &a);
+    ds_cpu_run(ctx, rope_task, &a, (int64_t)T * nh * hd);
 }

@@ -27,7 +27,7 @@ static void silu_forward_task(void *p, int ith, int nth) {
 
 void ds_cpu_silu_forward(ds_ctx *ctx, float *out, const float *inp, int64_t n) {
     silu_args a = {.out = out, .inp = inp, .n = n};
-    ds_pool_run(ctx->pool, silu_forward_task, &a);
+    ds_cpu_run(ctx, silu_forward_task, &a, n);
 }
 
 // d silu / dx = s + x s (1 - s), s = sigmoid(x)
@@ -45,7 +45,7 @@ void ds_cpu_silu_backward(ds_ctx *ctx, float *dinp, const float *dout, const flo
                           int64_t n) {
     if (!dinp) return;
     silu_args a = {.dinp = dinp, .inp = inp, .dout = dout, .n = n};
-    ds_pool_run(ctx->pool, silu_backward_task, &a);
+    ds_cpu_run(ctx, silu_backward_task, &a, n);
 }
 
 static void swiglu_forward_task(void *p, int ith, int nth) {
@@ -62,7 +62,7 @@ static void swiglu_forward_task(void *p, int ith, int nth) {
 
 void ds_cpu_swiglu_forward(ds_ctx *ctx, float *out, const float *inp, int T, int H) {
     silu_args a = {.out = out, .inp = inp, .n = T, .H = H};
-    ds_pool_run(ctx->pool, swiglu_forward_task, &a);
+    ds_cpu_run(ctx, swiglu_forward_task, &a, (int64_t)T * H);
 }
 
 static void swiglu_backward_task(void *p, int ith, int nth) {
@@ -85,5 +85,5 @@ void ds_cpu_swiglu_backward(ds_ctx *ctx, float *dinp, const float *dout, const f
                             int H) {
     if (!dinp) return;
     silu_args a = {.dinp = dinp, .inp = inp, .dout = dout, .n = T, .H = H};
-    ds_pool_run(ctx->pool, swiglu_backward_task, &a);
+    ds_cpu_run(ctx, swiglu_backward_task, &a, (int64_t)T * H);
 }

@@ -19,7 +19,7 @@ static void softmax_forward_task(void *p, int ith, int nth) {
 
 void ds_cpu_softmax_forward(ds_ctx *ctx, float *out, const float *inp, int T, int V) {
     softmax_args a = {.out = out, .inp = inp, .T = T, .V = V};
-    ds_pool_run(ctx->pool, softmax_forward_task, &a);
+    ds_cpu_run(ctx, softmax_forward_task, &a, (int64_t)T * V);
 }
 
 static void softmax_backward_task(void *p, int ith, int nth) {
