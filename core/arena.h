@@ -39,4 +39,15 @@ void ds_arena_reset(ds_arena *a);
 // Releases every chunk. The arena may be initialised again.
 void ds_arena_free(ds_arena *a);
 
+// In a function returning an int error code: ptr = room for n elements of *ptr from
+// arena, or return DS_E_NOMEM (with the arena's use in the message) from the caller.
+// For activation buffers sized per step; needs core/error.h.
+#define DS_ARENA_ALLOC(arena, ptr, n)                                                              \
+    do {                                                                                           \
+        (ptr) = ds_arena_alloc((arena), sizeof(*(ptr)) * ((size_t)(n) + 1));                       \
+        if (!(ptr))                                                                                \
+            return ds_error(DS_E_NOMEM, "%s:%d: activation arena full (%zu bytes used)", __FILE__, \
+                            __LINE__, (arena)->bytes_used);                                        \
+    } while (0)
+
 #endif

@@ -57,12 +57,6 @@ int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
 // when prev does not occur there or first is set) and EOV.
 void ds_copy_mask(const int32_t *doc, int n_doc, int32_t prev, int first, uint8_t *allowed, int V);
 
-#define DS_ALLOC(ptr, n)                                                                           \
-    do {                                                                                           \
-        (ptr) = ds_arena_alloc(arena, sizeof(*(ptr)) * ((size_t)(n) + 1));                         \
-        if (!(ptr))                                                                                \
-            return ds_error(DS_E_NOMEM, "model: activation arena full (%zu bytes used)",           \
-                            arena->bytes_used);                                                    \
-    } while (0)
+#define DS_ALLOC(ptr, n) DS_ARENA_ALLOC(arena, ptr, n)
 
 #endif

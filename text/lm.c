@@ -9,13 +9,7 @@
 
 #include <string.h>
 
-#define ALLOC(ptr, n)                                                                              \
-    do {                                                                                           \
-        (ptr) = ds_arena_alloc(arena, sizeof(*(ptr)) * (size_t)(n));                               \
-        if (!(ptr))                                                                                \
-            return ds_error(DS_E_NOMEM, "lm: activation arena full (%zu bytes used)",              \
-                            arena->bytes_used);                                                    \
-    } while (0)
+#define ALLOC(ptr, n) DS_ARENA_ALLOC(arena, ptr, n)
 
 void ds_lm_layout(const ds_model_cfg *cfg, ds_lm_weights *w, ds_carver *c) {
     int C = cfg->dim, V = cfg->vocab, hd = cfg->head_dim;

@@ -11,13 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#define ALLOC(ptr, n)                                                                              \
-    do {                                                                                           \
-        (ptr) = ds_arena_alloc(arena, sizeof(*(ptr)) * (size_t)(n));                               \
-        if (!(ptr))                                                                                \
-            return ds_error(DS_E_NOMEM, "lm: activation arena full (%zu bytes used)",              \
-                            arena->bytes_used);                                                    \
-    } while (0)
+#define ALLOC(ptr, n) DS_ARENA_ALLOC(arena, ptr, n)
 
 int ds_lm_ffn_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w, int layer,
                       const float *bias, const float *inp, float *y, int N, ds_lm_layer_acts *la,

@@ -49,13 +49,7 @@ static void im2col(float *patches, const float *pixels, int P, int S, int p) {
             }
 }
 
-#define ALLOC(ptr, n)                                                                              \
-    do {                                                                                           \
-        (ptr) = ds_arena_alloc(arena, sizeof(float) * (size_t)(n));                                \
-        if (!(ptr))                                                                                \
-            return ds_error(DS_E_NOMEM, "vision: activation arena full (%zu bytes used)",          \
-                            arena->bytes_used);                                                    \
-    } while (0)
+#define ALLOC(ptr, n) DS_ARENA_ALLOC(arena, ptr, n)
 
 int ds_vit_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_vit_weights *w,
                    const float *pixels, int P, ds_vit_acts *a, ds_arena *arena) {
