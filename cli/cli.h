@@ -11,6 +11,10 @@ int ds_cmd_synth(int argc, char **argv);
 int ds_cmd_eval(int argc, char **argv);
 int ds_cmd_model(int argc, char **argv);
 int ds_cmd_tokenizer(int argc, char **argv);
+int ds_cmd_train(int argc, char **argv);
+
+// The model every command uses when none is named (relative to the working directory).
+#define DS_DEFAULT_MODEL "models/default.safetensors"
 
 // Prints the failure of a library call in the one format; returns 1.
 int ds_cli_fail(const char *cmd, int err);

@@ -6,6 +6,7 @@
 // predictions. It trains and tunes nothing.
 #include "cli/cli.h"
 #include "core/error.h"
+#include "fusion/extract.h"
 #include "ingest/ingest.h"
 #include "samples/eval.h"
 #include "samples/rules.h"
@@ -27,7 +28,9 @@ static const char *usage_text =
     "  --pred FILE         predictions, one JSON object a line: {\"id\" or \"file\", "
     "\"doc_type\",\n"
     "                      \"fields\": {name: value | [values] | {\"value\", \"page\", \"box\"}}}\n"
-    "  --extractor NAME    run an extractor on every document instead of reading --pred\n"
+    "  --extractor NAME    run an extractor on every document instead of reading --pred:\n"
+    "                      rules (the baseline) or model (docseek's model, see --model)\n"
+    "  --model FILE        the model of --extractor model (default " DS_DEFAULT_MODEL ")\n"
     "  --schemas DIR       doc and field types, docseek format (default samples/schemas)\n"
     "  --uppercase         compare text fields upper-cased (Kleister always does)\n"
     "  --month-first       read numeric dates month/day/year (default day/month/year)\n"
@@ -43,6 +46,10 @@ typedef struct {
     ds_schema_set schemas;
     int given_type;
     ds_eval_format format; // FUNSD wants entities and links instead of fields
+    const char *model_path;
+    ds_model *model; // loaded on the first document (--extractor model)
+    ds_ctx *ctx;
+    ds_extractor *x;
 } ds_extract_env;
 
 // The rules baseline over one document: ingest (OCR where needed), then the rules.
@@ -62,12 +69,19 @@ static int rules_extract(const char *doc_path, const char *doc_type, json_t **pr
     return rc;
 }
 
+// docseek's model over one document: ingest at the model's encoder size, decode.
+static int model_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
+    ds_extract_env *env = user;
+    return ds_extractor_file(env->x, doc_path, env->given_type ? doc_type : NULL, pred);
+}
+
 // The extractors `--extractor NAME` can run.
 static const struct {
     const char *name;
     ds_eval_extract_fn fn;
 } ds_extractors[] = {
     {"rules", rules_extract}, // label-proximity rules (samples/rules.h), the baseline
+    {"model", model_extract}, // docseek's model (--model)
     {NULL, NULL},             // end of the table
 };
 
@@ -78,7 +92,7 @@ static ds_eval_extract_fn find_extractor(const char *name) {
 }
 
 typedef struct {
-    const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth;
+    const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth, *model;
     ds_eval_format format;
     ds_eval_opts opts;
     int worst, quiet, given_type;
@@ -119,6 +133,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
                                : !strcmp(s, "--pred")        ? &a->pred
                                : !strcmp(s, "--extractor")   ? &a->extractor
                                : !strcmp(s, "--schemas")     ? &a->schemas
+                               : !strcmp(s, "--model")       ? &a->model
                                : !strcmp(s, "--json")        ? &a->json
                                : !strcmp(s, "--html")        ? &a->html
                                : !strcmp(s, "--write-truth") ? &a->write_truth
@@ -141,7 +156,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
         return 2;
     }
     if (a->extractor && !find_extractor(a->extractor)) {
-        fprintf(stderr, "docseek eval: unknown extractor '%s' (available: rules)\n", a->extractor);
+        fprintf(stderr, "docseek eval: unknown extractor '%s' (available: rules, model)\n",
+                a->extractor);
         return 2;
     }
     return 0;
@@ -164,15 +180,33 @@ int ds_cmd_eval(int argc, char **argv) {
         ds_eval_set_free(&truth);
         return 0;
     }
-    ds_extract_env env = {.given_type = a.given_type, .format = a.format};
+    ds_extract_env env = {.given_type = a.given_type,
+                          .format = a.format,
+                          .model_path = a.model ? a.model : DS_DEFAULT_MODEL};
     if (a.extractor &&
         (rc = ds_schema_set_load(a.schemas ? a.schemas : "samples/schemas", &env.schemas)) != 0) {
         ds_eval_set_free(&truth);
         return ds_cli_fail("eval", rc);
     }
+    if (a.extractor && strcmp(a.extractor, "model") == 0) { // load once, fail fast
+        rc = ds_model_load(env.model_path, &env.model);
+        if (!rc && !(env.ctx = ds_ctx_new(DS_BACKEND_CPU, 2)))
+            rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
+        if (!rc) rc = ds_extractor_new(env.model, env.ctx, &env.schemas, &env.x);
+        if (rc) {
+            ds_model_free(env.model);
+            ds_ctx_free(env.ctx);
+            ds_schema_set_free(&env.schemas);
+            ds_eval_set_free(&truth);
+            return ds_cli_fail("eval", rc);
+        }
+    }
     ds_eval_preds preds;
     rc = a.pred ? ds_eval_preds_load(a.pred, &truth, &preds)
                 : ds_eval_run_extractor(&truth, find_extractor(a.extractor), &env, &preds);
+    ds_extractor_free(env.x);
+    ds_ctx_free(env.ctx);
+    ds_model_free(env.model);
     ds_schema_set_free(&env.schemas);
     ds_ingest_thread_cleanup();
     ds_eval_report rep;

@@ -18,6 +18,7 @@ static const struct {
     {"synth", ds_cmd_synth, "generate labelled documents (invoice, receipt, form, contract)"},
     {"eval", ds_cmd_eval, "score predictions against ground truth (docseek, SROIE, FUNSD, ...)"},
     {"tokenizer", ds_cmd_tokenizer, "train the BPE tokenizer on a corpus; show how a text splits"},
+    {"train", ds_cmd_train, "train a model on labelled documents (checkpoints, resume, eval)"},
     {"model", ds_cmd_model, "create a model file (random init) or describe one"},
 };
 
@@ -29,7 +30,6 @@ static const struct {
     {"extract", "ingest and the trained model"},
     {"ingest", "ingest and the trained model"},
     {"serve", "the HTTP service"},
-    {"train", "the model and the training loop"},
 };
 
 static void usage(FILE *f) {

@@ -137,6 +137,7 @@ void ds_model_free(ds_model *m) {
     if (m->params_owned) free(m->params);
     ds_st_close(m->file);
     ds_tokenizer_free(m->tok);
+    free(m->training);
     free(m->router_bias);
     ds_param_table_free(&m->table);
     free(m);
@@ -163,6 +164,7 @@ int ds_model_save(const ds_model *m, const char *path) {
     if (!rc) rc = ds_st_writer_set_metadata(w, "format", DS_MODEL_FORMAT);
     if (!rc) rc = ds_st_writer_set_metadata(w, "config", cs);
     if (!rc && ts) rc = ds_st_writer_set_metadata(w, "tokenizer", ts);
+    if (!rc && m->training) rc = ds_st_writer_set_metadata(w, "training", m->training);
     if (!rc) rc = ds_st_writer_write(w, path);
     free(cs);
     free(ts);
@@ -242,6 +244,11 @@ int ds_model_load(const char *path, ds_model **out) {
     }
     m->tok = tok;
     m->file = st;
+    const char *tr = ds_st_metadata_get(st, "training");
+    if (tr && !(m->training = strdup(tr))) {
+        ds_model_free(m);
+        return ds_error(DS_E_NOMEM, "model: out of memory");
+    }
     int expected = m->table.n + 1;
     if (ds_st_count(st) != expected)
         for (int i = 0; i < ds_st_count(st); i++) {

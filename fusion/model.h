@@ -51,6 +51,7 @@ typedef struct {
     ds_weights w;         // pointers into params
     ds_safetensors *file; // the mapping params point into, or NULL when owned
     int params_owned;
+    char *training; // how it was trained (JSON text, metadata "training"), or NULL; owned
 } ds_model;
 
 // Token roles, for the heads.

@@ -90,3 +90,78 @@ int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *s
     ds_moe_bias_update(&m->cfg, m->router_bias, st->load);
     return 0;
 }
+
+// ---- checkpoints
+
+int ds_trainer_save(const ds_trainer *t, const char *path, const json_t *meta) {
+    const ds_model *m = t->m;
+    ds_st_writer *w = ds_st_writer_new();
+    if (!w) return ds_error(DS_E_NOMEM, "checkpoint: out of memory");
+    int64_t n[1] = {m->table.total}, nb[1] = {(int64_t)m->cfg.n_layers * m->cfg.n_experts};
+    json_t *cj = ds_model_cfg_to_json(&m->cfg);
+    char *cs = cj ? json_dumps(cj, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    json_t *tj = m->tok ? ds_tokenizer_to_json(m->tok) : NULL;
+    char *ts = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
+    char *ms = meta ? json_dumps(meta, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    char step[32];
+    snprintf(step, sizeof step, "%d", t->step);
+    int rc = !cs || (m->tok && !ts) ? ds_error(DS_E_NOMEM, "checkpoint: out of memory") : 0;
+    if (!rc) rc = ds_st_writer_add(w, "params", DS_DTYPE_F32, 1, n, m->params);
+    if (!rc) rc = ds_st_writer_add(w, "adam_m", DS_DTYPE_F32, 1, n, t->mom);
+    if (!rc) rc = ds_st_writer_add(w, "adam_v", DS_DTYPE_F32, 1, n, t->var);
+    if (!rc) rc = ds_st_writer_add(w, "router_bias", DS_DTYPE_F32, 1, nb, m->router_bias);
+    if (!rc) rc = ds_st_writer_set_metadata(w, "format", "docseek-checkpoint-1");
+    if (!rc) rc = ds_st_writer_set_metadata(w, "config", cs);
+    if (!rc && ts) rc = ds_st_writer_set_metadata(w, "tokenizer", ts);
+    if (!rc) rc = ds_st_writer_set_metadata(w, "step", step);
+    if (!rc && ms) rc = ds_st_writer_set_metadata(w, "train", ms);
+    if (!rc) rc = ds_st_writer_write(w, path);
+    free(cs);
+    free(ts);
+    free(ms);
+    json_decref(cj);
+    json_decref(tj);
+    ds_st_writer_free(w);
+    return rc;
+}
+
+static int load_tensor(const ds_safetensors *st, const char *path, const char *name, float *dst,
+                       int64_t n) {
+    const ds_st_tensor *t = ds_st_find(st, name);
+    if (!t || t->view.dtype != DS_DTYPE_F32 || t->view.ndim != 1 || t->view.shape[0] != n)
+        return ds_error(DS_E_FORMAT, "checkpoint %s: tensor '%s' missing or not F32 (%lld)", path,
+                        name, (long long)n);
+    memcpy(dst, t->view.data, sizeof(float) * n);
+    return 0;
+}
+
+int ds_trainer_load(ds_trainer *t, const char *path, json_t **meta) {
+    ds_model *m = t->m;
+    ds_safetensors *st;
+    int rc = ds_st_open(path, &st);
+    if (rc) return rc;
+    const char *fmt = ds_st_metadata_get(st, "format");
+    const char *cs = ds_st_metadata_get(st, "config");
+    const char *ss = ds_st_metadata_get(st, "step");
+    json_t *cj = cs ? json_loads(cs, 0, NULL) : NULL, *mine = ds_model_cfg_to_json(&m->cfg);
+    if (!fmt || strcmp(fmt, "docseek-checkpoint-1") != 0 || !ss)
+        rc = ds_error(DS_E_FORMAT, "%s: not a docseek checkpoint", path);
+    else if (!cj || !json_equal(cj, mine))
+        rc = ds_error(DS_E_INVAL, "%s: the checkpoint's config differs from this model's", path);
+    json_decref(cj);
+    json_decref(mine);
+    int64_t n = m->table.total;
+    if (!rc) rc = load_tensor(st, path, "params", m->params, n);
+    if (!rc) rc = load_tensor(st, path, "adam_m", t->mom, n);
+    if (!rc) rc = load_tensor(st, path, "adam_v", t->var, n);
+    if (!rc)
+        rc = load_tensor(st, path, "router_bias", m->router_bias,
+                         (int64_t)m->cfg.n_layers * m->cfg.n_experts);
+    if (!rc) t->step = atoi(ss);
+    if (!rc && meta) {
+        const char *ms = ds_st_metadata_get(st, "train");
+        *meta = ms ? json_loads(ms, 0, NULL) : NULL;
+    }
+    ds_st_close(st);
+    return rc;
+}

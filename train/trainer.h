@@ -9,6 +9,8 @@
 
 #include "fusion/model.h"
 
+#include <jansson.h>
+
 typedef struct ds_trainer ds_trainer;
 
 typedef struct {
@@ -26,5 +28,14 @@ void ds_trainer_free(ds_trainer *t);
 int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *st,
                     double *grad_norm);
 int ds_trainer_steps_done(const ds_trainer *t);
+
+// Checkpoints: the model (parameters, router bias, config, tokenizer), both AdamW
+// moments and the step count in one safetensors file, written atomically; meta
+// (a JSON object, may be NULL) goes into its metadata as "train". Loading restores
+// the same state into a trainer made for the same model config, so training
+// continues bit for bit (with the same thread count: row splits set the rounding).
+int ds_trainer_save(const ds_trainer *t, const char *path, const json_t *meta);
+// *meta (may be NULL) receives the "train" metadata (new reference).
+int ds_trainer_load(ds_trainer *t, const char *path, json_t **meta);
 
 #endif

@@ -1,0 +1,206 @@
+// cmd-train.c: `docseek train`: trains a model on folders of labelled
+// documents (NAME.pdf / .png / ... with NAME.json beside it; `docseek synth`
+// writes such folders), with checkpoints, resume, periodic held-out
+// evaluation and a CSV of the curves. The model starts from a config and a
+// tokenizer (`docseek tokenizer train`), or from an existing model file.
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "ingest/ingest.h"
+#include "train/loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *usage_text =
+    "usage: docseek train --data DIR [--data DIR ...] --out MODEL\n"
+    "                     (--config FILE --tokenizer TOK | --init MODEL) [options]\n"
+    "  --data DIR            labelled documents (NAME.pdf/.png/... beside NAME.json)\n"
+    "  --out MODEL           the trained model (also written at the end of every run)\n"
+    "  --config FILE         model settings (configs/*.json) for a new model\n"
+    "  --tokenizer TOK       its tokenizer (docseek tokenizer train)\n"
+    "  --init MODEL          start from this model instead\n"
+    "  --steps N             schedule length (default 2000)\n"
+    "  --batch N             documents per step (default 4)\n"
+    "  --lr X                peak learning rate (default 2e-3); --warmup N (100); --min-lr F "
+    "(0.1)\n"
+    "  --clip X              global gradient norm limit (default 1)\n"
+    "  --weight-decay X      AdamW decoupled decay (default 0)\n"
+    "  --seed N              initialisation and data order (default 1)\n"
+    "  --threads N           compute threads (default 2)\n"
+    "  --prep-threads N      document preparation threads (default 2)\n"
+    "  --cache DIR           prepared-document cache (default .docseek-cache)\n"
+    "  --checkpoint FILE     (default MODEL.ckpt); --checkpoint-every N (default 200)\n"
+    "  --resume              continue from the checkpoint, bit for bit\n"
+    "  --stop-after N        stop this run after N steps (resume later)\n"
+    "  --eval DIR            held-out labelled documents: field F1 every --eval-every N (500)\n"
+    "  --curve FILE          CSV of the curves (default MODEL.csv)\n"
+    "  --schemas DIR         document schemas (default samples/schemas)\n";
+
+static int parse_int(const char *s, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 0 || v > 1000000000) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int ds_cmd_train(int argc, char **argv) {
+    const char *dirs[64], *out = NULL, *config = NULL, *tok_path = NULL, *init = NULL;
+    const char *cache = ".docseek-cache", *ckpt = NULL, *curve = NULL, *schemas_dir = NULL;
+    int n_dirs = 0, threads = 2, prep_threads = 2, resume = 0;
+    ds_train_opts o;
+    ds_train_opts_default(&o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "--resume")) {
+            resume = 1;
+            continue;
+        }
+        if (!strcmp(a, "--help")) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (!v || a[0] != '-') {
+            fprintf(stderr, "docseek train: unexpected or incomplete '%s'\n%s", a, usage_text);
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--data") && n_dirs < 64)
+            dirs[n_dirs++] = v;
+        else if (!strcmp(a, "--out"))
+            out = v;
+        else if (!strcmp(a, "--config"))
+            config = v;
+        else if (!strcmp(a, "--tokenizer"))
+            tok_path = v;
+        else if (!strcmp(a, "--init"))
+            init = v;
+        else if (!strcmp(a, "--cache"))
+            cache = v;
+        else if (!strcmp(a, "--checkpoint"))
+            ckpt = v;
+        else if (!strcmp(a, "--curve"))
+            curve = v;
+        else if (!strcmp(a, "--schemas"))
+            schemas_dir = v;
+        else if (!strcmp(a, "--eval"))
+            o.eval_dir = v;
+        else if (!strcmp(a, "--steps"))
+            bad = parse_int(v, &o.steps) || o.steps < 1;
+        else if (!strcmp(a, "--batch"))
+            bad = parse_int(v, &o.batch) || o.batch < 1;
+        else if (!strcmp(a, "--warmup"))
+            bad = parse_int(v, &o.warmup);
+        else if (!strcmp(a, "--checkpoint-every"))
+            bad = parse_int(v, &o.checkpoint_every);
+        else if (!strcmp(a, "--eval-every"))
+            bad = parse_int(v, &o.eval_every);
+        else if (!strcmp(a, "--stop-after"))
+            bad = parse_int(v, &o.stop_after);
+        else if (!strcmp(a, "--threads"))
+            bad = parse_int(v, &threads) || threads < 1;
+        else if (!strcmp(a, "--prep-threads"))
+            bad = parse_int(v, &prep_threads) || prep_threads < 1;
+        else if (!strcmp(a, "--seed"))
+            o.seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--lr"))
+            bad = (o.lr = strtof(v, NULL)) <= 0;
+        else if (!strcmp(a, "--min-lr"))
+            bad = (o.min_lr_frac = strtof(v, NULL)) < 0;
+        else if (!strcmp(a, "--clip"))
+            bad = (o.opt.clip = strtof(v, NULL)) < 0;
+        else if (!strcmp(a, "--weight-decay"))
+            bad = (o.opt.weight_decay = strtof(v, NULL)) < 0;
+        else {
+            fprintf(stderr, "docseek train: unknown option '%s'\n%s", a, usage_text);
+            return 2;
+        }
+        if (bad) {
+            fprintf(stderr, "docseek train: bad value '%s' for %s\n", v, a);
+            return 2;
+        }
+    }
+    if (!n_dirs || !out || (!init && (!config || !tok_path)) || (init && config)) {
+        fprintf(stderr,
+                "docseek train: needs --data, --out, and --config with --tokenizer "
+                "or --init\n%s",
+                usage_text);
+        return 2;
+    }
+    if (!getenv("OMP_THREAD_LIMIT"))
+        DS_LOGW("OMP_THREAD_LIMIT is not set: OCR of scans runs ~7x slower");
+    char ckpt_buf[4096], curve_buf[4096];
+    if (!ckpt) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), ckpt = ckpt_buf;
+    if (!curve) snprintf(curve_buf, sizeof curve_buf, "%s.csv", out), curve = curve_buf;
+    o.checkpoint = ckpt;
+    o.curve_csv = curve;
+    o.out = out;
+    if (schemas_dir) o.schemas_dir = schemas_dir;
+    int rc;
+    ds_schema_set schemas;
+    if ((rc = ds_schema_set_load(o.schemas_dir, &schemas))) return ds_cli_fail("train", rc);
+    ds_model *m = NULL;
+    if (init) {
+        rc = ds_model_load(init, &m);
+        if (!rc) rc = ds_model_make_writable(m);
+    } else {
+        ds_model_cfg cfg;
+        ds_tokenizer *tok = NULL;
+        rc = ds_model_cfg_load(config, &cfg);
+        if (!rc) rc = ds_tokenizer_load(tok_path, &tok);
+        if (!rc) cfg.vocab = ds_tokenizer_vocab_size(tok);
+        if (!rc) rc = ds_model_cfg_check(&cfg);
+        if (!rc) rc = ds_model_init(&cfg, tok, o.seed, &m);
+        if (rc) ds_tokenizer_free(tok);
+    }
+    if (rc) {
+        ds_schema_set_free(&schemas);
+        return ds_cli_fail("train", rc);
+    }
+    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, threads);
+    ds_trainer *t = NULL;
+    ds_dataset d;
+    memset(&d, 0, sizeof d);
+    rc = ctx ? ds_trainer_new(m, ctx, &o.opt, &t) : ds_error(DS_E_NOMEM, "no compute threads");
+    if (!rc && resume) {
+        if (access(ckpt, F_OK) == 0) {
+            rc = ds_trainer_load(t, ckpt, NULL);
+            if (!rc) DS_LOGI("train: resuming from %s at step %d", ckpt, ds_trainer_steps_done(t));
+        } else {
+            DS_LOGW("train: --resume but no checkpoint %s: starting at step 0", ckpt);
+        }
+    }
+    if (!rc) rc = ds_dataset_scan(dirs, n_dirs, &d);
+    if (!rc) {
+        DS_LOGI("train: preparing %d documents on %d threads (cache %s)", d.n, prep_threads, cache);
+        rc = ds_dataset_prepare(&d, m, &schemas, prep_threads, cache);
+        if (!rc)
+            DS_LOGI("train: prepared in %.1f s (%d from the cache, %d skipped)", d.seconds,
+                    d.n_cached, d.n_failed);
+    }
+    if (!rc) {
+        // what made this model, stored in its file
+        json_t *tr = json_pack("{s:s, s:i, s:i, s:f, s:i, s:I}", "command", "docseek train",
+                               "steps", o.steps, "batch", o.batch, "lr", o.lr, "documents",
+                               d.n - d.n_failed, "seed", (json_int_t)o.seed);
+        json_t *dj = json_array();
+        for (int i = 0; i < n_dirs; i++) json_array_append_new(dj, json_string(dirs[i]));
+        json_object_set_new(tr, "data", dj);
+        free(m->training);
+        m->training = json_dumps(tr, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(tr);
+        rc = ds_train_run(m, ctx, t, &d, &schemas, &o);
+    }
+    ds_dataset_free(&d);
+    ds_trainer_free(t);
+    ds_ctx_free(ctx);
+    ds_model_free(m);
+    ds_schema_set_free(&schemas);
+    ds_ingest_thread_cleanup();
+    if (rc) return ds_cli_fail("train", rc);
+    return 0;
+}

@@ -1,0 +1,26 @@
+// extract.h: one document in, its extraction out: ingest at the model's
+// encoder size (OCR where the page has no text layer), build the prefix
+// sequence, decode it through the KV cache. What `docseek eval --extractor
+// model`, the trainer's periodic evaluation and the extraction commands share.
+// Opaque handle; not thread-safe (one per thread: it owns a KV cache).
+#ifndef DS_EXTRACT_H
+#define DS_EXTRACT_H
+
+#include <jansson.h>
+
+#include "fusion/decode.h"
+#include "fusion/model.h"
+#include "samples/schema.h"
+
+typedef struct ds_extractor ds_extractor;
+
+// The model and schemas are borrowed (they must outlive the extractor).
+int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_extractor **out);
+void ds_extractor_free(ds_extractor *x);
+// Extracts an ingested document (pixels at the model's img_size). doc_type NULL: the
+// model names it. *out: the prediction object (decode.h), owned by the caller.
+int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out);
+// Reads path (any format ingest knows) and extracts it.
+int ds_extractor_file(ds_extractor *x, const char *path, const char *doc_type, json_t **out);
+
+#endif

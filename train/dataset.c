@@ -1,0 +1,313 @@
+// dataset.c: see dataset.h. The cache file of a document is
+// CACHE/<key>.seq: a small header and the sequence's arrays, pixels as bytes.
+#include "train/dataset.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timer.h"
+#include "fusion/sequence.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *ds_doc_exts[] = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"};
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ds_dataset_scan(const char *const *dirs, int n_dirs, ds_dataset *out) {
+    memset(out, 0, sizeof *out);
+    char **docs = NULL;
+    int n = 0, cap = 0;
+    for (int k = 0; k < n_dirs; k++) {
+        DIR *d = opendir(dirs[k]);
+        if (!d)
+            return ds_error(DS_E_NOENT, "dataset: cannot open folder %s: %s", dirs[k],
+                            strerror(errno));
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            const char *dot = strrchr(e->d_name, '.');
+            int known = 0;
+            for (size_t x = 0; dot && x < sizeof ds_doc_exts / sizeof *ds_doc_exts; x++)
+                known |= strcasecmp(dot, ds_doc_exts[x]) == 0;
+            if (!known) continue;
+            char path[4096], truth[4096];
+            snprintf(path, sizeof path, "%s/%s", dirs[k], e->d_name);
+            snprintf(truth, sizeof truth, "%s/%.*s.json", dirs[k], (int)(dot - e->d_name),
+                     e->d_name);
+            struct stat st;
+            if (stat(truth, &st) != 0) continue; // unlabelled: not training data
+            if (n == cap) {
+                cap = cap ? 2 * cap : 256;
+                char **nd = realloc(docs, sizeof(char *) * cap);
+                if (!nd) {
+                    closedir(d);
+                    return ds_error(DS_E_NOMEM, "dataset: out of memory");
+                }
+                docs = nd;
+            }
+            docs[n++] = strdup(path);
+        }
+        closedir(d);
+    }
+    if (n == 0) {
+        free(docs);
+        return ds_error(DS_E_INVAL, "dataset: no document with ground truth (NAME.json) in %s%s",
+                        n_dirs ? dirs[0] : "(no folder)", n_dirs > 1 ? " and the others" : "");
+    }
+    qsort(docs, (size_t)n, sizeof *docs, cmp_str);
+    out->n = n;
+    out->doc_paths = docs;
+    out->truth_paths = calloc((size_t)n, sizeof(char *));
+    out->seqs = calloc((size_t)n, sizeof(ds_seq));
+    out->px = calloc((size_t)n, sizeof(uint8_t *));
+    out->ok = calloc((size_t)n, sizeof(int));
+    if (!out->truth_paths || !out->seqs || !out->px || !out->ok) {
+        ds_dataset_free(out);
+        return ds_error(DS_E_NOMEM, "dataset: out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        const char *dot = strrchr(docs[i], '.');
+        size_t l = (size_t)(dot - docs[i]);
+        out->truth_paths[i] = malloc(l + 6);
+        if (!out->truth_paths[i]) {
+            ds_dataset_free(out);
+            return ds_error(DS_E_NOMEM, "dataset: out of memory");
+        }
+        memcpy(out->truth_paths[i], docs[i], l);
+        memcpy(out->truth_paths[i] + l, ".json", 6);
+    }
+    return 0;
+}
+
+// ---- the cache
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+#define DS_SEQ_MAGIC "DSSEQ2\n"
+
+typedef struct {
+    int32_t n, n_prefix, n_words, n_pages, doc_lo, doc_hi, img_size, pad;
+} seq_header;
+
+// The arrays of a sequence, in file order: pointer, element size, count.
+static void seq_fields(ds_seq *s, void **ptr[12], size_t size[12], size_t count[12]) {
+    void **p[12] = {(void **)&s->ids,        (void **)&s->box,     (void **)&s->page,
+                    (void **)&s->roi,        (void **)&s->img,     (void **)&s->target,
+                    (void **)&s->target_w,   (void **)&s->role,    (void **)&s->ptr_kind,
+                    (void **)&s->ptr_target, (void **)&s->ptr_min, (void **)&s->word_tok};
+    size_t sz[12] = {4, 4, 4, 4, 4, 4, 4, 1, 4, 4, 4, 4};
+    size_t n = (size_t)s->n;
+    size_t ct[12] = {n, 4 * n, n, 5 * n, n, n, n, n, n, n, n, (size_t)s->n_words + 1};
+    for (int i = 0; i < 12; i++) ptr[i] = p[i], size[i] = sz[i], count[i] = ct[i];
+}
+
+static int cache_write(const char *path, ds_seq *s, const uint8_t *px, int S) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return ds_error(DS_E_IO, "dataset cache: cannot write %s: %s", tmp, strerror(errno));
+    seq_header h = {s->n, s->n_prefix, s->n_words, s->n_pages, s->doc_lo, s->doc_hi, S, 0};
+    int ok = fwrite(DS_SEQ_MAGIC, 1, 7, f) == 7 && fwrite(&h, sizeof h, 1, f) == 1;
+    void **ptr[12];
+    size_t size[12], count[12];
+    seq_fields(s, ptr, size, count);
+    for (int i = 0; i < 12 && ok; i++) ok = fwrite(*ptr[i], size[i], count[i], f) == count[i];
+    size_t npx = px ? (size_t)s->n_pages * 3 * S * S : 0;
+    if (ok && npx) ok = fwrite(px, 1, npx, f) == npx;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return ds_error(DS_E_IO, "dataset cache: cannot write %s", path);
+    }
+    return 0;
+}
+
+// 1 when path held a valid entry (now in s / *px), 0 otherwise (a miss: rebuild).
+static int cache_read(const char *path, ds_seq *s, uint8_t **px, int S) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char magic[7];
+    seq_header h;
+    int ok = fread(magic, 1, 7, f) == 7 && memcmp(magic, DS_SEQ_MAGIC, 7) == 0 &&
+             fread(&h, sizeof h, 1, f) == 1 && h.n > 0 && h.n < (1 << 24) && h.n_words >= 0 &&
+             h.n_words < (1 << 24) && h.n_pages >= 0 && h.n_pages <= 64 && h.img_size == S;
+    if (ok) ok = ds_seq_alloc(s, h.n, h.n_words, 0, 0) == 0;
+    if (ok) {
+        s->n_prefix = h.n_prefix, s->n_pages = h.n_pages;
+        s->doc_lo = h.doc_lo, s->doc_hi = h.doc_hi;
+        void **ptr[12];
+        size_t size[12], count[12];
+        seq_fields(s, ptr, size, count);
+        for (int i = 0; i < 12 && ok; i++) ok = fread(*ptr[i], size[i], count[i], f) == count[i];
+        size_t npx = (size_t)h.n_pages * 3 * S * S;
+        *px = NULL;
+        if (ok && npx && S > 0) {
+            *px = malloc(npx);
+            ok = *px && fread(*px, 1, npx, f) == npx;
+        }
+        if (!ok) {
+            ds_seq_free(s);
+            free(*px);
+            *px = NULL;
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+// ---- preparation
+
+typedef struct {
+    ds_dataset *d;
+    const ds_model *m;
+    const ds_schema_set *schemas;
+    const char *cache_dir;
+    uint64_t key0; // hash of config and tokenizer
+    atomic_int next, cached, done;
+} prep_args;
+
+static void prepare_one(prep_args *a, int i) {
+    ds_dataset *d = a->d;
+    const ds_model_cfg *cfg = &a->m->cfg;
+    int S = ds_cfg_use_vision(cfg) ? cfg->img_size : 0;
+    struct stat st;
+    char cpath[4096] = "";
+    if (a->cache_dir && stat(d->doc_paths[i], &st) == 0) {
+        struct stat ts;
+        uint64_t k = fnv(a->key0, d->doc_paths[i], strlen(d->doc_paths[i]));
+        k = fnv(k, &st.st_size, sizeof st.st_size);
+        k = fnv(k, &st.st_mtime, sizeof st.st_mtime);
+        if (stat(d->truth_paths[i], &ts) == 0) k = fnv(k, &ts.st_mtime, sizeof ts.st_mtime);
+        snprintf(cpath, sizeof cpath, "%s/%016llx.seq", a->cache_dir, (unsigned long long)k);
+        if (cache_read(cpath, &d->seqs[i], &d->px[i], S)) {
+            d->ok[i] = 1;
+            atomic_fetch_add(&a->cached, 1);
+            return;
+        }
+    }
+    ds_ingest_opts io;
+    ds_ingest_opts_default(&io);
+    io.enc_size = S > 0 ? S : 64;
+    io.no_pixels = S == 0;
+    ds_doc *doc = NULL;
+    json_error_t jerr;
+    json_t *truth = json_load_file(d->truth_paths[i], 0, &jerr);
+    int rc = truth ? ds_ingest_file(d->doc_paths[i], &io, &doc)
+                   : ds_error(DS_E_FORMAT, "%s:%d: %s", d->truth_paths[i], jerr.line, jerr.text);
+    ds_seq_info info;
+    if (!rc) rc = ds_seq_build(a->m, a->schemas, doc, truth, &d->seqs[i], &info);
+    if (!rc && S > 0 && d->seqs[i].n_pages > 0) {
+        ds_seq *s = &d->seqs[i];
+        size_t npx = (size_t)s->n_pages * 3 * S * S;
+        d->px[i] = malloc(npx);
+        if (!d->px[i]) rc = ds_error(DS_E_NOMEM, "dataset: out of memory");
+        // back to bytes: the encoder input is (v / 255 - mean) / std with mean = std = 0.5
+        for (size_t j = 0; !rc && j < npx; j++) {
+            float v = (s->pixels[j] * 0.5f + 0.5f) * 255.0f;
+            d->px[i][j] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
+        }
+        free(s->pixels);
+        s->pixels = NULL;
+    }
+    if (rc) {
+        DS_LOGW("dataset: skipping %s: %s", d->doc_paths[i], ds_errmsg());
+        if (d->seqs[i].ids) ds_seq_free(&d->seqs[i]);
+    } else {
+        d->ok[i] = 1;
+        if (cpath[0]) cache_write(cpath, &d->seqs[i], d->px[i], S);
+    }
+    json_decref(truth);
+    ds_doc_free(doc);
+}
+
+static void *prep_thread(void *p) {
+    prep_args *a = p;
+    for (;;) {
+        int i = atomic_fetch_add(&a->next, 1);
+        if (i >= a->d->n) break;
+        prepare_one(a, i);
+        int done = atomic_fetch_add(&a->done, 1) + 1;
+        if (done % 200 == 0) DS_LOGI("dataset: %d of %d documents prepared", done, a->d->n);
+    }
+    ds_ingest_thread_cleanup();
+    return NULL;
+}
+
+int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *schemas,
+                       int n_threads, const char *cache_dir) {
+    double t0 = ds_time_s();
+    prep_args a = {.d = d, .m = m, .schemas = schemas, .cache_dir = cache_dir};
+    json_t *cj = ds_model_cfg_to_json(&m->cfg);
+    char *cs = cj ? json_dumps(cj, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    json_t *tj = m->tok ? ds_tokenizer_to_json(m->tok) : NULL;
+    char *ts = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
+    if (!cs || !ts) {
+        free(cs);
+        free(ts);
+        json_decref(cj);
+        json_decref(tj);
+        return ds_error(DS_E_NOMEM, "dataset: out of memory (or a model without tokenizer)");
+    }
+    a.key0 = fnv(fnv(1469598103934665603ull, cs, strlen(cs)), ts, strlen(ts));
+    a.key0 = fnv(a.key0, DS_SEQ_MAGIC, 7);
+    free(cs);
+    free(ts);
+    json_decref(cj);
+    json_decref(tj);
+    if (cache_dir && mkdir(cache_dir, 0755) != 0 && errno != EEXIST)
+        return ds_error(DS_E_IO, "dataset: cannot create cache folder %s: %s", cache_dir,
+                        strerror(errno));
+    if (n_threads < 1) n_threads = 1;
+    pthread_t th[64];
+    int started = 0;
+    for (int t = 1; t < n_threads && t < 64; t++)
+        if (pthread_create(&th[started], NULL, prep_thread, &a) == 0) started++;
+    prep_thread(&a);
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    d->n_failed = 0;
+    for (int i = 0; i < d->n; i++) d->n_failed += !d->ok[i];
+    d->n_cached = atomic_load(&a.cached);
+    d->seconds = ds_time_s() - t0;
+    return d->n_failed == d->n ? ds_error(DS_E_INVAL, "dataset: no document could be prepared") : 0;
+}
+
+ds_seq ds_dataset_seq(const ds_dataset *d, int i, float *buf, int img_size) {
+    ds_seq s = d->seqs[i];
+    s.pixels = NULL;
+    if (buf && d->px[i] && img_size > 0) {
+        size_t npx = (size_t)s.n_pages * 3 * img_size * img_size;
+        for (size_t j = 0; j < npx; j++) buf[j] = d->px[i][j] * (2.0f / 255.0f) - 1.0f;
+        s.pixels = buf;
+    }
+    return s;
+}
+
+void ds_dataset_free(ds_dataset *d) {
+    if (!d) return;
+    for (int i = 0; i < d->n; i++) {
+        if (d->doc_paths) free(d->doc_paths[i]);
+        if (d->truth_paths) free(d->truth_paths[i]);
+        if (d->seqs && d->ok && d->ok[i]) ds_seq_free(&d->seqs[i]);
+        if (d->px) free(d->px[i]);
+    }
+    free(d->doc_paths);
+    free(d->truth_paths);
+    free(d->seqs);
+    free(d->px);
+    free(d->ok);
+    memset(d, 0, sizeof *d);
+}

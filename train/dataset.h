@@ -1,0 +1,37 @@
+// dataset.h: the training documents: every NAME.{pdf,png,jpg,jpeg,tif,tiff,webp}
+// with its docseek ground truth NAME.json beside it, in one or more folders.
+// Preparation (ingest at the model's encoder size, OCR where needed, then the
+// token sequence with its targets) runs on worker threads and is cached on
+// disk, keyed by the document's bytes, the model's config and tokenizer, so a
+// second run (or a resumed one) starts at once. Page pixels are kept as bytes
+// (a quarter of the floats) and expanded when a batch is made. Plain struct.
+#ifndef DS_DATASET_H
+#define DS_DATASET_H
+
+#include "fusion/model.h"
+#include "samples/schema.h"
+
+typedef struct {
+    int n;
+    char **doc_paths, **truth_paths;
+    ds_seq *seqs;   // prepared sequences; pixels NULL (see px)
+    uint8_t **px;   // (n) page pixels as bytes, (n_pages, 3, S, S), or NULL
+    int n_failed;   // documents that could not be prepared (skipped, logged)
+    int *ok;        // (n) 1 when prepared
+    int n_cached;   // sequences read from the cache by the last prepare
+    double seconds; // time of the last prepare
+} ds_dataset;
+
+// Lists the documents with truth in dirs (not recursive), sorted by path.
+// DS_E_NOENT when a folder is missing, DS_E_INVAL when none holds a labelled document.
+int ds_dataset_scan(const char *const *dirs, int n_dirs, ds_dataset *out);
+// Prepares every document for model m on n_threads threads, through the cache folder
+// (created; NULL: no cache). A document that fails is logged and skipped.
+int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *schemas,
+                       int n_threads, const char *cache_dir);
+// A sequence ready for ds_batch_pack: pixels expanded into buf (n_pages * 3 * S * S floats,
+// or NULL without vision). The returned struct shares the dataset's arrays.
+ds_seq ds_dataset_seq(const ds_dataset *d, int i, float *buf, int img_size);
+void ds_dataset_free(ds_dataset *d);
+
+#endif

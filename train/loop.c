@@ -1,0 +1,239 @@
+// loop.c: see loop.h.
+#include "train/loop.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "core/timer.h"
+#include "fusion/extract.h"
+#include "samples/eval.h"
+#include "samples/gt-formats.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void ds_train_opts_default(ds_train_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->steps = 2000;
+    o->batch = 4;
+    o->lr = 2e-3f;
+    o->min_lr_frac = 0.1f;
+    o->warmup = 100;
+    o->seed = 1;
+    o->checkpoint_every = 200;
+    o->eval_every = 500;
+    o->schemas_dir = "samples/schemas";
+    ds_trainer_opts_default(&o->opt);
+}
+
+float ds_train_lr(const ds_train_opts *o, int s) {
+    if (o->warmup > 0 && s <= o->warmup) return o->lr * (float)s / (float)o->warmup;
+    int span = o->steps - o->warmup;
+    double x = span > 0 ? (double)(s - o->warmup) / span : 1.0;
+    if (x > 1) x = 1;
+    double c = 0.5 * (1 + cos(M_PI * x)); // cosine from 1 to 0 (Loshchilov & Hutter 2017)
+    return (float)(o->lr * (o->min_lr_frac + (1 - o->min_lr_frac) * c));
+}
+
+// ---- evaluation through the evaluator
+
+typedef struct {
+    ds_extractor *x;
+} eval_env;
+
+static int eval_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
+    (void)doc_type; // the model names the type itself
+    return ds_extractor_file(((eval_env *)user)->x, doc_path, NULL, pred);
+}
+
+int ds_train_evaluate(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas,
+                      const char *schemas_dir, const char *dir, double *f1, json_t **types) {
+    ds_eval_set truth;
+    int rc = ds_gt_load(DS_EVAL_DOCSEEK, dir, schemas_dir, &truth);
+    if (rc) return rc;
+    eval_env env;
+    if ((rc = ds_extractor_new(m, ctx, schemas, &env.x))) {
+        ds_eval_set_free(&truth);
+        return rc;
+    }
+    ds_eval_preds preds;
+    rc = ds_eval_run_extractor(&truth, eval_extract, &env, &preds);
+    ds_extractor_free(env.x);
+    ds_eval_report rep;
+    ds_eval_opts eo = {0, 0};
+    if (!rc) rc = ds_eval_score(&truth, &preds, &eo, &rep);
+    if (!rc) {
+        double p, r;
+        ds_eval_prf(rep.overall, &p, &r, f1);
+        if (types) {
+            *types = json_object();
+            for (int i = 0; i < rep.n_types; i++) {
+                double tp, tr, tf;
+                ds_eval_prf(rep.types[i].c, &tp, &tr, &tf);
+                json_object_set_new(*types, rep.types[i].doc_type, json_real(tf));
+            }
+        }
+        ds_eval_report_free(&rep);
+        ds_eval_preds_free(&preds);
+    }
+    ds_eval_set_free(&truth);
+    return rc;
+}
+
+// ---- the loop
+
+// The k-th document of the (epoch-wise shuffled) order of the prepared documents.
+typedef struct {
+    int *ok_idx; // prepared documents
+    int n_ok;
+    int *perm;
+    int perm_epoch;
+    uint64_t seed;
+} order;
+
+static int order_at(order *o, int64_t k) {
+    int epoch = (int)(k / o->n_ok);
+    if (epoch != o->perm_epoch) { // Fisher-Yates with a generator seeded by (seed, epoch)
+        ds_rng r;
+        ds_rng_seed(&r, o->seed * 1000003ull + (uint64_t)epoch);
+        for (int i = 0; i < o->n_ok; i++) o->perm[i] = o->ok_idx[i];
+        for (int i = o->n_ok - 1; i > 0; i--) {
+            int j = (int)ds_rng_below(&r, (uint64_t)i + 1);
+            int t = o->perm[i];
+            o->perm[i] = o->perm[j];
+            o->perm[j] = t;
+        }
+        o->perm_epoch = epoch;
+    }
+    return o->perm[k % o->n_ok];
+}
+
+// max over MoE layers of (most loaded expert / mean load)
+static double imbalance(const ds_model_cfg *c, const float *load) {
+    double worst = 1;
+    for (int l = c->n_dense_layers; l < c->n_layers; l++) {
+        float mx = 0;
+        for (int e = 0; e < c->n_experts; e++) mx = fmaxf(mx, load[(size_t)l * c->n_experts + e]);
+        worst = fmax(worst, mx * c->n_experts);
+    }
+    return worst;
+}
+
+static int checkpoint(ds_trainer *t, const ds_train_opts *o) {
+    if (!o->checkpoint) return 0;
+    json_t *meta = json_pack("{s:i, s:I, s:i, s:f}", "steps", o->steps, "seed", (json_int_t)o->seed,
+                             "batch", o->batch, "lr", o->lr);
+    int rc = ds_trainer_save(t, o->checkpoint, meta);
+    json_decref(meta);
+    if (rc) DS_LOGE("checkpoint %s: %s", o->checkpoint, ds_errmsg());
+    return rc;
+}
+
+int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
+                 const ds_schema_set *schemas, const ds_train_opts *o) {
+    const ds_model_cfg *cfg = &m->cfg;
+    int S = ds_cfg_use_vision(cfg) ? cfg->img_size : 0, B = o->batch;
+    order ord = {calloc((size_t)d->n, sizeof(int)), 0, calloc((size_t)d->n, sizeof(int)), -1,
+                 o->seed};
+    int max_pages = 0;
+    for (int i = 0; i < d->n; i++)
+        if (d->ok[i]) {
+            ord.ok_idx[ord.n_ok++] = i;
+            max_pages = d->seqs[i].n_pages > max_pages ? d->seqs[i].n_pages : max_pages;
+        }
+    size_t page_floats = (size_t)3 * S * S;
+    float *pix = S ? malloc(sizeof(float) * page_floats * (max_pages + 1) * B) : NULL;
+    ds_seq *seqs = calloc((size_t)B, sizeof(ds_seq));
+    ds_seq **ptrs = calloc((size_t)B, sizeof(ds_seq *));
+    FILE *csv = NULL;
+    int rc = 0;
+    if (!ord.ok_idx || !ord.perm || (S && !pix) || !seqs || !ptrs) {
+        rc = ds_error(DS_E_NOMEM, "train: out of memory");
+        goto done;
+    }
+    if (o->curve_csv) {
+        int fresh = access(o->curve_csv, F_OK) != 0;
+        if (!(csv = fopen(o->curve_csv, "a"))) {
+            rc = ds_error(DS_E_IO, "train: cannot write %s", o->curve_csv);
+            goto done;
+        }
+        if (fresh)
+            fprintf(csv, "step,epoch,lr,loss,loss_answer,loss_pointer,loss_document,"
+                         "answer_acc,pointer_acc,tokens_per_s,expert_imbalance,eval_f1\n");
+    }
+    int tty = isatty(fileno(stderr)), s0 = ds_trainer_steps_done(t);
+    int last = o->stop_after > 0 && s0 + o->stop_after < o->steps ? s0 + o->stop_after : o->steps;
+    double t_start = ds_time_s(), tokens = 0;
+    DS_LOGI("train: %d documents (%d skipped), steps %d..%d of %d, batch %d", ord.n_ok,
+            d->n - ord.n_ok, s0 + 1, last, o->steps, B);
+    for (int s = s0 + 1; s <= last && !rc; s++) {
+        for (int j = 0; j < B; j++) {
+            int i = order_at(&ord, (int64_t)(s - 1) * B + j);
+            seqs[j] = ds_dataset_seq(d, i, pix ? pix + page_floats * (max_pages + 1) * j : NULL, S);
+            ptrs[j] = &seqs[j];
+        }
+        ds_batch b;
+        if ((rc = ds_batch_pack(cfg, ptrs, B, &b))) break;
+        ds_step_stats st;
+        double gn, t0 = ds_time_s();
+        float lr = ds_train_lr(o, s);
+        rc = ds_trainer_step(t, &b, lr, &st, &gn);
+        double dt = ds_time_s() - t0;
+        tokens += b.N;
+        double tps = b.N / dt, imb = rc ? 0 : imbalance(cfg, st.load);
+        ds_batch_free(&b);
+        if (rc) break;
+        double ans_acc = st.n_ans ? (double)st.ans_correct / st.n_ans : 0;
+        double ptr_acc = st.n_ptr ? (double)st.ptr_correct / st.n_ptr : 0;
+        double el = ds_time_s() - t_start, eta = el / (s - s0) * (last - s);
+        if (tty || s % 10 == 0 || s == last)
+            fprintf(stderr,
+                    "%sstep %d/%d  loss %.4f  answer %.4f (acc %.3f)  pointer %.4f (acc %.3f)  "
+                    "%.0f tok/s  imbalance %.2f  lr %.2e  ETA %.0f s%s",
+                    tty ? "\r" : "", s, o->steps, st.loss, st.loss_ans, ans_acc, st.loss_ptr,
+                    ptr_acc, tps, imb, lr, eta, tty ? "   " : "\n");
+        double f1 = -1;
+        int eval_now = o->eval_dir && ((o->eval_every > 0 && s % o->eval_every == 0) || s == last);
+        if (eval_now) {
+            json_t *types = NULL;
+            int erc = ds_train_evaluate(m, ctx, schemas, o->schemas_dir, o->eval_dir, &f1, &types);
+            char *ts = types ? json_dumps(types, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
+            if (erc)
+                DS_LOGW("train: evaluation failed: %s", ds_errmsg());
+            else
+                fprintf(stderr, "%seval at step %d: field F1 %.4f  per type %s\n", tty ? "\n" : "",
+                        s, f1, ts ? ts : "{}");
+            free(ts);
+            json_decref(types);
+        }
+        if (csv) {
+            fprintf(csv, "%d,%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.0f,%.3f,", s,
+                    (long long)((int64_t)(s - 1) * B / ord.n_ok), lr, st.loss, st.loss_ans,
+                    st.loss_ptr, st.loss_doc, ans_acc, ptr_acc, tps, imb);
+            if (f1 >= 0)
+                fprintf(csv, "%.4f\n", f1);
+            else
+                fprintf(csv, "\n");
+            fflush(csv);
+        }
+        if (o->checkpoint_every > 0 && s % o->checkpoint_every == 0 && s != last)
+            rc = checkpoint(t, o);
+    }
+    if (tty) fprintf(stderr, "\n");
+    if (!rc) rc = checkpoint(t, o);
+    if (!rc && o->out) rc = ds_model_save(m, o->out);
+    if (!rc)
+        DS_LOGI("train: %.0f tokens in %.0f s (%.0f tokens/s)", tokens, ds_time_s() - t_start,
+                tokens / (ds_time_s() - t_start));
+done:
+    if (csv) fclose(csv);
+    free(ord.ok_idx);
+    free(ord.perm);
+    free(pix);
+    free(seqs);
+    free(ptrs);
+    return rc;
+}

@@ -1,0 +1,42 @@
+// loop.h: `docseek train`'s loop: batches of prepared documents in a seeded
+// order (a permutation per epoch, so the data position is the step count),
+// warm-up then cosine learning rate, the trainer step, a progress line,
+// checkpoints every N steps that resume bit for bit, a periodic evaluation on
+// held-out documents with the evaluator's field F1, and a CSV of the curves.
+// Plain options struct; one call runs the whole training.
+#ifndef DS_LOOP_H
+#define DS_LOOP_H
+
+#include "train/dataset.h"
+#include "train/trainer.h"
+
+typedef struct {
+    int steps;               // total steps of the schedule
+    int stop_after;          // stop this run after so many steps (0: run to the end)
+    int batch;               // documents per step
+    float lr, min_lr_frac;   // peak rate; the cosine ends at lr * min_lr_frac
+    int warmup;              // linear warm-up steps
+    uint64_t seed;           // data order
+    const char *checkpoint;  // path, or NULL
+    int checkpoint_every;    // steps (0: only at the end)
+    const char *eval_dir;    // held-out documents with truth, or NULL
+    int eval_every;          // steps (0: only at the end)
+    const char *schemas_dir; // for the evaluator
+    const char *curve_csv;   // appended, or NULL
+    const char *out;         // the final model, or NULL
+    ds_trainer_opts opt;
+} ds_train_opts;
+
+void ds_train_opts_default(ds_train_opts *o);
+// Trains m on d. t is a trainer for m (fresh, or loaded from a checkpoint: training
+// continues at its step). Returns 0 or a DS_E* code.
+int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
+                 const ds_schema_set *schemas, const ds_train_opts *o);
+// The learning rate of step s (1-based) of o's schedule.
+float ds_train_lr(const ds_train_opts *o, int s);
+// Field F1 of model m on the documents in dir (docseek truth), through the evaluator;
+// per-type F1 into types (NULL allowed) as {"invoice": f1, ...}.
+int ds_train_evaluate(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas,
+                      const char *schemas_dir, const char *dir, double *f1, json_t **types);
+
+#endif
