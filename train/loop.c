@@ -8,6 +8,7 @@
 #include "fusion/extract.h"
 #include "samples/eval.h"
 #include "samples/gt-formats.h"
+#include "train/plot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -225,6 +226,17 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
     if (tty) fprintf(stderr, "\n");
     if (!rc) rc = checkpoint(t, o);
     if (!rc && o->out) rc = ds_model_save(m, o->out);
+    if (csv) {
+        fclose(csv);
+        csv = NULL;
+        char png[4096];
+        size_t L = strlen(o->curve_csv);
+        if (L > 4 && strcmp(o->curve_csv + L - 4, ".csv") == 0) {
+            snprintf(png, sizeof png, "%.*s.png", (int)(L - 4), o->curve_csv);
+            if (ds_plot_curves(o->curve_csv, png) == 0)
+                DS_LOGI("train: curves in %s and %s", o->curve_csv, png);
+        }
+    }
     if (!rc)
         DS_LOGI("train: %.0f tokens in %.0f s (%.0f tokens/s)", tokens, ds_time_s() - t_start,
                 tokens / (ds_time_s() - t_start));
