@@ -43,6 +43,11 @@ static int infer_forward(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_st
     DS_ALLOC(ao, (size_t)N * qd);
     DS_ALLOC(x2, (size_t)N * C);
     DS_ALLOC(y, (size_t)N * C);
+    float *lmid = NULL, *ltmp = NULL; // LoRA scratch
+    if (w->lora_rank > 0) {
+        DS_ALLOC(lmid, (size_t)N * w->lora_rank);
+        DS_ALLOC(ltmp, (size_t)N * (qd + 2 * kd > C ? qd + 2 * kd : C));
+    }
     for (int i = 0; i < in->n_seq; i++)
         for (int t = in->seq_off[i]; t < in->seq_off[i + 1]; t++)
             pos[t] = st[i]->kv.len + t - in->seq_off[i];
@@ -51,6 +56,9 @@ static int infer_forward(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_st
         const ds_lm_layer *L = &w->layers[l];
         ops->rmsnorm_forward(ctx, ln, rstd, x, L->attn_norm, N, C, cfg->norm_eps);
         ops->matmul_forward(ctx, qkv, ln, L->qkv, NULL, N, C, qd + 2 * kd);
+        if (L->lora_qkv_a)
+            ds_lora_forward(ctx, qkv, lmid, ltmp, ln, L->lora_qkv_a, L->lora_qkv_b, N, C,
+                            qd + 2 * kd, w->lora_rank, w->lora_scale);
         ds_qkv_split(q, k, v, qkv, N, nh, nkv, hd);
         ops->rope_forward(ctx, q, q, pos, N, nh, hd, cfg->rope_theta);
         ops->rope_forward(ctx, k, k, pos, N, nkv, hd, cfg->rope_theta);
@@ -74,6 +82,9 @@ static int infer_forward(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_st
             }
         }
         ops->matmul_forward(ctx, x2, ao, L->o, NULL, N, qd, C);
+        if (L->lora_o_a)
+            ds_lora_forward(ctx, x2, lmid, ltmp, ao, L->lora_o_a, L->lora_o_b, N, qd, C,
+                            w->lora_rank, w->lora_scale);
         ops->add(ctx, x2, x2, x, (int64_t)N * C);
         ops->rmsnorm_forward(ctx, ln, rstd, x2, L->ffn_norm, N, C, cfg->norm_eps);
         ds_lm_layer_acts la;

@@ -41,6 +41,25 @@ void ds_lm_layout(const ds_model_cfg *cfg, ds_lm_weights *w, ds_carver *c) {
     w->head = ds_carve(c, 2, V, C, 0, "lm.head.weight");
 }
 
+void ds_lora_forward(ds_ctx *ctx, float *out, float *mid, float *tmp, const float *inp,
+                     const float *A, const float *B, int N, int K, int Nout, int r, float scale) {
+    const ds_ops *ops = ctx->ops;
+    ops->matmul_forward(ctx, mid, inp, A, NULL, N, K, r);
+    ops->matmul_forward(ctx, tmp, mid, B, NULL, N, r, Nout);
+    ops->axpy(ctx, out, tmp, scale, (int64_t)N * Nout);
+}
+
+void ds_lora_backward(ds_ctx *ctx, float *dinp, float *dA, float *dB, float *dmid, float *dtmp,
+                      const float *dout, const float *inp, const float *mid, const float *A,
+                      const float *B, int N, int K, int Nout, int r, float scale) {
+    const ds_ops *ops = ctx->ops;
+    ops->zero(ctx, dtmp, sizeof(float) * N * Nout);
+    ops->axpy(ctx, dtmp, dout, scale, (int64_t)N * Nout);
+    ops->zero(ctx, dmid, sizeof(float) * N * r);
+    ops->matmul_backward(ctx, dmid, dB, NULL, dtmp, mid, B, N, r, Nout);
+    ops->matmul_backward(ctx, dinp, dA, NULL, dmid, inp, A, N, K, r);
+}
+
 static ds_attn_mask seq_mask(const ds_model_cfg *cfg, const ds_seq_layout *lay, int b) {
     ds_attn_mask m = {1, lay->n_prefix[b], cfg->window};
     return m;
@@ -82,6 +101,14 @@ int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, 
         ALLOC(la->rstd2, N);
         ops->rmsnorm_forward(ctx, la->ln1, la->rstd1, x, L->attn_norm, N, C, cfg->norm_eps);
         ops->matmul_forward(ctx, qkv, la->ln1, L->qkv, NULL, N, C, qkvd);
+        int r = w->lora_rank;
+        float *ltmp = NULL;
+        if (L->lora_qkv_a || L->lora_o_a) ALLOC(ltmp, (size_t)N * (qkvd > C ? qkvd : C));
+        if (L->lora_qkv_a) {
+            ALLOC(la->lora_qkv_mid, (size_t)N * r);
+            ds_lora_forward(ctx, qkv, la->lora_qkv_mid, ltmp, la->ln1, L->lora_qkv_a, L->lora_qkv_b,
+                            N, C, qkvd, r, w->lora_scale);
+        }
         ds_qkv_split(la->q, la->k, la->v, qkv, N, nh, nkv, hd);
         ops->rope_forward(ctx, la->q, la->q, lay->pos, N, nh, hd, cfg->rope_theta);
         ops->rope_forward(ctx, la->k, la->k, lay->pos, N, nkv, hd, cfg->rope_theta);
@@ -94,6 +121,11 @@ int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, 
                                    seq_mask(cfg, lay, b));
         }
         ops->matmul_forward(ctx, la->x2, la->ao, L->o, NULL, N, nh * hd, C);
+        if (L->lora_o_a) {
+            ALLOC(la->lora_o_mid, (size_t)N * r);
+            ds_lora_forward(ctx, la->x2, la->lora_o_mid, ltmp, la->ao, L->lora_o_a, L->lora_o_b, N,
+                            nh * hd, C, r, w->lora_scale);
+        }
         ops->add(ctx, la->x2, la->x2, x, (int64_t)N * C);
         ops->rmsnorm_forward(ctx, la->ln2, la->rstd2, la->x2, L->ffn_norm, N, C, cfg->norm_eps);
         float *xn;
@@ -136,6 +168,11 @@ int ds_lm_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w,
     ALLOC(dq0, (size_t)N * qd);
     ALLOC(dk0, (size_t)N * kd);
     ALLOC(dqkv, (size_t)N * qkvd);
+    float *lmid = NULL, *ltmp = NULL; // LoRA scratch
+    if (w->lora_rank > 0) {
+        ALLOC(lmid, (size_t)N * w->lora_rank);
+        ALLOC(ltmp, (size_t)N * (qkvd > C ? qkvd : C));
+    }
     ops->zero(ctx, dx, sizeof(float) * N * C);
     ops->rmsnorm_backward(ctx, dx, g->norm, dout, a->xf, w->norm, a->rstdf, N, C);
     for (int l = cfg->n_layers - 1; l >= 0; l--) {
@@ -150,6 +187,10 @@ int ds_lm_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w,
         // x2 = x + o(attention(norm(x))).
         ops->zero(ctx, dao, sizeof(float) * N * qd);
         ops->matmul_backward(ctx, dao, G->o, NULL, dx, la->ao, L->o, N, qd, C);
+        int r = w->lora_rank;
+        if (L->lora_o_a)
+            ds_lora_backward(ctx, dao, G->lora_o_a, G->lora_o_b, lmid, ltmp, dx, la->ao,
+                             la->lora_o_mid, L->lora_o_a, L->lora_o_b, N, qd, C, r, w->lora_scale);
         ops->zero(ctx, dq, sizeof(float) * N * qd);
         ops->zero(ctx, dk, sizeof(float) * N * kd);
         ops->zero(ctx, dv, sizeof(float) * N * kd);
@@ -169,6 +210,10 @@ int ds_lm_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w,
         ds_qkv_merge(dqkv, dq0, dk0, dv, N, nh, nkv, hd);
         ops->zero(ctx, dln, sizeof(float) * N * C);
         ops->matmul_backward(ctx, dln, G->qkv, NULL, dqkv, la->ln1, L->qkv, N, C, qkvd);
+        if (L->lora_qkv_a)
+            ds_lora_backward(ctx, dln, G->lora_qkv_a, G->lora_qkv_b, lmid, ltmp, dqkv, la->ln1,
+                             la->lora_qkv_mid, L->lora_qkv_a, L->lora_qkv_b, N, C, qkvd, r,
+                             w->lora_scale);
         ops->rmsnorm_backward(ctx, dx, G->attn_norm, dln, la->x, L->attn_norm, la->rstd1, N, C);
     }
     ops->axpy(ctx, dx0, dx, 1.0f, (int64_t)N * C);

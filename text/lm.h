@@ -34,13 +34,19 @@ typedef struct {
     float *exp_w2;     // (E, C, He)
     float *shared_w13; // (2 S He, C)
     float *shared_w2;  // (C, S He)
+    // LoRA adapter (Hu et al. 2021) on the attention projections, or NULL:
+    // W x + scale * B (A x), A (r, in), B (out, r); see fusion/lora.h
+    float *lora_qkv_a, *lora_qkv_b; // (r, C), ((nh + 2 nkv) hd, r)
+    float *lora_o_a, *lora_o_b;     // (r, nh hd), (C, r)
 } ds_lm_layer;
 
 typedef struct {
     float *tok_emb; // (V, C)
     ds_lm_layer layers[DS_LM_MAX_LAYERS];
-    float *norm; // (C)
-    float *head; // (V, C)
+    float *norm;      // (C)
+    float *head;      // (V, C)
+    int lora_rank;    // 0: no adapter
+    float lora_scale; // alpha / rank
 } ds_lm_weights;
 
 // Where the sequences of a packed batch are.
@@ -52,19 +58,20 @@ typedef struct {
 } ds_seq_layout;
 
 typedef struct {
-    float *x;                    // (N, C) layer input
-    float *ln1, *rstd1;          // (N, C), (N)
-    float *q, *k, *v;            // (N, nh hd), (N, nkv hd), (N, nkv hd); q and k rotated
-    float *att;                  // per sequence (nh, T_b, T_b), concatenated
-    float *ao;                   // (N, nh hd)
-    float *x2;                   // (N, C) after the attention residual
-    float *ln2, *rstd2;          // (N, C), (N)
-    float *h13, *hact;           // dense: (N, 2H), (N, H)
-    float *logits, *scores, *ew; // MoE: (N, E), (N, E), (N, k)
-    int32_t *eidx, *offsets;     // (N, k), (E + 1)
-    int32_t *row_of, *token_of;  // (N, k), (N k)
-    float *xp, *hp, *ap, *yp;    // (N k, C), (N k, 2 He), (N k, He), (N k, C)
-    float *hs, *as;              // shared: (N, 2 S He), (N, S He)
+    float *x;                         // (N, C) layer input
+    float *ln1, *rstd1;               // (N, C), (N)
+    float *q, *k, *v;                 // (N, nh hd), (N, nkv hd), (N, nkv hd); q and k rotated
+    float *att;                       // per sequence (nh, T_b, T_b), concatenated
+    float *ao;                        // (N, nh hd)
+    float *x2;                        // (N, C) after the attention residual
+    float *ln2, *rstd2;               // (N, C), (N)
+    float *h13, *hact;                // dense: (N, 2H), (N, H)
+    float *logits, *scores, *ew;      // MoE: (N, E), (N, E), (N, k)
+    int32_t *eidx, *offsets;          // (N, k), (E + 1)
+    int32_t *row_of, *token_of;       // (N, k), (N k)
+    float *xp, *hp, *ap, *yp;         // (N k, C), (N k, 2 He), (N k, He), (N k, C)
+    float *hs, *as;                   // shared: (N, 2 S He), (N, S He)
+    float *lora_qkv_mid, *lora_o_mid; // LoRA: A x of each projection, (N, r)
 } ds_lm_layer_acts;
 
 typedef struct {
@@ -94,6 +101,15 @@ int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, 
 int ds_lm_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, ds_lm_weights *g,
                    const ds_seq_layout *lay, const ds_lm_acts *a, const float *dout, float *dx0,
                    ds_arena *arena);
+
+// ---- LoRA: out (N, Nout) += scale * (inp (N, K) A^T) B^T; mid (N, r) keeps inp A^T for
+// the backward; tmp (N, Nout) is scratch. Backward accumulates dA, dB (NULL: skipped)
+// and dinp; dtmp (N, Nout) is scratch.
+void ds_lora_forward(ds_ctx *ctx, float *out, float *mid, float *tmp, const float *inp,
+                     const float *A, const float *B, int N, int K, int Nout, int r, float scale);
+void ds_lora_backward(ds_ctx *ctx, float *dinp, float *dA, float *dB, float *dmid, float *dtmp,
+                      const float *dout, const float *inp, const float *mid, const float *A,
+                      const float *B, int N, int K, int Nout, int r, float scale);
 
 // ---- feed-forward blocks, shared with the inference path (text/infer.c)
 // y (N, C) = FFN of layer l on inp (N, C); fills the FFN fields of la (arena memory).

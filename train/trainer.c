@@ -13,6 +13,9 @@ struct ds_trainer {
     ds_ctx *ctx;
     ds_trainer_opts o;
     float *grad, *mom, *var;
+    float *opt_p, *opt_g; // what AdamW updates: the model's parameters, or an adapter's
+    int64_t opt_n;
+    float *lgrad; // adapter gradients (LoRA), or NULL
     ds_weights gw;
     ds_arena arena;
     int step;
@@ -49,6 +52,40 @@ int ds_trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_traine
     }
     ds_model_point(m, t->grad, &t->gw);
     ds_arena_init(&t->arena, 64u << 20, t->o.arena_limit);
+    t->opt_p = m->params;
+    t->opt_g = t->grad;
+    t->opt_n = m->table.total;
+    *out = t;
+    return 0;
+}
+
+int ds_trainer_new_lora(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lora *l,
+                        ds_trainer **out) {
+    ds_trainer *t = calloc(1, sizeof *t);
+    if (!t) return ds_error(DS_E_NOMEM, "trainer: out of memory");
+    t->m = m;
+    t->ctx = ctx;
+    if (o)
+        t->o = *o;
+    else
+        ds_trainer_opts_default(&t->o);
+    size_t n = (size_t)l->table.total;
+    // the base's gradients are computed by the backward pass, then ignored (frozen)
+    t->grad = calloc((size_t)m->table.total, sizeof(float));
+    t->lgrad = calloc(n, sizeof(float));
+    t->mom = calloc(n, sizeof(float));
+    t->var = calloc(n, sizeof(float));
+    if (!t->grad || !t->lgrad || !t->mom || !t->var) {
+        ds_trainer_free(t);
+        return ds_error(DS_E_NOMEM, "trainer: out of memory");
+    }
+    ds_lora_attach(m, l);
+    ds_model_point(m, t->grad, &t->gw);
+    ds_lora_point(m, l, t->lgrad, &t->gw);
+    ds_arena_init(&t->arena, 64u << 20, t->o.arena_limit);
+    t->opt_p = l->params;
+    t->opt_g = t->lgrad;
+    t->opt_n = (int64_t)n;
     *out = t;
     return 0;
 }
@@ -56,6 +93,7 @@ int ds_trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_traine
 void ds_trainer_free(ds_trainer *t) {
     if (!t) return;
     free(t->grad);
+    free(t->lgrad);
     free(t->mom);
     free(t->var);
     ds_arena_free(&t->arena);
@@ -73,11 +111,12 @@ int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *s
     int64_t n = m->table.total;
     ds_arena_reset(&t->arena);
     ops->zero(t->ctx, t->grad, sizeof(float) * n);
+    if (t->lgrad) ops->zero(t->ctx, t->lgrad, sizeof(float) * t->opt_n);
     ds_fwd *f;
     int rc = ds_model_forward(m, t->ctx, b, &t->arena, &f, st);
     if (!rc) rc = ds_model_backward(m, t->ctx, b, f, &t->gw, &t->arena);
     if (rc) return rc;
-    double norm = sqrt(ops->sumsq(t->ctx, t->grad, n));
+    double norm = sqrt(ops->sumsq(t->ctx, t->opt_g, t->opt_n));
     if (grad_norm) *grad_norm = norm;
     if (!isfinite(norm))
         return ds_error(DS_E_INTERNAL, "trainer: gradient norm is %g at step %d", norm,
@@ -86,8 +125,8 @@ int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *s
     ds_adamw_cfg cfg = {lr,       t->o.beta1,        t->o.beta2,
                         t->o.eps, t->o.weight_decay, ds_clip_scale(norm, t->o.clip),
                         t->step};
-    ops->adamw_update(t->ctx, m->params, t->grad, t->mom, t->var, n, &cfg);
-    ds_moe_bias_update(&m->cfg, m->router_bias, st->load);
+    ops->adamw_update(t->ctx, t->opt_p, t->opt_g, t->mom, t->var, t->opt_n, &cfg);
+    if (!t->lgrad) ds_moe_bias_update(&m->cfg, m->router_bias, st->load); // frozen under LoRA
     return 0;
 }
 
@@ -95,6 +134,7 @@ int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *s
 
 int ds_trainer_save(const ds_trainer *t, const char *path, const json_t *meta) {
     const ds_model *m = t->m;
+    if (t->lgrad) return ds_error(DS_E_UNSUPPORTED, "checkpoint: not for adapter training (yet)");
     ds_st_writer *w = ds_st_writer_new();
     if (!w) return ds_error(DS_E_NOMEM, "checkpoint: out of memory");
     int64_t n[1] = {m->table.total}, nb[1] = {(int64_t)m->cfg.n_layers * m->cfg.n_experts};
@@ -137,6 +177,7 @@ static int load_tensor(const ds_safetensors *st, const char *path, const char *n
 
 int ds_trainer_load(ds_trainer *t, const char *path, json_t **meta) {
     ds_model *m = t->m;
+    if (t->lgrad) return ds_error(DS_E_UNSUPPORTED, "checkpoint: not for adapter training (yet)");
     ds_safetensors *st;
     int rc = ds_st_open(path, &st);
     if (rc) return rc;

@@ -7,6 +7,7 @@
 #ifndef DS_TRAINER_H
 #define DS_TRAINER_H
 
+#include "fusion/lora.h"
 #include "fusion/model.h"
 
 #include <jansson.h>
@@ -22,6 +23,10 @@ typedef struct {
 void ds_trainer_opts_default(ds_trainer_opts *o);
 // The model must own its parameters (ds_model_make_writable). Returns 0 or DS_E_NOMEM.
 int ds_trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_trainer **out);
+// A trainer of adapter l only: the base model is frozen (its parameters may stay
+// mapped from the file) and l is attached to it. Checkpoints are not supported.
+int ds_trainer_new_lora(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lora *l,
+                        ds_trainer **out);
 void ds_trainer_free(ds_trainer *t);
 // One step on batch b at learning rate lr. st gets the losses, the expert load and
 // grad_norm (before clipping). Returns 0 or a DS_E* code (the parameters are then unchanged).

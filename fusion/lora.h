@@ -1,0 +1,38 @@
+// lora.h: LoRA adapters (Hu et al. 2021, arXiv:2106.09685) on the language
+// model's attention projections (fused QKV and output): W x + (alpha/r) B A x,
+// A (r, in) random, B (out, r) zero at the start, so a new adapter changes
+// nothing. The base model stays frozen (and mapped from its file); only A and
+// B train. An adapter is its own small safetensors file tied to its base by
+// the base's config; it is attached at inference or merged into the weights.
+// Not here (yet): adapters on the shared and routed experts, checkpoints of
+// adapter training.
+#ifndef DS_LORA_H
+#define DS_LORA_H
+
+#include "fusion/model.h"
+
+typedef struct {
+    int rank;
+    float alpha;
+    ds_param_table table;
+    float *params; // (table.total), owned
+} ds_lora;
+
+// A new adapter for m: A ~ normal(0, 1/sqrt(in)) (seeded), B = 0.
+int ds_lora_new(const ds_model *m, int rank, float alpha, uint64_t seed, ds_lora **out);
+void ds_lora_free(ds_lora *l);
+// Points w's adapter pointers into base (table.total floats: l's parameters or a
+// gradient buffer) and sets rank and scale.
+void ds_lora_point(const ds_model *m, const ds_lora *l, float *base, ds_weights *w);
+// The model runs with the adapter (borrowed: it must outlive the attachment).
+void ds_lora_attach(ds_model *m, const ds_lora *l);
+void ds_lora_detach(ds_model *m);
+// Saves the adapter; metadata: format docseek-lora-1, rank, alpha, the base's config.
+int ds_lora_save(const ds_lora *l, const ds_model *m, const char *path);
+// Loads an adapter for m; refuses one made for another config (DS_E_INVAL) or with
+// tensors that do not match (DS_E_SHAPE / DS_E_FORMAT naming the tensor).
+int ds_lora_load(const char *path, const ds_model *m, ds_lora **out);
+// W += (alpha/r) B A in m's own (writable) weights; the model then runs without it.
+int ds_lora_merge(ds_model *m, const ds_lora *l);
+
+#endif
