@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "fusion/extract.h"
+#include "fusion/lora.h"
 #include "ingest/ingest.h"
 #include "samples/eval.h"
 #include "samples/rules.h"
@@ -31,6 +32,7 @@ static const char *usage_text =
     "  --extractor NAME    run an extractor on every document instead of reading --pred:\n"
     "                      rules (the baseline) or model (docseek's model, see --model)\n"
     "  --model FILE        the model of --extractor model (default " DS_DEFAULT_MODEL ")\n"
+    "  --adapter FILE      a LoRA adapter for it (docseek finetune --lora)\n"
     "  --schemas DIR       doc and field types, docseek format (default samples/schemas)\n"
     "  --uppercase         compare text fields upper-cased (Kleister always does)\n"
     "  --month-first       read numeric dates month/day/year (default day/month/year)\n"
@@ -47,6 +49,7 @@ typedef struct {
     int given_type;
     ds_eval_format format; // FUNSD wants entities and links instead of fields
     const char *model_path;
+    ds_lora *adapter;
     ds_model *model; // loaded on the first document (--extractor model)
     ds_ctx *ctx;
     ds_extractor *x;
@@ -92,7 +95,7 @@ static ds_eval_extract_fn find_extractor(const char *name) {
 }
 
 typedef struct {
-    const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth, *model;
+    const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth, *model, *adapter;
     ds_eval_format format;
     ds_eval_opts opts;
     int worst, quiet, given_type;
@@ -134,6 +137,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
                                : !strcmp(s, "--extractor")   ? &a->extractor
                                : !strcmp(s, "--schemas")     ? &a->schemas
                                : !strcmp(s, "--model")       ? &a->model
+                               : !strcmp(s, "--adapter")     ? &a->adapter
                                : !strcmp(s, "--json")        ? &a->json
                                : !strcmp(s, "--html")        ? &a->html
                                : !strcmp(s, "--write-truth") ? &a->write_truth
@@ -190,11 +194,14 @@ int ds_cmd_eval(int argc, char **argv) {
     }
     if (a.extractor && strcmp(a.extractor, "model") == 0) { // load once, fail fast
         rc = ds_model_load(env.model_path, &env.model);
+        if (!rc && a.adapter && !(rc = ds_lora_load(a.adapter, env.model, &env.adapter)))
+            ds_lora_attach(env.model, env.adapter);
         if (!rc && !(env.ctx = ds_ctx_new(DS_BACKEND_CPU, 2)))
             rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
         if (!rc) rc = ds_extractor_new(env.model, env.ctx, &env.schemas, &env.x);
         if (rc) {
             ds_model_free(env.model);
+            ds_lora_free(env.adapter);
             ds_ctx_free(env.ctx);
             ds_schema_set_free(&env.schemas);
             ds_eval_set_free(&truth);
@@ -207,6 +214,7 @@ int ds_cmd_eval(int argc, char **argv) {
     ds_extractor_free(env.x);
     ds_ctx_free(env.ctx);
     ds_model_free(env.model);
+    ds_lora_free(env.adapter);
     ds_schema_set_free(&env.schemas);
     ds_ingest_thread_cleanup();
     ds_eval_report rep;

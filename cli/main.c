@@ -19,6 +19,7 @@ static const struct {
     {"eval", ds_cmd_eval, "score predictions against ground truth (docseek, SROIE, FUNSD, ...)"},
     {"tokenizer", ds_cmd_tokenizer, "train the BPE tokenizer on a corpus; show how a text splits"},
     {"train", ds_cmd_train, "train a model on labelled documents (checkpoints, resume, eval)"},
+    {"finetune", ds_cmd_finetune, "adapt a model to your documents (LoRA adapter) or merge one"},
     {"model", ds_cmd_model, "create a model file (random init) or describe one"},
 };
 
