@@ -17,6 +17,8 @@ static const char *usage_text =
     "usage: docseek finetune --lora --data DIR [--data DIR ...] --out ADAPTER [options]\n"
     "       docseek finetune --merge --adapter ADAPTER --out MODEL [--model BASE]\n"
     "  --model BASE      the model to adapt (default " DS_DEFAULT_MODEL ")\n"
+    "  --format F        the folders' ground truth: docseek (default), sroie, kleister,\n"
+    "                    cord (the formats docseek eval reads)\n"
     "  --data DIR        labelled documents (NAME.pdf/.png/... beside NAME.json)\n"
     "  --rank N          adapter rank (default 16); --alpha X (default 32)\n"
     "  --steps N         (default 300); --batch N (4); --lr X (1e-3); --warmup N (20)\n"
@@ -28,7 +30,7 @@ static const char *usage_text =
 
 int ds_cmd_finetune(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
-    const char *cache = ".docseek-cache";
+    const char *cache = ".docseek-cache", *format = "docseek";
     int n_dirs = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2;
     float alpha = 32;
     ds_train_opts o;
@@ -66,6 +68,8 @@ int ds_cmd_finetune(int argc, char **argv) {
             base = v;
         else if (!strcmp(a, "--adapter"))
             adapter = v;
+        else if (!strcmp(a, "--format"))
+            format = v;
         else if (!strcmp(a, "--cache"))
             cache = v;
         else if (!strcmp(a, "--schemas"))
@@ -138,7 +142,13 @@ int ds_cmd_finetune(int argc, char **argv) {
     memset(&d, 0, sizeof d);
     rc = ctx ? ds_lora_new(m, rank, alpha, o.seed, &l) : ds_error(DS_E_NOMEM, "no threads");
     if (!rc) rc = ds_trainer_new_lora(m, ctx, &o.opt, l, &t);
-    if (!rc) rc = ds_dataset_scan(dirs, n_dirs, &d);
+    ds_eval_format fmt = DS_EVAL_DOCSEEK;
+    if (!rc) rc = ds_eval_format_parse(format, &fmt);
+    if (!rc && fmt != DS_EVAL_DOCSEEK && n_dirs != 1)
+        rc = ds_error(DS_E_INVAL, "--format %s reads one --data folder, got %d", format, n_dirs);
+    if (!rc)
+        rc = fmt == DS_EVAL_DOCSEEK ? ds_dataset_scan(dirs, n_dirs, &d)
+                                    : ds_dataset_from_gt(fmt, dirs[0], o.schemas_dir, &d);
     if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
     if (!rc) {
         DS_LOGI("finetune: rank %d, alpha %g: %lld adapter parameters on %d documents", rank, alpha,

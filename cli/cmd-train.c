@@ -17,6 +17,8 @@
 static const char *usage_text =
     "usage: docseek train --data DIR [--data DIR ...] --out MODEL\n"
     "                     (--config FILE --tokenizer TOK | --init MODEL) [options]\n"
+    "  --format F        the folders' ground truth: docseek (default), sroie, kleister,\n"
+    "                    cord (the formats docseek eval reads)\n"
     "  --data DIR            labelled documents (NAME.pdf/.png/... beside NAME.json)\n"
     "  --out MODEL           the trained model (also written at the end of every run)\n"
     "  --config FILE         model settings (configs/*.json) for a new model\n"
@@ -49,7 +51,8 @@ static int parse_int(const char *s, int *out) {
 
 int ds_cmd_train(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *config = NULL, *tok_path = NULL, *init = NULL;
-    const char *cache = ".docseek-cache", *ckpt = NULL, *curve = NULL, *schemas_dir = NULL;
+    const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *curve = NULL,
+               *schemas_dir = NULL;
     int n_dirs = 0, threads = 2, prep_threads = 2, resume = 0;
     ds_train_opts o;
     ds_train_opts_default(&o);
@@ -79,6 +82,8 @@ int ds_cmd_train(int argc, char **argv) {
             tok_path = v;
         else if (!strcmp(a, "--init"))
             init = v;
+        else if (!strcmp(a, "--format"))
+            format = v;
         else if (!strcmp(a, "--cache"))
             cache = v;
         else if (!strcmp(a, "--checkpoint"))
@@ -174,7 +179,13 @@ int ds_cmd_train(int argc, char **argv) {
             DS_LOGW("train: --resume but no checkpoint %s: starting at step 0", ckpt);
         }
     }
-    if (!rc) rc = ds_dataset_scan(dirs, n_dirs, &d);
+    ds_eval_format fmt = DS_EVAL_DOCSEEK;
+    if (!rc) rc = ds_eval_format_parse(format, &fmt);
+    if (!rc && fmt != DS_EVAL_DOCSEEK && n_dirs != 1)
+        rc = ds_error(DS_E_INVAL, "--format %s reads one --data folder, got %d", format, n_dirs);
+    if (!rc)
+        rc = fmt == DS_EVAL_DOCSEEK ? ds_dataset_scan(dirs, n_dirs, &d)
+                                    : ds_dataset_from_gt(fmt, dirs[0], o.schemas_dir, &d);
     if (!rc) {
         DS_LOGI("train: preparing %d documents on %d threads (cache %s)", d.n, prep_threads, cache);
         rc = ds_dataset_prepare(&d, m, &schemas, prep_threads, cache);

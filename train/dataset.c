@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "fusion/sequence.h"
+#include "samples/gt-formats.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -87,6 +88,42 @@ int ds_dataset_scan(const char *const *dirs, int n_dirs, ds_dataset *out) {
         memcpy(out->truth_paths[i] + l, ".json", 6);
     }
     return 0;
+}
+
+int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_dir,
+                       ds_dataset *out) {
+    memset(out, 0, sizeof *out);
+    ds_eval_set set;
+    int rc = ds_gt_load(fmt, dir, schemas_dir, &set);
+    if (rc) return rc;
+    out->doc_paths = calloc((size_t)set.n_docs + 1, sizeof(char *));
+    out->truths = calloc((size_t)set.n_docs + 1, sizeof(json_t *));
+    out->seqs = calloc((size_t)set.n_docs + 1, sizeof(ds_seq));
+    out->px = calloc((size_t)set.n_docs + 1, sizeof(uint8_t *));
+    out->ok = calloc((size_t)set.n_docs + 1, sizeof(int));
+    if (!out->doc_paths || !out->truths || !out->seqs || !out->px || !out->ok)
+        rc = ds_error(DS_E_NOMEM, "dataset: out of memory");
+    for (int i = 0; !rc && i < set.n_docs; i++) {
+        const ds_eval_doc *d = &set.docs[i];
+        if (!d->doc_path) continue; // truth without its document
+        size_t k;
+        json_t *o;
+        json_array_foreach(set.as_pred, k, o) {
+            const char *id = json_string_value(json_object_get(o, "id"));
+            if (id && strcmp(id, d->id) == 0 && json_object_get(o, "fields")) {
+                out->doc_paths[out->n] = strdup(d->doc_path);
+                out->truths[out->n] = json_incref(o);
+                out->n++;
+                break;
+            }
+        }
+    }
+    ds_eval_set_free(&set);
+    if (!rc && out->n == 0)
+        rc = ds_error(DS_E_INVAL, "dataset: no document with fields in %s (%s)", dir,
+                      ds_eval_format_name(fmt));
+    if (rc) ds_dataset_free(out);
+    return rc;
 }
 
 // ---- the cache
@@ -191,7 +228,13 @@ static void prepare_one(prep_args *a, int i) {
         uint64_t k = fnv(a->key0, d->doc_paths[i], strlen(d->doc_paths[i]));
         k = fnv(k, &st.st_size, sizeof st.st_size);
         k = fnv(k, &st.st_mtime, sizeof st.st_mtime);
-        if (stat(d->truth_paths[i], &ts) == 0) k = fnv(k, &ts.st_mtime, sizeof ts.st_mtime);
+        if (d->truths) {
+            char *t = json_dumps(d->truths[i], JSON_SORT_KEYS | JSON_COMPACT);
+            if (t) k = fnv(k, t, strlen(t));
+            free(t);
+        } else if (stat(d->truth_paths[i], &ts) == 0) {
+            k = fnv(k, &ts.st_mtime, sizeof ts.st_mtime);
+        }
         snprintf(cpath, sizeof cpath, "%s/%016llx.seq", a->cache_dir, (unsigned long long)k);
         if (cache_read(cpath, &d->seqs[i], &d->px[i], S)) {
             d->ok[i] = 1;
@@ -205,7 +248,8 @@ static void prepare_one(prep_args *a, int i) {
     io.no_pixels = S == 0;
     ds_doc *doc = NULL;
     json_error_t jerr;
-    json_t *truth = json_load_file(d->truth_paths[i], 0, &jerr);
+    json_t *truth =
+        d->truths ? json_incref(d->truths[i]) : json_load_file(d->truth_paths[i], 0, &jerr);
     int rc = truth ? ds_ingest_file(d->doc_paths[i], &io, &doc)
                    : ds_error(DS_E_FORMAT, "%s:%d: %s", d->truth_paths[i], jerr.line, jerr.text);
     ds_seq_info info;
@@ -301,11 +345,13 @@ void ds_dataset_free(ds_dataset *d) {
     for (int i = 0; i < d->n; i++) {
         if (d->doc_paths) free(d->doc_paths[i]);
         if (d->truth_paths) free(d->truth_paths[i]);
+        if (d->truths) json_decref(d->truths[i]);
         if (d->seqs && d->ok && d->ok[i]) ds_seq_free(&d->seqs[i]);
         if (d->px) free(d->px[i]);
     }
     free(d->doc_paths);
     free(d->truth_paths);
+    free(d->truths);
     free(d->seqs);
     free(d->px);
     free(d->ok);

@@ -9,22 +9,30 @@
 #define DS_DATASET_H
 
 #include "fusion/model.h"
+#include "samples/eval.h"
+
+#include <jansson.h>
 #include "samples/schema.h"
 
 typedef struct {
     int n;
-    char **doc_paths, **truth_paths;
-    ds_seq *seqs;   // prepared sequences; pixels NULL (see px)
-    uint8_t **px;   // (n) page pixels as bytes, (n_pages, 3, S, S), or NULL
-    int n_failed;   // documents that could not be prepared (skipped, logged)
-    int *ok;        // (n) 1 when prepared
-    int n_cached;   // sequences read from the cache by the last prepare
-    double seconds; // time of the last prepare
+    char **doc_paths, **truth_paths; // truth_paths NULL when truths are in memory
+    json_t **truths;                 // (n) truth objects read from a public format, or NULL
+    ds_seq *seqs;                    // prepared sequences; pixels NULL (see px)
+    uint8_t **px;                    // (n) page pixels as bytes, (n_pages, 3, S, S), or NULL
+    int n_failed;                    // documents that could not be prepared (skipped, logged)
+    int *ok;                         // (n) 1 when prepared
+    int n_cached;                    // sequences read from the cache by the last prepare
+    double seconds;                  // time of the last prepare
 } ds_dataset;
 
 // Lists the documents with truth in dirs (not recursive), sorted by path.
 // DS_E_NOENT when a folder is missing, DS_E_INVAL when none holds a labelled document.
 int ds_dataset_scan(const char *const *dirs, int n_dirs, ds_dataset *out);
+// The same from a folder in a format the evaluator reads (SROIE, Kleister, FUNSD, CORD,
+// docseek): documents and their truth as the evaluator sees them.
+int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_dir,
+                       ds_dataset *out);
 // Prepares every document for model m on n_threads threads, through the cache folder
 // (created; NULL: no cache). A document that fails is logged and skipped.
 int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *schemas,
