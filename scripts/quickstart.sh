@@ -43,5 +43,12 @@ echo
 echo "== the model's speed (training, prefill, decode; the reference shape), against the same-run sgemm ceiling"
 ./build/bench_model --quick
 echo
-echo "not yet: training. 'docseek extract' and 'docseek ingest' need a trained model"
-echo "(the next issue); 'docseek --help' lists what is available now."
+if [[ -f models/default.safetensors ]]; then
+  echo "== the shipped default model extracting the committed sample documents, scored against their truth"
+  for t in invoice receipt form contract; do
+    ./build/docseek eval --gt samples/sets/$t --extractor model --worst 2
+  done
+fi
+echo
+echo "not yet: 'docseek extract' and 'docseek ingest' (the next issue); 'docseek --help' lists"
+echo "what is available now."
