@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "ingest/ingest.h"
 #include "train/loop.h"
+#include "train/plot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,8 @@ static const char *usage_text =
     "  --stop-after N        stop this run after N steps (resume later)\n"
     "  --eval DIR            held-out labelled documents: field F1 every --eval-every N (500)\n"
     "  --curve FILE          CSV of the curves (default MODEL.csv)\n"
-    "  --schemas DIR         document schemas (default samples/schemas)\n";
+    "  --schemas DIR         document schemas (default samples/schemas)\n"
+    "       docseek train --plot FILE.csv   (re)draws FILE.png from a run's curves\n";
 
 static int parse_int(const char *s, int *out) {
     char *end;
@@ -62,6 +64,15 @@ int ds_cmd_train(int argc, char **argv) {
         if (!strcmp(a, "--resume")) {
             resume = 1;
             continue;
+        }
+        if (!strcmp(a, "--plot") && i + 1 < argc) { // redraw the curves of a finished run
+            char png[4096];
+            size_t L = strlen(argv[i + 1]);
+            snprintf(png, sizeof png, "%.*s.png", (int)(L > 4 ? L - 4 : L), argv[i + 1]);
+            int prc = ds_plot_curves(argv[i + 1], png);
+            if (prc) return ds_cli_fail("train", prc);
+            printf("wrote %s\n", png);
+            return 0;
         }
         if (!strcmp(a, "--help")) {
             fputs(usage_text, stdout);

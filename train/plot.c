@@ -79,7 +79,12 @@ static void series(cairo_t *cr, const panel *p, const curves *c, const double *y
     for (int i = 0; i < c->n; i++) {
         if (y[i] < 0) continue;
         double x = px(p, c->step[i]), yy = py(p, y[i]);
-        if (dots) cairo_arc(cr, x, yy, 3, 0, 2 * M_PI), cairo_fill(cr);
+        if (dots) {
+            cairo_new_sub_path(cr);
+            cairo_arc(cr, x, yy, 3, 0, 2 * M_PI);
+            cairo_fill(cr);
+            continue;
+        }
         if (!started)
             cairo_move_to(cr, x, yy), started = 1;
         else
@@ -114,7 +119,7 @@ int ds_plot_curves(const char *csv_path, const char *png_path) {
     cairo_set_font_size(cr, 13);
     double smax = c.step[c.n - 1] > 0 ? c.step[c.n - 1] : 1, lmax = 1e-3;
     for (int i = 0; i < c.n; i++) lmax = fmax(lmax, fmax(c.loss[i], fmax(c.ans[i], c.ptr[i])));
-    panel lp = {60, 40, 400, 320, smax, 1e-3, lmax * 1.2, 1};
+    panel lp = {60, 40, 400, 320, smax, 1e-4, lmax * 1.2, 1};
     panel fp = {560, 40, 400, 320, smax, 0, 1, 0};
     frame(cr, &lp, "loss (log): total black, answer blue, pointers red");
     frame(cr, &fp, "held-out field F1");
@@ -141,9 +146,13 @@ int ds_plot_curves(const char *csv_path, const char *png_path) {
         cairo_show_text(cr, t);
     }
     cairo_set_line_width(cr, 1.2);
-    series(cr, &lp, &c, c.loss, 0, 0, 0, 0);
+    cairo_save(cr);
+    cairo_rectangle(cr, lp.x0, lp.y0, lp.w, lp.h);
+    cairo_clip(cr);
     series(cr, &lp, &c, c.ans, 0.1, 0.3, 0.9, 0);
     series(cr, &lp, &c, c.ptr, 0.9, 0.2, 0.1, 0);
+    series(cr, &lp, &c, c.loss, 0, 0, 0, 0);
+    cairo_restore(cr);
     cairo_set_line_width(cr, 2);
     series(cr, &fp, &c, c.f1, 0.1, 0.6, 0.2, 1);
     cairo_destroy(cr);
