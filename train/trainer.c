@@ -30,10 +30,11 @@ void ds_trainer_opts_default(ds_trainer_opts *o) {
     o->arena_limit = 0;
 }
 
-int ds_trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_trainer **out) {
-    if (!m->params_owned)
-        return ds_error(DS_E_INVAL, "trainer: parameters are read-only (call "
-                                    "ds_model_make_writable)");
+// A trainer whose AdamW updates opt_n parameters at opt_p: the model's own, or an
+// adapter's (l not NULL: then the base's gradients are computed by the backward
+// pass and ignored, and l is attached to the model).
+static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lora *l,
+                       ds_trainer **out) {
     ds_trainer *t = calloc(1, sizeof *t);
     if (!t) return ds_error(DS_E_NOMEM, "trainer: out of memory");
     t->m = m;
@@ -42,52 +43,39 @@ int ds_trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_traine
         t->o = *o;
     else
         ds_trainer_opts_default(&t->o);
-    size_t n = (size_t)m->table.total;
-    t->grad = calloc(n, sizeof(float));
-    t->mom = calloc(n, sizeof(float));
-    t->var = calloc(n, sizeof(float));
-    if (!t->grad || !t->mom || !t->var) {
+    t->opt_n = l ? l->table.total : m->table.total;
+    t->grad = calloc((size_t)m->table.total, sizeof(float));
+    t->lgrad = l ? calloc((size_t)t->opt_n, sizeof(float)) : NULL;
+    t->mom = calloc((size_t)t->opt_n, sizeof(float));
+    t->var = calloc((size_t)t->opt_n, sizeof(float));
+    if (!t->grad || (l && !t->lgrad) || !t->mom || !t->var) {
+        long long n = (long long)t->opt_n;
         ds_trainer_free(t);
-        return ds_error(DS_E_NOMEM, "trainer: cannot allocate 3 x %zu floats", n);
+        return ds_error(DS_E_NOMEM,
+                        "trainer: cannot allocate the gradients and moments of %lld parameters", n);
     }
     ds_model_point(m, t->grad, &t->gw);
+    if (l) {
+        ds_lora_attach(m, l);
+        ds_lora_point(m, l, t->lgrad, &t->gw);
+    }
     ds_arena_init(&t->arena, 64u << 20, t->o.arena_limit);
-    t->opt_p = m->params;
-    t->opt_g = t->grad;
-    t->opt_n = m->table.total;
+    t->opt_p = l ? l->params : m->params;
+    t->opt_g = l ? t->lgrad : t->grad;
     *out = t;
     return 0;
 }
 
+int ds_trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_trainer **out) {
+    if (!m->params_owned)
+        return ds_error(DS_E_INVAL, "trainer: parameters are read-only (call "
+                                    "ds_model_make_writable)");
+    return trainer_new(m, ctx, o, NULL, out);
+}
+
 int ds_trainer_new_lora(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lora *l,
                         ds_trainer **out) {
-    ds_trainer *t = calloc(1, sizeof *t);
-    if (!t) return ds_error(DS_E_NOMEM, "trainer: out of memory");
-    t->m = m;
-    t->ctx = ctx;
-    if (o)
-        t->o = *o;
-    else
-        ds_trainer_opts_default(&t->o);
-    size_t n = (size_t)l->table.total;
-    // the base's gradients are computed by the backward pass, then ignored (frozen)
-    t->grad = calloc((size_t)m->table.total, sizeof(float));
-    t->lgrad = calloc(n, sizeof(float));
-    t->mom = calloc(n, sizeof(float));
-    t->var = calloc(n, sizeof(float));
-    if (!t->grad || !t->lgrad || !t->mom || !t->var) {
-        ds_trainer_free(t);
-        return ds_error(DS_E_NOMEM, "trainer: out of memory");
-    }
-    ds_lora_attach(m, l);
-    ds_model_point(m, t->grad, &t->gw);
-    ds_lora_point(m, l, t->lgrad, &t->gw);
-    ds_arena_init(&t->arena, 64u << 20, t->o.arena_limit);
-    t->opt_p = l->params;
-    t->opt_g = t->lgrad;
-    t->opt_n = (int64_t)n;
-    *out = t;
-    return 0;
+    return trainer_new(m, ctx, o, l, out);
 }
 
 void ds_trainer_free(ds_trainer *t) {
