@@ -243,6 +243,44 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
     int rc;
     switch (d->mode) {
     case M_CHOICE: {
+        if (d->kind == K_SPAN && d->cpos == 0 && d->gs.n_doc > 0) {
+            // A span field: [copy], [null], or (as training does for values that are no
+            // run of document words, e.g. OCR that splits them differently) the first
+            // token of a generated value, chosen among the document's tokens.
+            int V = m->cfg.vocab, na = 0;
+            uint8_t *ok = malloc((size_t)V);
+            int32_t *al = malloc(sizeof(int32_t) * (size_t)V);
+            if (!ok || !al) {
+                free(ok);
+                free(al);
+                rc = DS_E_NOMEM;
+                goto fail;
+            }
+            ds_copy_mask(d->gs.doc_ids, d->gs.n_doc, -1, 1, ok, V);
+            ok[DS_TOK_EOV] = 0;
+            ok[DS_TOK_COPY] = ok[DS_TOK_NULLV] = 1;
+            for (int v = 0; v < V; v++)
+                if (ok[v] && (v >= DS_TOK_BYTE0 || v == DS_TOK_COPY || v == DS_TOK_NULLV))
+                    al[na++] = v;
+            double p;
+            int32_t tok = ds_sample_pick(logits, al, na, o, &p);
+            free(ok);
+            free(al);
+            d->conf *= p;
+            if (tok == DS_TOK_COPY) {
+                d->mode = M_PTR_START;
+                return tok;
+            }
+            if (tok == DS_TOK_NULLV) {
+                put_value(d, NULL);
+                if ((rc = start_field(m, d, d->field + 1))) goto fail;
+                return d->done ? -1 : tok;
+            }
+            d->mode = M_GEN; // the value continues as copy-masked generation
+            d->gn = 0;
+            d->gen[d->gn++] = tok;
+            return tok;
+        }
         int32_t allowed[MAX_CAND];
         int na = 0;
         for (int k = 0; k < d->n_cand; k++) {
