@@ -225,7 +225,7 @@ static void bench_default(int threads, double ceiling) {
 
 // ---- the reference shape
 
-static void bench_reference(int threads) {
+static void bench_reference(int threads, int f16) {
     ds_model_cfg cfg;
     ds_model_cfg_default(&cfg);
     cfg.use_prefix = cfg.use_box = cfg.use_roi = 0;
@@ -259,7 +259,7 @@ static void bench_reference(int threads) {
     s.n_prefix = 0; // causal throughout, like a plain LM prompt
     ds_seq *sp = &s;
     ds_kv_cache *cache;
-    ds_kv_cache_new(&cfg, (T + n_dec) / 16 + 2, 16, &cache);
+    ds_kv_cache_new_f16(&cfg, (T + n_dec) / 16 + 2, 16, f16, &cache);
     ds_arena arena;
     ds_arena_init(&arena, 0, 0);
     ds_gen_state g, *gp = &g;
@@ -288,11 +288,13 @@ static void bench_reference(int threads) {
     int64_t total, active;
     ds_model_count(m, &total, &active);
     double mb_w = (active - (int64_t)cfg.vocab * cfg.dim) * 4.0 / 1e6;
-    double mb_kv = 2.0 * cfg.n_layers * cfg.n_kv_heads * cfg.head_dim * 4.0 * (T + n_dec / 2) / 1e6;
+    double mb_kv = 2.0 * cfg.n_layers * cfg.n_kv_heads * cfg.head_dim * (f16 ? 2.0 : 4.0) *
+                   (T + n_dec / 2) / 1e6;
     double bw = read_bandwidth(threads);
-    printf("  %d thread%s  prefill %4d tokens %7.0f tokens/s   decode %d tokens at batch 1 "
+    printf("  %d thread%s  KV %s  prefill %4d tokens %7.0f tokens/s   decode %d tokens at batch 1 "
            "%6.0f tokens/s\n",
-           threads, threads > 1 ? "s" : " ", T, T / best_pre, n_dec, n_dec / best_dec);
+           threads, threads > 1 ? "s" : " ", f16 ? "fp16" : "fp32", T, T / best_pre, n_dec,
+           n_dec / best_dec);
     printf("             (a decoded token reads %.1f MB of weights + %.1f MB of KV cache; this "
            "run's memory read rate, %.1f GB/s, bounds decoding at %.0f tokens/s)\n",
            mb_w, mb_kv, bw, bw * 1e3 / (mb_w + mb_kv));
@@ -328,9 +330,11 @@ int main(int argc, char **argv) {
         if (max_threads > 1) bench_default(max_threads, ceiln);
     }
     printf("reference shape (width 256, 6 MoE layers, 8 heads, 16 x 256 experts top-2 + 1 "
-           "shared, vocab 4096, f32):\n");
-    bench_reference(1);
-    if (max_threads > 1) bench_reference(max_threads);
+           "shared, vocab 4096, f32 weights):\n");
+    for (int f16 = 0; f16 <= 1; f16++) { // KV cache storage: fp32, then fp16
+        bench_reference(1, f16);
+        if (max_threads > 1) bench_reference(max_threads, f16);
+    }
     printf("peak memory (max RSS): %.0f MiB\n", peak_mib());
     return 0;
 }

@@ -9,18 +9,27 @@
 #include "kernels/cpu/fast-exp.h" // the CPU kernels' vectorisable expf
 
 #include <math.h>
+#ifdef __F16C__
+#include <immintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
 struct ds_kv_cache {
     int n_layers, nh, nkv, hd, block_size, n_blocks;
-    size_t row;   // floats per position per layer: nkv * hd
-    float *k, *v; // (n_blocks, n_layers, block_size, row)
+    size_t row;  // floats per position per layer: nkv * hd
+    int f16;     // storage: 1 half precision, 0 float
+    void *k, *v; // (n_blocks, n_layers, nkv, block_size, hd); keys (.., hd, block_size)
     int32_t *free_list;
     int n_free;
 };
 
 int ds_kv_cache_new(const ds_model_cfg *cfg, int n_blocks, int block_size, ds_kv_cache **out) {
+    return ds_kv_cache_new_f16(cfg, n_blocks, block_size, 0, out);
+}
+
+int ds_kv_cache_new_f16(const ds_model_cfg *cfg, int n_blocks, int block_size, int f16,
+                        ds_kv_cache **out) {
     if (n_blocks < 1 || block_size < 1)
         return ds_error(DS_E_INVAL, "kv cache: %d blocks of %d positions", n_blocks, block_size);
     ds_kv_cache *c = calloc(1, sizeof *c);
@@ -33,8 +42,9 @@ int ds_kv_cache_new(const ds_model_cfg *cfg, int n_blocks, int block_size, ds_kv
     c->n_blocks = n_blocks;
     c->row = (size_t)c->nkv * c->hd;
     size_t n = (size_t)n_blocks * c->n_layers * block_size * c->row;
-    c->k = malloc(sizeof(float) * n);
-    c->v = malloc(sizeof(float) * n);
+    c->f16 = f16 != 0;
+    c->k = malloc((f16 ? 2 : 4) * n);
+    c->v = malloc((f16 ? 2 : 4) * n);
     c->free_list = malloc(sizeof(int32_t) * n_blocks);
     if (!c->k || !c->v || !c->free_list) {
         ds_kv_cache_free(c);
@@ -62,7 +72,7 @@ int ds_kv_cache_block_size(const ds_kv_cache *c) {
     return c->block_size;
 }
 size_t ds_kv_cache_bytes(const ds_kv_cache *c) {
-    return 2 * sizeof(float) * (size_t)c->n_blocks * c->n_layers * c->block_size * c->row;
+    return 2 * (size_t)(c->f16 ? 2 : 4) * c->n_blocks * c->n_layers * c->block_size * c->row;
 }
 
 int ds_kv_seq_reserve(ds_kv_cache *c, ds_kv_seq *seq, int n_more) {
@@ -93,15 +103,15 @@ void ds_kv_seq_release(ds_kv_cache *c, ds_kv_seq *seq) {
 // (hd, position), so the scores of a whole block are one vector FMA per
 // dimension (the keys of the block in the lanes) instead of a dot product and a
 // horizontal sum per key.
-static inline float *head_block(const ds_kv_cache *c, float *base, const ds_kv_seq *seq, int layer,
-                                int kvh, int pos) {
+static inline size_t head_off(const ds_kv_cache *c, const ds_kv_seq *seq, int layer, int kvh,
+                              int pos) {
     int b = seq->blocks[pos / c->block_size];
-    return base + (((size_t)b * c->n_layers + layer) * c->nkv + kvh) * c->block_size * c->hd;
+    return (((size_t)b * c->n_layers + layer) * c->nkv + kvh) * c->block_size * c->hd;
 }
 
-static inline float *slot(const ds_kv_cache *c, float *base, const ds_kv_seq *seq, int layer,
-                          int kvh, int pos) {
-    return head_block(c, base, seq, layer, kvh, pos) + (size_t)(pos % c->block_size) * c->hd;
+static inline size_t slot_off(const ds_kv_cache *c, const ds_kv_seq *seq, int layer, int kvh,
+                              int pos) {
+    return head_off(c, seq, layer, kvh, pos) + (size_t)(pos % c->block_size) * c->hd;
 }
 
 void ds_kv_store(ds_kv_cache *c, const ds_kv_seq *seq, int layer, const float *k, const float *v,
@@ -110,11 +120,19 @@ void ds_kv_store(ds_kv_cache *c, const ds_kv_seq *seq, int layer, const float *k
     for (int i = 0; i < n; i++) {
         int pos = seq->len + i;
         for (int h = 0; h < c->nkv; h++) {
-            const float *kr = k + (size_t)i * c->row + h * hd;
-            float *kt = head_block(c, c->k, seq, layer, h, pos) + pos % bs;
-            for (int d = 0; d < hd; d++) kt[(size_t)d * bs] = kr[d];
-            memcpy(slot(c, c->v, seq, layer, h, pos), v + (size_t)i * c->row + h * hd,
-                   sizeof(float) * hd);
+            const float *kr = k + (size_t)i * c->row + h * hd,
+                        *vr = v + (size_t)i * c->row + h * hd;
+            size_t ko = head_off(c, seq, layer, h, pos) + pos % bs,
+                   vo = slot_off(c, seq, layer, h, pos);
+            if (c->f16) {
+                _Float16 *kt = (_Float16 *)c->k + ko, *vs = (_Float16 *)c->v + vo;
+                for (int d = 0; d < hd; d++) kt[(size_t)d * bs] = (_Float16)kr[d];
+                for (int d = 0; d < hd; d++) vs[d] = (_Float16)vr[d];
+            } else {
+                float *kt = (float *)c->k + ko, *vs = (float *)c->v + vo;
+                for (int d = 0; d < hd; d++) kt[(size_t)d * bs] = kr[d];
+                memcpy(vs, vr, sizeof(float) * hd);
+            }
         }
     }
 }
@@ -131,74 +149,26 @@ typedef struct {
 // product per cached key, block by block), then one softmax, then the weighted sum of
 // values: three tight loops the compiler vectorises over hd, instead of an online
 // softmax with a branch per key.
-static void attn_task(void *arg, int ith, int nth) {
-    attn_args *a = arg;
-    ds_kv_cache *c = a->c;
-    int nh = c->nh, hd = c->hd, grp = nh / c->nkv, np = a->seq->n_prefix, bs = c->block_size;
-    float scale = 1.0f / sqrtf((float)hd);
-    int64_t lo, hi;
-    ds_split((int64_t)a->n * nh, ith, nth, &lo, &hi);
-    int max_keys = a->seq->len + a->n;
-    float *sc = malloc(sizeof(float) * (size_t)(max_keys > 0 ? max_keys : 1));
-    if (!sc) return; // cannot happen in practice; leaves out untouched rather than crash
-    for (int64_t it = lo; it < hi; it++) {
-        int i = (int)(it / nh), h = (int)(it % nh), kvh = h / grp;
-        int pos = a->seq->len + i;
-        // keys j: j <= pos, or both inside the prefix; and within the window
-        int jhi = pos < np ? np - 1 : pos, jlo = 0;
-        if (a->window > 0) {
-            jlo = pos - a->window + 1 > 0 ? pos - a->window + 1 : 0;
-            jhi = jhi < pos + a->window - 1 ? jhi : pos + a->window - 1;
-        }
-        const float *q = a->q + ((size_t)i * nh + h) * hd;
-        float mx = -INFINITY;
-        for (int j = jlo; j <= jhi;) {
-            int off = j % bs, run = bs - off; // keys left in this block
-            if (run > jhi - j + 1) run = jhi - j + 1;
-            const float *kt = head_block(c, c->k, a->seq, a->layer, kvh, j);
-            // blocks lie anywhere in the pool: start loading the next one now
-            if (j + run <= jhi) {
-                const float *kn = head_block(c, c->k, a->seq, a->layer, kvh, j + run);
-                for (int d = 0; d < hd; d += 4) __builtin_prefetch(kn + (size_t)d * bs);
-            }
-            float *s = sc + (j - jlo);
-            for (int r = 0; r < run; r++) s[r] = 0.0f;
-            for (int d = 0; d < hd; d++) {
-                const float *kd = kt + (size_t)d * bs + off;
-                float qd = q[d] * scale;
-                for (int r = 0; r < run; r++) s[r] += qd * kd[r];
-            }
-            for (int r = 0; r < run; r++) mx = s[r] > mx ? s[r] : mx;
-            j += run;
-        }
-        int nk = jhi - jlo + 1;
-        float z = 0;
-        for (int j = 0; j < nk; j++) {
-            sc[j] = ds_fast_expf(sc[j] - mx);
-            z += sc[j];
-        }
-        float *o = a->out + ((size_t)i * nh + h) * hd;
-        memset(o, 0, sizeof(float) * hd);
-        for (int j = jlo; j <= jhi;) {
-            int run = bs - j % bs;
-            if (run > jhi - j + 1) run = jhi - j + 1;
-            const float *v = slot(c, c->v, a->seq, a->layer, kvh, j);
-            const float *vn = j + run <= jhi ? slot(c, c->v, a->seq, a->layer, kvh, j + run) : v;
-            for (int r = 0; r < run; r++, v += hd) {
-                __builtin_prefetch(vn + r * hd);
-                float p = sc[j - jlo + r];
-                for (int d = 0; d < hd; d++) o[d] += p * v[d];
-            }
-            j += run;
-        }
-        float iz = 1.0f / z;
-        for (int d = 0; d < hd; d++) o[d] *= iz;
-    }
-    free(sc);
+// Half to float, 8 at a time with F16C where the CPU has it (x86-64-v3 and later).
+static inline void half_to_float(float *dst, const _Float16 *src, int n) {
+    int i = 0;
+#ifdef __F16C__
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+#endif
+    for (; i < n; i++) dst[i] = (float)src[i];
 }
+
+#define KV_T    float
+#define KV_NAME attn_task_f32
+#include "text/kv-attention-impl.h"
+#define KV_T    _Float16
+#define KV_NAME attn_task_f16
+#define KV_HALF 1
+#include "text/kv-attention-impl.h"
 
 void ds_kv_attention(ds_ctx *ctx, ds_kv_cache *c, const ds_kv_seq *seq, int layer, float *out,
                      const float *q, int n, int window) {
     attn_args a = {c, seq, layer, n, window, out, q};
-    ds_pool_run(ctx->pool, attn_task, &a);
+    ds_pool_run(ctx->pool, c->f16 ? attn_task_f16 : attn_task_f32, &a);
 }
