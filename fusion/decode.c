@@ -396,7 +396,7 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             rc = DS_E_NOMEM;
             goto fail;
         }
-        if (m->cfg.copy_pointer_gen && !getenv("NOPG")) {
+        if (m->cfg.copy_pointer_gen) {
             for (int v = 0; v < V; v++) lp[v] = -INFINITY;
             pg_mixture(m, &d->gs, h, logits, allowed, na, lp);
         } else {
