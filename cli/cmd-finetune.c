@@ -142,13 +142,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     memset(&d, 0, sizeof d);
     rc = ctx ? ds_lora_new(m, rank, alpha, o.seed, &l) : ds_error(DS_E_NOMEM, "no threads");
     if (!rc) rc = ds_trainer_new_lora(m, ctx, &o.opt, l, &t);
-    ds_eval_format fmt = DS_EVAL_DOCSEEK;
-    if (!rc) rc = ds_eval_format_parse(format, &fmt);
-    if (!rc && fmt != DS_EVAL_DOCSEEK && n_dirs != 1)
-        rc = ds_error(DS_E_INVAL, "--format %s reads one --data folder, got %d", format, n_dirs);
-    if (!rc)
-        rc = fmt == DS_EVAL_DOCSEEK ? ds_dataset_scan(dirs, n_dirs, &d)
-                                    : ds_dataset_from_gt(fmt, dirs[0], o.schemas_dir, &d);
+    if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
     if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
     if (!rc) {
         DS_LOGI("finetune: rank %d, alpha %g: %lld adapter parameters on %d documents", rank, alpha,

@@ -190,13 +190,7 @@ int ds_cmd_train(int argc, char **argv) {
             DS_LOGW("train: --resume but no checkpoint %s: starting at step 0", ckpt);
         }
     }
-    ds_eval_format fmt = DS_EVAL_DOCSEEK;
-    if (!rc) rc = ds_eval_format_parse(format, &fmt);
-    if (!rc && fmt != DS_EVAL_DOCSEEK && n_dirs != 1)
-        rc = ds_error(DS_E_INVAL, "--format %s reads one --data folder, got %d", format, n_dirs);
-    if (!rc)
-        rc = fmt == DS_EVAL_DOCSEEK ? ds_dataset_scan(dirs, n_dirs, &d)
-                                    : ds_dataset_from_gt(fmt, dirs[0], o.schemas_dir, &d);
+    if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
     if (!rc) {
         DS_LOGI("train: preparing %d documents on %d threads (cache %s)", d.n, prep_threads, cache);
         rc = ds_dataset_prepare(&d, m, &schemas, prep_threads, cache);

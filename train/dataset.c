@@ -126,6 +126,18 @@ int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_
     return rc;
 }
 
+int ds_dataset_open(const char *format, const char *const *dirs, int n_dirs,
+                    const char *schemas_dir, ds_dataset *out) {
+    ds_eval_format fmt;
+    int rc = ds_eval_format_parse(format, &fmt);
+    if (rc) return rc;
+    if (fmt == DS_EVAL_DOCSEEK) return ds_dataset_scan(dirs, n_dirs, out);
+    if (n_dirs != 1)
+        return ds_error(DS_E_INVAL, "dataset: --format %s reads one --data folder, got %d", format,
+                        n_dirs);
+    return ds_dataset_from_gt(fmt, dirs[0], schemas_dir, out);
+}
+
 // ---- the cache
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {

@@ -33,6 +33,10 @@ int ds_dataset_scan(const char *const *dirs, int n_dirs, ds_dataset *out);
 // docseek): documents and their truth as the evaluator sees them.
 int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_dir,
                        ds_dataset *out);
+// Either of the above, as the commands' --format and --data give them: format "docseek"
+// scans every folder, another format (sroie, kleister, cord, ...) reads exactly one.
+int ds_dataset_open(const char *format, const char *const *dirs, int n_dirs,
+                    const char *schemas_dir, ds_dataset *out);
 // Prepares every document for model m on n_threads threads, through the cache folder
 // (created; NULL: no cache). A document that fails is logged and skipped.
 int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *schemas,
