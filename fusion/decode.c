@@ -46,6 +46,9 @@ typedef struct {
     const char *doc_type;
     wref *words;
     int n_words;
+    uint8_t *ok;      // (V) scratch of the copy mask, made once per document
+    int32_t *allowed; // (V) the tokens it allows
+    float *lp;        // (V) their log probabilities
     ds_gen_state gs;
 } dstate;
 
@@ -248,14 +251,8 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             // run of document words, e.g. OCR that splits them differently) the first
             // token of a generated value, chosen among the document's tokens.
             int V = m->cfg.vocab, na = 0;
-            uint8_t *ok = malloc((size_t)V);
-            int32_t *al = malloc(sizeof(int32_t) * (size_t)V);
-            if (!ok || !al) {
-                free(ok);
-                free(al);
-                rc = DS_E_NOMEM;
-                goto fail;
-            }
+            uint8_t *ok = d->ok;
+            int32_t *al = d->allowed;
             ds_copy_mask(d->gs.doc_ids, d->gs.n_doc, -1, 1, ok, V);
             ok[DS_TOK_EOV] = 0;
             ok[DS_TOK_COPY] = ok[DS_TOK_NULLV] = 1;
@@ -264,8 +261,6 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
                     al[na++] = v;
             double p;
             int32_t tok = ds_sample_pick(logits, al, na, o, &p);
-            free(ok);
-            free(al);
             d->conf *= p;
             if (tok == DS_TOK_COPY) {
                 d->mode = M_PTR_START;
@@ -376,26 +371,14 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
     case M_GEN: {
         // copy-masked generation: continuations of the previous value token in the document
         int V = m->cfg.vocab;
-        uint8_t *ok = malloc((size_t)V);
-        int32_t *allowed = calloc((size_t)V, sizeof(int32_t));
-        if (!ok || !allowed) {
-            free(ok);
-            free(allowed);
-            rc = DS_E_NOMEM;
-            goto fail;
-        }
+        uint8_t *ok = d->ok;
+        int32_t *allowed = d->allowed;
         ds_copy_mask(d->gs.doc_ids, d->gs.n_doc, d->gn ? d->gen[d->gn - 1] : -1, d->gn == 0, ok, V);
         if (d->gn == 0) ok[DS_TOK_NULLV] = 1;
         int na = 0;
         for (int v = 0; v < V; v++)
             if (ok[v]) allowed[na++] = v;
-        float *lp = malloc(sizeof(float) * V);
-        if (!lp) {
-            free(ok);
-            free(allowed);
-            rc = DS_E_NOMEM;
-            goto fail;
-        }
+        float *lp = d->lp;
         if (m->cfg.copy_pointer_gen) {
             for (int v = 0; v < V; v++) lp[v] = -INFINITY;
             pg_mixture(m, &d->gs, h, logits, allowed, na, lp);
@@ -405,9 +388,6 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         double p;
         int32_t best = na > 0 ? ds_sample_pick(lp, allowed, na, o, &p) : DS_TOK_EOV;
         d->conf *= na > 0 ? p : 1.0;
-        free(lp);
-        free(ok);
-        free(allowed);
         if (best == DS_TOK_EOV || best == DS_TOK_NULLV || d->gn == MAX_GEN) {
             if (best == DS_TOK_NULLV || d->gn == 0) {
                 put_value(d, NULL);
@@ -458,7 +438,10 @@ int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schem
         out[i] = NULL;
         d->fields = json_object();
         d->words = malloc(sizeof(wref) * (seqs[i]->n_words + 1));
-        if (!d->fields || !d->words) {
+        d->ok = malloc((size_t)V);
+        d->allowed = malloc(sizeof(int32_t) * (size_t)V);
+        d->lp = malloc(sizeof(float) * (size_t)V);
+        if (!d->fields || !d->words || !d->ok || !d->allowed || !d->lp) {
             rc = ds_error(DS_E_NOMEM, "decode: out of memory");
             goto done;
         }
@@ -532,6 +515,9 @@ done:
         ds_gen_state_release(cache, &st[i].gs);
         json_decref(st[i].fields);
         free(st[i].words);
+        free(st[i].ok);
+        free(st[i].allowed);
+        free(st[i].lp);
     }
     free(st);
     free(gp);
