@@ -154,10 +154,12 @@ static int cmd_info(int argc, char **argv) {
                total * 4.0 / (1 << 20), kv_per_token / 1024);
         printf("  vision       %s: %dx%d px, patch %d, width %d, %d blocks, %d image tokens per "
                "page\n",
-               ds_cfg_use_vision(c) ? "on" : "off", c->img_size, c->img_size, c->patch, c->vit_dim,
+               ds_cfg_use_vit(c) ? "on" : "off", c->img_size, c->img_size, c->patch, c->vit_dim,
                c->vit_layers, ds_cfg_img_tokens(c));
-        printf("  fusion       prefix %s, box embeddings %s, ROI features %s\n",
-               c->use_prefix ? "on" : "off", c->use_box ? "on" : "off", c->use_roi ? "on" : "off");
+        printf("  fusion       prefix %s, box embeddings %s, ROI features %s, glyph strips %s, "
+               "check boxes as words %s\n",
+               c->use_prefix ? "on" : "off", c->use_box ? "on" : "off", c->use_roi ? "on" : "off",
+               c->use_glyph ? "on" : "off", c->use_marks ? "on" : "off");
         printf("  language     width %d, %d layers (%d dense), %d heads / %d KV heads of %d, "
                "window %d, vocab %d\n",
                c->dim, c->n_layers, c->n_dense_layers, c->n_heads, c->n_kv_heads, c->head_dim,

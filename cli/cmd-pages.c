@@ -19,7 +19,8 @@ static const char *usage_text =
     "Reads a PDF or image and prints its pages and words as JSON.\n"
     "  --dpi N          rendering and OCR resolution (default 150)\n"
     "  --ocr MODE       auto (pages without a text layer), always, never (default auto)\n"
-    "  --png DIR        write DIR/page-N.png with the word boxes drawn\n"
+    "  --no-marks       do not add check boxes as words (source \"mark\": ☒ checked, ☐ empty)\n"
+    "  --png DIR        write DIR/page-N.png with the word boxes drawn (marks in green)\n"
     "  --max-pages N    refuse documents with more pages (default 50)\n"
     "  --max-pixels N   refuse pages larger than N pixels (default 100000000)\n"
     "  --max-bytes N    refuse files larger than N bytes (default 67108864)\n"
@@ -39,11 +40,11 @@ static json_t *doc_json(const char *path, const ds_doc *doc) {
         json_t *words = json_array();
         for (int k = 0; k < p->n_words; k++) {
             const ds_word *w = &p->words[k];
-            json_t *jw = json_pack("{s:s, s:o, s:i, s:s, s:f, s:b, s:s, s:f}", "text", w->text,
-                                   "box", box_json(w->box), "line", w->line, "font", w->font,
-                                   "font_size", round(w->font_size * 100) / 100, "bold", w->bold,
-                                   "source", w->source == DS_WORD_OCR ? "ocr" : "pdf", "conf",
-                                   round(w->conf * 1000) / 1000);
+            json_t *jw =
+                json_pack("{s:s, s:o, s:i, s:s, s:f, s:b, s:s, s:f}", "text", w->text, "box",
+                          box_json(w->box), "line", w->line, "font", w->font, "font_size",
+                          round(w->font_size * 100) / 100, "bold", w->bold, "source",
+                          ds_word_source_name(w->source), "conf", round(w->conf * 1000) / 1000);
             json_array_append_new(words, jw);
         }
         json_t *jp = json_pack(
@@ -104,6 +105,8 @@ int ds_cmd_pages(int argc, char **argv) {
             compact = 1;
         } else if (strcmp(a, "--summary") == 0) {
             summary = 1;
+        } else if (strcmp(a, "--no-marks") == 0) {
+            o.no_marks = 1;
         } else if (strcmp(a, "--png") == 0 && has_val) {
             png_dir = argv[++i];
         } else if (strcmp(a, "--ocr") == 0 && has_val) {

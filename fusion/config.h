@@ -21,6 +21,8 @@
     X(use_prefix, 1, 0, 1)          /* fusion (a): image prefix tokens */                          \
     X(use_box, 1, 0, 1)             /* fusion (b): box embeddings on text tokens */                \
     X(use_roi, 1, 0, 1)             /* fusion (c): ROI-pooled vision feature per token */          \
+    X(use_glyph, 0, 0, 1)           /* fusion (d): the ink under and beside each word's box */     \
+    X(use_marks, 0, 0, 1)           /* check boxes found in the page image read as words */        \
     X(max_pages, 4, 1, 64)          /* pages the model reads per document */                       \
     X(vocab, 4096, 272, 1 << 20)    /* tokenizer vocabulary */                                     \
     X(dim, 256, 8, 16384)           /* LM width */                                                 \
@@ -75,7 +77,12 @@ int ds_model_cfg_load(const char *path, ds_model_cfg *cfg);
 json_t *ds_model_cfg_to_json(const ds_model_cfg *cfg);
 
 // Derived values.
+// The model reads page pixels (any of fusions a, c, d)...
 static inline int ds_cfg_use_vision(const ds_model_cfg *c) {
+    return c->use_prefix || c->use_roi || c->use_glyph;
+}
+// ...and runs the ViT over them (fusions a, c).
+static inline int ds_cfg_use_vit(const ds_model_cfg *c) {
     return c->use_prefix || c->use_roi;
 }
 static inline int ds_cfg_grid(const ds_model_cfg *c) {

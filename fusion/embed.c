@@ -2,12 +2,14 @@
 // tokens the projector output of their 2x2-merged patches (fusion a), plus
 // for tokens with a box the four coordinate embeddings and the page
 // embedding (b), plus the mean patch feature under the box through a linear
-// map (c). Each part only when the config switches it on.
+// map (c), plus the glyph strip under and beside the box through another (d).
+// Each part only when the config switches it on.
 #include "fusion/model-impl.h"
 
 #include "core/error.h"
 #include "kernels/glue.h"
 
+#include <math.h>
 #include <string.h>
 
 // 2x2 merge of one image's (G, G, D) features into (G/2, G/2, 4 D): the four
@@ -26,6 +28,63 @@ static void merge2x2(float *out, const float *F, int G, int D, int reverse) {
             }
 }
 
+// The patch cells [gx0, gx1) x [gy0, gy1) a ROI box (encoder pixels) covers.
+static void roi_cells(const int32_t *r, int patch, int G, int *c) {
+    c[0] = r[1] / patch;
+    c[1] = r[2] / patch;
+    c[2] = (r[3] + patch - 1) / patch;
+    c[3] = (r[4] + patch - 1) / patch;
+    for (int j = 0; j < 2; j++) {
+        c[j] = c[j] > G - 1 ? G - 1 : c[j];
+        c[j + 2] = c[j + 2] <= c[j] ? c[j] + 1 : c[j + 2] > G ? G : c[j + 2];
+    }
+}
+
+// Ink (0 white .. 1 black) of one encoder image (3, S, S; values in [-1, 1]) at
+// (x, y) in pixels, bilinear between pixel centres; white outside the image.
+static float ink_at(const float *px, int S, float x, float y) {
+    float sx = x - 0.5f, sy = y - 0.5f;
+    int ix = (int)floorf(sx), iy = (int)floorf(sy);
+    float fx = sx - ix, fy = sy - iy, v = 0;
+    for (int dy = 0; dy < 2; dy++)
+        for (int dx = 0; dx < 2; dx++) {
+            int xx = ix + dx, yy = iy + dy;
+            if (xx < 0 || yy < 0 || xx >= S || yy >= S) continue;
+            size_t o = (size_t)yy * S + xx, plane = (size_t)S * S;
+            float gray = (px[o] + px[o + plane] + px[o + 2 * plane]) / 3.0f;
+            v += (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy) * (1.0f - gray) * 0.5f;
+        }
+    return v;
+}
+
+// Fusion (d): the glyph strip of one box (page, x0, y0, x1, y1 in encoder
+// pixels) into out (DS_GLYPH_DIM, row-major): DS_GLYPH_ROWS rows from a quarter height above the
+// box to a quarter below; columns over a margin of twice the height on the left, the box, and the
+// same margin on the right; each cell the mean of 2x2 samples, so strokes thinner
+// than a cell are not missed.
+void ds_glyph_strip(float *out, const float *pixels, int S, const int32_t *r) {
+    const float *px = pixels + (size_t)r[0] * 3 * S * S;
+    float x0 = (float)r[1], x1 = (float)r[3], h = (float)(r[4] - r[2]);
+    float m = 2 * h, ya = r[2] - h / 4, ch = 1.5f * h / DS_GLYPH_ROWS;
+    const int MC = DS_GLYPH_MARGIN_COLS, WC = DS_GLYPH_WORD_COLS;
+    for (int j = 0; j < DS_GLYPH_COLS; j++) {
+        float cx, cw;
+        if (j < MC)
+            cw = m / MC, cx = x0 - m + j * cw;
+        else if (j < MC + WC)
+            cw = (x1 - x0) / WC, cx = x0 + (j - MC) * cw;
+        else
+            cw = m / MC, cx = x1 + (j - MC - WC) * cw;
+        for (int i = 0; i < DS_GLYPH_ROWS; i++) {
+            float cy = ya + i * ch, v = 0;
+            for (int s = 0; s < 4; s++)
+                v += ink_at(px, S, cx + cw * (s % 2 ? 0.75f : 0.25f),
+                            cy + ch * (s / 2 ? 0.75f : 0.25f));
+            out[i * DS_GLYPH_COLS + j] = 0.25f * v;
+        }
+    }
+}
+
 int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_arena *arena) {
     const ds_ops *ops = ctx->ops;
     const ds_model_cfg *cfg = &m->cfg;
@@ -33,7 +92,7 @@ int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
     int N = b->N, C = cfg->dim, D = cfg->vit_dim, G = ds_cfg_grid(cfg), Tv = G * G;
     DS_ALLOC(f->x0, (size_t)N * C);
     ops->embedding_forward(ctx, f->x0, b->ids, w->lm.tok_emb, N, cfg->vocab, C);
-    f->has_vit = ds_cfg_use_vision(cfg) && b->P > 0;
+    f->has_vit = ds_cfg_use_vit(cfg) && b->P > 0;
     if (f->has_vit) {
         int rc = ds_vit_forward(ctx, cfg, &w->vit, b->pixels, b->P, &f->vit, arena);
         if (rc) return rc;
@@ -64,31 +123,42 @@ int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
                 ds_row_axpy(x, w->fu.box + ((size_t)j * DS_BOX_BINS + bx[j]) * C, 1.0f, C);
             ds_row_axpy(x, w->fu.page + (size_t)b->page[t] * C, 1.0f, C);
         }
-    if (cfg->use_roi && f->has_vit) {
-        int R = 0;
+    int R = 0; // the tokens with a box on a page (fusions c and d)
+    if (b->P > 0 && ((cfg->use_roi && f->has_vit) || cfg->use_glyph)) {
         for (int t = 0; t < N; t++) R += b->roi[5 * t] >= 0;
-        f->n_roi = R;
         DS_ALLOC(f->roi_tok, R);
-        DS_ALLOC(f->pooled, (size_t)R * D);
-        float *rv;
-        DS_ALLOC(rv, (size_t)R * C);
         R = 0;
-        for (int t = 0; t < N; t++) {
-            const int32_t *r = b->roi + 5 * t;
-            if (r[0] < 0) continue;
-            float *pool = f->pooled + (size_t)R * D;
+        for (int t = 0; t < N; t++)
+            if (b->roi[5 * t] >= 0) f->roi_tok[R++] = t;
+    }
+    f->n_roi = R;
+    float *rv = NULL;
+    if (R > 0) DS_ALLOC(rv, (size_t)R * C);
+    if (cfg->use_roi && f->has_vit && R > 0) {
+        DS_ALLOC(f->pooled, (size_t)R * D);
+        for (int i = 0; i < R; i++) {
+            const int32_t *r = b->roi + 5 * f->roi_tok[i];
+            float *pool = f->pooled + (size_t)i * D;
             memset(pool, 0, sizeof(float) * D);
-            int cnt = (r[3] - r[1]) * (r[4] - r[2]);
-            for (int gy = r[2]; gy < r[4]; gy++)
-                for (int gx = r[1]; gx < r[3]; gx++)
+            int c[4];
+            roi_cells(r, cfg->patch, G, c);
+            int cnt = (c[2] - c[0]) * (c[3] - c[1]);
+            for (int gy = c[1]; gy < c[3]; gy++)
+                for (int gx = c[0]; gx < c[2]; gx++)
                     ds_row_axpy(pool, F + ((size_t)r[0] * Tv + gy * G + gx) * D, 1.0f / cnt, D);
-            f->roi_tok[R++] = t;
         }
         ops->matmul_forward(ctx, rv, f->pooled, w->fu.roi_w, w->fu.roi_b, R, D, C);
-        for (int i = 0; i < R; i++) {
-            float *x = f->x0 + (size_t)f->roi_tok[i] * C;
-            ds_row_axpy(x, rv + (size_t)i * C, 1.0f, C);
-        }
+        for (int i = 0; i < R; i++)
+            ds_row_axpy(f->x0 + (size_t)f->roi_tok[i] * C, rv + (size_t)i * C, 1.0f, C);
+    }
+    if (cfg->use_glyph && R > 0) {
+        DS_ALLOC(f->glyph, (size_t)R * DS_GLYPH_DIM);
+        for (int i = 0; i < R; i++)
+            ds_glyph_strip(f->glyph + (size_t)i * DS_GLYPH_DIM, b->pixels, cfg->img_size,
+                           b->roi + 5 * f->roi_tok[i]);
+        ops->matmul_forward(ctx, rv, f->glyph, w->fu.glyph_w, w->fu.glyph_b, R, DS_GLYPH_DIM, C);
+        for (int i = 0; i < R; i++)
+            ds_row_axpy(f->x0 + (size_t)f->roi_tok[i] * C, rv + (size_t)i * C, 1.0f, C);
     }
     return 0;
 }
@@ -110,6 +180,15 @@ int ds_embed_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
                             1.0f, C);
             ds_row_axpy(g->fu.page + (size_t)b->page[t] * C, dx0 + (size_t)t * C, 1.0f, C);
         }
+    float *drv = NULL; // dx0 of the tokens with a box, gathered (fusions c and d)
+    if (f->n_roi > 0) {
+        DS_ALLOC(drv, (size_t)f->n_roi * C);
+        for (int i = 0; i < f->n_roi; i++)
+            memcpy(drv + (size_t)i * C, dx0 + (size_t)f->roi_tok[i] * C, sizeof(float) * C);
+    }
+    if (cfg->use_glyph && f->n_roi > 0) // the strip is data: only the map learns
+        ops->matmul_backward(ctx, NULL, g->fu.glyph_w, g->fu.glyph_b, drv, f->glyph, w->fu.glyph_w,
+                             f->n_roi, DS_GLYPH_DIM, C);
     if (!f->has_vit) {
         ds_arena_rewind(arena, mark);
         return 0;
@@ -119,19 +198,18 @@ int ds_embed_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
     ops->zero(ctx, dF, sizeof(float) * b->P * Tv * D);
     if (cfg->use_roi && f->n_roi > 0) {
         int R = f->n_roi;
-        float *drv, *dpool;
-        DS_ALLOC(drv, (size_t)R * C);
+        float *dpool;
         DS_ALLOC(dpool, (size_t)R * D);
-        for (int i = 0; i < R; i++)
-            memcpy(drv + (size_t)i * C, dx0 + (size_t)f->roi_tok[i] * C, sizeof(float) * C);
         ops->zero(ctx, dpool, sizeof(float) * R * D);
         ops->matmul_backward(ctx, dpool, g->fu.roi_w, g->fu.roi_b, drv, f->pooled, w->fu.roi_w, R,
                              D, C);
         for (int i = 0; i < R; i++) {
             const int32_t *r = b->roi + 5 * f->roi_tok[i];
-            int cnt = (r[3] - r[1]) * (r[4] - r[2]);
-            for (int gy = r[2]; gy < r[4]; gy++)
-                for (int gx = r[1]; gx < r[3]; gx++)
+            int c[4];
+            roi_cells(r, cfg->patch, G, c);
+            int cnt = (c[2] - c[0]) * (c[3] - c[1]);
+            for (int gy = c[1]; gy < c[3]; gy++)
+                for (int gx = c[0]; gx < c[2]; gx++)
                     ds_row_axpy(dF + ((size_t)r[0] * Tv + gy * G + gx) * D, dpool + (size_t)i * D,
                                 1.0f / cnt, D);
         }

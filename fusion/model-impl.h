@@ -12,9 +12,10 @@ struct ds_fwd {
     int n_imgtok;            // P * image tokens per page
     float *merged, *m1, *g1; // (n_imgtok, 4 D), (n_imgtok, C) x2
     float *pre;              // (n_imgtok, C) prefix token inputs
-    int n_roi;               // tokens with a ROI feature
+    int n_roi;               // tokens with a box on a page (ROI and glyph features)
     int32_t *roi_tok;        // (n_roi)
-    float *pooled;           // (n_roi, D)
+    float *pooled;           // (n_roi, D) mean patch feature (fusion c)
+    float *glyph;            // (n_roi, DS_GLYPH_DIM) glyph strip (fusion d)
     float *x0;               // (N, C) LM input
     ds_lm_acts lm;
     // vocabulary head
@@ -45,6 +46,7 @@ struct ds_fwd {
     float *pw;       // (Mp) loss weight
 };
 
+void ds_glyph_strip(float *out, const float *pixels, int S, const int32_t *roi);
 int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_arena *arena);
 int ds_embed_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_weights *g,
                       const float *dx0, ds_arena *arena);

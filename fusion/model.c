@@ -28,7 +28,7 @@ static void ds_advise_huge(void *p, size_t bytes) {
 static void layout(const ds_model_cfg *cfg, ds_weights *w, ds_carver *c) {
     memset(w, 0, sizeof *w);
     int C = cfg->dim, D = cfg->vit_dim;
-    if (ds_cfg_use_vision(cfg)) ds_vit_layout(cfg, &w->vit, c);
+    if (ds_cfg_use_vit(cfg)) ds_vit_layout(cfg, &w->vit, c);
     if (cfg->use_prefix) {
         w->fu.proj1_w = ds_carve(c, 2, C, 4 * D, 0, "fusion.proj1.weight");
         w->fu.proj1_b = ds_carve(c, 1, C, 0, 0, "fusion.proj1.bias");
@@ -42,6 +42,10 @@ static void layout(const ds_model_cfg *cfg, ds_weights *w, ds_carver *c) {
     if (cfg->use_roi) {
         w->fu.roi_w = ds_carve(c, 2, C, D, 0, "fusion.roi.weight");
         w->fu.roi_b = ds_carve(c, 1, C, 0, 0, "fusion.roi.bias");
+    }
+    if (cfg->use_glyph) {
+        w->fu.glyph_w = ds_carve(c, 2, C, DS_GLYPH_DIM, 0, "fusion.glyph.weight");
+        w->fu.glyph_b = ds_carve(c, 1, C, 0, 0, "fusion.glyph.bias");
     }
     ds_lm_layout(cfg, &w->lm, c);
     if (cfg->copy_pointer) {

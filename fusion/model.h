@@ -21,12 +21,23 @@
 
 #define DS_BOX_BINS 1024 // box coordinates are quantised to 0..1023 of the page
 
+// Fusion (d), the glyph strip: the ink of the encoder image sampled on a grid
+// over a word's box and a margin of twice its height on either side, so a
+// check box drawn beside a label reaches the label's tokens at the image's
+// full resolution (a 9 pt box is a few pixels, far below one ViT patch).
+#define DS_GLYPH_ROWS        6
+#define DS_GLYPH_MARGIN_COLS 8 // each side
+#define DS_GLYPH_WORD_COLS   16
+#define DS_GLYPH_COLS        (2 * DS_GLYPH_MARGIN_COLS + DS_GLYPH_WORD_COLS)
+#define DS_GLYPH_DIM         (DS_GLYPH_ROWS * DS_GLYPH_COLS)
+
 typedef struct {
     float *proj1_w, *proj1_b; // (C, 4 D), (C): 2x2-merged patches -> LM width
     float *proj2_w, *proj2_b; // (C, C), (C)
     float *box;               // (4 * DS_BOX_BINS, C): x0, y0, x1, y1 tables stacked
     float *page;              // (max_pages, C)
     float *roi_w, *roi_b;     // (C, D), (C): pooled patch feature -> LM width
+    float *glyph_w, *glyph_b; // (C, DS_GLYPH_DIM), (C): glyph strip -> LM width
 } ds_fusion_weights;
 
 typedef struct {
@@ -69,7 +80,8 @@ typedef struct {
     int32_t *ids;
     int32_t *box;        // (n, 4) quantised 0..1023; box[0] = -1 when the token has no box
     int32_t *page;       // page of the box (0..max_pages-1)
-    int32_t *roi;        // (n, 5): page, gx0, gy0, gx1, gy1 (patch cells, ends exclusive); -1: none
+    int32_t *roi;        // (n, 5): page, x0, y0, x1, y1 of the word's box in encoder pixels
+                         // (ends exclusive); page -1: none
     int32_t *img;        // image-token index within the sequence (page * n_img + j), -1: none
     int32_t *target;     // vocabulary target at this position (the next token) or -1
     float *target_w;     // its loss weight

@@ -1,5 +1,5 @@
 // random-seq.c: random sequences in the model's grammar, for tests and
-// benchmarks: every part (image prefix, boxes, ROI cells, a generated value
+// benchmarks: every part (image prefix, boxes, ROI boxes, a generated value
 // copied from the document under the copy mask and the pointer-generator,
 // start/end pointers, document LM targets) appears, with random tokens. Not
 // for training: the words mean nothing.
@@ -8,7 +8,7 @@
 #include <string.h>
 
 int ds_seq_random(const ds_model_cfg *c, ds_rng *r, int n_pages, int n_words, ds_seq *s) {
-    int n_img = ds_cfg_img_tokens(c), G = ds_cfg_grid(c), S = c->img_size;
+    int n_img = ds_cfg_img_tokens(c), S = c->img_size;
     int doc_max = n_pages * (1 + n_img + 2 * n_words);
     int n_max = 2 + doc_max + 32;
     int rc = ds_seq_alloc(s, n_max, n_pages * n_words, n_pages, ds_cfg_use_vision(c) ? S : 0);
@@ -27,8 +27,8 @@ int ds_seq_random(const ds_model_cfg *c, ds_rng *r, int n_pages, int n_words, ds
         for (int k = 0; k < n_words; k++, w++) {
             int x0 = (int)ds_rng_below(r, 900), y0 = (int)ds_rng_below(r, 900);
             int x1 = x0 + 1 + (int)ds_rng_below(r, 120), y1 = y0 + 1 + (int)ds_rng_below(r, 60);
-            int gx0 = x0 * G / 1024, gy0 = y0 * G / 1024;
-            int gx1 = 1 + (x1 < 1024 ? x1 : 1023) * G / 1024, gy1 = 1 + y1 * G / 1024;
+            int ex0 = x0 * S / 1024, ey0 = y0 * S / 1024; // encoder pixels
+            int ex1 = 1 + (x1 < 1024 ? x1 : 1023) * S / 1024, ey1 = 1 + y1 * S / 1024;
             s->word_tok[w] = t;
             int ntok = 1 + (int)ds_rng_below(r, 2);
             for (int j = 0; j < ntok; j++) {
@@ -36,7 +36,7 @@ int ds_seq_random(const ds_model_cfg *c, ds_rng *r, int n_pages, int n_words, ds
                 int32_t bx[4] = {x0, y0, x1 < 1024 ? x1 : 1023, y1};
                 memcpy(s->box + 4 * t, bx, sizeof bx);
                 s->page[t] = p;
-                int32_t roi[5] = {p, gx0, gy0, gx1 > G ? G : gx1, gy1 > G ? G : gy1};
+                int32_t roi[5] = {p, ex0, ey0, ex1 > S ? S : ex1, ey1 > S ? S : ey1};
                 memcpy(s->roi + 5 * t, roi, sizeof roi);
                 t++;
             }

@@ -206,7 +206,7 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
     const ds_model_cfg *cfg = &m->cfg;
     memset(info, 0, sizeof *info);
     if (!m->tok) return ds_error(DS_E_INVAL, "sequence: the model has no tokenizer");
-    int vision = ds_cfg_use_vision(cfg), S = cfg->img_size, G = ds_cfg_grid(cfg);
+    int vision = ds_cfg_use_vision(cfg), S = cfg->img_size;
     int n_img = ds_cfg_img_tokens(cfg);
     int n_pages = doc->n_pages < cfg->max_pages ? doc->n_pages : cfg->max_pages;
     if (n_pages < 1) return ds_error(DS_E_INVAL, "sequence: the document has no pages");
@@ -241,7 +241,8 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
     int32_t *ids = malloc(sizeof(int32_t) * tok_bound);
     int32_t *word_of = malloc(sizeof(int32_t) * tok_bound);
     const char **texts = malloc(sizeof(char *) * (n_words + 1));
-    if (!words || !ids || !word_of || !texts) {
+    int *kept = malloc(sizeof(int) * (n_words + 1)); // page word of each text
+    if (!words || !ids || !word_of || !texts || !kept) {
         rc = ds_error(DS_E_NOMEM, "sequence: out of memory");
         goto fail;
     }
@@ -262,9 +263,14 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
             s->img[b.t] = p * n_img + j;
             push(&b, DS_TOK_IMG, 0, 0);
         }
-        for (int i = 0; i < pg->n_words; i++) texts[i] = pg->words[i].text;
-        int k = ds_tokenizer_encode_words_spaced(m->tok, texts, pg->n_words, ids, word_of,
-                                                 (int)tok_bound);
+        int n_kept = 0; // check boxes read as words only when the config says so
+        for (int i = 0; i < pg->n_words; i++)
+            if (cfg->use_marks || pg->words[i].source != DS_WORD_MARK) {
+                kept[n_kept] = i;
+                texts[n_kept++] = pg->words[i].text;
+            }
+        int k =
+            ds_tokenizer_encode_words_spaced(m->tok, texts, n_kept, ids, word_of, (int)tok_bound);
         if (k < 0) {
             rc = k;
             goto fail;
@@ -278,7 +284,7 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
         int last = -1;
         for (int i = 0; i < k; i++) {
             int wi = word_of[i];
-            const ds_word *w = &pg->words[wi];
+            const ds_word *w = &pg->words[kept[wi]];
             if (wi != last) {
                 words[nw].w = w;
                 words[nw].page = p;
@@ -300,18 +306,17 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
                 float ey0 = w->box.y0 * pg->enc_scale + pg->enc_off_y;
                 float ex1 = w->box.x1 * pg->enc_scale + pg->enc_off_x;
                 float ey1 = w->box.y1 * pg->enc_scale + pg->enc_off_y;
-                int pch = cfg->patch;
-                int gx0 = (int)(ex0 / pch), gy0 = (int)(ey0 / pch);
-                int gx1 = (int)ceilf(ex1 / pch), gy1 = (int)ceilf(ey1 / pch);
-                gx0 = gx0 < 0 ? 0 : gx0 > G - 1 ? G - 1 : gx0;
-                gy0 = gy0 < 0 ? 0 : gy0 > G - 1 ? G - 1 : gy0;
-                gx1 = gx1 <= gx0 ? gx0 + 1 : gx1 > G ? G : gx1;
-                gy1 = gy1 <= gy0 ? gy0 + 1 : gy1 > G ? G : gy1;
-                int32_t roi[5] = {p, gx0, gy0, gx1, gy1};
+                int x0 = (int)floorf(ex0), y0 = (int)floorf(ey0);
+                int x1 = (int)ceilf(ex1), y1 = (int)ceilf(ey1);
+                x0 = x0 < 0 ? 0 : x0 > S - 1 ? S - 1 : x0;
+                y0 = y0 < 0 ? 0 : y0 > S - 1 ? S - 1 : y0;
+                x1 = x1 <= x0 ? x0 + 1 : x1 > S ? S : x1;
+                y1 = y1 <= y0 ? y0 + 1 : y1 > S ? S : y1;
+                int32_t roi[5] = {p, x0, y0, x1, y1};
                 memcpy(s->roi + 5 * t, roi, sizeof roi);
             }
         }
-        if (k == 0 || word_of[k - 1] < pg->n_words - 1) break; // the budget ran out on this page
+        if (k == 0 || word_of[k - 1] < n_kept - 1) break; // the budget ran out on this page
     }
     s->doc_hi = b.t;
     s->n_words = nw;
@@ -362,12 +367,14 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
     free(ids);
     free(word_of);
     free(texts);
+    free(kept);
     return 0;
 fail:
     free(words);
     free(ids);
     free(word_of);
     free(texts);
+    free(kept);
     ds_seq_free(s);
     return rc;
 }

@@ -2,7 +2,8 @@
 // the model's token sequence:
 //   [bos][extract] { [page] [img]*n  words of the page ... } [ans] answer [eos]
 // Every document token keeps its word's box (quantised to 0..1023 of the
-// page), its page and the patch cells under it (ROI). The answer is
+// page), its page and the box in encoder pixels (ROI and glyph strip). Check
+// boxes found by ingest (DS_WORD_MARK) are words when the config's use_marks is on. The answer is
 //   type-tokens [eov]  then per schema field:  [field] name-tokens  value
 // where a value is [copy][copy_end] (start/end word pointers) for text that
 // is a run of document words, [null] when absent, or generated tokens + [eov]

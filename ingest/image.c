@@ -136,6 +136,7 @@ int ds_image_ingest(ds_ingest_ctx *c, const void *data, size_t size, ds_format f
         page->ms_render = (ds_time_s() - t0) * 1e3;
         if (rc) break;
         if (c->opts->ocr != DS_OCR_NEVER) rc = ds_page_ocr(c, page, i);
+        if (rc == 0 && !c->opts->no_marks) rc = ds_page_find_marks(c, page);
         if (rc == 0) rc = ds_page_encoder_input(c, page);
     }
     g_object_unref(first);

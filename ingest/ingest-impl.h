@@ -36,6 +36,9 @@ int ds_ingest_check_time(ds_ingest_ctx *c, int page);
 // Sorts the words of a page into reading order (lines top to bottom, words left to
 // right), numbers the lines, and stores them in the page (copied into the arena).
 int ds_page_set_words(ds_ingest_ctx *c, ds_page *page, ds_word_list *list);
+// Adds the page's check boxes as words (DS_WORD_MARK) and redoes the reading order;
+// OCR words that are a reading of a box give way (ingest/marks.c).
+int ds_page_find_marks(ds_ingest_ctx *c, ds_page *page);
 // Builds page->pixels, the letterboxed encoder input, from page->rgb.
 int ds_page_encoder_input(ds_ingest_ctx *c, ds_page *page);
 // Reads the page raster with OCR (Tesseract) and replaces the page's words.

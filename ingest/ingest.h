@@ -30,7 +30,12 @@ typedef enum {
 } ds_format;
 
 typedef enum { DS_OCR_AUTO = 0, DS_OCR_ALWAYS = 1, DS_OCR_NEVER = 2 } ds_ocr_mode;
-typedef enum { DS_WORD_PDF = 0, DS_WORD_OCR = 1 } ds_word_source;
+// Where a word came from: the PDF text layer, OCR, or a selection mark (a check
+// box found in the raster: text "☒" checked or "☐" empty; ingest/marks.c).
+typedef enum { DS_WORD_PDF = 0, DS_WORD_OCR = 1, DS_WORD_MARK = 2 } ds_word_source;
+static inline const char *ds_word_source_name(int s) {
+    return s == DS_WORD_OCR ? "ocr" : s == DS_WORD_MARK ? "mark" : "pdf";
+}
 
 // A box in page points (1/72 inch), origin top-left, y down.
 typedef struct {
@@ -89,6 +94,7 @@ typedef struct {
     int enc_size;                  // encoder square input (default 512)
     float enc_mean[3], enc_std[3]; // normalisation: (v / 255 - mean) / std (default 0.5, 0.5)
     int no_pixels;                 // 1: skip the encoder tensor (tools that only need words)
+    int no_marks;                  // 1: do not look for check boxes (selection marks)
 } ds_ingest_opts;
 
 // Fills opts with the defaults above.

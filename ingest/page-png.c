@@ -31,13 +31,15 @@ int ds_page_save_png(const ds_page *page, const char *path, int draw_words) {
     uint8_t *copy = malloc(bytes ? bytes : 1);
     if (!copy) return ds_error(DS_E_NOMEM, "out of memory");
     memcpy(copy, page->rgb, bytes);
-    static const uint8_t red[3] = {220, 0, 0}, blue[3] = {0, 60, 220};
+    static const uint8_t red[3] = {220, 0, 0}, blue[3] = {0, 60, 220}, green[3] = {0, 160, 60};
     for (int i = 0; draw_words && i < page->n_words; i++) {
         const ds_word *wd = &page->words[i];
         float s = page->px_per_pt;
         outline(copy, page->img_w, page->img_h, (int)floorf(wd->box.x0 * s),
                 (int)floorf(wd->box.y0 * s), (int)ceilf(wd->box.x1 * s), (int)ceilf(wd->box.y1 * s),
-                wd->source == DS_WORD_OCR ? blue : red);
+                wd->source == DS_WORD_OCR    ? blue
+                : wd->source == DS_WORD_MARK ? green
+                                             : red);
     }
     VipsImage *img =
         vips_image_new_from_memory(copy, bytes, page->img_w, page->img_h, 3, VIPS_FORMAT_UCHAR);

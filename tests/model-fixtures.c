@@ -12,6 +12,7 @@ void ds_fixture_tiny_cfg(ds_model_cfg *c, int window) {
     c->vit_heads = 2;
     c->vit_mlp = 16;
     c->max_pages = 2;
+    c->use_glyph = 1;
     c->vocab = 300;
     c->dim = 16;
     c->n_layers = 3;

@@ -158,3 +158,59 @@ DS_TEST(model_grad_check) {
     ds_model_free(m);
     return fails != 0;
 }
+
+// The glyph strip of a word sees a filled square drawn in its left margin, in
+// the margin's columns and rows where the square is, and nothing elsewhere; the
+// same square moved right of the word shows in the right margin instead.
+DS_TEST(model_glyph_strip_sees_marks) {
+    const int S = 64;
+    float *px = malloc(sizeof(float) * 2 * 3 * S * S);
+    DS_CHECK(px);
+    for (int i = 0; i < 2 * 3 * S * S; i++) px[i] = 1.0f; // white
+    // page 1: word box x 20..40, y 30..36 (h = 6, margins 12 px); a black square
+    // x 12..16, y 31..35 in the left margin [8, 20)
+    for (int c = 0; c < 3; c++)
+        for (int y = 31; y < 35; y++)
+            for (int x = 12; x < 16; x++) px[(size_t)(3 + c) * S * S + y * S + x] = -1.0f;
+    int32_t roi[5] = {1, 20, 30, 40, 36};
+    float g[DS_GLYPH_DIM];
+    ds_glyph_strip(g, px, S, roi);
+    double left = 0, rest = 0;
+    int inked = 0;
+    for (int i = 0; i < DS_GLYPH_ROWS; i++)
+        for (int j = 0; j < DS_GLYPH_COLS; j++) {
+            float v = g[i * DS_GLYPH_COLS + j];
+            DS_CHECK(v >= -1e-6f && v <= 1.0f + 1e-6f);
+            if (j < DS_GLYPH_MARGIN_COLS)
+                left += v, inked += v > 0.5f;
+            else
+                rest += v;
+        }
+    // the square covers 4 of the margin's 12 columns (2.7 of 8 cells) and 4 of the
+    // strip's 9 rows (2.7 of 6 cells): about 7 cells' worth of ink
+    printf("  left margin ink %.2f (cells > 0.5: %d), elsewhere %.2f\n", left, inked, rest);
+    DS_CHECK(left > 4.0 && left < 10.0 && inked >= 2);
+    DS_CHECK(rest < 1e-6);
+    // the same square on the right of the word: x 44..48 in [40, 52)
+    for (int i = 3 * S * S; i < 6 * S * S; i++) px[i] = 1.0f;
+    for (int c = 0; c < 3; c++)
+        for (int y = 31; y < 35; y++)
+            for (int x = 44; x < 48; x++) px[(size_t)(3 + c) * S * S + y * S + x] = -1.0f;
+    ds_glyph_strip(g, px, S, roi);
+    double right = 0;
+    rest = 0;
+    for (int i = 0; i < DS_GLYPH_ROWS; i++)
+        for (int j = 0; j < DS_GLYPH_COLS; j++)
+            if (j >= DS_GLYPH_COLS - DS_GLYPH_MARGIN_COLS)
+                right += g[i * DS_GLYPH_COLS + j];
+            else
+                rest += g[i * DS_GLYPH_COLS + j];
+    printf("  moved right: right margin ink %.2f, elsewhere %.2f\n", right, rest);
+    DS_CHECK(fabs(right - left) < 1e-3 && rest < 1e-6);
+    // page 0 (white) reads nothing
+    roi[0] = 0;
+    ds_glyph_strip(g, px, S, roi);
+    for (int i = 0; i < DS_GLYPH_DIM; i++) DS_CHECK(g[i] == 0.0f);
+    free(px);
+    return 0;
+}

@@ -120,11 +120,13 @@ static int overfit(int n_docs, int copy_pointer, int copy_pointer_gen, int copy_
         if (step % 50 == 0 || step == 1)
             printf("  step %3d  loss %.4f (answer %.4f, pointers %.4f, document %.3f) |g| %.3f\n",
                    step, st.loss, st.loss_ans, st.loss_ptr, st.loss_doc, gn);
-        if (st.loss_ans < 0.01 && st.loss_ptr < 0.01) break;
+        // 0.01 left some greedy decodes one pointer off (the margin, not a mismatch between
+        // training and decoding: 50 more steps make them exact); 0.002 leaves room.
+        if (st.loss_ans < 0.002 && st.loss_ptr < 0.002) break;
     }
     printf("  teacher-forced: %d of %d answer tokens, %d of %d pointers right\n", st.ans_correct,
            st.n_ans, st.ptr_correct, st.n_ptr);
-    printf("  answer and pointer losses under 0.01 after %d steps (loss %.4f -> %.4f)\n", step,
+    printf("  answer and pointer losses under 0.002 after %d steps (loss %.4f -> %.4f)\n", step,
            first, st.loss);
     DS_CHECK(step <= max_steps);
     // decode every document's prefix, all in one batch

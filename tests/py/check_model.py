@@ -22,6 +22,7 @@ from safetensors import safe_open
 
 FORMAT = "docseek-model-1"
 BOX_BINS = 1024
+GLYPH_DIM = 6 * 32  # fusion/model.h: DS_GLYPH_ROWS * DS_GLYPH_COLS
 N_SPECIAL = 16
 
 
@@ -67,6 +68,9 @@ def expected_layout(c):
     if c["use_roi"]:
         add("fusion.roi.weight", C, D)
         add("fusion.roi.bias", C)
+    if c.get("use_glyph", 0):
+        add("fusion.glyph.weight", C, GLYPH_DIM)
+        add("fusion.glyph.bias", C)
     V, hd = c["vocab"], c["head_dim"]
     E, He, SH = c["n_experts"], c["expert_hidden"], c["n_shared"] * c["expert_hidden"]
     add("lm.tok_emb", V, C)
