@@ -110,6 +110,16 @@ struct ds_ops {
                                     const float *inp, const float *weight, const int32_t *offsets,
                                     int E, int K, int N);
 
+    // ---- bf16 weights, forward only (decoding; no backward: weights train in f32): the same
+    // as matmul_forward and matmul_grouped_forward with weight read from bf16 (the top 16
+    // bits of each f32, see ds_f32_to_bf16), inputs, products and sums in f32. Meant for a
+    // few rows of input (one decode step), where reading the weight is the whole cost.
+    void (*matmul_bf16_forward)(ds_ctx *ctx, float *out, const float *inp, const uint16_t *weight,
+                                const float *bias, int M, int K, int N);
+    void (*matmul_grouped_bf16_forward)(ds_ctx *ctx, float *out, const float *inp,
+                                        const uint16_t *weight, const int32_t *offsets, int E,
+                                        int K, int N);
+
     // ---- embedding: out (T, C) = table (V, C)[ids (T)]; ids outside 0..V-1 are invalid input
     // and must be rejected by the caller (tokenizer) before they get here.
     void (*embedding_forward)(ds_ctx *ctx, float *out, const int32_t *ids, const float *table,

@@ -42,6 +42,12 @@ void ds_cpu_matmul_grouped_backward(ds_ctx *ctx, float *dinp, float *dweight, co
                                     const float *inp, const float *weight, const int32_t *offsets,
                                     int E, int K, int N);
 
+void ds_cpu_matmul_bf16_forward(ds_ctx *ctx, float *out, const float *inp, const uint16_t *weight,
+                                const float *bias, int M, int K, int N);
+void ds_cpu_matmul_grouped_bf16_forward(ds_ctx *ctx, float *out, const float *inp,
+                                        const uint16_t *weight, const int32_t *offsets, int E,
+                                        int K, int N);
+
 void ds_cpu_embedding_forward(ds_ctx *ctx, float *out, const int32_t *ids, const float *table,
                               int T, int V, int C);
 void ds_cpu_embedding_backward(ds_ctx *ctx, float *dtable, const float *dout, const int32_t *ids,
