@@ -13,9 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Runs in (one packed sequence per state) through the layers; hidden (in->N, C).
+// Runs in (one packed sequence per state) through the layers; hidden (in->N, C). wb:
+// bf16 copies of the weights to read instead of the f32 ones (decode steps), or NULL.
 static int infer_forward(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **st,
-                         const ds_batch *in, float *hidden, ds_arena *arena) {
+                         const ds_batch *in, const ds_lm_bf16 *wb, float *hidden, ds_arena *arena) {
     const ds_ops *ops = ctx->ops;
     const ds_model_cfg *cfg = &m->cfg;
     const ds_lm_weights *w = &m->w.lm;
@@ -54,8 +55,9 @@ static int infer_forward(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_st
     memcpy(x, f->x0, sizeof(float) * N * C);
     for (int l = 0; l < cfg->n_layers; l++) {
         const ds_lm_layer *L = &w->layers[l];
+        const ds_lm_layer_bf16 *Lb = wb ? &wb->layers[l] : NULL;
         ops->rmsnorm_forward(ctx, ln, rstd, x, L->attn_norm, N, C, cfg->norm_eps);
-        ops->matmul_forward(ctx, qkv, ln, L->qkv, NULL, N, C, qd + 2 * kd);
+        ds_lm_linear(ctx, qkv, ln, L->qkv, Lb ? Lb->qkv : NULL, N, C, qd + 2 * kd);
         if (L->lora_qkv_a)
             ds_lora_forward(ctx, qkv, lmid, ltmp, ln, L->lora_qkv_a, L->lora_qkv_b, N, C,
                             qd + 2 * kd, w->lora_rank, w->lora_scale);
@@ -81,7 +83,7 @@ static int infer_forward(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_st
                                 q + (size_t)t0 * qd, n, cfg->window);
             }
         }
-        ops->matmul_forward(ctx, x2, ao, L->o, NULL, N, qd, C);
+        ds_lm_linear(ctx, x2, ao, L->o, Lb ? Lb->o : NULL, N, qd, C);
         if (L->lora_o_a)
             ds_lora_forward(ctx, x2, lmid, ltmp, ao, L->lora_o_a, L->lora_o_b, N, qd, C,
                             w->lora_rank, w->lora_scale);
@@ -90,8 +92,8 @@ static int infer_forward(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_st
         ds_lm_layer_acts la;
         memset(&la, 0, sizeof la);
         ds_arena_mark_t mark = ds_arena_mark(arena);
-        rc =
-            ds_lm_ffn_forward(ctx, cfg, L, l, m->router_bias + (size_t)l * E, ln, y, N, &la, arena);
+        rc = ds_lm_ffn_forward_bf16(ctx, cfg, L, Lb, l, m->router_bias + (size_t)l * E, ln, y, N,
+                                    &la, arena);
         if (rc) return rc;
         ds_arena_rewind(arena, mark);
         ops->add(ctx, x, x2, y, (int64_t)N * C);
@@ -123,7 +125,7 @@ int ds_infer_prefill(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state 
     float *h = hidden;
     if (!h && !(h = ds_arena_alloc(arena, sizeof(float) * (size_t)in.N * C)))
         rc = ds_error(DS_E_NOMEM, "prefill: activation arena full");
-    if (!rc) rc = infer_forward(m, ctx, cache, st, &in, h, arena);
+    if (!rc) rc = infer_forward(m, ctx, cache, st, &in, NULL, h, arena);
     // What the heads need later from the document: pointer keys of its words and
     // pointer-generator keys of its tokens.
     for (int i = 0; i < n && !rc; i++) {
@@ -206,13 +208,20 @@ int ds_infer_step(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **s
     in.page = pg;
     in.roi = roi;
     in.img = img;
-    int rc = infer_forward(m, ctx, cache, st, &in, hidden, arena);
+    int rc = infer_forward(m, ctx, cache, st, &in, m->dec_bf16, hidden, arena);
     ds_arena_rewind(arena, mark);
     return rc;
 }
 
 void ds_infer_logits(ds_model *m, ds_ctx *ctx, const float *hidden, int n, float *logits) {
-    ctx->ops->matmul_forward(ctx, logits, hidden, m->w.lm.head, NULL, n, m->cfg.dim, m->cfg.vocab);
+    ds_lm_linear(ctx, logits, hidden, m->w.lm.head, m->dec_bf16 ? m->dec_bf16->head : NULL, n,
+                 m->cfg.dim, m->cfg.vocab);
+}
+
+int ds_infer_set_bf16(ds_model *m, int on) {
+    ds_lm_bf16_free(m->dec_bf16);
+    m->dec_bf16 = NULL;
+    return on ? ds_lm_bf16_new(&m->cfg, &m->w.lm, &m->dec_bf16) : 0;
 }
 
 void ds_infer_pointer(ds_model *m, const ds_gen_state *st, const float *hidden, int kind,

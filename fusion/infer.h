@@ -38,6 +38,16 @@ void ds_infer_logits(ds_model *m, ds_ctx *ctx, const float *hidden, int n, float
 // hidden (C); words before min_word are excluded.
 void ds_infer_pointer(ds_model *m, const ds_gen_state *st, const float *hidden, int kind,
                       int min_word, float *p);
+// Decoding with bf16 weights: on = 1 makes bf16 copies of the matrices a decode step
+// streams (attention, feed-forward and expert matrices, the vocabulary head; text/lm.h)
+// and ds_infer_step and ds_infer_logits read them from then on: half the bytes per
+// decoded token, logits within ~1e-2 of the f32 ones relative to their scale. The
+// prefill keeps the f32 weights (it is compute bound, and sgemm is faster there).
+// on = 0 drops the copies (back to f32). The copies are a snapshot of m's weights:
+// call again after they change (training, ds_lora_merge); an attached LoRA adapter
+// is applied in f32 on top either way. Not thread-safe against running decodes.
+// Returns 0 or DS_E_NOMEM (the model then decodes in f32).
+int ds_infer_set_bf16(ds_model *m, int on);
 // Releases the cache blocks and the keys.
 void ds_gen_state_release(ds_kv_cache *cache, ds_gen_state *st);
 

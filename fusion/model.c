@@ -143,6 +143,7 @@ void ds_model_free(ds_model *m) {
     ds_tokenizer_free(m->tok);
     free(m->training);
     free(m->router_bias);
+    ds_lm_bf16_free(m->dec_bf16);
     ds_param_table_free(&m->table);
     free(m);
 }

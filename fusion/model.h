@@ -62,7 +62,8 @@ typedef struct {
     ds_weights w;         // pointers into params
     ds_safetensors *file; // the mapping params point into, or NULL when owned
     int params_owned;
-    char *training; // how it was trained (JSON text, metadata "training"), or NULL; owned
+    char *training;       // how it was trained (JSON text, metadata "training"), or NULL; owned
+    ds_lm_bf16 *dec_bf16; // bf16 copies the decode step reads (ds_infer_set_bf16), or NULL; owned
 } ds_model;
 
 // Token roles, for the heads.

@@ -1,7 +1,8 @@
 // test-infer.c: the inference path against the training forward: prefill plus
 // batched incremental decoding with the KV cache must give the logits of one
 // full forward over the same tokens, for sequences of different lengths that
-// run past the sliding window; and the cache's block accounting.
+// run past the sliding window; decoding with bf16 weights must stay within
+// bf16 rounding of the f32 decoding; and the cache's block accounting.
 #include "core/error.h"
 #include "fusion/infer.h"
 #include "fusion/model-impl.h"
@@ -12,9 +13,74 @@
 #include <stdlib.h>
 #include <string.h>
 
+// Logits (b->N, V) of the sequences through the cache: prefill of the prefixes, then
+// batched decoding of the rest, all unfinished sequences in one step each time.
+static int cached_logits(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_seq *seqs, int ns,
+                         const ds_batch *b, ds_gen_state *gs, float *got) {
+    enum { NS = 3 };
+    DS_CHECK(ns <= NS);
+    int C = m->cfg.dim, V = m->cfg.vocab;
+    ds_gen_state *gp[NS];
+    memset(gs, 0, sizeof(ds_gen_state) * ns);
+    for (int i = 0; i < ns; i++) gp[i] = &gs[i];
+    ds_arena inf;
+    ds_arena_init(&inf, 0, 0);
+    int n_pre = 0;
+    for (int i = 0; i < ns; i++) n_pre += seqs[i].n_prefix;
+    float *hid = malloc(sizeof(float) * (size_t)b->N * C);
+    float *lg = malloc(sizeof(float) * (size_t)b->N * V);
+    ds_seq pre[NS], *pre_ptrs[NS]; // the prefixes: the answers are decoded
+    for (int i = 0; i < ns; i++) {
+        pre[i] = seqs[i];
+        pre[i].n = seqs[i].n_prefix;
+        pre_ptrs[i] = &pre[i];
+    }
+    DS_CHECK(ds_infer_prefill(m, ctx, cache, gp, pre_ptrs, ns, hid, &inf) == 0);
+    ds_infer_logits(m, ctx, hid, n_pre, lg);
+    // scatter the prefill rows to their batch positions
+    int row = 0;
+    for (int i = 0; i < ns; i++)
+        for (int t = 0; t < seqs[i].n_prefix; t++, row++)
+            memcpy(got + (size_t)(b->seq_off[i] + t) * V, lg + (size_t)row * V, sizeof(float) * V);
+    int steps = 0, max_batch = 0;
+    for (;;) {
+        int32_t ids[NS], box[4 * NS], page[NS], which[NS];
+        ds_gen_state *act[NS];
+        int n = 0;
+        for (int i = 0; i < ns; i++) {
+            int p = gs[i].kv.len;
+            if (p >= seqs[i].n) continue;
+            ids[n] = seqs[i].ids[p];
+            memcpy(box + 4 * n, seqs[i].box + 4 * p, sizeof(int32_t) * 4);
+            page[n] = seqs[i].page[p];
+            which[n] = i;
+            act[n++] = &gs[i];
+        }
+        if (n == 0) break;
+        max_batch = n > max_batch ? n : max_batch;
+        int32_t pos[NS];
+        for (int j = 0; j < n; j++) pos[j] = act[j]->kv.len;
+        DS_CHECK(ds_infer_step(m, ctx, cache, act, n, ids, box, page, hid, &inf) == 0);
+        ds_infer_logits(m, ctx, hid, n, lg);
+        for (int j = 0; j < n; j++)
+            memcpy(got + (size_t)(b->seq_off[which[j]] + pos[j]) * V, lg + (size_t)j * V,
+                   sizeof(float) * V);
+        steps++;
+    }
+    printf("  prefill %d tokens, then %d decode steps (batch up to %d)%s\n", n_pre, steps,
+           max_batch, m->dec_bf16 ? ", bf16 weights" : "");
+    free(hid);
+    free(lg);
+    ds_arena_free(&inf);
+    return 0;
+}
+
 // Cached decoding against one full forward; with f16 storage the tolerance is that of
-// half precision (keys and values rounded to 11 significant bits).
-static int kv_parity(int f16) {
+// half precision (keys and values rounded to 11 significant bits). With bf16 weights
+// the cached logits are compared with the f32 cached decoding instead: weights rounded
+// to 8 significant bits (relative error <= 2^-8 each) move a logit by a few 1e-3 of
+// the logits' scale after the layers (4e-3 seen); the bound is 1e-2 of that scale.
+static int kv_parity(int f16, int bf16) {
     ds_model_cfg cfg;
     ds_fixture_tiny_cfg(&cfg, 12);
     ds_model *m;
@@ -47,73 +113,47 @@ static int kv_parity(int f16) {
     ds_kv_cache *cache;
     DS_CHECK(ds_kv_cache_new_f16(&cfg, 64, 8, f16, &cache) == 0);
     int free0 = ds_kv_cache_free_blocks(cache);
-    ds_gen_state gs[NS], *gp[NS];
-    memset(gs, 0, sizeof gs);
-    for (int i = 0; i < NS; i++) gp[i] = &gs[i];
-    ds_arena inf;
-    ds_arena_init(&inf, 0, 0);
-    int n_pre = 0;
-    for (int i = 0; i < NS; i++) n_pre += seqs[i].n_prefix;
-    float *hid = malloc(sizeof(float) * (size_t)b.N * C);
+    ds_gen_state gs[NS];
     float *got = malloc(sizeof(float) * (size_t)b.N * V);
-    ds_seq pre[NS], *pre_ptrs[NS]; // the prefixes: the answers are decoded
-    for (int i = 0; i < NS; i++) {
-        pre[i] = seqs[i];
-        pre[i].n = seqs[i].n_prefix;
-        pre_ptrs[i] = &pre[i];
-    }
-    DS_CHECK(ds_infer_prefill(m, ctx, cache, gp, pre_ptrs, NS, hid, &inf) == 0);
-    float *lg = malloc(sizeof(float) * (size_t)b.N * V);
-    ds_infer_logits(m, ctx, hid, n_pre, lg);
-    // scatter the prefill rows to their batch positions
-    int row = 0;
-    for (int i = 0; i < NS; i++)
-        for (int t = 0; t < seqs[i].n_prefix; t++, row++)
-            memcpy(got + (size_t)(b.seq_off[i] + t) * V, lg + (size_t)row * V, sizeof(float) * V);
-    // decode the rest, all unfinished sequences in one step each time
-    int steps = 0, max_batch = 0;
-    for (;;) {
-        int32_t ids[NS], box[4 * NS], page[NS], which[NS];
-        ds_gen_state *act[NS];
-        int n = 0;
-        for (int i = 0; i < NS; i++) {
-            int p = gs[i].kv.len;
-            if (p >= seqs[i].n) continue;
-            ids[n] = seqs[i].ids[p];
-            memcpy(box + 4 * n, seqs[i].box + 4 * p, sizeof(int32_t) * 4);
-            page[n] = seqs[i].page[p];
-            which[n] = i;
-            act[n++] = &gs[i];
-        }
-        if (n == 0) break;
-        max_batch = n > max_batch ? n : max_batch;
-        int32_t pos[NS];
-        for (int j = 0; j < n; j++) pos[j] = act[j]->kv.len;
-        DS_CHECK(ds_infer_step(m, ctx, cache, act, n, ids, box, page, hid, &inf) == 0);
-        ds_infer_logits(m, ctx, hid, n, lg);
-        for (int j = 0; j < n; j++)
-            memcpy(got + (size_t)(b.seq_off[which[j]] + pos[j]) * V, lg + (size_t)j * V,
-                   sizeof(float) * V);
-        steps++;
-    }
-    printf("  prefill %d tokens, then %d decode steps (batch up to %d)\n", n_pre, steps, max_batch);
+    DS_CHECK(cached_logits(m, ctx, cache, seqs, NS, &b, gs, got) == 0);
     // relative to the logits' scale
     float mx = 0;
     for (int64_t i = 0; i < (int64_t)b.N * V; i++) mx = fmaxf(mx, fabsf(ref[i]));
-    int64_t bad =
-        ds_test_close_f32(f16 ? "cached (fp16) vs full logits" : "cached vs full logits", got, ref,
-                          (int64_t)b.N * V, (f16 ? 1e-3 : 1e-5) * mx, f16 ? 5e-3 : 1e-4);
+    int64_t bad = 0;
+    if (!bf16) {
+        bad +=
+            ds_test_close_f32(f16 ? "cached (fp16) vs full logits" : "cached vs full logits", got,
+                              ref, (int64_t)b.N * V, (f16 ? 1e-3 : 1e-5) * mx, f16 ? 5e-3 : 1e-4);
+    } else { // the f32 cached decoding above is now the reference
+        for (int i = 0; i < NS; i++) ds_gen_state_release(cache, &gs[i]);
+        memcpy(ref, got, sizeof(float) * (size_t)b.N * V);
+        DS_CHECK(ds_infer_set_bf16(m, 1) == 0);
+        printf("  bf16 decode weights: %.2f MB (f32: %.2f MB of the same matrices)\n",
+               m->dec_bf16->bytes / 1e6, m->dec_bf16->bytes * 2 / 1e6);
+        DS_CHECK(cached_logits(m, ctx, cache, seqs, NS, &b, gs, got) == 0);
+        printf("  logits' scale (max |logit|) %.3f; bound 1e-2 of it\n", mx);
+        bad += ds_test_close_f32("cached bf16-weight vs f32 logits", got, ref, (int64_t)b.N * V,
+                                 1e-2 * mx, 0);
+        int agree = 0; // what decoding acts on: the best token of each position
+        for (int t = 0; t < b.N; t++) {
+            int ag = 0, ar = 0;
+            for (int v = 1; v < V; v++) {
+                ag = got[(size_t)t * V + v] > got[(size_t)t * V + ag] ? v : ag;
+                ar = ref[(size_t)t * V + v] > ref[(size_t)t * V + ar] ? v : ar;
+            }
+            agree += ag == ar;
+        }
+        printf("  argmax token agrees at %d of %d positions\n", agree, b.N);
+        DS_CHECK(ds_infer_set_bf16(m, 0) == 0 && m->dec_bf16 == NULL);
+    }
     // pointer keys from the prefill agree with the training forward's
     for (int i = 0; i < NS; i++) DS_CHECK_INT_EQ(gs[i].n_words, seqs[i].n_words);
     bad += ds_test_close_f32("pointer keys", gs[0].ptr_keys, f->kw, (int64_t)gs[0].n_words * C,
                              1e-5, 1e-4);
     for (int i = 0; i < NS; i++) ds_gen_state_release(cache, &gs[i]);
     DS_CHECK_INT_EQ(ds_kv_cache_free_blocks(cache), free0);
-    free(hid);
     free(got);
-    free(lg);
     free(ref);
-    ds_arena_free(&inf);
     ds_arena_free(&arena);
     ds_kv_cache_free(cache);
     ds_ctx_free(ctx);
@@ -124,11 +164,15 @@ static int kv_parity(int f16) {
 }
 
 DS_TEST(infer_kv_cache_matches_full_forward) {
-    return kv_parity(0);
+    return kv_parity(0, 0);
 }
 
 DS_TEST(infer_kv_cache_f16_matches_full_forward) {
-    return kv_parity(1);
+    return kv_parity(1, 0);
+}
+
+DS_TEST(infer_bf16_weights_match_f32_decode) {
+    return kv_parity(0, 1);
 }
 
 DS_TEST(infer_kv_cache_full_pool_is_busy) {

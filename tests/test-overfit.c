@@ -2,7 +2,8 @@
 // small model (configs/tiny.json) learns a handful of real generated
 // documents (PDFs of samples/sets, read through ingest) to near-zero loss in a
 // bounded number of steps, then decodes each one's ground truth exactly
-// through the constrained decoder and the KV cache.
+// through the constrained decoder and the KV cache, with the f32 weights and
+// again with their bf16 decode copies.
 #include "core/error.h"
 #include "fusion/decode.h"
 #include "fusion/sequence.h"
@@ -145,44 +146,50 @@ static int overfit(int n_docs, int copy_pointer, int copy_pointer_gen, int copy_
     ds_arena arena;
     ds_arena_init(&arena, 0, 0);
     json_t *out[ND_MAX];
-    int rc = ds_decode_batch(m, ctx, cache, &schemas, dps, pre_ptrs, NULL, ND, NULL, out, &arena);
-    if (rc) fprintf(stderr, "  decode: %s\n", ds_errmsg());
-    DS_CHECK(rc == 0);
-    int wrong = 0, total = 0;
-    for (int i = 0; i < ND; i++) {
-        const char *type = json_string_value(json_object_get(truth[i], "doc_type"));
-        const char *got = json_string_value(json_object_get(out[i], "doc_type"));
-        total++;
-        if (!got || strcmp(type, got) != 0) {
-            wrong++;
-            printf("  %s: doc type %s, expected %s\n", docs_used[i], got ? got : "?", type);
-        }
-        const json_t *tf = json_object_get(truth[i], "fields");
-        const json_t *pf = json_object_get(out[i], "fields");
-        const char *key;
-        json_t *tv;
-        json_object_foreach((json_t *)tf, key, tv) {
+    int wrong = 0;
+    for (int bf16 = 0; bf16 <= 1; bf16++) { // decode weights: f32, then bf16 copies (infer.h)
+        DS_CHECK(ds_infer_set_bf16(m, bf16) == 0);
+        int rc =
+            ds_decode_batch(m, ctx, cache, &schemas, dps, pre_ptrs, NULL, ND, NULL, out, &arena);
+        if (rc) fprintf(stderr, "  decode: %s\n", ds_errmsg());
+        DS_CHECK(rc == 0);
+        int total = 0, wrong0 = wrong;
+        for (int i = 0; i < ND; i++) {
+            const char *type = json_string_value(json_object_get(truth[i], "doc_type"));
+            const char *got = json_string_value(json_object_get(out[i], "doc_type"));
             total++;
-            if (!same_value(tv, json_object_get(pf, key))) {
+            if (!got || strcmp(type, got) != 0) {
                 wrong++;
-                char *a = json_dumps(tv, JSON_ENCODE_ANY),
-                     *c = json_dumps(json_object_get(pf, key), JSON_ENCODE_ANY | JSON_COMPACT);
-                printf("  %s: %s = %s, expected %s\n", docs_used[i], key, c ? c : "(none)", a);
-                free(a);
-                free(c);
+                printf("  %s: doc type %s, expected %s\n", docs_used[i], got ? got : "?", type);
+            }
+            const json_t *tf = json_object_get(truth[i], "fields");
+            const json_t *pf = json_object_get(out[i], "fields");
+            const char *key;
+            json_t *tv;
+            json_object_foreach((json_t *)tf, key, tv) {
+                total++;
+                if (!same_value(tv, json_object_get(pf, key))) {
+                    wrong++;
+                    char *a = json_dumps(tv, JSON_ENCODE_ANY),
+                         *c = json_dumps(json_object_get(pf, key), JSON_ENCODE_ANY | JSON_COMPACT);
+                    printf("  %s: %s = %s, expected %s\n", docs_used[i], key, c ? c : "(none)", a);
+                    free(a);
+                    free(c);
+                }
+            }
+            if (i == 0) {
+                char *s = json_dumps(out[i], JSON_COMPACT);
+                printf("  decoded %s: %.300s...\n", docs_used[i], s);
+                free(s);
             }
         }
-        if (i == 0) {
-            char *s = json_dumps(out[i], JSON_COMPACT);
-            printf("  decoded %s: %.300s...\n", docs_used[i], s);
-            free(s);
-        }
+        printf(
+            "  decoded %d documents with %s weights: %d of %d values (doc types included) exact\n",
+            ND, bf16 ? "bf16" : "f32", total - (wrong - wrong0), total);
+        DS_CHECK_INT_EQ(ds_kv_cache_free_blocks(cache), 512);
+        for (int i = 0; i < ND; i++) json_decref(out[i]);
     }
-    printf("  decoded %d documents: %d of %d values (doc types included) exact\n", ND,
-           total - wrong, total);
-    DS_CHECK_INT_EQ(ds_kv_cache_free_blocks(cache), 512);
     for (int i = 0; i < ND; i++) {
-        json_decref(out[i]);
         json_decref(truth[i]);
         ds_seq_free(&seqs[i]);
         ds_seq_free(&pre[i]);

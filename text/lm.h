@@ -49,6 +49,24 @@ typedef struct {
     float lora_scale; // alpha / rank
 } ds_lm_weights;
 
+// bf16 copies of the matrices a decode step streams (text/lm-bf16.c), made for
+// inference from the f32 weights, which stay the truth: the same shapes as the
+// ds_lm_layer fields of the same name, NULL where the layer has none. The router
+// stays f32: it is 0.4% of the bytes, and its scores pick the experts, a discrete
+// choice a rounded score would flip when two experts are close.
+typedef struct {
+    uint16_t *qkv, *o;                                   // attention
+    uint16_t *w13, *w2;                                  // dense layers
+    uint16_t *exp_w13, *exp_w2, *shared_w13, *shared_w2; // MoE layers
+} ds_lm_layer_bf16;
+
+typedef struct {
+    ds_lm_layer_bf16 layers[DS_LM_MAX_LAYERS];
+    uint16_t *head; // (V, C)
+    uint16_t *mem;  // the one allocation the pointers carve
+    size_t bytes;   // its size
+} ds_lm_bf16;
+
 // Where the sequences of a packed batch are.
 typedef struct {
     int n_seq;
@@ -111,11 +129,27 @@ void ds_lora_backward(ds_ctx *ctx, float *dinp, float *dA, float *dB, float *dmi
                       const float *dout, const float *inp, const float *mid, const float *A,
                       const float *B, int N, int K, int Nout, int r, float scale);
 
+// ---- bf16 decode weights
+// Rounds the matrices of w a decode step streams to bf16 (nearest even) into *out, one
+// allocation owned by the caller (ds_lm_bf16_free). A snapshot: stale once w changes.
+// Returns 0 or DS_E_NOMEM.
+int ds_lm_bf16_new(const ds_model_cfg *cfg, const ds_lm_weights *w, ds_lm_bf16 **out);
+void ds_lm_bf16_free(ds_lm_bf16 *b); // NULL is a no-op
+// out (N, Nout) = inp (N, K) W^T with W's bf16 copy wb when it is not NULL, else W (f32).
+void ds_lm_linear(ds_ctx *ctx, float *out, const float *inp, const float *W, const uint16_t *wb,
+                  int N, int K, int Nout);
+
 // ---- feed-forward blocks, shared with the inference path (text/infer.c)
 // y (N, C) = FFN of layer l on inp (N, C); fills the FFN fields of la (arena memory).
 int ds_lm_ffn_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w, int layer,
                       const float *bias, const float *inp, float *y, int N, ds_lm_layer_acts *la,
                       ds_arena *arena);
+// The same, reading the bf16 copies wb of the layer's weights where wb is not NULL
+// (decoding); ds_lm_ffn_forward is this with wb NULL.
+int ds_lm_ffn_forward_bf16(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w,
+                           const ds_lm_layer_bf16 *wb, int layer, const float *bias,
+                           const float *inp, float *y, int N, ds_lm_layer_acts *la,
+                           ds_arena *arena);
 // dinp (N, C) += d FFN / d inp; parameter gradients into g. With lay (not NULL) and a
 // balance weight, the balance loss gradient joins the router's.
 int ds_lm_ffn_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w, ds_lm_layer *g,

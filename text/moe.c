@@ -3,7 +3,8 @@
 // routing, counting-sort permutation, grouped expert GEMMs, weighted combine,
 // plus the shared expert(s) every token goes through. Also the sequence-wise
 // balance loss and the auxiliary-loss-free bias update. No capacity limit and
-// no token dropping: every routed assignment is computed.
+// no token dropping: every routed assignment is computed. Decoding may read bf16
+// copies of the matrices instead (ds_lm_ffn_forward_bf16, text/lm-bf16.c).
 #include "text/lm.h"
 
 #include "core/error.h"
@@ -16,15 +17,33 @@
 int ds_lm_ffn_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w, int layer,
                       const float *bias, const float *inp, float *y, int N, ds_lm_layer_acts *la,
                       ds_arena *arena) {
+    return ds_lm_ffn_forward_bf16(ctx, cfg, w, NULL, layer, bias, inp, y, N, la, arena);
+}
+
+// Grouped expert GEMM through the bf16 copy when there is one.
+static void grouped(ds_ctx *ctx, float *out, const float *inp, const float *W, const uint16_t *wb,
+                    const int32_t *offsets, int E, int K, int N) {
+    if (wb)
+        ctx->ops->matmul_grouped_bf16_forward(ctx, out, inp, wb, offsets, E, K, N);
+    else
+        ctx->ops->matmul_grouped_forward(ctx, out, inp, W, offsets, E, K, N);
+}
+
+int ds_lm_ffn_forward_bf16(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w,
+                           const ds_lm_layer_bf16 *wb, int layer, const float *bias,
+                           const float *inp, float *y, int N, ds_lm_layer_acts *la,
+                           ds_arena *arena) {
     const ds_ops *ops = ctx->ops;
+    const ds_lm_layer_bf16 none = {0};
+    if (!wb) wb = &none;
     int C = cfg->dim;
     if (!ds_lm_is_moe(cfg, layer)) {
         int H = cfg->dense_hidden;
         ALLOC(la->h13, (size_t)N * 2 * H);
         ALLOC(la->hact, (size_t)N * H);
-        ops->matmul_forward(ctx, la->h13, inp, w->w13, NULL, N, C, 2 * H);
+        ds_lm_linear(ctx, la->h13, inp, w->w13, wb->w13, N, C, 2 * H);
         ops->swiglu_forward(ctx, la->hact, la->h13, N, H);
-        ops->matmul_forward(ctx, y, la->hact, w->w2, NULL, N, H, C);
+        ds_lm_linear(ctx, y, la->hact, w->w2, wb->w2, N, H, C);
         return 0;
     }
     int E = cfg->n_experts, k = cfg->topk, He = cfg->expert_hidden, SH = cfg->n_shared * He;
@@ -44,18 +63,18 @@ int ds_lm_ffn_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w
     ops->moe_route_forward(ctx, la->eidx, la->ew, la->scores, la->logits, bias, N, rc);
     ops->moe_permute(ctx, la->offsets, la->row_of, la->token_of, la->eidx, N, k, E);
     ops->moe_dispatch_forward(ctx, la->xp, inp, la->token_of, N, k, C);
-    ops->matmul_grouped_forward(ctx, la->hp, la->xp, w->exp_w13, la->offsets, E, C, 2 * He);
+    grouped(ctx, la->hp, la->xp, w->exp_w13, wb->exp_w13, la->offsets, E, C, 2 * He);
     ops->swiglu_forward(ctx, la->ap, la->hp, N * k, He);
-    ops->matmul_grouped_forward(ctx, la->yp, la->ap, w->exp_w2, la->offsets, E, He, C);
+    grouped(ctx, la->yp, la->ap, w->exp_w2, wb->exp_w2, la->offsets, E, He, C);
     ops->moe_combine_forward(ctx, y, la->yp, la->ew, la->row_of, N, k, C);
     if (SH > 0) {
         float *ys;
         ALLOC(la->hs, (size_t)N * 2 * SH);
         ALLOC(la->as, (size_t)N * SH);
         ALLOC(ys, (size_t)N * C);
-        ops->matmul_forward(ctx, la->hs, inp, w->shared_w13, NULL, N, C, 2 * SH);
+        ds_lm_linear(ctx, la->hs, inp, w->shared_w13, wb->shared_w13, N, C, 2 * SH);
         ops->swiglu_forward(ctx, la->as, la->hs, N, SH);
-        ops->matmul_forward(ctx, ys, la->as, w->shared_w2, NULL, N, SH, C);
+        ds_lm_linear(ctx, ys, la->as, w->shared_w2, wb->shared_w2, N, SH, C);
         ops->add(ctx, y, y, ys, (int64_t)N * C);
     }
     return 0;
