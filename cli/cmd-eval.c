@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "fusion/extract.h"
+#include "fusion/infer.h"
 #include "fusion/lora.h"
 #include "ingest/ingest.h"
 #include "samples/eval.h"
@@ -33,6 +34,8 @@ static const char *usage_text =
     "                      rules (the baseline) or model (docseek's model, see --model)\n"
     "  --model FILE        the model of --extractor model (default " DS_DEFAULT_MODEL ")\n"
     "  --adapter FILE      a LoRA adapter for it (docseek finetune --lora)\n"
+    "  --decode-f32        decode with the model's f32 weights (default: bf16 copies of them,\n"
+    "                      half the bytes a decoded token reads; the prefill stays f32)\n"
     "  --schemas DIR       doc and field types, docseek format (default samples/schemas)\n"
     "  --uppercase         compare text fields upper-cased (Kleister always does)\n"
     "  --month-first       read numeric dates month/day/year (default day/month/year)\n"
@@ -98,7 +101,7 @@ typedef struct {
     const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth, *model, *adapter;
     ds_eval_format format;
     ds_eval_opts opts;
-    int worst, quiet, given_type;
+    int worst, quiet, given_type, decode_f32;
 } eval_args;
 
 static int parse_args(int argc, char **argv, eval_args *a) {
@@ -118,6 +121,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             a->quiet = 1;
         } else if (strcmp(s, "--given-type") == 0) {
             a->given_type = 1;
+        } else if (strcmp(s, "--decode-f32") == 0) {
+            a->decode_f32 = 1;
         } else if (strcmp(s, "--format") == 0 && has_val) {
             if (ds_eval_format_parse(argv[++i], &a->format) != 0) {
                 fprintf(stderr, "docseek eval: %s\n", ds_errmsg());
@@ -196,6 +201,7 @@ int ds_cmd_eval(int argc, char **argv) {
         rc = ds_model_load(env.model_path, &env.model);
         if (!rc && a.adapter && !(rc = ds_lora_load(a.adapter, env.model, &env.adapter)))
             ds_lora_attach(env.model, env.adapter);
+        if (!rc && !a.decode_f32) rc = ds_infer_set_bf16(env.model, 1); // fusion/infer.h
         if (!rc && !(env.ctx = ds_ctx_new(DS_BACKEND_CPU, 2)))
             rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
         if (!rc) rc = ds_extractor_new(env.model, env.ctx, &env.schemas, &env.x);
