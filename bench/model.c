@@ -2,9 +2,10 @@
 // the same-run OpenBLAS sgemm ceiling: training tokens/s (forward + backward +
 // AdamW) and the GEMM GFLOP/s it achieves, prefill tokens/s, decode tokens/s
 // at batch 1 and 16, peak memory; then the fixed reference shape (width 256,
-// 6 MoE layers, 8 heads, 16 experts x 256 top-2 + 1 shared, vocab 4096, f32)
-// with 1 and 2 threads, so the engine can be compared with others on identical
-// work. Figures only; nothing here is a test.
+// 6 MoE layers, 8 heads, 16 experts x 256 top-2 + 1 shared, vocab 4096) with 1
+// and 2 threads, decoding with f32 or bf16 weights and an fp32 or fp16 KV
+// cache, so the engine can be compared with others on identical work. Figures
+// only; nothing here is a test.
 //   bench_model [--quick] [--threads N] [--reference]
 #include "core/pool.h"
 #include "core/rng.h"
@@ -225,7 +226,7 @@ static void bench_default(int threads, double ceiling) {
 
 // ---- the reference shape
 
-static void bench_reference(int threads, int f16) {
+static void bench_reference(int threads, int f16, int bf16) {
     ds_model_cfg cfg;
     ds_model_cfg_default(&cfg);
     cfg.use_prefix = cfg.use_box = cfg.use_roi = 0;
@@ -248,6 +249,7 @@ static void bench_reference(int threads, int f16) {
     cfg.balance_weight = 0;
     ds_model *m;
     ds_model_init(&cfg, NULL, 3, &m);
+    if (bf16) ds_infer_set_bf16(m, 1); // decode steps and logits read bf16 copies
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, threads);
     ds_rng r;
     ds_rng_seed(&r, 4);
@@ -284,17 +286,21 @@ static void bench_reference(int threads, int f16) {
     }
     // bytes one decoded token reads: the weights it uses (attention, router, shared and
     // topk routed experts of every layer, the output head; one embedding row) and the
-    // cached keys and values of every layer at the mean decode position
+    // cached keys and values of every layer at the mean decode position. With bf16
+    // weights the router and the norms stay f32 (text/lm.h), the rest is 2 bytes (every
+    // layer of this shape is MoE).
     int64_t total, active;
     ds_model_count(m, &total, &active);
-    double mb_w = (active - (int64_t)cfg.vocab * cfg.dim) * 4.0 / 1e6;
+    int64_t n_w = active - (int64_t)cfg.vocab * cfg.dim;
+    int64_t n_f32 = (int64_t)cfg.n_layers * (cfg.n_experts + 2) * cfg.dim + cfg.dim;
+    double mb_w = (bf16 ? (n_w - n_f32) * 2.0 + n_f32 * 4.0 : n_w * 4.0) / 1e6;
     double mb_kv = 2.0 * cfg.n_layers * cfg.n_kv_heads * cfg.head_dim * (f16 ? 2.0 : 4.0) *
                    (T + n_dec / 2) / 1e6;
     double bw = read_bandwidth(threads);
-    printf("  %d thread%s  KV %s  prefill %4d tokens %7.0f tokens/s   decode %d tokens at batch 1 "
-           "%6.0f tokens/s\n",
-           threads, threads > 1 ? "s" : " ", f16 ? "fp16" : "fp32", T, T / best_pre, n_dec,
-           n_dec / best_dec);
+    printf("  %d thread%s  weights %s  KV %s  prefill %4d tokens %7.0f tokens/s   decode %d tokens "
+           "at batch 1 %6.0f tokens/s\n",
+           threads, threads > 1 ? "s" : " ", bf16 ? "bf16" : "f32 ", f16 ? "fp16" : "fp32", T,
+           T / best_pre, n_dec, n_dec / best_dec);
     printf("             (a decoded token reads %.1f MB of weights + %.1f MB of KV cache; this "
            "run's memory read rate, %.1f GB/s, bounds decoding at %.0f tokens/s)\n",
            mb_w, mb_kv, bw, bw * 1e3 / (mb_w + mb_kv));
@@ -330,11 +336,12 @@ int main(int argc, char **argv) {
         if (max_threads > 1) bench_default(max_threads, ceiln);
     }
     printf("reference shape (width 256, 6 MoE layers, 8 heads, 16 x 256 experts top-2 + 1 "
-           "shared, vocab 4096, f32 weights):\n");
-    for (int f16 = 0; f16 <= 1; f16++) { // KV cache storage: fp32, then fp16
-        bench_reference(1, f16);
-        if (max_threads > 1) bench_reference(max_threads, f16);
-    }
+           "shared, vocab 4096; weights trained in f32, decoded from f32 or bf16):\n");
+    for (int bf16 = 0; bf16 <= 1; bf16++)    // decode weights: f32, then bf16 copies
+        for (int f16 = 0; f16 <= 1; f16++) { // KV cache storage: fp32, then fp16
+            bench_reference(1, f16, bf16);
+            if (max_threads > 1) bench_reference(max_threads, f16, bf16);
+        }
     printf("peak memory (max RSS): %.0f MiB\n", peak_mib());
     return 0;
 }
