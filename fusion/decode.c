@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_CAND     32
 #define MAX_CAND_LEN 24
@@ -45,7 +46,7 @@ typedef struct {
     json_t *fields;
     const char *doc_type;
     wref *words;
-    int n_words;
+    int n_words, n_marks;
     uint8_t *ok;      // (V) scratch of the copy mask, made once per document
     int32_t *allowed; // (V) the tokens it allows
     float *lp;        // (V) their log probabilities
@@ -90,15 +91,19 @@ static int start_field(const ds_model *m, dstate *d, int f) {
     d->qn = 1 + k;
     d->qi = 0;
     int rc = 0;
+    // a choice may also point at a check box (fusion/sequence.c), read by mark_value
+    int marks = m->cfg.use_marks && m->cfg.copy_pointer && d->n_marks > 0;
     if (fd->type == DS_FIELD_CHECKBOX) {
         start_choice(d, K_VALUE);
         rc = add_cand(m, d, "true", DS_TOK_EOV);
         if (!rc) rc = add_cand(m, d, "false", DS_TOK_EOV);
+        if (!rc && marks) rc = add_cand(m, d, NULL, DS_TOK_COPY);
     } else if (fd->type == DS_FIELD_ENUM) {
         start_choice(d, K_VALUE);
         for (int i = 0; i < fd->n_values && !rc; i++)
             rc = add_cand(m, d, fd->values[i], DS_TOK_EOV);
         if (!rc) rc = add_cand(m, d, NULL, DS_TOK_NULLV);
+        if (!rc && marks) rc = add_cand(m, d, NULL, DS_TOK_COPY);
     } else if (m->cfg.copy_pointer) {
         start_choice(d, fd->type == DS_FIELD_PARTY_LIST ? K_LIST : K_SPAN);
         rc = add_cand(m, d, NULL, DS_TOK_COPY);
@@ -144,6 +149,54 @@ static json_t *span_value(dstate *d, int ws, int we, double conf) {
     return json_pack("{s:s, s:i, s:[f, f, f, f], s:f}", "value", text, "page", s->p + 1, "box",
                      round(b.x0 * 100) / 100, round(b.y0 * 100) / 100, round(b.x1 * 100) / 100,
                      round(b.y1 * 100) / 100, "confidence", round(conf * 1000) / 1000);
+}
+
+static int is_mark(const wref *r, int checked) {
+    return r->w->source == DS_WORD_MARK &&
+           strcmp(r->w->text, checked ? "\xe2\x98\x92" : "\xe2\x98\x90") == 0;
+}
+
+static int same_line(const wref *a, const wref *b) {
+    return a->p == b->p && a->w->line == b->w->line;
+}
+
+// The value of a check box or choice field whose pointer landed on word i: a check
+// box's state is the mark's; a choice is the label beside the (checked) mark, the
+// word after it or else the one before, matched to the field's values ignoring case.
+// A pointer that missed the marks takes the nearest one on its line. NULL: none.
+static json_t *mark_value(dstate *d, int i, double conf) {
+    const ds_field *fd = &d->schema->fields[d->field];
+    if (d->words[i].w->source != DS_WORD_MARK) {
+        int best = -1;
+        float bd = INFINITY;
+        for (int k = 0; k < d->n_words; k++)
+            if (d->words[k].w->source == DS_WORD_MARK && same_line(&d->words[k], &d->words[i])) {
+                float dx = fabsf(d->words[k].w->box.x0 - d->words[i].w->box.x0);
+                if (dx < bd) bd = dx, best = k;
+            }
+        if (best < 0) return NULL;
+        i = best;
+    }
+    const wref *r = &d->words[i];
+    json_t *v = NULL;
+    if (fd->type == DS_FIELD_CHECKBOX) {
+        v = json_boolean(is_mark(r, 1));
+    } else {
+        for (int side = 0; side < 2 && !v; side++) {
+            int k = side == 0 ? i + 1 : i - 1;
+            if (k < 0 || k >= d->n_words || !same_line(&d->words[k], r) ||
+                d->words[k].w->source == DS_WORD_MARK)
+                continue;
+            for (int e = 0; e < fd->n_values && !v; e++)
+                if (strcasecmp(d->words[k].w->text, fd->values[e]) == 0)
+                    v = json_string(fd->values[e]);
+        }
+        if (!v) return NULL;
+    }
+    const ds_box *b = &r->w->box;
+    return json_pack("{s:o, s:i, s:[f, f, f, f], s:f}", "value", v, "page", r->p + 1, "box",
+                     round(b->x0 * 100) / 100, round(b->y0 * 100) / 100, round(b->x1 * 100) / 100,
+                     round(b->y1 * 100) / 100, "confidence", round(conf * 1000) / 1000);
 }
 
 static int cmp_desc(const void *a, const void *b) {
@@ -356,7 +409,11 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         for (int i = d->ws + 1; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
         double conf = d->conf * p[best];
         free(p);
-        put_value(d, span_value(d, d->ws, best, conf));
+        ds_field_type ft = d->schema->fields[d->field].type;
+        if (ft == DS_FIELD_CHECKBOX || ft == DS_FIELD_ENUM)
+            put_value(d, mark_value(d, d->ws, conf));
+        else
+            put_value(d, span_value(d, d->ws, best, conf));
         if (d->schema->fields[d->field].type == DS_FIELD_PARTY_LIST) {
             // the next item or the end of the list is predicted here, at [copy_end]
             start_choice(d, K_LIST);
@@ -445,13 +502,18 @@ int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schem
             rc = ds_error(DS_E_NOMEM, "decode: out of memory");
             goto done;
         }
-        // the words the sequence kept, in its order (fusion/sequence.c)
+        // the words the sequence kept, in its order (fusion/sequence.c: check-box words
+        // only when the config reads them)
         int w = 0;
+        d->n_marks = 0;
         for (int p = 0; p < docs[i]->n_pages && w < seqs[i]->n_words; p++)
-            for (int k = 0; k < docs[i]->pages[p].n_words && w < seqs[i]->n_words; k++, w++) {
+            for (int k = 0; k < docs[i]->pages[p].n_words && w < seqs[i]->n_words; k++) {
+                const ds_word *wd = &docs[i]->pages[p].words[k];
+                if (wd->source == DS_WORD_MARK && !m->cfg.use_marks) continue;
+                d->n_marks += wd->source == DS_WORD_MARK;
                 d->words[w].page = &docs[i]->pages[p];
-                d->words[w].w = &docs[i]->pages[p].words[k];
-                d->words[w].p = p;
+                d->words[w].w = wd;
+                d->words[w++].p = p;
             }
         d->n_words = w;
         d->type_names = names;

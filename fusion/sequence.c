@@ -117,6 +117,32 @@ static int find_span(const word_ref *words, int n, const char *value, const json
     return best >= 0 ? 0 : -1;
 }
 
+// The check-box word (ingest's marks) under the truth's box: the answer of a check
+// box or a choice read from check boxes points at it, as a value points at its words,
+// so the model finds it beside its label the way it finds any value. -1: none.
+static int find_mark(const word_ref *words, int n, const json_t *boxes) {
+    int best = -1;
+    float best_iou = 0.3f; // at least
+    size_t k;
+    json_t *b;
+    json_array_foreach(boxes, k, b) {
+        json_t *bb = json_object_get(b, "box");
+        int page = (int)json_integer_value(json_object_get(b, "page")) - 1;
+        float tb[4];
+        for (int c = 0; c < 4; c++) tb[c] = (float)json_number_value(json_array_get(bb, c));
+        float ta = (tb[2] - tb[0]) * (tb[3] - tb[1]);
+        for (int i = 0; i < n; i++) {
+            const ds_word *w = words[i].w;
+            if (w->source != DS_WORD_MARK || words[i].page != page) continue;
+            float o = overlap(&w->box, tb);
+            float wa = (w->box.x1 - w->box.x0) * (w->box.y1 - w->box.y0);
+            float iou = o > 0 ? o / (wa + ta - o) : 0;
+            if (iou > best_iou) best_iou = iou, best = i;
+        }
+    }
+    return best;
+}
+
 // ---- building
 
 typedef struct {
@@ -178,8 +204,12 @@ static int push_value(builder *b, const ds_model *m, const word_ref *words, int 
     ds_seq *s = b->s;
     int ws, we, rc;
     info->n_values++;
-    if (!is_choice(type) && m->cfg.copy_pointer &&
-        find_span(words, n_words, text, boxes, &ws, &we) == 0) {
+    int mark = is_choice(type) && m->cfg.copy_pointer && m->cfg.use_marks
+                   ? find_mark(words, n_words, boxes)
+                   : -1;
+    if (mark >= 0) ws = we = mark;
+    if (mark >= 0 || (!is_choice(type) && m->cfg.copy_pointer &&
+                      find_span(words, n_words, text, boxes, &ws, &we) == 0)) {
         info->n_values_span++;
         int at = b->t;
         if ((rc = push(b, DS_TOK_COPY, 1, DS_ROLE_ANSWER))) return rc;

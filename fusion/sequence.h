@@ -7,7 +7,10 @@
 //   type-tokens [eov]  then per schema field:  [field] name-tokens  value
 // where a value is [copy][copy_end] (start/end word pointers) for text that
 // is a run of document words, [null] when absent, or generated tokens + [eov]
-// (check boxes, enums, and values that are no run of words). A list repeats
+// (check boxes, enums, and values that are no run of words). With use_marks, a
+// check box or a choice whose truth box is one of ingest's check-box words
+// points at that word instead ([copy][copy_end], both pointers on it); the
+// decoder reads the state, or the label beside it, from the word. A list repeats
 // [copy][copy_end] and ends with [eov]. Field names are forced (no loss):
 // the schema fixes them. fusion/decode.c walks the same grammar.
 #ifndef DS_SEQUENCE_H
