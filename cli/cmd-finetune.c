@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *usage_text =
     "usage: docseek finetune --lora --data DIR [--data DIR ...] --out ADAPTER [options]\n"
@@ -26,12 +27,15 @@ static const char *usage_text =
     "  --threads N       compute threads (default 2); --prep-threads N (2)\n"
     "  --cache DIR       prepared-document cache (default .docseek-cache)\n"
     "  --seed N          adapter initialisation and data order (default 1)\n"
+    "  --checkpoint FILE (default ADAPTER.ckpt); --checkpoint-every N (default 100)\n"
+    "  --resume          continue from the checkpoint, bit for bit\n"
+    "  --stop-after N    stop this run after N steps (resume later)\n"
     "  --schemas DIR     document schemas (default samples/schemas)\n";
 
 int ds_cmd_finetune(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
-    const char *cache = ".docseek-cache", *format = "docseek";
-    int n_dirs = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2;
+    const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL;
+    int n_dirs = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2, resume = 0;
     float alpha = 32;
     ds_train_opts o;
     ds_train_opts_default(&o);
@@ -39,7 +43,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     o.lr = 1e-3f;
     o.warmup = 20;
     o.eval_every = 100;
-    o.checkpoint_every = 0;
+    o.checkpoint_every = 100;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--lora")) {
@@ -48,6 +52,10 @@ int ds_cmd_finetune(int argc, char **argv) {
         }
         if (!strcmp(a, "--merge")) {
             merge = 1;
+            continue;
+        }
+        if (!strcmp(a, "--resume")) {
+            resume = 1;
             continue;
         }
         if (!strcmp(a, "--help")) {
@@ -72,6 +80,12 @@ int ds_cmd_finetune(int argc, char **argv) {
             format = v;
         else if (!strcmp(a, "--cache"))
             cache = v;
+        else if (!strcmp(a, "--checkpoint"))
+            ckpt = v;
+        else if (!strcmp(a, "--checkpoint-every"))
+            o.checkpoint_every = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--stop-after"))
+            o.stop_after = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--schemas"))
             o.schemas_dir = v;
         else if (!strcmp(a, "--eval"))
@@ -106,7 +120,8 @@ int ds_cmd_finetune(int argc, char **argv) {
         }
     }
     if (lora == merge || !out || (lora && !n_dirs) || (merge && !adapter) || rank < 1 ||
-        o.steps < 1 || o.batch < 1 || threads < 1 || prep < 1 || !(o.lr > 0)) {
+        o.steps < 1 || o.batch < 1 || threads < 1 || prep < 1 || !(o.lr > 0) ||
+        o.checkpoint_every < 0 || o.stop_after < 0) {
         fprintf(stderr,
                 "docseek finetune: needs --lora with --data and --out, or --merge with "
                 "--adapter and --out\n%s",
@@ -132,9 +147,11 @@ int ds_cmd_finetune(int argc, char **argv) {
         ds_model_free(m);
         return ds_cli_fail("finetune", rc);
     }
-    char curve[4096];
+    char curve[4096], ckpt_buf[4096];
     snprintf(curve, sizeof curve, "%s.csv", out);
     o.curve_csv = curve;
+    if (!ckpt) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), ckpt = ckpt_buf;
+    o.checkpoint = ckpt;
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, threads);
     ds_lora *l = NULL;
     ds_trainer *t = NULL;
@@ -142,6 +159,15 @@ int ds_cmd_finetune(int argc, char **argv) {
     memset(&d, 0, sizeof d);
     rc = ctx ? ds_lora_new(m, rank, alpha, o.seed, &l) : ds_error(DS_E_NOMEM, "no threads");
     if (!rc) rc = ds_trainer_new_lora(m, ctx, &o.opt, l, &t);
+    if (!rc && resume) {
+        if (access(ckpt, F_OK) == 0) {
+            rc = ds_trainer_load(t, ckpt, NULL);
+            if (!rc)
+                DS_LOGI("finetune: resuming from %s at step %d", ckpt, ds_trainer_steps_done(t));
+        } else {
+            DS_LOGW("finetune: --resume but no checkpoint %s: starting at step 0", ckpt);
+        }
+    }
     if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
     if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
     if (!rc) {

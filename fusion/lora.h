@@ -4,8 +4,7 @@
 // nothing. The base model stays frozen (and mapped from its file); only A and
 // B train. An adapter is its own small safetensors file tied to its base by
 // the base's config; it is attached at inference or merged into the weights.
-// Not here (yet): adapters on the shared and routed experts, checkpoints of
-// adapter training.
+// Not here (yet): adapters on the shared and routed experts.
 #ifndef DS_LORA_H
 #define DS_LORA_H
 

@@ -1,7 +1,9 @@
 #!/bin/sh
 # finetune-lora.sh DOCSEEK SOURCE_DIR WORK_DIR: train a tiny model, adapt it with a
 # LoRA adapter, merge the adapter; both the base + adapter and the merged model
-# must run through the evaluator, and the base file must not change. (That the
+# must run through the evaluator, and the base file must not change. Adapter
+# training stopped after 2 of 4 steps and resumed from its checkpoint must give
+# the same adapter, byte for byte, and the same loss curve. (That the
 # two compute the same is lora_merge_save_load_train's check, on the loss: the
 # greedy extraction of this barely trained model can flip on rounding, since
 # W x + s B A x and (W + s B A) x round differently.)
@@ -20,6 +22,15 @@ mkdir -p "$W"
 sum1=$(cksum <"$W/base.safetensors")
 "$D" finetune --lora --model "$W/base.safetensors" --data "$W/data" --out "$W/ad.safetensors" \
     --steps 4 --batch 2 --rank 4 --lr 1e-2 --cache "$W/cache" $S
+"$D" finetune --lora --model "$W/base.safetensors" --data "$W/data" --out "$W/ad2.safetensors" \
+    --steps 4 --batch 2 --rank 4 --lr 1e-2 --cache "$W/cache" $S --stop-after 2
+"$D" finetune --lora --model "$W/base.safetensors" --data "$W/data" --out "$W/ad2.safetensors" \
+    --steps 4 --batch 2 --rank 4 --lr 1e-2 --cache "$W/cache" $S --resume
+cmp "$W/ad.safetensors" "$W/ad2.safetensors"
+cut -d, -f1-9,11 "$W/ad.safetensors.csv" >"$W/once.csv"
+cut -d, -f1-9,11 "$W/ad2.safetensors.csv" >"$W/twice.csv"
+cmp "$W/once.csv" "$W/twice.csv"
+echo "adapter resume: 4 steps in one run and 2 + 2 with a resume give identical adapters and curves"
 "$D" finetune --merge --model "$W/base.safetensors" --adapter "$W/ad.safetensors" \
     --out "$W/merged.safetensors"
 a=$("$D" eval --gt "$W/eval" --extractor model --model "$W/base.safetensors" \

@@ -15,7 +15,8 @@ struct ds_trainer {
     float *grad, *mom, *var;
     float *opt_p, *opt_g; // what AdamW updates: the model's parameters, or an adapter's
     int64_t opt_n;
-    float *lgrad; // adapter gradients (LoRA), or NULL
+    float *lgrad;        // adapter gradients (LoRA), or NULL
+    const ds_lora *lora; // the adapter trained, or NULL
     ds_weights gw;
     ds_arena arena;
     int step;
@@ -60,6 +61,7 @@ static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lo
         ds_lora_point(m, l, t->lgrad, &t->gw);
     }
     ds_arena_init(&t->arena, 64u << 20, t->o.arena_limit);
+    t->lora = l;
     t->opt_p = l ? l->params : m->params;
     t->opt_g = l ? t->lgrad : t->grad;
     *out = t;
@@ -120,12 +122,18 @@ int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *s
 
 // ---- checkpoints
 
+// What an adapter checkpoint must match besides the base's config: "rank R alpha A".
+static void adapter_tag(const ds_trainer *t, char *buf, size_t cap) {
+    snprintf(buf, cap, "rank %d alpha %g", t->lora->rank, (double)t->lora->alpha);
+}
+
+// The optimised parameters (the model's, or under LoRA the adapter's) with their
+// AdamW moments; the router bias only for model training (frozen under LoRA).
 int ds_trainer_save(const ds_trainer *t, const char *path, const json_t *meta) {
     const ds_model *m = t->m;
-    if (t->lgrad) return ds_error(DS_E_UNSUPPORTED, "checkpoint: not for adapter training (yet)");
     ds_st_writer *w = ds_st_writer_new();
     if (!w) return ds_error(DS_E_NOMEM, "checkpoint: out of memory");
-    int64_t n[1] = {m->table.total}, nb[1] = {(int64_t)m->cfg.n_layers * m->cfg.n_experts};
+    int64_t n[1] = {t->opt_n}, nb[1] = {(int64_t)m->cfg.n_layers * m->cfg.n_experts};
     json_t *cj = ds_model_cfg_to_json(&m->cfg);
     char *cs = cj ? json_dumps(cj, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     json_t *tj = m->tok ? ds_tokenizer_to_json(m->tok) : NULL;
@@ -134,11 +142,15 @@ int ds_trainer_save(const ds_trainer *t, const char *path, const json_t *meta) {
     char step[32];
     snprintf(step, sizeof step, "%d", t->step);
     int rc = !cs || (m->tok && !ts) ? ds_error(DS_E_NOMEM, "checkpoint: out of memory") : 0;
-    if (!rc) rc = ds_st_writer_add(w, "params", DS_DTYPE_F32, 1, n, m->params);
+    char tag[64];
+    if (t->lora) adapter_tag(t, tag, sizeof tag);
+    if (!rc) rc = ds_st_writer_add(w, "params", DS_DTYPE_F32, 1, n, t->opt_p);
     if (!rc) rc = ds_st_writer_add(w, "adam_m", DS_DTYPE_F32, 1, n, t->mom);
     if (!rc) rc = ds_st_writer_add(w, "adam_v", DS_DTYPE_F32, 1, n, t->var);
-    if (!rc) rc = ds_st_writer_add(w, "router_bias", DS_DTYPE_F32, 1, nb, m->router_bias);
+    if (!rc && !t->lora)
+        rc = ds_st_writer_add(w, "router_bias", DS_DTYPE_F32, 1, nb, m->router_bias);
     if (!rc) rc = ds_st_writer_set_metadata(w, "format", "docseek-checkpoint-1");
+    if (!rc && t->lora) rc = ds_st_writer_set_metadata(w, "adapter", tag);
     if (!rc) rc = ds_st_writer_set_metadata(w, "config", cs);
     if (!rc && ts) rc = ds_st_writer_set_metadata(w, "tokenizer", ts);
     if (!rc) rc = ds_st_writer_set_metadata(w, "step", step);
@@ -165,7 +177,6 @@ static int load_tensor(const ds_safetensors *st, const char *path, const char *n
 
 int ds_trainer_load(ds_trainer *t, const char *path, json_t **meta) {
     ds_model *m = t->m;
-    if (t->lgrad) return ds_error(DS_E_UNSUPPORTED, "checkpoint: not for adapter training (yet)");
     ds_safetensors *st;
     int rc = ds_st_open(path, &st);
     if (rc) return rc;
@@ -179,11 +190,17 @@ int ds_trainer_load(ds_trainer *t, const char *path, json_t **meta) {
         rc = ds_error(DS_E_INVAL, "%s: the checkpoint's config differs from this model's", path);
     json_decref(cj);
     json_decref(mine);
-    int64_t n = m->table.total;
-    if (!rc) rc = load_tensor(st, path, "params", m->params, n);
+    const char *have = ds_st_metadata_get(st, "adapter");
+    char tag[64];
+    if (t->lora) adapter_tag(t, tag, sizeof tag);
+    if (!rc && (t->lora ? !have || strcmp(have, tag) != 0 : have != NULL))
+        rc = ds_error(DS_E_INVAL, "%s: a checkpoint of %s, this is %s training", path,
+                      have ? have : "model", t->lora ? tag : "model");
+    int64_t n = t->opt_n;
+    if (!rc) rc = load_tensor(st, path, "params", t->opt_p, n);
     if (!rc) rc = load_tensor(st, path, "adam_m", t->mom, n);
     if (!rc) rc = load_tensor(st, path, "adam_v", t->var, n);
-    if (!rc)
+    if (!rc && !t->lora)
         rc = load_tensor(st, path, "router_bias", m->router_bias,
                          (int64_t)m->cfg.n_layers * m->cfg.n_experts);
     if (!rc) t->step = atoi(ss);

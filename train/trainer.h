@@ -24,7 +24,7 @@ void ds_trainer_opts_default(ds_trainer_opts *o);
 // The model must own its parameters (ds_model_make_writable). Returns 0 or DS_E_NOMEM.
 int ds_trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_trainer **out);
 // A trainer of adapter l only: the base model is frozen (its parameters may stay
-// mapped from the file) and l is attached to it. Checkpoints are not supported.
+// mapped from the file) and l is attached to it. Its checkpoints hold the adapter.
 int ds_trainer_new_lora(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lora *l,
                         ds_trainer **out);
 void ds_trainer_free(ds_trainer *t);
@@ -34,8 +34,9 @@ int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *s
                     double *grad_norm);
 int ds_trainer_steps_done(const ds_trainer *t);
 
-// Checkpoints: the model (parameters, router bias, config, tokenizer), both AdamW
-// moments and the step count in one safetensors file, written atomically; meta
+// Checkpoints: the model (parameters, router bias, config, tokenizer) or under LoRA
+// the adapter (and its rank and alpha, with the base's config), both AdamW moments
+// and the step count in one safetensors file, written atomically; meta
 // (a JSON object, may be NULL) goes into its metadata as "train". Loading restores
 // the same state into a trainer made for the same model config, so training
 // continues bit for bit (with the same thread count: row splits set the rounding).
