@@ -72,6 +72,13 @@ static float overlap(const ds_box *a, const float *b) {
     return ix > 0 && iy > 0 ? ix * iy : 0.0f;
 }
 
+// One box of the truth ({"page": 1-based, "box": [x0, y0, x1, y1]}): its 0-based page.
+static int truth_box(const json_t *b, float tb[4]) {
+    json_t *bb = json_object_get(b, "box");
+    for (int c = 0; c < 4; c++) tb[c] = (float)json_number_value(json_array_get(bb, c));
+    return (int)json_integer_value(json_object_get(b, "page")) - 1;
+}
+
 // The run [*ws, *we] of words spelling value; -1 when none does.
 static int find_span(const word_ref *words, int n, const char *value, const json_t *boxes, int *ws,
                      int *we) {
@@ -97,11 +104,8 @@ static int find_span(const word_ref *words, int n, const char *value, const json
                 size_t k;
                 json_t *b;
                 json_array_foreach(boxes, k, b) {
-                    json_t *bb = json_object_get(b, "box");
-                    int page = (int)json_integer_value(json_object_get(b, "page")) - 1;
                     float tb[4];
-                    for (int c = 0; c < 4; c++)
-                        tb[c] = (float)json_number_value(json_array_get(bb, c));
+                    int page = truth_box(b, tb);
                     for (int q = i; q <= j; q++)
                         if (words[q].page == page) score += overlap(&words[q].w->box, tb);
                 }
@@ -126,10 +130,8 @@ static int find_mark(const word_ref *words, int n, const json_t *boxes) {
     size_t k;
     json_t *b;
     json_array_foreach(boxes, k, b) {
-        json_t *bb = json_object_get(b, "box");
-        int page = (int)json_integer_value(json_object_get(b, "page")) - 1;
         float tb[4];
-        for (int c = 0; c < 4; c++) tb[c] = (float)json_number_value(json_array_get(bb, c));
+        int page = truth_box(b, tb);
         float ta = (tb[2] - tb[0]) * (tb[3] - tb[1]);
         for (int i = 0; i < n; i++) {
             const ds_word *w = words[i].w;
