@@ -120,15 +120,23 @@ nomem:
 }
 
 int ds_page_find_marks(ds_ingest_ctx *c, ds_page *page) {
-    int W = page->img_w, H = page->img_h;
-    if (!page->rgb || W <= 0 || H <= 0 || page->px_per_pt <= 0) return 0;
+    if (!page->rgb || page->img_w <= 0 || page->img_h <= 0 || page->px_per_pt <= 0) return 0;
+    // The ink mask is kept near 144 dpi (f x f raster pixels per cell, inked when any
+    // is): a 7 pt box is still 14 cells, and a 600 dpi scan does not cost 6 bytes
+    // per raster pixel here.
+    int f = (int)(page->px_per_pt / 2.0f);
+    f = f < 1 ? 1 : f;
+    int W = (page->img_w + f - 1) / f, H = (page->img_h + f - 1) / f;
+    float ppt = page->px_per_pt / f;          // mask cells per page point
     if ((int64_t)W * H > INT32_MAX) return 0; // stack indices are 32-bit
-    uint8_t *ink = malloc((size_t)W * H);
+    uint8_t *ink = calloc((size_t)W * H, 1);
     if (!ink) return ds_error(DS_E_NOMEM, "out of memory looking for check boxes");
-    for (size_t p = 0; p < (size_t)W * H; p++) {
-        const uint8_t *v = page->rgb + 3 * p;
-        ink[p] = (299 * v[0] + 587 * v[1] + 114 * v[2]) / 1000 < DS_MARK_INK_LEVEL;
-    }
+    for (int y = 0; y < page->img_h; y++)
+        for (int x = 0; x < page->img_w; x++) {
+            const uint8_t *v = page->rgb + 3 * ((size_t)y * page->img_w + x);
+            if ((299 * v[0] + 587 * v[1] + 114 * v[2]) / 1000 < DS_MARK_INK_LEVEL)
+                ink[(size_t)(y / f) * W + x / f] = 1;
+        }
     ds_rect *rs = NULL;
     int n = 0;
     int rc = components(ink, W, H, &rs, &n);
@@ -140,9 +148,9 @@ int ds_page_find_marks(ds_ingest_ctx *c, ds_page *page) {
     uint8_t *drop = calloc((size_t)page->n_words + 1, 1);
     if (!drop) rc = ds_error(DS_E_NOMEM, "out of memory looking for check boxes");
     int n_marks = 0;
-    float s = 1.0f / page->px_per_pt;
+    float s = 1.0f / ppt;
     for (int i = 0; i < n && rc == 0; i++) {
-        int state = classify(ink, W, rs[i], page->px_per_pt);
+        int state = classify(ink, W, rs[i], ppt);
         if (state < 0) continue;
         ds_box b = {rs[i].x0 * s, rs[i].y0 * s, rs[i].x1 * s, rs[i].y1 * s};
         int glyph = 0;

@@ -116,6 +116,14 @@ DS_TEST(ingest_marks_check_boxes) {
     rc = check_marks(&doc->pages[0], boxes, "text layer", N_BOXES);
     ds_doc_free(doc);
     DS_CHECK_INT_EQ(rc, 0);
+    // rendered at 300 dpi the mask is pooled 2 x 2 (ingest/marks.c): the same marks
+    o.dpi = 300;
+    rc = ds_ingest_memory(pdf.data, pdf.n, &o, &doc);
+    DS_CHECK_INT_EQ(rc, 0);
+    rc = check_marks(&doc->pages[0], boxes, "text layer, 300 dpi", N_BOXES);
+    ds_doc_free(doc);
+    DS_CHECK_INT_EQ(rc, 0);
+    o.dpi = 150;
     // switched off: no marks at all
     o.no_marks = 1;
     DS_CHECK_INT_EQ(ds_ingest_memory(pdf.data, pdf.n, &o, &doc), 0);
