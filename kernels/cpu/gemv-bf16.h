@@ -14,6 +14,8 @@
 #ifndef DS_GEMV_BF16_H
 #define DS_GEMV_BF16_H
 
+#include "kernels/cpu/gemv.h" // ds_gemv_hsum
+
 #include <stdint.h>
 #include <string.h>
 #ifdef __AVX512F__
@@ -25,6 +27,16 @@ static inline float ds_gemv_bf16_f32(uint16_t h) {
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
+}
+
+// y[j] = s[j] plus the columns [K16, K) of weight row j (rows K apart from w0) . x.
+static inline void ds_gemv_bf16_tail4(float *y, const float *s, const uint16_t *w0, int K,
+                                      const float *x, int K16) {
+    for (int j = 0; j < 4; j++) {
+        float a = s[j];
+        for (int k = K16; k < K; k++) a += ds_gemv_bf16_f32(w0[(int64_t)j * K + k]) * x[k];
+        y[j] = a;
+    }
 }
 
 #ifdef __AVX512F__
@@ -54,13 +66,8 @@ static inline void ds_gemv_bf16_4(float *y, const uint16_t *w0, const float *x, 
     }
     float s0 = _mm512_reduce_add_ps(a0), s1 = _mm512_reduce_add_ps(a1),
           s2 = _mm512_reduce_add_ps(a2), s3 = _mm512_reduce_add_ps(a3);
-    for (int k = K16; k < K; k++) {
-        s0 += ds_gemv_bf16_f32(w0[k]) * x[k];
-        s1 += ds_gemv_bf16_f32(w1[k]) * x[k];
-        s2 += ds_gemv_bf16_f32(w2[k]) * x[k];
-        s3 += ds_gemv_bf16_f32(w3[k]) * x[k];
-    }
-    y[0] = s0, y[1] = s1, y[2] = s2, y[3] = s3;
+    float s[4] = {s0, s1, s2, s3};
+    ds_gemv_bf16_tail4(y, s, w0, K, x, K16);
 }
 
 static inline float ds_gemv_bf16_1(const uint16_t *w, const float *x, int K) {
@@ -73,12 +80,6 @@ static inline float ds_gemv_bf16_1(const uint16_t *w, const float *x, int K) {
     return s;
 }
 #else // portable
-static inline float ds_gemv_bf16_hsum(const float *acc) {
-    float s = 0;
-    for (int u = 0; u < 16; u++) s += acc[u];
-    return s;
-}
-
 // One row of input against four weight rows: y[0..4) = w_j . x; pf: the next block to
 // prefetch, or NULL.
 static inline void ds_gemv_bf16_4(float *y, const uint16_t *w0, const float *x, int K,
@@ -99,15 +100,10 @@ static inline void ds_gemv_bf16_4(float *y, const uint16_t *w0, const float *x, 
             a3[u] += ds_gemv_bf16_f32(w3[k + u]) * xv;
         }
     }
-    float s0 = ds_gemv_bf16_hsum(a0), s1 = ds_gemv_bf16_hsum(a1), s2 = ds_gemv_bf16_hsum(a2),
-          s3 = ds_gemv_bf16_hsum(a3);
-    for (int k = K16; k < K; k++) {
-        s0 += ds_gemv_bf16_f32(w0[k]) * x[k];
-        s1 += ds_gemv_bf16_f32(w1[k]) * x[k];
-        s2 += ds_gemv_bf16_f32(w2[k]) * x[k];
-        s3 += ds_gemv_bf16_f32(w3[k]) * x[k];
-    }
-    y[0] = s0, y[1] = s1, y[2] = s2, y[3] = s3;
+    float s0 = ds_gemv_hsum(a0), s1 = ds_gemv_hsum(a1), s2 = ds_gemv_hsum(a2),
+          s3 = ds_gemv_hsum(a3);
+    float s[4] = {s0, s1, s2, s3};
+    ds_gemv_bf16_tail4(y, s, w0, K, x, K16);
 }
 
 static inline float ds_gemv_bf16_1(const uint16_t *w, const float *x, int K) {
@@ -115,7 +111,7 @@ static inline float ds_gemv_bf16_1(const uint16_t *w, const float *x, int K) {
     int K16 = K & ~15;
     for (int k = 0; k < K16; k += 16)
         for (int u = 0; u < 16; u++) a[u] += ds_gemv_bf16_f32(w[k + u]) * x[k + u];
-    float s = ds_gemv_bf16_hsum(a);
+    float s = ds_gemv_hsum(a);
     for (int k = K16; k < K; k++) s += ds_gemv_bf16_f32(w[k]) * x[k];
     return s;
 }
