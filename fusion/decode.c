@@ -509,7 +509,7 @@ int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schem
         for (int p = 0; p < docs[i]->n_pages && w < seqs[i]->n_words; p++)
             for (int k = 0; k < docs[i]->pages[p].n_words && w < seqs[i]->n_words; k++) {
                 const ds_word *wd = &docs[i]->pages[p].words[k];
-                if (wd->source == DS_WORD_MARK && !m->cfg.use_marks) continue;
+                if (!ds_seq_reads_word(&m->cfg, wd)) continue;
                 d->n_marks += wd->source == DS_WORD_MARK;
                 d->words[w].page = &docs[i]->pages[p];
                 d->words[w].w = wd;

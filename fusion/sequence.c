@@ -297,7 +297,7 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
         }
         int n_kept = 0; // check boxes read as words only when the config says so
         for (int i = 0; i < pg->n_words; i++)
-            if (cfg->use_marks || pg->words[i].source != DS_WORD_MARK) {
+            if (ds_seq_reads_word(cfg, &pg->words[i])) {
                 kept[n_kept] = i;
                 texts[n_kept++] = pg->words[i].text;
             }

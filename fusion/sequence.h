@@ -30,6 +30,12 @@ typedef struct {
     int n_values_gen;  // ... generated instead
 } ds_seq_info;
 
+// Whether the sequence of a model with config c holds word w (check-box words only
+// with use_marks); the decoder maps its word indices by the same rule.
+static inline int ds_seq_reads_word(const ds_model_cfg *c, const ds_word *w) {
+    return c->use_marks || w->source != DS_WORD_MARK;
+}
+
 // Tokens kept free for the answer: document words beyond max_seq minus this are dropped.
 int ds_seq_answer_reserve(const ds_model *m, const ds_schema_set *schemas);
 
