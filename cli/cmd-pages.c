@@ -48,12 +48,13 @@ static json_t *doc_json(const char *path, const ds_doc *doc) {
             json_array_append_new(words, jw);
         }
         json_t *jp = json_pack(
-            "{s:i, s:f, s:f, s:i, s:i, s:i, s:i, s:s, s:{s:f, s:f, s:f}, s:o}", "page", i + 1,
+            "{s:i, s:f, s:f, s:i, s:i, s:i, s:i, s:s, s:f, s:{s:f, s:f, s:f}, s:o}", "page", i + 1,
             "width_pt", round(p->width_pt * 100) / 100, "height_pt",
             round(p->height_pt * 100) / 100, "image_width", p->img_w, "image_height", p->img_h,
             "n_words", p->n_words, "n_lines", p->n_lines, "text_source",
-            p->ocr_used ? "ocr" : "pdf", "ms", "render", round(p->ms_render * 10) / 10, "text",
-            round(p->ms_text * 10) / 10, "ocr", round(p->ms_ocr * 10) / 10, "words", words);
+            p->ocr_used ? "ocr" : "pdf", "skew_deg", round(atan(p->skew) * 180 / M_PI * 100) / 100,
+            "ms", "render", round(p->ms_render * 10) / 10, "text", round(p->ms_text * 10) / 10,
+            "ocr", round(p->ms_ocr * 10) / 10, "words", words);
         json_array_append_new(pages, jp);
     }
     return json_pack("{s:s, s:s, s:i, s:f, s:o}", "file", path, "format",

@@ -160,10 +160,11 @@ static int same_line(const wref *a, const wref *b) {
     return a->p == b->p && a->w->line == b->w->line;
 }
 
-// The value of a check box or choice field whose pointer landed on word i: a check
-// box's state is the mark's; a choice is the label beside the (checked) mark, the
-// word after it or else the one before, matched to the field's values ignoring case.
-// A pointer that missed the marks takes the nearest one on its line. NULL: none.
+// The value of a check box or choice field whose pointer landed on word i: a
+// check box's state is the mark's; a choice is the label beside the (checked)
+// mark, the nearer of the words after and before it first, matched to the
+// field's values ignoring case. A pointer that missed the marks takes the
+// nearest one on its line. NULL: none.
 static json_t *mark_value(dstate *d, int i, double conf) {
     const ds_field *fd = &d->schema->fields[d->field];
     if (d->words[i].w->source != DS_WORD_MARK) {
@@ -182,8 +183,14 @@ static json_t *mark_value(dstate *d, int i, double conf) {
     if (fd->type == DS_FIELD_CHECKBOX) {
         v = json_boolean(is_mark(r, 1));
     } else {
+        // The label nearer the mark first: "☒ Basic ☐ Standard" and
+        // "Basic ☒ Standard ☐" both occur, and the gap tells them apart.
+        float gap_after = INFINITY, gap_before = INFINITY;
+        if (i + 1 < d->n_words) gap_after = d->words[i + 1].w->box.x0 - r->w->box.x1;
+        if (i > 0) gap_before = r->w->box.x0 - d->words[i - 1].w->box.x1;
+        int first = gap_before < gap_after ? -1 : 1;
         for (int side = 0; side < 2 && !v; side++) {
-            int k = side == 0 ? i + 1 : i - 1;
+            int k = side == 0 ? i + first : i - first;
             if (k < 0 || k >= d->n_words || !same_line(&d->words[k], r) ||
                 d->words[k].w->source == DS_WORD_MARK)
                 continue;

@@ -68,6 +68,9 @@ typedef struct {
     int n_words;
     int n_lines;
     uint8_t ocr_used; // words came from OCR
+    // Slope (dy/dx) of the text lines on an OCR'd page, a scan's tilt (0 for the
+    // text layer): reading order groups words into lines along it.
+    float skew;
     double ms_render; // rendering / decoding
     double ms_text;   // text layer extraction
     double ms_ocr;    // OCR (0 when not run)

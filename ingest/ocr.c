@@ -4,7 +4,9 @@
 // Recognition runs under a deadline (Tesseract's ETEXT_DESC monitor) so the
 // document's time budget holds. Tesseract must see OMP_THREAD_LIMIT=1 in the
 // environment from process start, or it runs ~7x slower (libs.c warns).
-// Not here: layout analysis beyond Tesseract's own, or deskewing.
+// The page's tilt is measured from Tesseract's text-line baselines (the median
+// slope) so that layout.c can group the words of a tilted scan into its lines;
+// the raster itself is not deskewed.
 #include "core/error.h"
 #include "core/timer.h"
 #include "ingest/ingest-impl.h"
@@ -65,6 +67,20 @@ void ds_ingest_thread_cleanup(void) {
     pthread_setspecific(ds_ocr_key, NULL);
 }
 
+static int by_value(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+// Median slope of the baselines of lines at least a tenth of the page wide
+// (short ones are too noisy); 0 when there are none. Tilts beyond ±10° are not
+// a scan's tilt but rotated text, and are left out.
+static float median_slope(float *slopes, int n) {
+    if (n == 0) return 0.0f;
+    qsort(slopes, (size_t)n, sizeof *slopes, by_value);
+    return n % 2 ? slopes[n / 2] : 0.5f * (slopes[n / 2 - 1] + slopes[n / 2]);
+}
+
 int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
     double t0 = ds_time_s();
     ds_ocr_engine *e = NULL;
@@ -87,10 +103,30 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
         return rc ? rc : ds_error(DS_E_INTERNAL, "page %d: OCR failed", index + 1);
     }
     ds_word_list list = {0};
+    float *slopes = NULL;
+    int n_slopes = 0, cap_slopes = 0;
     TessResultIterator *ri = TessBaseAPIGetIterator(api);
     if (ri) {
         const TessPageIterator *pi = TessResultIteratorGetPageIterator(ri);
         do {
+            int x0, y0, x1, y1;
+            if (TessPageIteratorIsAtBeginningOf(pi, RIL_TEXTLINE) &&
+                TessPageIteratorBaseline(pi, RIL_TEXTLINE, &x0, &y0, &x1, &y1) &&
+                (x1 - x0) * 10 >= page->img_w) {
+                float slope = (float)(y1 - y0) / (float)(x1 - x0);
+                if (slope > -0.18f && slope < 0.18f) {
+                    if (n_slopes == cap_slopes) {
+                        cap_slopes = cap_slopes ? 2 * cap_slopes : 64;
+                        float *grown = realloc(slopes, (size_t)cap_slopes * sizeof *slopes);
+                        if (!grown) {
+                            rc = ds_error(DS_E_NOMEM, "out of memory reading OCR lines");
+                            break;
+                        }
+                        slopes = grown;
+                    }
+                    slopes[n_slopes++] = slope;
+                }
+            }
             char *text = TessResultIteratorGetUTF8Text(ri, RIL_WORD);
             int l, t, r, b;
             if (text && text[0] && TessPageIteratorBoundingBox(pi, RIL_WORD, &l, &t, &r, &b)) {
@@ -108,6 +144,8 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
         TessResultIteratorDelete(ri);
     }
     TessBaseAPIClear(api);
+    page->skew = median_slope(slopes, n_slopes);
+    free(slopes);
     if (rc == 0) rc = ds_page_set_words(c, page, &list);
     ds_word_list_free(&list);
     page->ocr_used = 1;
