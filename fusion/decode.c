@@ -29,8 +29,8 @@ typedef struct {
 typedef struct {
     int done, err;
     const ds_schema *schema;
-    const char *const *type_names; // K_TYPE candidates' names
-    int field;                     // current field
+    const char *type_names[MAX_CAND]; // K_TYPE: each candidate's name (a forced type: one)
+    int field;                        // current field
     int32_t queue[MAX_QUEUE];
     int qn, qi;
     int mode, kind;
@@ -523,11 +523,12 @@ int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schem
                 d->words[w++].p = p;
             }
         d->n_words = w;
-        d->type_names = names;
         start_choice(d, K_TYPE);
         for (int s = 0; s < schemas->n && !rc; s++)
-            if (!doc_types || !doc_types[i] || strcmp(doc_types[i], names[s]) == 0)
+            if (!doc_types || !doc_types[i] || strcmp(doc_types[i], names[s]) == 0) {
                 rc = add_cand(m, d, names[s], DS_TOK_EOV);
+                if (!rc) d->type_names[d->n_cand - 1] = names[s];
+            }
         if (!rc && d->n_cand == 0)
             rc = ds_error(DS_E_INVAL, "decode: doc type '%s' is not in the schemas", doc_types[i]);
         if (rc) goto done;

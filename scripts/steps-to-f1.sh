@@ -1,0 +1,49 @@
+#!/bin/sh
+# steps-to-f1.sh: the README's steps-to-F1 table. Five models trained from the
+# same data, seed and schedule, differing only in how values are copied out of
+# the document or in the tokenizer; each is scored on a fixed held-out subset
+# (out/data/heldout-small: 8 born-digital + 2 scanned documents per type) every
+# EVERY steps during training, so the curves show how fast each one learns:
+#   pointer      configs/default.json         word-span pointing (the default)
+#   generate     configs/copy-generate.json   plain generation of the value tokens
+#   pointer-gen  configs/copy-pointer-gen.json  pointer-generator mixture
+#   copy-mask    configs/copy-mask.json       generation, the copy constraint as a training mask
+#   bytes        configs/default.json with a byte tokenizer (vocab 272: no merges)
+# Needs the data and tokenizer of README "The shipped default model" under out/.
+#   scripts/steps-to-f1.sh [STEPS] [EVERY]   (default 400 100; ~45 minutes here)
+set -eu
+STEPS=${1:-400}
+EVERY=${2:-100}
+export OMP_THREAD_LIMIT=1
+D=""
+for t in invoice receipt form contract; do D="$D --data out/data/train-$t --data out/data/train-$t-scan"; done
+mkdir -p out/steps
+[ -f out/tokenizer-bytes.json ] ||
+  build/docseek tokenizer train --corpus samples/sets/receipt --vocab 272 --out out/tokenizer-bytes.json
+for v in pointer generate pointer-gen copy-mask bytes; do
+  cfg=configs/copy-$v.json
+  tok=out/tokenizer-marks.json
+  case $v in
+    pointer) cfg=configs/default.json ;;
+    bytes) cfg=configs/default.json tok=out/tokenizer-bytes.json ;;
+  esac
+  if [ ! -f out/steps/$v.safetensors ]; then
+    # shellcheck disable=SC2086
+    build/docseek train $D --config $cfg --tokenizer $tok --out out/steps/$v.safetensors \
+      --steps "$STEPS" --batch 4 --lr 2e-3 --warmup 100 --checkpoint-every 100 --cache out/cache \
+      --seed 1 --eval out/data/heldout-small --eval-every "$EVERY" > out/steps/$v.log 2>&1
+  fi
+done
+python3 - "$EVERY" <<'PY'
+import csv, sys
+names = ("pointer", "generate", "pointer-gen", "copy-mask", "bytes")
+curves = {}
+for v in names:
+    rows = [r for r in csv.DictReader(open(f"out/steps/{v}.safetensors.csv")) if r["eval_f1"]]
+    curves[v] = {int(r["step"]): float(r["eval_f1"]) for r in rows}
+steps = sorted(set().union(*[set(c) for c in curves.values()]))
+print("| documents seen | " + " | ".join(names) + " |")
+print("|---|" + "---|" * len(names))
+for s in steps:
+    print("| %d | " % (4 * s) + " | ".join("%.3f" % curves[v][s] if s in curves[v] else "" for v in names) + " |")
+PY
