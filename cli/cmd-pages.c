@@ -20,6 +20,7 @@ static const char *usage_text =
     "  --dpi N          rendering and OCR resolution (default 150)\n"
     "  --ocr MODE       auto (pages without a text layer), always, never (default auto)\n"
     "  --no-marks       do not add check boxes as words (source \"mark\": ☒ checked, ☐ empty)\n"
+    "  --no-graphic-text  do not OCR text a PDF page draws as graphics (a logo's letters)\n"
     "  --png DIR        write DIR/page-N.png with the word boxes drawn (marks in green)\n"
     "  --max-pages N    refuse documents with more pages (default 50)\n"
     "  --max-pixels N   refuse pages larger than N pixels (default 100000000)\n"
@@ -108,6 +109,8 @@ int ds_cmd_pages(int argc, char **argv) {
             summary = 1;
         } else if (strcmp(a, "--no-marks") == 0) {
             o.no_marks = 1;
+        } else if (strcmp(a, "--no-graphic-text") == 0) {
+            o.no_graphic_text = 1;
         } else if (strcmp(a, "--png") == 0 && has_val) {
             png_dir = argv[++i];
         } else if (strcmp(a, "--ocr") == 0 && has_val) {

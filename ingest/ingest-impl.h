@@ -41,8 +41,27 @@ int ds_page_set_words(ds_ingest_ctx *c, ds_page *page, ds_word_list *list);
 int ds_page_find_marks(ds_ingest_ctx *c, ds_page *page);
 // Builds page->pixels, the letterboxed encoder input, from page->rgb.
 int ds_page_encoder_input(ds_ingest_ctx *c, ds_page *page);
+// A rectangle of mask cells or raster pixels, ends exclusive.
+typedef struct {
+    int x0, y0, x1, y1;
+} ds_rect;
+
+// The page raster as an ink mask (1 where grey < level) of *W x *H cells, *ppt
+// cells per page point (near 144 dpi whatever the raster's resolution). NULL
+// with *W = -1 when out of memory, NULL with *W = 0 when the page has no raster
+// (or one too large to index). Free with free().
+uint8_t *ds_page_ink(const ds_page *page, int level, int *W, int *H, float *ppt);
+// The bounding boxes of the mask's 8-connected shapes (*out: free()). 0 or DS_E_NOMEM.
+int ds_ink_components(uint8_t *ink, int W, int H, ds_rect **out, int *n);
 // Reads the page raster with OCR (Tesseract) and replaces the page's words.
 int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int page_index);
+// OCR of regions of the page raster (pixels), each read as one line; words with
+// a confidence of at least min_conf are added to out (source OCR).
+int ds_page_ocr_regions(ds_ingest_ctx *c, ds_page *page, const ds_rect *regions, int n,
+                        float min_conf, ds_word_list *out);
+// Text drawn as graphics on a text-layer page (a logo's letters, a pasted
+// image of text) read by OCR and added to the page's words (graphic-text.c).
+int ds_page_read_graphic_text(ds_ingest_ctx *c, ds_page *page);
 // 1 when the words of a text layer are usable (some letters or digits), else 0.
 int ds_words_usable(const ds_word_list *list);
 

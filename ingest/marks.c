@@ -7,8 +7,9 @@
 // A mark is a connected component of ink whose bounding box is a square of 7 to
 // 24 pt with ink along all four sides; it is checked when its interior (inset
 // by a fifth of the side) holds more than DS_MARK_CHECKED_INK of ink. Squares
-// under a text-layer word are glyphs (e.g. a "□" character), not marks; OCR
-// words mostly inside a mark are OCR reading the box ("O", "[x]") and give way.
+// under a text-layer word are glyphs (e.g. a "□" character), not marks, and so
+// are squares inside an OCR word more than 2.5 times their size (a bold "H");
+// OCR words mostly inside a mark are OCR reading the box ("O", "[x]") and give way.
 #include "core/error.h"
 #include "ingest/ingest-impl.h"
 
@@ -21,10 +22,6 @@
 #define DS_MARK_SIDE_INK    0.85f // fraction of each side's positions with ink
 #define DS_MARK_CHECKED_INK 0.12f // interior ink fraction of a checked box
 #define DS_MARK_INK_LEVEL   160   // grey below this is ink
-
-typedef struct {
-    int x0, y0, x1, y1; // raster pixels, ends exclusive
-} ds_rect;
 
 // Fraction of positions along one side of r (a band of t pixels at its edge)
 // that hold ink.
@@ -70,76 +67,15 @@ static float inter(ds_box a, ds_box b) {
     return area(i);
 }
 
-// The bounding boxes of the ink's 8-connected components (flood fill with an
-// explicit stack; every pixel is pushed at most once).
-static int components(uint8_t *ink, int W, int H, ds_rect **out, int *n_out) {
-    size_t N = (size_t)W * H;
-    uint8_t *seen = calloc(N, 1);
-    int32_t *stack = malloc(N * sizeof *stack);
-    ds_rect *rs = NULL;
-    int n = 0, cap = 0;
-    if (!seen || !stack) goto nomem;
-    for (size_t p = 0; p < N; p++) {
-        if (!ink[p] || seen[p]) continue;
-        ds_rect r = {(int)(p % W), (int)(p / W), (int)(p % W) + 1, (int)(p / W) + 1};
-        size_t top = 0;
-        stack[top++] = (int32_t)p;
-        seen[p] = 1;
-        while (top > 0) {
-            int32_t q = stack[--top];
-            int x = q % W, y = q / W;
-            if (x < r.x0) r.x0 = x;
-            if (x >= r.x1) r.x1 = x + 1;
-            if (y >= r.y1) r.y1 = y + 1;
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++) {
-                    int xx = x + dx, yy = y + dy;
-                    if (xx < 0 || yy < 0 || xx >= W || yy >= H) continue;
-                    size_t o = (size_t)yy * W + xx;
-                    if (ink[o] && !seen[o]) seen[o] = 1, stack[top++] = (int32_t)o;
-                }
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 256;
-            ds_rect *g = realloc(rs, (size_t)cap * sizeof *g);
-            if (!g) goto nomem;
-            rs = g;
-        }
-        rs[n++] = r;
-    }
-    free(seen);
-    free(stack);
-    *out = rs;
-    *n_out = n;
-    return 0;
-nomem:
-    free(seen);
-    free(stack);
-    free(rs);
-    return ds_error(DS_E_NOMEM, "out of memory looking for check boxes");
-}
-
 int ds_page_find_marks(ds_ingest_ctx *c, ds_page *page) {
     if (!page->rgb || page->img_w <= 0 || page->img_h <= 0 || page->px_per_pt <= 0) return 0;
-    // The ink mask is kept near 144 dpi (f x f raster pixels per cell, inked when any
-    // is): a 7 pt box is still 14 cells, and a 600 dpi scan does not cost 6 bytes
-    // per raster pixel here.
-    int f = (int)(page->px_per_pt / 2.0f);
-    f = f < 1 ? 1 : f;
-    int W = (page->img_w + f - 1) / f, H = (page->img_h + f - 1) / f;
-    float ppt = page->px_per_pt / f;          // mask cells per page point
-    if ((int64_t)W * H > INT32_MAX) return 0; // stack indices are 32-bit
-    uint8_t *ink = calloc((size_t)W * H, 1);
-    if (!ink) return ds_error(DS_E_NOMEM, "out of memory looking for check boxes");
-    for (int y = 0; y < page->img_h; y++)
-        for (int x = 0; x < page->img_w; x++) {
-            const uint8_t *v = page->rgb + 3 * ((size_t)y * page->img_w + x);
-            if ((299 * v[0] + 587 * v[1] + 114 * v[2]) / 1000 < DS_MARK_INK_LEVEL)
-                ink[(size_t)(y / f) * W + x / f] = 1;
-        }
+    int W, H;
+    float ppt; // mask cells per page point
+    uint8_t *ink = ds_page_ink(page, DS_MARK_INK_LEVEL, &W, &H, &ppt);
+    if (!ink) return W < 0 ? ds_error(DS_E_NOMEM, "out of memory looking for check boxes") : 0;
     ds_rect *rs = NULL;
     int n = 0;
-    int rc = components(ink, W, H, &rs, &n);
+    int rc = ds_ink_components(ink, W, H, &rs, &n);
     if (rc) {
         free(ink);
         return rc;
@@ -158,7 +94,11 @@ int ds_page_find_marks(ds_ingest_ctx *c, ds_page *page) {
             const ds_word *w = &page->words[k];
             float a = area(w->box), o = inter(w->box, b);
             if (w->source == DS_WORD_PDF && o > 0.5f * area(b)) glyph = 1;
-            if (w->source == DS_WORD_OCR && a > 0 && o > 0.5f * a) drop[k] = 1;
+            // a letter of a longer OCR word (a bold "H"), not a box OCR read as "O"
+            else if (w->source == DS_WORD_OCR && o > 0.5f * area(b) && a > 2.5f * area(b))
+                glyph = 1;
+            else if (w->source == DS_WORD_OCR && a > 0 && o > 0.5f * a)
+                drop[k] = 1;
         }
         if (glyph) continue;
         const char *text = state ? "\xe2\x98\x92" : "\xe2\x98\x90"; // U+2612, U+2610

@@ -152,3 +152,44 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
     page->ms_ocr = (ds_time_s() - t0) * 1e3;
     return rc;
 }
+
+int ds_page_ocr_regions(ds_ingest_ctx *c, ds_page *page, const ds_rect *regions, int n,
+                        float min_conf, ds_word_list *out) {
+    ds_ocr_engine *e = NULL;
+    int rc = get_engine(c->opts->ocr_lang ? c->opts->ocr_lang : "eng", &e);
+    if (rc) return rc;
+    TessBaseAPI *api = e->api;
+    TessPageSegMode mode = TessBaseAPIGetPageSegMode(api);
+    TessBaseAPISetPageSegMode(api, PSM_SINGLE_LINE); // each region is one line of letters
+    TessBaseAPISetImage(api, page->rgb, page->img_w, page->img_h, 3, page->img_w * 3);
+    int dpi = (int)(page->px_per_pt * 72.0f + 0.5f);
+    TessBaseAPISetSourceResolution(api, dpi < 70 ? 70 : dpi);
+    float s = 1.0f / page->px_per_pt;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const ds_rect *r = &regions[i];
+        TessBaseAPISetRectangle(api, r->x0, r->y0, r->x1 - r->x0, r->y1 - r->y0);
+        if (TessBaseAPIRecognize(api, NULL) != 0) continue; // a region OCR cannot read
+        TessResultIterator *ri = TessBaseAPIGetIterator(api);
+        if (!ri) continue;
+        const TessPageIterator *pi = TessResultIteratorGetPageIterator(ri);
+        do {
+            char *text = TessResultIteratorGetUTF8Text(ri, RIL_WORD);
+            int l, t, rr, b;
+            float conf = TessResultIteratorConfidence(ri, RIL_WORD) / 100.0f;
+            if (text && text[0] && conf >= min_conf &&
+                TessPageIteratorBoundingBox(pi, RIL_WORD, &l, &t, &rr, &b)) {
+                size_t len = strlen(text);
+                while (len && (text[len - 1] == ' ' || text[len - 1] == '\n')) len--;
+                ds_box box = {l * s, t * s, rr * s, b * s};
+                if (len)
+                    rc = ds_word_list_add(c, out, text, len, box, "", (b - t) * s, conf, 0,
+                                          DS_WORD_OCR);
+            }
+            TessDeleteText(text);
+        } while (rc == 0 && TessResultIteratorNext(ri, RIL_WORD));
+        TessResultIteratorDelete(ri);
+    }
+    TessBaseAPIClear(api);
+    TessBaseAPISetPageSegMode(api, mode);
+    return rc;
+}

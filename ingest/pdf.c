@@ -209,6 +209,8 @@ int ds_pdf_ingest(ds_ingest_ctx *c, const void *data, size_t size) {
             rc = need_ocr ? ds_page_ocr(c, page, i) : ds_page_set_words(c, page, &list);
         }
         ds_word_list_free(&list);
+        if (rc == 0 && c->opts->ocr != DS_OCR_NEVER && !c->opts->no_graphic_text)
+            rc = ds_page_read_graphic_text(c, page);
         if (rc == 0 && !c->opts->no_marks) rc = ds_page_find_marks(c, page);
         if (rc == 0) rc = ds_page_encoder_input(c, page);
     }

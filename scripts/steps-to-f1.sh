@@ -15,11 +15,12 @@ set -eu
 STEPS=${1:-400}
 EVERY=${2:-100}
 export OMP_THREAD_LIMIT=1
+DS=${DOCSEEK:-build/docseek} # a copy keeps a long run safe from rebuilds
 D=""
 for t in invoice receipt form contract; do D="$D --data out/data/train-$t --data out/data/train-$t-scan"; done
 mkdir -p out/steps
 [ -f out/tokenizer-bytes.json ] ||
-  build/docseek tokenizer train --corpus samples/sets/receipt --vocab 272 --out out/tokenizer-bytes.json
+  $DS tokenizer train --corpus samples/sets/receipt --vocab 272 --out out/tokenizer-bytes.json
 for v in pointer generate pointer-gen copy-mask bytes; do
   cfg=configs/copy-$v.json
   tok=out/tokenizer-marks.json
@@ -29,7 +30,7 @@ for v in pointer generate pointer-gen copy-mask bytes; do
   esac
   if [ ! -f out/steps/$v.safetensors ]; then
     # shellcheck disable=SC2086
-    build/docseek train $D --config $cfg --tokenizer $tok --out out/steps/$v.safetensors \
+    $DS train $D --config $cfg --tokenizer $tok --out out/steps/$v.safetensors \
       --steps "$STEPS" --batch 4 --lr 2e-3 --warmup 100 --checkpoint-every 100 --cache out/cache \
       --seed 1 --eval out/data/heldout-small --eval-every "$EVERY" > out/steps/$v.log 2>&1
   fi
