@@ -1,10 +1,14 @@
 // sequence.c: document + truth -> ds_seq (see sequence.h for the grammar).
 // Values are matched to runs of document words by their text (white space
 // collapsed); when several runs match, the one overlapping the truth's box
-// wins. A value that matches no run is generated token by token instead.
+// wins. A value that matches no run exactly points at the nearest run (the
+// same date or amount in another format; text within a fifth of its letters in
+// edit distance, e.g. what OCR misspelt); one with no near run is generated
+// token by token instead.
 #include "fusion/sequence.h"
 
 #include "core/error.h"
+#include "samples/normalize.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -121,6 +125,114 @@ static int find_span(const word_ref *words, int n, const char *value, const json
     return best >= 0 ? 0 : -1;
 }
 
+// ---- values that are no exact run: OCR misspells one, a format prints a date another way
+
+// Overlap of words [i, j] with the truth's boxes (their page): the tie-break.
+static float box_score(const word_ref *words, int i, int j, const json_t *boxes) {
+    float score = 0;
+    size_t k;
+    json_t *b;
+    json_array_foreach(boxes, k, b) {
+        float tb[4];
+        int page = truth_box(b, tb);
+        for (int q = i; q <= j; q++)
+            if (words[q].page == page) score += overlap(&words[q].w->box, tb);
+    }
+    return score;
+}
+
+// Letters and digits of s, lower-cased (UTF-8 bytes >= 0x80 kept as they are).
+static size_t squeeze(char *dst, size_t cap, const char *s) {
+    size_t n = 0;
+    for (; *s && n + 1 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'))
+            dst[n++] = (char)c;
+        else if (c >= 'A' && c <= 'Z')
+            dst[n++] = (char)(c - 'A' + 'a');
+    }
+    dst[n] = 0;
+    return n;
+}
+
+// Run [i, j] as text (words joined by spaces) into buf; 0 when it does not fit.
+static int run_text(const word_ref *words, int i, int j, char *buf, size_t cap) {
+    size_t n = 0;
+    for (int q = i; q <= j; q++) {
+        size_t l = strlen(words[q].w->text);
+        if (n + l + 2 > cap) return 0;
+        if (q > i) buf[n++] = ' ';
+        memcpy(buf + n, words[q].w->text, l);
+        n += l;
+    }
+    buf[n] = 0;
+    return 1;
+}
+
+// A date or an amount: the shortest run from each word (up to 6 words) that reads
+// as the same date / amount; ties go to the truth's box.
+static int near_typed(const word_ref *words, int n, const char *value, ds_field_type type,
+                      const json_t *boxes, int *ws, int *we) {
+    char want[11], got[11], text[256];
+    double amount = 0, a;
+    if (type == DS_FIELD_DATE && ds_norm_date(value, 0, want) != 0) return -1;
+    if (type == DS_FIELD_AMOUNT && ds_norm_amount(value, &amount) != 0) return -1;
+    float best = -1;
+    int best_len = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i; j < n && j < i + 6; j++) {
+            if (!run_text(words, i, j, text, sizeof text)) break;
+            int same = type == DS_FIELD_DATE
+                           ? (ds_norm_date(text, 0, got) == 0 && strcmp(got, want) == 0) ||
+                                 (ds_norm_date(text, 1, got) == 0 && strcmp(got, want) == 0)
+                           : ds_norm_amount(text, &a) == 0 && fabs(a - amount) < 0.005;
+            if (!same) continue;
+            // the truth's box first, then the fewest words ("1.234,50", not "due 1.234,50")
+            float score = box_score(words, i, j, boxes);
+            if (score > best || (score == best && j - i + 1 < best_len))
+                best = score, best_len = j - i + 1, *ws = i, *we = j;
+            break;
+        }
+    return best >= 0 ? 0 : -1;
+}
+
+// Text: the run whose letters and digits are nearest the value's in edit distance,
+// at most a fifth of the value's length (OCR's "Hii" for "HUI", "NIKE, Inc." for
+// Kleister's "Nike_Inc."). The distance grows a row per character as the run grows
+// a word at a time, so each start costs O(run length x value length).
+static int near_text(const word_ref *words, int n, const char *value, const json_t *boxes, int *ws,
+                     int *we) {
+    char want[256], piece[256];
+    size_t L = squeeze(want, sizeof want, value);
+    if (L < 4 || L + 1 >= sizeof want) return -1;
+    int limit = (int)(L / 5), best_d = limit + 1;
+    float best_score = -1;
+    int row[256], next[256];
+    for (int i = 0; i < n; i++) {
+        for (size_t k = 0; k <= L; k++) row[k] = (int)k;
+        size_t len = 0;
+        for (int j = i; j < n; j++) {
+            size_t pl = squeeze(piece, sizeof piece, words[j].w->text);
+            len += pl;
+            if (len > L + (size_t)limit) break;
+            for (size_t c = 0; c < pl; c++) { // one more character of the run
+                next[0] = row[0] + 1;
+                for (size_t k = 1; k <= L; k++) {
+                    int sub = row[k - 1] + (want[k - 1] != piece[c]);
+                    int del = row[k] + 1, ins = next[k - 1] + 1;
+                    next[k] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+                }
+                memcpy(row, next, sizeof(int) * (L + 1));
+            }
+            if (pl == 0 || row[L] > limit) continue;
+            float score = box_score(words, i, j, boxes);
+            if (row[L] < best_d || (row[L] == best_d && score > best_score))
+                best_d = row[L], best_score = score, *ws = i, *we = j;
+        }
+    }
+    return best_d <= limit ? 0 : -1;
+}
+
 // The check-box word (ingest's marks) under the truth's box: the answer of a check
 // box or a choice read from check boxes points at it, as a value points at its words,
 // so the model finds it beside its label the way it finds any value. -1: none.
@@ -210,8 +322,17 @@ static int push_value(builder *b, const ds_model *m, const word_ref *words, int 
                    ? find_mark(words, n_words, boxes)
                    : -1;
     if (mark >= 0) ws = we = mark;
-    if (mark >= 0 || (!is_choice(type) && m->cfg.copy_pointer &&
-                      find_span(words, n_words, text, boxes, &ws, &we) == 0)) {
+    int span = -1;
+    if (mark < 0 && !is_choice(type) && m->cfg.copy_pointer) {
+        span = find_span(words, n_words, text, boxes, &ws, &we);
+        if (span != 0) {
+            span = type == DS_FIELD_DATE || type == DS_FIELD_AMOUNT
+                       ? near_typed(words, n_words, text, type, boxes, &ws, &we)
+                       : near_text(words, n_words, text, boxes, &ws, &we);
+            info->n_values_near += span == 0;
+        }
+    }
+    if (mark >= 0 || span == 0) {
         info->n_values_span++;
         int at = b->t;
         if ((rc = push(b, DS_TOK_COPY, 1, DS_ROLE_ANSWER))) return rc;

@@ -28,6 +28,7 @@ typedef struct {
     int n_values;      // values in the truth
     int n_values_span; // ... found as a run of document words (pointer targets)
     int n_values_gen;  // ... generated instead
+    int n_values_near; // ... pointing at a near run, not an exact one (of n_values_span)
 } ds_seq_info;
 
 // Whether the sequence of a model with config c holds word w (check-box words only

@@ -228,6 +228,7 @@ typedef struct {
     const char *cache_dir;
     uint64_t key0; // hash of config and tokenizer
     atomic_int next, cached, done;
+    atomic_int n_span, n_near, n_gen; // values of the documents prepared now (not cached)
 } prep_args;
 
 static void prepare_one(prep_args *a, int i) {
@@ -267,6 +268,11 @@ static void prepare_one(prep_args *a, int i) {
                    : ds_error(DS_E_FORMAT, "%s:%d: %s", d->truth_paths[i], jerr.line, jerr.text);
     ds_seq_info info;
     if (!rc) rc = ds_seq_build(a->m, a->schemas, doc, truth, &d->seqs[i], &info);
+    if (!rc) {
+        atomic_fetch_add(&a->n_span, info.n_values_span - info.n_values_near);
+        atomic_fetch_add(&a->n_near, info.n_values_near);
+        atomic_fetch_add(&a->n_gen, info.n_values_gen);
+    }
     if (!rc && S > 0 && d->seqs[i].n_pages > 0) {
         ds_seq *s = &d->seqs[i];
         size_t npx = (size_t)s->n_pages * 3 * S * S;
@@ -339,6 +345,11 @@ int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *sc
     for (int i = 0; i < d->n; i++) d->n_failed += !d->ok[i];
     d->n_cached = atomic_load(&a.cached);
     d->seconds = ds_time_s() - t0;
+    if (d->n_cached < d->n)
+        DS_LOGI("dataset: values of the %d documents prepared now: %d point at a run of their "
+                "words, %d at a near run (OCR spelling, date format), %d generated",
+                d->n - d->n_cached, atomic_load(&a.n_span), atomic_load(&a.n_near),
+                atomic_load(&a.n_gen));
     return d->n_failed == d->n ? ds_error(DS_E_INVAL, "dataset: no document could be prepared") : 0;
 }
 
