@@ -3,6 +3,8 @@
 // batch; documents that finish leave the batch). See decode.h.
 #include "fusion/decode.h"
 
+#include "samples/normalize.h"
+
 #include "core/error.h"
 #include "fusion/model-impl.h"
 #include "fusion/sequence.h"
@@ -297,6 +299,43 @@ static void pg_mixture(ds_model *m, const ds_gen_state *gs, const float *h, cons
     free(a);
 }
 
+// Dates and amounts are pointed at only as runs (of up to DS_TYPED_RUN words) that
+// read as a date / an amount, so a date field cannot take "2.10" nor a total a
+// phone number. 1 when words [ws, we] qualify for type t (always, for other types).
+#define DS_TYPED_RUN 6
+static int typed_run(const dstate *d, int ws, int we, ds_field_type t) {
+    if (t != DS_FIELD_DATE && t != DS_FIELD_AMOUNT) return 1;
+    if (we - ws >= DS_TYPED_RUN) return 0;
+    char text[256], iso[11];
+    size_t n = 0;
+    for (int i = ws; i <= we; i++) {
+        const char *w = d->words[i].w->text;
+        size_t l = strlen(w);
+        if (n + l + 2 > sizeof text) return 0;
+        if (i > ws) text[n++] = ' ';
+        memcpy(text + n, w, l);
+        n += l;
+    }
+    text[n] = 0;
+    double a;
+    if (t == DS_FIELD_AMOUNT) return ds_norm_amount(text, &a) == 0;
+    return ds_norm_date(text, 0, iso) == 0 || ds_norm_date(text, 1, iso) == 0;
+}
+
+// The best-scoring start word of a run of type t; -1 when no word starts one.
+static int typed_start(const dstate *d, const float *p, ds_field_type t) {
+    int best = -1;
+    for (int i = 0; i < d->n_words; i++) {
+        if (best >= 0 && p[i] <= p[best]) continue;
+        for (int j = i; j < d->n_words && j < i + DS_TYPED_RUN; j++)
+            if (typed_run(d, i, j, t)) {
+                best = i;
+                break;
+            }
+    }
+    return best;
+}
+
 // One decision from hidden h (and its logits). Returns the token to feed next, or -1
 // when the document is finished.
 static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logits,
@@ -306,7 +345,7 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
     int rc;
     switch (d->mode) {
     case M_CHOICE: {
-        if (d->kind == K_SPAN && d->cpos == 0 && d->gs.n_doc > 0) {
+        if (d->kind == K_SPAN && d->cpos == 0 && d->gs.n_doc > 0 && !(o && o->spans_only)) {
             // A span field: [copy], [null], or (as training does for values that are no
             // run of document words, e.g. OCR that splits them differently) the first
             // token of a generated value, chosen among the document's tokens.
@@ -388,8 +427,9 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             goto fail;
         }
         ds_infer_pointer(m, &d->gs, h, 1, 0, p);
-        int best = 0;
-        for (int i = 1; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
+        int best = typed_start(d, p, d->schema->fields[d->field].type);
+        if (best < 0) // no run of the field's type: the model's own choice
+            for (int i = best = 0; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
         d->conf *= p[best];
         free(p);
         d->ws = best;
@@ -412,11 +452,14 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             goto fail;
         }
         ds_infer_pointer(m, &d->gs, h, 2, d->ws, p);
-        int best = d->ws;
-        for (int i = d->ws + 1; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
+        ds_field_type ft = d->schema->fields[d->field].type;
+        int best = -1;
+        for (int i = d->ws; i < d->gs.n_words; i++)
+            if ((best < 0 || p[i] > p[best]) && typed_run(d, d->ws, i, ft)) best = i;
+        if (best < 0)
+            for (int i = best = d->ws; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
         double conf = d->conf * p[best];
         free(p);
-        ds_field_type ft = d->schema->fields[d->field].type;
         if (ft == DS_FIELD_CHECKBOX || ft == DS_FIELD_ENUM)
             put_value(d, mark_value(d, d->ws, conf));
         else

@@ -20,6 +20,7 @@ typedef struct {
     float top_p;       // nucleus sampling threshold (with temperature > 0), 1 = off
     ds_rng *rng;       // for sampling
     int max_steps;     // safety cap on decode steps (default 1024)
+    int spans_only;    // 1: a span field is a run of words or null, never generated text
 } ds_decode_opts;
 
 // Extracts n documents together: docs[i] read into seqs[i] (ds_seq_build without truth);

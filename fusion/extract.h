@@ -17,6 +17,8 @@ typedef struct ds_extractor ds_extractor;
 // The model and schemas are borrowed (they must outlive the extractor).
 int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_extractor **out);
 void ds_extractor_free(ds_extractor *x);
+// Decoding options for the documents that follow (copied; NULL: the defaults).
+void ds_extractor_set_opts(ds_extractor *x, const ds_decode_opts *o);
 // Extracts an ingested document (pixels at the model's img_size). doc_type NULL: the
 // model names it. *out: the prediction object (decode.h), owned by the caller.
 int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out);

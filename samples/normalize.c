@@ -157,15 +157,30 @@ static int parse_numeric_date(const char *s, int month_first, char iso[11]) {
     return DS_E_FORMAT;
 }
 
+// A month name or its abbreviation (at least 3 letters) in English, German or
+// French, lower-cased; 0 when none, or when the prefix names two months
+// ("jui": juin or juillet).
 static int month_of(const char *w) {
-    static const char *names[12] = {"january",   "february", "march",    "april",
-                                    "may",       "june",     "july",     "august",
-                                    "september", "october",  "november", "december"};
+    static const char *names[3][12] = {
+        {"january", "february", "march", "april", "may", "june", "july", "august", "september",
+         "october", "november", "december"},
+        {"januar", "februar", "m\xc3\xa4rz", "april", "mai", "juni", "juli", "august", "september",
+         "oktober", "november", "dezember"},
+        {"janvier", "f\xc3\xa9vrier", "mars", "avril", "mai", "juin", "juillet", "ao\xc3\xbbt",
+         "septembre", "octobre", "novembre",
+         "d\xc3\xa9"
+         "cembre"}};
     size_t n = strlen(w);
     if (strcmp(w, "sept") == 0) return 9;
-    for (int i = 0; i < 12 && n >= 3; i++)
-        if (strncmp(names[i], w, n) == 0) return i + 1;
-    return 0;
+    if (strcmp(w, "maerz") == 0) return 3;
+    int found = 0;
+    for (int l = 0; l < 3 && n >= 3; l++)
+        for (int i = 0; i < 12; i++)
+            if (strncmp(names[l][i], w, n) == 0) {
+                if (found && found != i + 1) return 0;
+                found = i + 1;
+            }
+    return found;
 }
 
 static int is_weekday(const char *w) {
@@ -177,7 +192,8 @@ static int is_weekday(const char *w) {
     return 0;
 }
 
-// "12 Mar 2024", "12-Mar-24", "March 12, 2024", "Tue, 12th March 2024": a month name,
+// "12 Mar 2024", "12-Mar-24", "March 12, 2024", "Tue, 12th March 2024", "17. Mai 2026",
+// "1er août 2024": a month name (English, German, French),
 // a day (optionally 1st/2nd/3rd/Nth) and a year, in the order day-month or month-day.
 static int parse_text_date(const char *s, char iso[11]) {
     char buf[64];
@@ -206,7 +222,8 @@ static int parse_text_date(const char *s, char iso[11]) {
         while (t[k] >= '0' && t[k] <= '9' && k < 5) v = v * 10 + (t[k++] - '0');
         const char *rest = t + k;
         int ordinal = strcmp(rest, "st") == 0 || strcmp(rest, "nd") == 0 ||
-                      strcmp(rest, "rd") == 0 || strcmp(rest, "th") == 0;
+                      strcmp(rest, "rd") == 0 || strcmp(rest, "th") == 0 ||
+                      strcmp(rest, "er") == 0; // French "1er"
         if (k == 0 || (*rest && !(ordinal && k <= 2)) || n_num == 2) return DS_E_FORMAT;
         num[n_num] = v;
         digits[n_num++] = ordinal ? -k : k; // a negative count marks the day

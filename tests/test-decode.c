@@ -37,7 +37,7 @@ DS_TEST(decode_sampling) {
     for (int k = 0; k < 3; k++) {
         float temp = k == 0 ? 1.0f : k == 1 ? 0.5f : 1.0f;
         float top_p = k == 2 ? 0.6f : 1.0f;
-        ds_decode_opts o = {temp, top_p, &rng, 0};
+        ds_decode_opts o = {.temperature = temp, .top_p = top_p, .rng = &rng};
         double w[NV] = {0}, e[NV] = {0}, zz = 0;
         for (int i = 0; i < 6; i++) zz += (w[allowed[i]] = exp(logits[allowed[i]] / temp));
         // nucleus: most likely first until the mass reaches top_p

@@ -66,6 +66,16 @@ DS_TEST(normalize_dates) {
     for (size_t i = 0; i < sizeof march12 / sizeof *march12; i++)
         bad += expect(DS_FIELD_DATE, march12[i], &o, "2024-03-12", 1);
     bad += expect(DS_FIELD_DATE, "25/12/2018", &o, "2018-12-25", 1);
+    // German and French month names, French "1er"; "jui" is juin or juillet: no date
+    bad += expect(DS_FIELD_DATE, "17. Mai 2026", &o, "2026-05-17", 1);
+    bad += expect(DS_FIELD_DATE, "3. M\xc3\xa4rz 2024", &o, "2024-03-03", 1);
+    bad += expect(DS_FIELD_DATE, "1er ao\xc3\xbbt 2024", &o, "2024-08-01", 1);
+    bad += expect(DS_FIELD_DATE,
+                  "12 d\xc3\xa9"
+                  "c. 2023",
+                  &o, "2023-12-12", 1);
+    bad += expect(DS_FIELD_DATE, "5 juil. 2021", &o, "2021-07-05", 1);
+    bad += expect(DS_FIELD_DATE, "5 jui 2021", &o, "5 jui 2021", 0);
     // --month-first: 12/03/2024 is 3 December; 25/12/2018 has no month 25, so day first
     bad += expect(DS_FIELD_DATE, "12/03/2024", &mf, "2024-12-03", 1);
     bad += expect(DS_FIELD_DATE, "25/12/2018", &mf, "2018-12-25", 1);
