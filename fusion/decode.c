@@ -305,7 +305,7 @@ static void pg_mixture(ds_model *m, const ds_gen_state *gs, const float *h, cons
 #define DS_TYPED_RUN 6
 static int typed_run(const dstate *d, int ws, int we, ds_field_type t) {
     if (t != DS_FIELD_DATE && t != DS_FIELD_AMOUNT) return 1;
-    if (we - ws >= DS_TYPED_RUN) return 0;
+    if (we - ws >= DS_TYPED_RUN || we >= d->n_words) return 0;
     char text[256], iso[11];
     size_t n = 0;
     for (int i = ws; i <= we; i++) {

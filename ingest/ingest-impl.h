@@ -56,7 +56,8 @@ int ds_ink_components(uint8_t *ink, int W, int H, ds_rect **out, int *n);
 // Reads the page raster with OCR (Tesseract) and replaces the page's words.
 int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int page_index);
 // OCR of regions of the page raster (pixels), each read as one line; words with
-// a confidence of at least min_conf are added to out (source OCR).
+// a confidence of at least min_conf are added to out (source OCR). Regions left
+// when the document's time budget runs out are skipped, not an error.
 int ds_page_ocr_regions(ds_ingest_ctx *c, ds_page *page, const ds_rect *regions, int n,
                         float min_conf, ds_word_list *out);
 // Text drawn as graphics on a text-layer page (a logo's letters, a pasted

@@ -167,6 +167,9 @@ int ds_page_ocr_regions(ds_ingest_ctx *c, ds_page *page, const ds_rect *regions,
     float s = 1.0f / page->px_per_pt;
     for (int i = 0; i < n && rc == 0; i++) {
         const ds_rect *r = &regions[i];
+        if (r->x1 - r->x0 < 2 || r->y1 - r->y0 < 2) continue;
+        // out of time: the regions left stay unread (the page keeps its text layer)
+        if (c->opts->max_seconds > 0 && ds_time_s() - c->t_start > c->opts->max_seconds) break;
         TessBaseAPISetRectangle(api, r->x0, r->y0, r->x1 - r->x0, r->y1 - r->y0);
         if (TessBaseAPIRecognize(api, NULL) != 0) continue; // a region OCR cannot read
         TessResultIterator *ri = TessBaseAPIGetIterator(api);
