@@ -225,12 +225,15 @@ static int near_text(const word_ref *words, int n, const char *value, const json
                 memcpy(row, next, sizeof(int) * (L + 1));
             }
             if (pl == 0 || row[L] > limit) continue;
+            // a run on the truth's box first, then the nearest, then the most overlap
             float score = box_score(words, i, j, boxes);
-            if (row[L] < best_d || (row[L] == best_d && score > best_score))
+            int on = score > 0, best_on = best_score > 0;
+            if (best_score < 0 || on > best_on ||
+                (on == best_on && (row[L] < best_d || (row[L] == best_d && score > best_score))))
                 best_d = row[L], best_score = score, *ws = i, *we = j;
         }
     }
-    return best_d <= limit ? 0 : -1;
+    return best_score >= 0 ? 0 : -1;
 }
 
 // The check-box word (ingest's marks) under the truth's box: the answer of a check

@@ -9,7 +9,8 @@
 #   pointer-gen  configs/copy-pointer-gen.json  pointer-generator mixture
 #   copy-mask    configs/copy-mask.json       generation, the copy constraint as a training mask
 #   bytes        configs/default.json with a byte tokenizer (vocab 272: no merges)
-# Needs the data and tokenizer of README "The shipped default model" under out/.
+# Writes docs/steps-to-f1.svg (scripts/plot-steps.py). Needs the data and
+# tokenizer of README "The shipped default model" under out/.
 #   scripts/steps-to-f1.sh [STEPS] [EVERY]   (default 400 100; ~45 minutes here)
 set -eu
 STEPS=${1:-400}
@@ -22,10 +23,12 @@ mkdir -p out/steps
 [ -f out/tokenizer-bytes.json ] ||
   $DS tokenizer train --corpus samples/sets/receipt --vocab 272 --out out/tokenizer-bytes.json
 for v in pointer generate pointer-gen copy-mask bytes; do
-  cfg=configs/copy-$v.json
   tok=out/tokenizer-marks.json
   case $v in
     pointer) cfg=configs/default.json ;;
+    generate) cfg=configs/copy-generate.json ;;
+    pointer-gen) cfg=configs/copy-pointer-gen.json ;;
+    copy-mask) cfg=configs/copy-mask.json ;;
     bytes) cfg=configs/default.json tok=out/tokenizer-bytes.json ;;
   esac
   if [ ! -f out/steps/$v.safetensors ]; then
@@ -48,3 +51,9 @@ print("|---|" + "---|" * len(names))
 for s in steps:
     print("| %d | " % (4 * s) + " | ".join("%.3f" % curves[v][s] if s in curves[v] else "" for v in names) + " |")
 PY
+python3 scripts/plot-steps.py docs/steps-to-f1.svg --batch 4 pointer=out/steps/pointer.safetensors.csv \
+  generate=out/steps/generate.safetensors.csv pointer-gen=out/steps/pointer-gen.safetensors.csv \
+  copy-mask=out/steps/copy-mask.safetensors.csv bytes=out/steps/bytes.safetensors.csv
+for v in pointer generate pointer-gen copy-mask bytes; do
+  echo "$v: $(grep 'tokens in' out/steps/$v.log | sed 's/.*train: //')"
+done
