@@ -146,8 +146,9 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
-#define DS_SEQ_MAGIC                                                                               \
-    "DSSEQ6\n" // 6: text drawn as graphics read by OCR (5: OCR order along the tilt)
+// The cache format and what goes into a sequence: 7 near runs, 6 text drawn as
+// graphics read by OCR, 5 OCR words ordered along the page's tilt.
+#define DS_SEQ_MAGIC "DSSEQ7\n"
 
 typedef struct {
     int32_t n, n_prefix, n_words, n_pages, doc_lo, doc_hi, img_size, pad;
