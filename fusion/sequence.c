@@ -83,6 +83,20 @@ static int truth_box(const json_t *b, float tb[4]) {
     return (int)json_integer_value(json_object_get(b, "page")) - 1;
 }
 
+// Overlap of words [i, j] with the truth's boxes (their page): the tie-break.
+static float box_score(const word_ref *words, int i, int j, const json_t *boxes) {
+    float score = 0;
+    size_t k;
+    json_t *b;
+    json_array_foreach(boxes, k, b) {
+        float tb[4];
+        int page = truth_box(b, tb);
+        for (int q = i; q <= j; q++)
+            if (words[q].page == page) score += overlap(&words[q].w->box, tb);
+    }
+    return score;
+}
+
 // The run [*ws, *we] of words spelling value; -1 when none does.
 static int find_span(const word_ref *words, int n, const char *value, const json_t *boxes, int *ws,
                      int *we) {
@@ -103,16 +117,7 @@ static int find_span(const word_ref *words, int n, const char *value, const json
             if (off + tl > wl || memcmp(want + off, t, tl) != 0) break;
             off += tl;
             if (off == wl) {
-                // score: overlap with any truth box on the same page
-                float score = 0;
-                size_t k;
-                json_t *b;
-                json_array_foreach(boxes, k, b) {
-                    float tb[4];
-                    int page = truth_box(b, tb);
-                    for (int q = i; q <= j; q++)
-                        if (words[q].page == page) score += overlap(&words[q].w->box, tb);
-                }
+                float score = box_score(words, i, j, boxes);
                 if (score > best) {
                     best = score;
                     *ws = i;
@@ -126,20 +131,6 @@ static int find_span(const word_ref *words, int n, const char *value, const json
 }
 
 // ---- values that are no exact run: OCR misspells one, a format prints a date another way
-
-// Overlap of words [i, j] with the truth's boxes (their page): the tie-break.
-static float box_score(const word_ref *words, int i, int j, const json_t *boxes) {
-    float score = 0;
-    size_t k;
-    json_t *b;
-    json_array_foreach(boxes, k, b) {
-        float tb[4];
-        int page = truth_box(b, tb);
-        for (int q = i; q <= j; q++)
-            if (words[q].page == page) score += overlap(&words[q].w->box, tb);
-    }
-    return score;
-}
 
 // Letters and digits of s, lower-cased (UTF-8 bytes >= 0x80 kept as they are).
 static size_t squeeze(char *dst, size_t cap, const char *s) {

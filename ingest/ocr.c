@@ -72,9 +72,7 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-// Median slope of the baselines of lines at least a tenth of the page wide
-// (short ones are too noisy); 0 when there are none. Tilts beyond ±10° are not
-// a scan's tilt but rotated text, and are left out.
+// The median of the slopes (sorted in place); 0 when there are none.
 static float median_slope(float *slopes, int n) {
     if (n == 0) return 0.0f;
     qsort(slopes, (size_t)n, sizeof *slopes, by_value);
@@ -109,6 +107,8 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
     if (ri) {
         const TessPageIterator *pi = TessResultIteratorGetPageIterator(ri);
         do {
+            // The tilt: baselines of lines at least a tenth of the page wide (short
+            // ones are noisy); beyond ±10° it is rotated text, not a scan's tilt.
             int x0, y0, x1, y1;
             if (TessPageIteratorIsAtBeginningOf(pi, RIL_TEXTLINE) &&
                 TessPageIteratorBaseline(pi, RIL_TEXTLINE, &x0, &y0, &x1, &y1) &&

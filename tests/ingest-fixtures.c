@@ -123,6 +123,22 @@ ds_box ds_fx_pdf_text(ds_fx_pdf *p, double x, double baseline, double size, int 
                     (float)(baseline + fe.descent)};
 }
 
+int ds_fx_text_doc(const char *const *lines, int n, int enc_size, ds_doc **doc) {
+    ds_fx_pdf p;
+    ds_fx_buf pdf = {0};
+    if (ds_fx_pdf_begin(&p, 612, 792)) return -1;
+    for (int i = 0; i < n; i++) ds_fx_pdf_text(&p, 72, 80 + 20 * i, 11, 0, lines[i]);
+    if (ds_fx_pdf_end(&p, &pdf)) return -1;
+    ds_ingest_opts o;
+    ds_ingest_opts_default(&o);
+    o.enc_size = enc_size;
+    o.ocr = DS_OCR_NEVER;
+    o.dpi = 72;
+    int rc = ds_ingest_memory(pdf.data, pdf.n, &o, doc);
+    ds_fx_buf_free(&pdf);
+    return rc;
+}
+
 void ds_fx_pdf_next_page(ds_fx_pdf *p, double w_pt, double h_pt) {
     cairo_show_page(p->cr);
     cairo_pdf_surface_set_size(p->surface, w_pt, h_pt);

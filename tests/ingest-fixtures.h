@@ -41,6 +41,10 @@ void ds_fx_pdf_next_page(ds_fx_pdf *p, double w_pt, double h_pt);
 // Finishes the file: *out receives the bytes (free with ds_fx_buf_free). Returns 0 or -1.
 int ds_fx_pdf_end(ds_fx_pdf *p, ds_fx_buf *out);
 
+// A letter-size page of text lines (11 pt, from (72, 80), 20 pt apart) read back
+// through its text layer at 72 dpi, no OCR, encoder input enc_size. 0 or an error.
+int ds_fx_text_doc(const char *const *lines, int n, int enc_size, ds_doc **doc);
+
 // Encodes an (h, w, bands) 8-bit image with libvips as fmt (PNG, JPEG, TIFF, WebP, GIF).
 // page_h > 0 stacks pages of that height (multi-page TIFF); orientation > 0 sets the
 // EXIF orientation tag (JPEG). Returns 0 or -1 (the vips error is printed).

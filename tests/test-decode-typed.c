@@ -16,24 +16,12 @@
 #include <string.h>
 
 static int make_doc(const ds_model_cfg *cfg, int with_dates, ds_doc **doc) {
-    ds_fx_pdf p;
-    ds_fx_buf pdf = {0};
-    if (ds_fx_pdf_begin(&p, 612, 792)) return -1;
-    ds_fx_pdf_text(&p, 72, 80, 11, 0, "Acme Tools Ltd Tel. +44 20 7946 0958 Order 88231");
-    ds_fx_pdf_text(&p, 72, 100, 11, 0,
-                   with_dates ? "Invoice 4471 dated 12 March 2024 due 2024-04-11"
-                              : "Invoice 4471 dated soon due later");
-    ds_fx_pdf_text(&p, 72, 120, 11, 0, "Widgets 3 x 12 pieces code A-77 ref 5531");
-    ds_fx_pdf_text(&p, 72, 140, 11, 0, "Subtotal 1,204.50 VAT 20% 240.90 Total 1,445.40 EUR");
-    if (ds_fx_pdf_end(&p, &pdf)) return -1;
-    ds_ingest_opts o;
-    ds_ingest_opts_default(&o);
-    o.enc_size = cfg->img_size;
-    o.ocr = DS_OCR_NEVER;
-    o.dpi = 72;
-    int rc = ds_ingest_memory(pdf.data, pdf.n, &o, doc);
-    ds_fx_buf_free(&pdf);
-    return rc;
+    const char *lines[4] = {"Acme Tools Ltd Tel. +44 20 7946 0958 Order 88231",
+                            with_dates ? "Invoice 4471 dated 12 March 2024 due 2024-04-11"
+                                       : "Invoice 4471 dated soon due later",
+                            "Widgets 3 x 12 pieces code A-77 ref 5531",
+                            "Subtotal 1,204.50 VAT 20% 240.90 Total 1,445.40 EUR"};
+    return ds_fx_text_doc(lines, 4, cfg->img_size, doc);
 }
 
 // Counts the date / amount values of fields and how many of them do not parse.

@@ -13,22 +13,10 @@
 #include <string.h>
 
 static int make_doc(const ds_model_cfg *cfg, ds_doc **doc) {
-    ds_fx_pdf p;
-    ds_fx_buf pdf = {0};
-    if (ds_fx_pdf_begin(&p, 612, 792)) return -1;
-    ds_fx_pdf_text(&p, 72, 80, 11, 0, "Seller: NIKE, Inc. Beaverton");
-    ds_fx_pdf_text(&p, 72, 100, 11, 0, "Invoice INV-77 dated April 18, 2001");
-    ds_fx_pdf_text(&p, 72, 120, 11, 0, "Ship to Northwlnd Traders Ltd");
-    ds_fx_pdf_text(&p, 72, 140, 11, 0, "Total due 1.234,50 EUR");
-    if (ds_fx_pdf_end(&p, &pdf)) return -1;
-    ds_ingest_opts o;
-    ds_ingest_opts_default(&o);
-    o.enc_size = cfg->img_size;
-    o.ocr = DS_OCR_NEVER;
-    o.dpi = 72;
-    int rc = ds_ingest_memory(pdf.data, pdf.n, &o, doc);
-    ds_fx_buf_free(&pdf);
-    return rc;
+    static const char *lines[4] = {"Seller: NIKE, Inc. Beaverton",
+                                   "Invoice INV-77 dated April 18, 2001",
+                                   "Ship to Northwlnd Traders Ltd", "Total due 1.234,50 EUR"};
+    return ds_fx_text_doc(lines, 4, cfg->img_size, doc);
 }
 
 // The words [start, end] of the value-th pointer pair, joined ("" when there is none).
