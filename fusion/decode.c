@@ -41,6 +41,7 @@ typedef struct {
     int cand_len[MAX_CAND];
     uint8_t alive[MAX_CAND];
     int ws;
+    int typed_miss; // a date / amount field in a document with no run of its type
     double conf, doc_conf;
     int32_t gen[MAX_GEN];
     int gn;
@@ -427,8 +428,12 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             goto fail;
         }
         ds_infer_pointer(m, &d->gs, h, 1, 0, p);
-        int best = typed_start(d, p, d->schema->fields[d->field].type);
-        if (best < 0) // no run of the field's type: the model's own choice
+        ds_field_type ft = d->schema->fields[d->field].type;
+        int best = typed_start(d, p, ft);
+        // No run of the field's type: the pointers run as trained, but the value
+        // is null, since no run of these words can be a date / an amount.
+        d->typed_miss = best < 0 && (ft == DS_FIELD_DATE || ft == DS_FIELD_AMOUNT);
+        if (best < 0)
             for (int i = best = 0; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
         d->conf *= p[best];
         free(p);
@@ -463,7 +468,7 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         if (ft == DS_FIELD_CHECKBOX || ft == DS_FIELD_ENUM)
             put_value(d, mark_value(d, d->ws, conf));
         else
-            put_value(d, span_value(d, d->ws, best, conf));
+            put_value(d, d->typed_miss ? NULL : span_value(d, d->ws, best, conf));
         if (d->schema->fields[d->field].type == DS_FIELD_PARTY_LIST) {
             // the next item or the end of the list is predicted here, at [copy_end]
             start_choice(d, K_LIST);

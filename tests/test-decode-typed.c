@@ -2,10 +2,9 @@
 // that reads as a date, and an amount field only at one that reads as an
 // amount, whatever the model's pointer scores say. Randomly initialised tiny
 // models (their pointers are noise), decoding spans only (no generated text),
-// extract an invoice whose words hold a
-// couple of dates and amounts among many other words and numbers: every date
-// and amount they return must parse as one. A page with no date at all still
-// decodes (the field falls back to the model's own choice).
+// extract an invoice whose words hold a couple of dates and amounts among many
+// other words and numbers: every date and amount they return must parse as
+// one. On a page with no date at all the date fields come back null.
 #include "core/error.h"
 #include "fusion/extract.h"
 #include "samples/normalize.h"
@@ -56,7 +55,7 @@ DS_TEST(decode_typed_pointers) {
     DS_CHECK_INT_EQ(make_doc(&cfg, 1, &docs[0]), 0);
     DS_CHECK_INT_EQ(make_doc(&cfg, 0, &docs[1]), 0);
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
-    int n = 0, bad = 0, decoded = 0;
+    int n = 0, bad = 0, decoded = 0, undated = 0;
     for (int seed = 1; seed <= 12; seed++) {
         const char *corpus[1] = {"Acme Tools Invoice dated due Subtotal VAT Total EUR March"};
         ds_tokenizer *tok;
@@ -74,17 +73,27 @@ DS_TEST(decode_typed_pointers) {
             if (rc) printf("  seed %d doc %d: %s\n", seed, d, ds_errmsg());
             decoded += rc == 0;
             if (rc == 0 && d == 0) check(json_object_get(out, "fields"), inv, &n, &bad);
+            if (rc == 0 && d == 1) // no date anywhere: the date fields must be null
+                for (int f = 0; f < inv->n_fields; f++) {
+                    json_t *v =
+                        json_object_get(json_object_get(out, "fields"), inv->fields[f].name);
+                    if (inv->fields[f].type == DS_FIELD_DATE && v && !json_is_null(v)) {
+                        undated++;
+                        printf("  %s = %s on a page without dates\n", inv->fields[f].name,
+                               json_string_value(json_object_get(v, "value")));
+                    }
+                }
             json_decref(out);
         }
         ds_extractor_free(x);
         ds_model_free(m);
     }
     printf("  12 random models: %d of 24 documents decoded; %d date and amount values pointed "
-           "at, %d not of their type\n",
-           decoded, n, bad);
+           "at, %d not of their type; %d dates on the page without one\n",
+           decoded, n, bad, undated);
     ds_ctx_free(ctx);
     ds_doc_free(docs[0]);
     ds_doc_free(docs[1]);
     ds_schema_set_free(&schemas);
-    return decoded != 24 || n < 6 || bad != 0;
+    return decoded != 24 || n < 6 || bad != 0 || undated != 0;
 }
