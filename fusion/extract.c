@@ -12,8 +12,7 @@ struct ds_extractor {
     const ds_schema_set *schemas;
     ds_kv_cache *cache;
     ds_arena arena;
-    ds_decode_opts opts;
-    int has_opts;
+    ds_decode_opts opts; // all zero: the defaults
 };
 
 int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_extractor **out) {
@@ -34,8 +33,7 @@ int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_
 }
 
 void ds_extractor_set_opts(ds_extractor *x, const ds_decode_opts *o) {
-    x->has_opts = o != NULL;
-    if (o) x->opts = *o;
+    x->opts = o ? *o : (ds_decode_opts){0};
 }
 
 void ds_extractor_free(ds_extractor *x) {
@@ -54,8 +52,8 @@ int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, j
     ds_seq *sp = &s;
     const ds_doc *dp = doc;
     const char *types[1] = {doc_type};
-    rc = ds_decode_batch(x->m, x->ctx, x->cache, x->schemas, &dp, &sp, types, 1,
-                         x->has_opts ? &x->opts : NULL, out, &x->arena);
+    rc = ds_decode_batch(x->m, x->ctx, x->cache, x->schemas, &dp, &sp, types, 1, &x->opts, out,
+                         &x->arena);
     ds_arena_reset(&x->arena);
     ds_seq_free(&s);
     return rc;

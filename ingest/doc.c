@@ -37,16 +37,20 @@ int ds_ingest_check_time(ds_ingest_ctx *c, int page) {
     return 0;
 }
 
+// Doubles the list's room; 0 or DS_E_NOMEM.
+static int grow(ds_word_list *list) {
+    int cap = list->cap ? 2 * list->cap : 256;
+    ds_word *w = realloc(list->items, (size_t)cap * sizeof *w);
+    if (!w) return ds_error(DS_E_NOMEM, "out of memory collecting words");
+    list->items = w;
+    list->cap = cap;
+    return 0;
+}
+
 int ds_word_list_add(ds_ingest_ctx *c, ds_word_list *list, const char *text, size_t len, ds_box box,
                      const char *font, float font_size, float conf, int bold,
                      ds_word_source source) {
-    if (list->n == list->cap) {
-        int cap = list->cap ? 2 * list->cap : 256;
-        ds_word *w = realloc(list->items, (size_t)cap * sizeof *w);
-        if (!w) return ds_error(DS_E_NOMEM, "out of memory collecting words");
-        list->items = w;
-        list->cap = cap;
-    }
+    if (list->n == list->cap && grow(list)) return DS_E_NOMEM;
     char *t = ds_ingest_alloc(c, len + 1);
     size_t flen = font ? strlen(font) : 0;
     char *f = flen ? ds_ingest_alloc(c, flen + 1) : NULL;
@@ -62,6 +66,15 @@ int ds_word_list_add(ds_ingest_ctx *c, ds_word_list *list, const char *text, siz
                                        .bold = (uint8_t)(bold != 0),
                                        .source = (uint8_t)source};
     return 0;
+}
+
+int ds_page_add_words(ds_ingest_ctx *c, ds_page *page, ds_word_list *list, const uint8_t *drop) {
+    for (int k = 0; k < page->n_words; k++) {
+        if (drop && drop[k]) continue;
+        if (list->n == list->cap && grow(list)) return DS_E_NOMEM;
+        list->items[list->n++] = page->words[k]; // its strings are in the arena already
+    }
+    return ds_page_set_words(c, page, list);
 }
 
 void ds_word_list_free(ds_word_list *list) {

@@ -18,9 +18,7 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
-#define DS_GT_INK_LEVEL  160
 #define DS_GT_MIN_PT     5.0f
 #define DS_GT_MAX_PT     72.0f
 #define DS_GT_MIN_SHAPES 3
@@ -109,17 +107,12 @@ static int find_lines(ds_rect *rs, int n, float ppt, float f, ds_rect **out, int
     return 0;
 }
 
-static float overlap_area(ds_box a, ds_box b) {
-    float w = fminf(a.x1, b.x1) - fmaxf(a.x0, b.x0), h = fminf(a.y1, b.y1) - fmaxf(a.y0, b.y0);
-    return w > 0 && h > 0 ? w * h : 0.0f;
-}
-
 int ds_page_read_graphic_text(ds_ingest_ctx *c, ds_page *page) {
     if (page->ocr_used || page->n_words == 0) return 0; // OCR'd pages were read whole
     double t0 = ds_time_s();
     int W, H;
     float ppt;
-    uint8_t *ink = ds_page_ink(page, DS_GT_INK_LEVEL, &W, &H, &ppt);
+    uint8_t *ink = ds_page_ink(page, DS_INK_LEVEL, &W, &H, &ppt);
     if (!ink) return W < 0 ? ds_error(DS_E_NOMEM, "out of memory looking for graphic text") : 0;
     clear_words(ink, W, H, ppt, page);
     ds_rect *rs = NULL, *lines = NULL;
@@ -134,30 +127,22 @@ int ds_page_read_graphic_text(ds_ingest_ctx *c, ds_page *page) {
         l->x1 = l->x1 > page->img_w ? page->img_w : l->x1;
         l->y1 = l->y1 > page->img_h ? page->img_h : l->y1;
     }
-    ds_word_list found = {0}, all = {0};
+    ds_word_list found = {0};
     if (rc == 0 && n_lines > 0)
         rc = ds_page_ocr_regions(c, page, lines, n_lines, DS_GT_MIN_CONF, &found);
     free(lines);
+    // Keep the new words in place; a reading of ink the text layer already has (a
+    // glyph beyond its word box) goes.
     int added = 0;
-    for (int i = 0; i < found.n && rc == 0; i++) {
-        // a reading of ink the text layer already has (a glyph beyond its word box)
+    for (int i = 0; i < found.n; i++) {
         ds_box b = found.items[i].box;
-        float a = (b.x1 - b.x0) * (b.y1 - b.y0), covered = 0;
-        for (int k = 0; k < page->n_words; k++) covered += overlap_area(b, page->words[k].box);
-        if (a <= 0 || covered > 0.3f * a) continue;
-        const ds_word *w = &found.items[i];
-        rc = ds_word_list_add(c, &all, w->text, strlen(w->text), w->box, w->font, w->font_size,
-                              w->conf, w->bold, w->source);
-        added++;
+        float a = ds_box_area(b), covered = 0;
+        for (int k = 0; k < page->n_words; k++) covered += ds_box_inter(b, page->words[k].box);
+        if (a > 0 && covered <= 0.3f * a) found.items[added++] = found.items[i];
     }
-    for (int k = 0; k < page->n_words && rc == 0 && added > 0; k++) {
-        const ds_word *w = &page->words[k];
-        rc = ds_word_list_add(c, &all, w->text, strlen(w->text), w->box, w->font, w->font_size,
-                              w->conf, w->bold, w->source);
-    }
-    if (rc == 0 && added > 0) rc = ds_page_set_words(c, page, &all);
+    found.n = added;
+    if (rc == 0 && added > 0) rc = ds_page_add_words(c, page, &found, NULL);
     if (n_lines > 0) page->ms_ocr = (ds_time_s() - t0) * 1e3;
     ds_word_list_free(&found);
-    ds_word_list_free(&all);
     return rc;
 }

@@ -33,6 +33,10 @@ void *ds_ingest_alloc(ds_ingest_ctx *c, size_t bytes);
 // Returns DS_E_TIMEOUT (naming the page) when the time budget is spent.
 int ds_ingest_check_time(ds_ingest_ctx *c, int page);
 
+// The page's words (but those with drop[k] set; drop may be NULL) join list, and
+// list becomes the page's words in reading order (ingest/marks.c, graphic-text.c).
+int ds_page_add_words(ds_ingest_ctx *c, ds_page *page, ds_word_list *list, const uint8_t *drop);
+
 // Sorts the words of a page into reading order (lines top to bottom, words left to
 // right), numbers the lines, and stores them in the page (copied into the arena).
 int ds_page_set_words(ds_ingest_ctx *c, ds_page *page, ds_word_list *list);
@@ -41,6 +45,20 @@ int ds_page_set_words(ds_ingest_ctx *c, ds_page *page, ds_word_list *list);
 int ds_page_find_marks(ds_ingest_ctx *c, ds_page *page);
 // Builds page->pixels, the letterboxed encoder input, from page->rgb.
 int ds_page_encoder_input(ds_ingest_ctx *c, ds_page *page);
+// Grey below this is ink (the masks of check boxes and graphic text).
+#define DS_INK_LEVEL 160
+
+static inline float ds_box_area(ds_box b) {
+    float w = b.x1 - b.x0, h = b.y1 - b.y0;
+    return w > 0 && h > 0 ? w * h : 0.0f;
+}
+
+static inline float ds_box_inter(ds_box a, ds_box b) {
+    ds_box i = {a.x0 > b.x0 ? a.x0 : b.x0, a.y0 > b.y0 ? a.y0 : b.y0, a.x1 < b.x1 ? a.x1 : b.x1,
+                a.y1 < b.y1 ? a.y1 : b.y1};
+    return ds_box_area(i);
+}
+
 // A rectangle of mask cells or raster pixels, ends exclusive.
 typedef struct {
     int x0, y0, x1, y1;

@@ -15,13 +15,11 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define DS_MARK_MIN_PT      7.0f
 #define DS_MARK_MAX_PT      24.0f
 #define DS_MARK_SIDE_INK    0.85f // fraction of each side's positions with ink
 #define DS_MARK_CHECKED_INK 0.12f // interior ink fraction of a checked box
-#define DS_MARK_INK_LEVEL   160   // grey below this is ink
 
 // Fraction of positions along one side of r (a band of t pixels at its edge)
 // that hold ink.
@@ -57,21 +55,11 @@ static int classify(const uint8_t *ink, int W, ds_rect r, float px_per_pt) {
     return (float)on / n > DS_MARK_CHECKED_INK;
 }
 
-static float area(ds_box b) {
-    float w = b.x1 - b.x0, h = b.y1 - b.y0;
-    return w > 0 && h > 0 ? w * h : 0.0f;
-}
-
-static float inter(ds_box a, ds_box b) {
-    ds_box i = {fmaxf(a.x0, b.x0), fmaxf(a.y0, b.y0), fminf(a.x1, b.x1), fminf(a.y1, b.y1)};
-    return area(i);
-}
-
 int ds_page_find_marks(ds_ingest_ctx *c, ds_page *page) {
     if (!page->rgb || page->img_w <= 0 || page->img_h <= 0 || page->px_per_pt <= 0) return 0;
     int W, H;
     float ppt; // mask cells per page point
-    uint8_t *ink = ds_page_ink(page, DS_MARK_INK_LEVEL, &W, &H, &ppt);
+    uint8_t *ink = ds_page_ink(page, DS_INK_LEVEL, &W, &H, &ppt);
     if (!ink) return W < 0 ? ds_error(DS_E_NOMEM, "out of memory looking for check boxes") : 0;
     ds_rect *rs = NULL;
     int n = 0;
@@ -92,10 +80,10 @@ int ds_page_find_marks(ds_ingest_ctx *c, ds_page *page) {
         int glyph = 0;
         for (int k = 0; k < page->n_words && !glyph; k++) {
             const ds_word *w = &page->words[k];
-            float a = area(w->box), o = inter(w->box, b);
-            if (w->source == DS_WORD_PDF && o > 0.5f * area(b)) glyph = 1;
+            float a = ds_box_area(w->box), o = ds_box_inter(w->box, b), ab = ds_box_area(b);
+            if (w->source == DS_WORD_PDF && o > 0.5f * ab) glyph = 1;
             // a letter of a longer OCR word (a bold "H"), not a box OCR read as "O"
-            else if (w->source == DS_WORD_OCR && o > 0.5f * area(b) && a > 2.5f * area(b))
+            else if (w->source == DS_WORD_OCR && o > 0.5f * ab && a > 2.5f * ab)
                 glyph = 1;
             else if (w->source == DS_WORD_OCR && a > 0 && o > 0.5f * a)
                 drop[k] = 1;
@@ -107,15 +95,7 @@ int ds_page_find_marks(ds_ingest_ctx *c, ds_page *page) {
     }
     free(rs);
     free(ink);
-    if (rc == 0 && n_marks > 0) {
-        for (int k = 0; k < page->n_words && rc == 0; k++) {
-            const ds_word *w = &page->words[k];
-            if (!drop[k])
-                rc = ds_word_list_add(c, &list, w->text, strlen(w->text), w->box, w->font,
-                                      w->font_size, w->conf, w->bold, w->source);
-        }
-        if (rc == 0) rc = ds_page_set_words(c, page, &list);
-    }
+    if (rc == 0 && n_marks > 0) rc = ds_page_add_words(c, page, &list, drop);
     free(drop);
     ds_word_list_free(&list);
     return rc;

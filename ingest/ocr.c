@@ -79,15 +79,40 @@ static float median_slope(float *slopes, int n) {
     return n % 2 ? slopes[n / 2] : 0.5f * (slopes[n / 2 - 1] + slopes[n / 2]);
 }
 
+static void set_page(TessBaseAPI *api, const ds_page *page) {
+    TessBaseAPISetImage(api, page->rgb, page->img_w, page->img_h, 3, page->img_w * 3);
+    int dpi = (int)(page->px_per_pt * 72.0f + 0.5f);
+    TessBaseAPISetSourceResolution(api, dpi < 70 ? 70 : dpi);
+}
+
+// Adds the iterator's current word to out (page points) when OCR is at least
+// min_conf sure of it.
+static int add_word(ds_ingest_ctx *c, const ds_page *page, TessResultIterator *ri, float min_conf,
+                    ds_word_list *out) {
+    const TessPageIterator *pi = TessResultIteratorGetPageIterator(ri);
+    char *text = TessResultIteratorGetUTF8Text(ri, RIL_WORD);
+    float conf = TessResultIteratorConfidence(ri, RIL_WORD) / 100.0f;
+    int l, t, r, b, rc = 0;
+    if (text && text[0] && conf >= min_conf &&
+        TessPageIteratorBoundingBox(pi, RIL_WORD, &l, &t, &r, &b)) {
+        size_t len = strlen(text);
+        while (len && (text[len - 1] == ' ' || text[len - 1] == '\n')) len--;
+        float s = 1.0f / page->px_per_pt;
+        ds_box box = {l * s, t * s, r * s, b * s};
+        if (len)
+            rc = ds_word_list_add(c, out, text, len, box, "", (b - t) * s, conf, 0, DS_WORD_OCR);
+    }
+    TessDeleteText(text);
+    return rc;
+}
+
 int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
     double t0 = ds_time_s();
     ds_ocr_engine *e = NULL;
     int rc = get_engine(c->opts->ocr_lang ? c->opts->ocr_lang : "eng", &e);
     if (rc) return rc;
     TessBaseAPI *api = e->api;
-    TessBaseAPISetImage(api, page->rgb, page->img_w, page->img_h, 3, page->img_w * 3);
-    int dpi = (int)(page->px_per_pt * 72.0f + 0.5f);
-    TessBaseAPISetSourceResolution(api, dpi < 70 ? 70 : dpi);
+    set_page(api, page);
     ETEXT_DESC *monitor = TessMonitorCreate();
     if (c->opts->max_seconds > 0) {
         double left = c->opts->max_seconds - (ds_time_s() - c->t_start);
@@ -127,19 +152,7 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
                     slopes[n_slopes++] = slope;
                 }
             }
-            char *text = TessResultIteratorGetUTF8Text(ri, RIL_WORD);
-            int l, t, r, b;
-            if (text && text[0] && TessPageIteratorBoundingBox(pi, RIL_WORD, &l, &t, &r, &b)) {
-                size_t len = strlen(text);
-                while (len && (text[len - 1] == ' ' || text[len - 1] == '\n')) len--;
-                float s = 1.0f / page->px_per_pt;
-                ds_box box = {l * s, t * s, r * s, b * s};
-                float conf = TessResultIteratorConfidence(ri, RIL_WORD) / 100.0f;
-                if (len)
-                    rc = ds_word_list_add(c, &list, text, len, box, "", (b - t) * s, conf, 0,
-                                          DS_WORD_OCR);
-            }
-            TessDeleteText(text);
+            rc = add_word(c, page, ri, -1.0f, &list);
         } while (rc == 0 && TessResultIteratorNext(ri, RIL_WORD));
         TessResultIteratorDelete(ri);
     }
@@ -161,10 +174,7 @@ int ds_page_ocr_regions(ds_ingest_ctx *c, ds_page *page, const ds_rect *regions,
     TessBaseAPI *api = e->api;
     TessPageSegMode mode = TessBaseAPIGetPageSegMode(api);
     TessBaseAPISetPageSegMode(api, PSM_SINGLE_LINE); // each region is one line of letters
-    TessBaseAPISetImage(api, page->rgb, page->img_w, page->img_h, 3, page->img_w * 3);
-    int dpi = (int)(page->px_per_pt * 72.0f + 0.5f);
-    TessBaseAPISetSourceResolution(api, dpi < 70 ? 70 : dpi);
-    float s = 1.0f / page->px_per_pt;
+    set_page(api, page);
     for (int i = 0; i < n && rc == 0; i++) {
         const ds_rect *r = &regions[i];
         if (r->x1 - r->x0 < 2 || r->y1 - r->y0 < 2) continue;
@@ -174,21 +184,8 @@ int ds_page_ocr_regions(ds_ingest_ctx *c, ds_page *page, const ds_rect *regions,
         if (TessBaseAPIRecognize(api, NULL) != 0) continue; // a region OCR cannot read
         TessResultIterator *ri = TessBaseAPIGetIterator(api);
         if (!ri) continue;
-        const TessPageIterator *pi = TessResultIteratorGetPageIterator(ri);
         do {
-            char *text = TessResultIteratorGetUTF8Text(ri, RIL_WORD);
-            int l, t, rr, b;
-            float conf = TessResultIteratorConfidence(ri, RIL_WORD) / 100.0f;
-            if (text && text[0] && conf >= min_conf &&
-                TessPageIteratorBoundingBox(pi, RIL_WORD, &l, &t, &rr, &b)) {
-                size_t len = strlen(text);
-                while (len && (text[len - 1] == ' ' || text[len - 1] == '\n')) len--;
-                ds_box box = {l * s, t * s, rr * s, b * s};
-                if (len)
-                    rc = ds_word_list_add(c, out, text, len, box, "", (b - t) * s, conf, 0,
-                                          DS_WORD_OCR);
-            }
-            TessDeleteText(text);
+            rc = add_word(c, page, ri, min_conf, out);
         } while (rc == 0 && TessResultIteratorNext(ri, RIL_WORD));
         TessResultIteratorDelete(ri);
     }
