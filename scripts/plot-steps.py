@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """plot-steps.py OUT.svg NAME=RUN.csv ...: held-out field F1 against training
 documents seen, one line per run, from the curves CSV that `docseek train`
-writes (columns step and eval_f1; batch from --batch). Standard library only,
-so the plot needs nothing beyond Debian's python3."""
+writes (columns step and eval_f1; batch from --batch), drawn as OUT.svg and
+printed as a Markdown table. Standard library only, so it needs nothing
+beyond Debian's python3."""
 import csv
 import sys
 
@@ -18,6 +19,15 @@ def read(path, batch):
     return pts
 
 
+def print_table(runs):
+    seen = sorted({x for _, p in runs for x, _ in p})
+    print("| documents seen | " + " | ".join(name for name, _ in runs) + " |")
+    print("|---|" + "---|" * len(runs))
+    for x in seen:
+        cells = [("%.3f" % dict(p)[x]) if x in dict(p) else "" for _, p in runs]
+        print("| %d | " % x + " | ".join(cells) + " |")
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit("usage: plot-steps.py OUT.svg [--batch N] NAME=RUN.csv ...")
@@ -28,6 +38,7 @@ def main():
     for a in args:
         name, path = a.split("=", 1)
         runs.append((name, read(path, batch)))
+    print_table(runs)
     xmax = max((x for _, p in runs for x, _ in p), default=1)
     W, H, L, R, T, B = 640, 400, 60, 150, 20, 50
     sx = lambda x: L + (W - L - R) * x / xmax

@@ -38,19 +38,6 @@ for v in pointer generate pointer-gen copy-mask bytes; do
       --seed 1 --eval out/data/heldout-small --eval-every "$EVERY" > out/steps/$v.log 2>&1
   fi
 done
-python3 - "$EVERY" <<'PY'
-import csv, sys
-names = ("pointer", "generate", "pointer-gen", "copy-mask", "bytes")
-curves = {}
-for v in names:
-    rows = [r for r in csv.DictReader(open(f"out/steps/{v}.safetensors.csv")) if r["eval_f1"]]
-    curves[v] = {int(r["step"]): float(r["eval_f1"]) for r in rows}
-steps = sorted(set().union(*[set(c) for c in curves.values()]))
-print("| documents seen | " + " | ".join(names) + " |")
-print("|---|" + "---|" * len(names))
-for s in steps:
-    print("| %d | " % (4 * s) + " | ".join("%.3f" % curves[v][s] if s in curves[v] else "" for v in names) + " |")
-PY
 python3 scripts/plot-steps.py docs/steps-to-f1.svg --batch 4 pointer=out/steps/pointer.safetensors.csv \
   generate=out/steps/generate.safetensors.csv pointer-gen=out/steps/pointer-gen.safetensors.csv \
   copy-mask=out/steps/copy-mask.safetensors.csv bytes=out/steps/bytes.safetensors.csv
