@@ -7,6 +7,7 @@
 #include "samples/normalize.h"
 #include "core/error.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,69 @@ int ds_norm_date(const char *s, int month_first, char iso[11]) {
     return rc;
 }
 
+// ---- durations
+
+// "two", "twelve", "thirty-six": 1..99 written out; 0 when w is not such a number.
+static int number_word(const char *w) {
+    static const char *ones[] = {"zero",    "one",     "two",       "three",    "four",
+                                 "five",    "six",     "seven",     "eight",    "nine",
+                                 "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+                                 "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+    static const char *tens[] = {"twenty", "thirty",  "forty",  "fifty",
+                                 "sixty",  "seventy", "eighty", "ninety"};
+    for (int i = 1; i < 20; i++)
+        if (strcmp(w, ones[i]) == 0) return i;
+    for (int i = 0; i < 8; i++) {
+        size_t n = strlen(tens[i]);
+        if (strncmp(w, tens[i], n) != 0) continue;
+        if (!w[n]) return 20 + 10 * i;
+        for (int k = 1; k < 10 && w[n] == '-'; k++)
+            if (strcmp(w + n + 1, ones[k]) == 0) return 20 + 10 * i + k;
+    }
+    return 0;
+}
+
+// "2 years", "two (2) years", "twelve months", "one year.", "3-year": a count, then
+// day, week, month or year; out gets "N units" (always plural, as Kleister writes
+// "1_years"). A count in words and one in digits must agree.
+int ds_norm_duration(const char *s, char out[32]) {
+    static const char *units[] = {"day", "week", "month", "year"};
+    char *c = ds_norm_collapse(s);
+    if (!c) return DS_E_NOMEM;
+    ds_norm_case(c, 0);
+    for (char *p = c; *p; p++) // "two (2)" and "3-year" split into words
+        if (*p == '(' || *p == ')' || (*p == '-' && p > c && isdigit((unsigned char)p[-1])))
+            *p = ' ';
+    int words = 0, digits = 0, unit = -1, bad = 0;
+    for (char *save = NULL, *w = strtok_r(c, " ", &save); w && !bad;
+         w = strtok_r(NULL, " ", &save)) {
+        size_t n = strlen(w);
+        while (n && (w[n - 1] == '.' || w[n - 1] == ',')) w[--n] = 0;
+        if (unit >= 0 || !n) {
+            bad = n > 0;
+        } else if (isdigit((unsigned char)w[0])) {
+            char *end;
+            long v = strtol(w, &end, 10);
+            bad = *end || digits || v <= 0 || v > 9999;
+            digits = (int)v;
+        } else if (number_word(w)) {
+            bad = words || digits;
+            words = number_word(w);
+        } else {
+            for (int u = 0; u < 4 && unit < 0; u++) {
+                size_t k = strlen(units[u]);
+                if (strncmp(w, units[u], k) == 0 && (!w[k] || strcmp(w + k, "s") == 0)) unit = u;
+            }
+            bad = unit < 0;
+        }
+    }
+    free(c);
+    int count = digits ? digits : words;
+    if (bad || unit < 0 || !count || (words && digits && words != digits)) return DS_E_FORMAT;
+    snprintf(out, 32, "%d %ss", count, units[unit]);
+    return 0;
+}
+
 // ---- currencies and amounts
 
 int ds_norm_currency(const char *s, char code[4]) {
@@ -415,6 +479,20 @@ static char *as_text(const char *raw, const ds_norm_opts *o, int upper) {
     return t;
 }
 
+// Kleister's party form: "Sears, Roebuck & Co." -> "Sears Roebuck and Co.". A new
+// string (s is freed), or NULL when out of memory.
+static char *plain_party(char *s) {
+    char *out = malloc(strlen(s) * 5 + 1), *q = out;
+    for (const char *p = s; out && *p; p++)
+        if (*p == '&')
+            memcpy(q, " and ", 5), q += 5;
+        else if (*p != ',')
+            *q++ = *p;
+    if (out) *q = 0;
+    free(s);
+    return out;
+}
+
 int ds_norm_value_make(ds_field_type t, const char *raw, const ds_norm_opts *o,
                        ds_norm_value *out) {
     memset(out, 0, sizeof *out);
@@ -423,6 +501,8 @@ int ds_norm_value_make(ds_field_type t, const char *raw, const ds_norm_opts *o,
     if (o->underscore_space)
         for (char *p = src; *p; p++)
             if (*p == '_' || *p == ':') *p = ' ';
+    if (t == DS_FIELD_PARTY_LIST && o->party_plain && !(src = plain_party(src)))
+        return ds_error(DS_E_NOMEM, "out of memory");
     char buf[32];
     int v;
     double num;
@@ -446,6 +526,9 @@ int ds_norm_value_make(ds_field_type t, const char *raw, const ds_norm_opts *o,
     case DS_FIELD_CHECKBOX:
         if ((out->parsed = ds_norm_checkbox(src, &v) == 0))
             out->text = strdup(v ? "true" : "false");
+        break;
+    case DS_FIELD_DURATION:
+        if ((out->parsed = ds_norm_duration(src, buf) == 0)) out->text = strdup(buf);
         break;
     case DS_FIELD_ENUM:
         out->parsed = 1;

@@ -1,7 +1,7 @@
 // normalize.h: how `docseek eval` compares a predicted value with the true one:
 // each field type (samples/schema.h) has a canonical form: text with white
 // space collapsed, ISO dates, decimal amounts, ISO 4217 currency codes,
-// true/false check boxes, lower-case enum values. A value the type's parser
+// true/false check boxes, lower-case enum values, "N units" durations. A value the type's parser
 // does not understand is compared as text, so a bad value is a miss, never an
 // error. It does not decide what counts as a match of several values (eval.c).
 // Case mapping covers ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic.
@@ -15,6 +15,7 @@ typedef struct {
     int month_first;      // numeric dates read month/day/year (--month-first); default day first
     int underscore_space; // '_' and ':' read as spaces (Kleister writes both as '_')
     int strip_only;       // text only trimmed at both ends, inner space kept (Donut/CORD)
+    int party_plain;      // party names without commas, '&' read as "and" (Kleister's form)
 } ds_norm_opts;
 
 // A normalised value. text is the canonical form ("2024-03-12", "1234.56",
@@ -38,6 +39,9 @@ int ds_norm_date(const char *s, int month_first, char iso[11]);
 int ds_norm_amount(const char *s, double *out);
 // Currencies: code gets the ISO 4217 code ("€" -> "EUR", "usd" -> "USD"). 0 or DS_E_FORMAT.
 int ds_norm_currency(const char *s, char code[4]);
+// Durations: out gets "N units" ("two (2) years" -> "2 years", "one year" -> "1 years",
+// "12-month" -> "12 months"). Returns 0, or DS_E_FORMAT when s is not a duration.
+int ds_norm_duration(const char *s, char out[32]);
 // Check boxes: *out gets 1 (x, yes, checked, true, 1, ☑, ☒) or 0 (no, unchecked, false,
 // 0, ☐, empty, ""); case ignored. Returns 0 or DS_E_FORMAT.
 int ds_norm_checkbox(const char *s, int *out);

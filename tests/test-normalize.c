@@ -55,6 +55,28 @@ DS_TEST(normalize_text) {
     return bad;
 }
 
+// Kleister's term values ("2_years") against the ways a contract prints a term,
+// and its party names against printed ones.
+DS_TEST(normalize_durations_parties) {
+    ds_norm_opts o = {0}, kl = {.uppercase = 1, .underscore_space = 1, .party_plain = 1};
+    int bad = 0;
+    bad += expect(DS_FIELD_DURATION, "2_years", &kl, "2 years", 1);
+    bad += expect(DS_FIELD_DURATION, "two (2) years", &o, "2 years", 1);
+    bad += expect(DS_FIELD_DURATION, "Twelve Months.", &o, "12 months", 1);
+    bad += expect(DS_FIELD_DURATION, "one year", &o, "1 years", 1);
+    bad += expect(DS_FIELD_DURATION, "thirty-six (36) months", &o, "36 months", 1);
+    bad += expect(DS_FIELD_DURATION, "3-year", &o, "3 years", 1);
+    bad += expect(DS_FIELD_DURATION, "16 days", &o, "16 days", 1);
+    bad += expect(DS_FIELD_DURATION, "two (3) years", &o, "two (3) years", 0); // disagree
+    bad += expect(DS_FIELD_DURATION, "2 years and 6 months", &o, "2 years and 6 months", 0);
+    bad += expect(DS_FIELD_DURATION, "years", &o, "years", 0);
+    bad += expect(DS_FIELD_DURATION, "seven days' notice", &o, "seven days' notice", 0);
+    bad += expect(DS_FIELD_PARTY_LIST, "Sears, Roebuck & Co.", &kl, "SEARS ROEBUCK AND CO.", 1);
+    bad += expect(DS_FIELD_PARTY_LIST, "W&L_Enterprises_Ltd.", &kl, "W AND L ENTERPRISES LTD.", 1);
+    bad += expect(DS_FIELD_PARTY_LIST, "Sears, Roebuck & Co.", &o, "Sears, Roebuck & Co.", 1);
+    return bad;
+}
+
 DS_TEST(normalize_dates) {
     ds_norm_opts o = {0}, mf = {.month_first = 1};
     int bad = 0;
