@@ -36,6 +36,8 @@ static const char *usage_text =
     "  --adapter FILE      a LoRA adapter for it (docseek finetune --lora)\n"
     "  --decode-f32        decode with the model's f32 weights (default: bf16 copies of them,\n"
     "                      half the bytes a decoded token reads; the prefill stays f32)\n"
+    "  --windows           read a document longer than one sequence in windows of pages and\n"
+    "                      merge the answers (default: its first max_seq tokens only)\n"
     "  --spans-only        a text, date or amount value is a run of the document's words or\n"
     "                      null, never text the model generates\n"
     "  --schemas DIR       doc and field types, docseek format (default samples/schemas)\n"
@@ -103,7 +105,7 @@ typedef struct {
     const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth, *model, *adapter;
     ds_eval_format format;
     ds_eval_opts opts;
-    int worst, quiet, given_type, decode_f32, spans_only;
+    int worst, quiet, given_type, decode_f32, spans_only, windows;
 } eval_args;
 
 static int parse_args(int argc, char **argv, eval_args *a) {
@@ -127,6 +129,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             a->decode_f32 = 1;
         } else if (strcmp(s, "--spans-only") == 0) {
             a->spans_only = 1;
+        } else if (strcmp(s, "--windows") == 0) {
+            a->windows = 1;
         } else if (strcmp(s, "--format") == 0 && has_val) {
             if (ds_eval_format_parse(argv[++i], &a->format) != 0) {
                 fprintf(stderr, "docseek eval: %s\n", ds_errmsg());
@@ -209,7 +213,9 @@ int ds_cmd_eval(int argc, char **argv) {
         if (!rc && !(env.ctx = ds_ctx_new(DS_BACKEND_CPU, 2)))
             rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
         if (!rc) rc = ds_extractor_new(env.model, env.ctx, &env.schemas, &env.x);
-        if (!rc && a.spans_only) ds_extractor_set_opts(env.x, &(ds_decode_opts){.spans_only = 1});
+        if (!rc)
+            ds_extractor_set_opts(
+                env.x, &(ds_decode_opts){.spans_only = a.spans_only, .windows = a.windows});
         if (rc) {
             ds_model_free(env.model);
             ds_lora_free(env.adapter);

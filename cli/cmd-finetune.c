@@ -22,6 +22,8 @@ static const char *usage_text =
     "                    cord (the formats docseek eval reads)\n"
     "  --data DIR        labelled documents (NAME.pdf/.png/... beside NAME.json)\n"
     "  --rank N          adapter rank (default 16); --alpha X (default 32)\n"
+    "  --experts         adapters on the feed-forward too: the dense layers, the shared\n"
+    "                    experts and every routed expert (default: attention only)\n"
     "  --steps N         (default 300); --batch N (4); --lr X (1e-3); --warmup N (20)\n"
     "  --eval DIR        held-out labelled documents, field F1 every --eval-every N (100)\n"
     "  --threads N       compute threads (default 2); --prep-threads N (2)\n"
@@ -36,6 +38,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
     const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL;
     int n_dirs = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2, resume = 0;
+    int experts = 0;
     float alpha = 32;
     ds_train_opts o;
     ds_train_opts_default(&o);
@@ -56,6 +59,10 @@ int ds_cmd_finetune(int argc, char **argv) {
         }
         if (!strcmp(a, "--resume")) {
             resume = 1;
+            continue;
+        }
+        if (!strcmp(a, "--experts")) {
+            experts = 1;
             continue;
         }
         if (!strcmp(a, "--help")) {
@@ -157,7 +164,8 @@ int ds_cmd_finetune(int argc, char **argv) {
     ds_trainer *t = NULL;
     ds_dataset d;
     memset(&d, 0, sizeof d);
-    rc = ctx ? ds_lora_new(m, rank, alpha, o.seed, &l) : ds_error(DS_E_NOMEM, "no threads");
+    rc =
+        ctx ? ds_lora_new(m, rank, alpha, experts, o.seed, &l) : ds_error(DS_E_NOMEM, "no threads");
     if (!rc) rc = ds_trainer_new_lora(m, ctx, &o.opt, l, &t);
     if (!rc && resume) {
         if (access(ckpt, F_OK) == 0) {
@@ -171,8 +179,9 @@ int ds_cmd_finetune(int argc, char **argv) {
     if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
     if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
     if (!rc) {
-        DS_LOGI("finetune: rank %d, alpha %g: %lld adapter parameters on %d documents", rank, alpha,
-                (long long)l->table.total, d.n - d.n_failed);
+        DS_LOGI("finetune: rank %d, alpha %g, %s: %lld adapter parameters on %d documents", rank,
+                alpha, experts ? "attention and experts" : "attention", (long long)l->table.total,
+                d.n - d.n_failed);
         rc = ds_train_run(m, ctx, t, &d, &schemas, &o);
     }
     if (!rc) rc = ds_lora_save(l, m, out);

@@ -1,5 +1,5 @@
 // cmd-synth.c: `docseek synth --type T --count N --seed S --out DIR [--scan]
-// [--family F]`: writes generated documents and their ground truth. The
+// [--family F | --families A-B]`: writes generated documents and their ground truth. The
 // recorded command reproduces the same files byte for byte.
 #include "cli/cli.h"
 #include "core/error.h"
@@ -12,13 +12,17 @@
 
 static const char *synth_usage =
     "usage: docseek synth --type T --count N --seed S --out DIR [--scan] [--family F]\n"
+    "       [--families A-B]\n"
     "Writes N generated documents of type T (invoice, receipt, form, contract) and,\n"
     "beside each, NAME.json with its ground truth (values and the boxes they were drawn in).\n"
     "  --scan       rasterise and degrade each page into a JPEG (TIFF if several pages)\n"
-    "  --family F   only layout family F (0-11); default: cycle through all 12\n";
+    "  --family F   only layout family F\n"
+    "  --families A-B  cycle through families A to B (default 0-11, the classic ones;\n"
+    "               contracts also have 12-23: agreements as filed with the SEC)\n";
 
 int ds_cmd_synth(int argc, char **argv) {
-    ds_synth_opts o = {.type = NULL, .count = 1, .seed = 1, .out_dir = NULL, .family = -1};
+    ds_synth_opts o = {
+        .type = NULL, .count = 1, .seed = 1, .out_dir = NULL, .family_lo = 0, .family_hi = 11};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int v = i + 1 < argc;
@@ -34,7 +38,9 @@ int ds_cmd_synth(int argc, char **argv) {
         } else if (strcmp(a, "--out") == 0 && v) {
             o.out_dir = argv[++i];
         } else if (strcmp(a, "--family") == 0 && v) {
-            o.family = atoi(argv[++i]);
+            o.family_lo = o.family_hi = atoi(argv[++i]);
+        } else if (strcmp(a, "--families") == 0 && v) {
+            if (sscanf(argv[++i], "%d-%d", &o.family_lo, &o.family_hi) != 2) o.family_lo = -1;
         } else if (strcmp(a, "--scan") == 0) {
             o.scan = 1;
         } else {
@@ -42,7 +48,7 @@ int ds_cmd_synth(int argc, char **argv) {
             return 2;
         }
     }
-    if (!o.type || !o.out_dir || o.count < 1 || o.family < -1) {
+    if (!o.type || !o.out_dir || o.count < 1 || o.family_lo < 0) {
         fputs(synth_usage, stderr);
         return 2;
     }

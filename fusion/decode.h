@@ -21,6 +21,8 @@ typedef struct {
     ds_rng *rng;       // for sampling
     int max_steps;     // safety cap on decode steps (default 1024)
     int spans_only;    // 1: a span field is a run of words or null, never generated text
+    int windows;       // 1: a document longer than one sequence is read in windows of
+                       // pages and the answers merged (ds_extractor_doc)
 } ds_decode_opts;
 
 // Extracts n documents together: docs[i] read into seqs[i] (ds_seq_build without truth);

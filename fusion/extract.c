@@ -3,8 +3,10 @@
 
 #include "core/error.h"
 #include "fusion/sequence.h"
+#include "fusion/windows.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct ds_extractor {
     ds_model *m;
@@ -43,19 +45,51 @@ void ds_extractor_free(ds_extractor *x) {
     free(x);
 }
 
-int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out) {
+static int decode_one(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out,
+                      ds_seq_info *info) {
     ds_seq s;
-    ds_seq_info info;
-    *out = NULL;
-    int rc = ds_seq_build(x->m, x->schemas, doc, NULL, &s, &info);
+    int rc = ds_seq_build(x->m, x->schemas, doc, NULL, &s, info);
     if (rc) return rc;
     ds_seq *sp = &s;
-    const ds_doc *dp = doc;
     const char *types[1] = {doc_type};
-    rc = ds_decode_batch(x->m, x->ctx, x->cache, x->schemas, &dp, &sp, types, 1, &x->opts, out,
+    rc = ds_decode_batch(x->m, x->ctx, x->cache, x->schemas, &doc, &sp, types, 1, &x->opts, out,
                          &x->arena);
     ds_arena_reset(&x->arena);
     ds_seq_free(&s);
+    return rc;
+}
+
+int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out) {
+    ds_seq_info info;
+    *out = NULL;
+    int rc = decode_one(x, doc, doc_type, out, &info);
+    int whole = info.n_pages_kept == doc->n_pages && info.n_words_kept == info.n_words;
+    if (rc || whole || !x->opts.windows) return rc;
+    // Longer than one sequence: the following pages are read in further windows
+    // (the type the first window named), starting again at a page the previous
+    // window cut short; their answers merge into the first (fusion/windows.c).
+    const char *type = json_string_value(json_object_get(*out, "doc_type"));
+    char *fixed = strdup(doc_type ? doc_type : type ? type : "");
+    if (!fixed) return ds_error(DS_E_NOMEM, "extractor: out of memory");
+    int n_windows = 1, p0 = 0, kept = info.n_pages_kept;
+    int cut = info.n_words_kept < info.n_words; // the last kept page lost words
+    while (!rc) {
+        int step = kept > 1 && cut ? kept - 1 : kept;
+        p0 += step > 0 ? step : 1;
+        if (p0 >= doc->n_pages) break;
+        ds_doc sub = *doc;
+        sub.pages = doc->pages + p0;
+        sub.n_pages = doc->n_pages - p0;
+        json_t *more = NULL;
+        rc = decode_one(x, &sub, fixed, &more, &info);
+        if (!rc) rc = ds_windows_merge(*out, more, p0);
+        json_decref(more);
+        kept = info.n_pages_kept;
+        cut = info.n_words_kept < info.n_words;
+        n_windows++;
+    }
+    free(fixed);
+    if (!rc) json_object_set_new(*out, "windows", json_integer(n_windows));
     return rc;
 }
 

@@ -4,7 +4,9 @@
 // nothing. The base model stays frozen (and mapped from its file); only A and
 // B train. An adapter is its own small safetensors file tied to its base by
 // the base's config; it is attached at inference or merged into the weights.
-// Not here (yet): adapters on the shared and routed experts.
+// With the experts option, the feed-forward gets adapters too: a dense layer's
+// two matrices, a MoE layer's shared experts, and every routed expert its own
+// A and B (applied to the rows routed to it).
 #ifndef DS_LORA_H
 #define DS_LORA_H
 
@@ -13,12 +15,14 @@
 typedef struct {
     int rank;
     float alpha;
+    int experts; // 1: adapters on the feed-forward and every expert too
     ds_param_table table;
     float *params; // (table.total), owned
 } ds_lora;
 
-// A new adapter for m: A ~ normal(0, 1/sqrt(in)) (seeded), B = 0.
-int ds_lora_new(const ds_model *m, int rank, float alpha, uint64_t seed, ds_lora **out);
+// A new adapter for m: A ~ normal(0, 1/sqrt(in)) (seeded), B = 0; experts: see above.
+int ds_lora_new(const ds_model *m, int rank, float alpha, int experts, uint64_t seed,
+                ds_lora **out);
 void ds_lora_free(ds_lora *l);
 // Points w's adapter pointers into base (table.total floats: l's parameters or a
 // gradient buffer) and sets rank and scale.
@@ -26,7 +30,8 @@ void ds_lora_point(const ds_model *m, const ds_lora *l, float *base, ds_weights 
 // The model runs with the adapter (borrowed: it must outlive the attachment).
 void ds_lora_attach(ds_model *m, const ds_lora *l);
 void ds_lora_detach(ds_model *m);
-// Saves the adapter; metadata: format docseek-lora-1, rank, alpha, the base's config.
+// Saves the adapter; metadata: format docseek-lora-1, rank, alpha, targets
+// ("attention" or "attention,experts"), the base's config.
 int ds_lora_save(const ds_lora *l, const ds_model *m, const char *path);
 // Loads an adapter for m; refuses one made for another config (DS_E_INVAL) or with
 // tensors that do not match (DS_E_SHAPE / DS_E_FORMAT naming the tensor).

@@ -194,7 +194,7 @@ static int is_weekday(const char *w) {
 }
 
 // "12 Mar 2024", "12-Mar-24", "March 12, 2024", "Tue, 12th March 2024", "17. Mai 2026",
-// "1er août 2024": a month name (English, German, French),
+// "1er août 2024", "5th day of November, 2004": a month name (English, German, French),
 // a day (optionally 1st/2nd/3rd/Nth) and a year, in the order day-month or month-day.
 static int parse_text_date(const char *s, char iso[11]) {
     char buf[64];
@@ -205,6 +205,13 @@ static int parse_text_date(const char *s, char iso[11]) {
     int n = 0;
     for (char *save = NULL, *t = strtok_r(buf, " ,/-.", &save); t;
          t = strtok_r(NULL, " ,/-.", &save)) {
+        // "the 5th day of November, 2004", as contracts write it: "day of" after a day
+        size_t k = n ? strlen(tok[n - 1]) : 0;
+        if (strcmp(t, "day") == 0 && k > 2 && isdigit((unsigned char)tok[n - 1][0]) &&
+            isalpha((unsigned char)tok[n - 1][k - 1])) {
+            if (!(t = strtok_r(NULL, " ,/-.", &save)) || strcmp(t, "of") != 0) return DS_E_FORMAT;
+            continue;
+        }
         if (n == 5) return DS_E_FORMAT;
         tok[n++] = t;
     }

@@ -8,64 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct {
-    ds_synth_doc *d;
-    double x, y, size, left, right, lead;
-} flow;
-
-// Moves to the next line when s (in the flow's font) does not fit on this one.
-static void fit(flow *f, const char *s, int bold) {
-    cairo_text_extents_t te;
-    cairo_select_font_face(f->d->cr, f->d->font, CAIRO_FONT_SLANT_NORMAL,
-                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(f->d->cr, f->size);
-    cairo_text_extents(f->d->cr, s, &te);
-    if (f->x + te.x_advance > f->right && f->x > f->left) {
-        f->x = f->left;
-        f->y += f->lead;
-    }
-}
-
-// Sets text word by word, wrapping at the right margin; returns the union box of
-// what it set. A value (keep = 1) is never split across lines: it moves to the next
-// line whole, so its box covers exactly its own words.
-static ds_synth_box put_impl(flow *f, const char *text, int bold, int keep) {
-    char word[128];
-    ds_synth_box all = {1e9, 1e9, -1e9, -1e9};
-    const char *p = text;
-    if (keep) fit(f, text, bold);
-    while (*p) {
-        size_t n = strcspn(p, " ");
-        if (n >= sizeof word) n = sizeof word - 1;
-        memcpy(word, p, n);
-        word[n] = 0;
-        p += n;
-        while (*p == ' ') p++;
-        if (!n) continue;
-        fit(f, word, bold);
-        ds_synth_box b = ds_synth_text(f->d, f->x, f->y, f->size, bold, 0, word);
-        all = ds_synth_union(all, b);
-        cairo_text_extents_t te;
-        cairo_text_extents(f->d->cr, " ", &te);
-        f->x = b.x1 + te.x_advance;
-    }
-    return all;
-}
-
-static ds_synth_box put(flow *f, const char *text, int bold) {
-    return put_impl(f, text, bold, 0);
-}
-
-// A field value: kept on one line.
-static ds_synth_box value(flow *f, const char *text, int bold) {
-    return put_impl(f, text, bold, 1);
-}
-
-static void paragraph_end(flow *f) {
-    f->x = f->left;
-    f->y += f->lead * 1.8;
-}
-
 void ds_synth_contract(ds_synth_doc *d, int family) {
     ds_rng *r = &d->rng;
     family %= 12;
@@ -85,71 +27,72 @@ void ds_synth_contract(ds_synth_doc *d, int family) {
              unit ? 6 + (int)ds_rng_below(r, 30) : 1 + (int)ds_rng_below(r, 5), units[unit]);
     const char *state = states[ds_rng_below(r, 10)];
 
-    flow f = {d, 72, 90, 10.5 + (family % 3) * 0.5, 72, d->page_w - 72, 14};
+    ds_synth_flow f = {d, 72, 90, 10.5 + (family % 3) * 0.5, 72, d->page_w - 72, 14, 0, 0};
     ds_synth_text(d, d->page_w / 2, 70, 13, 1, 2, titles[family % 4]);
     f.y = 110;
     // The recital naming the parties and the date, in three wordings.
     if (family % 3 == 0) {
-        put(&f, "This Agreement is entered into as of", 0);
-        ds_synth_field(d, "effective_date", date, value(&f, date, 0), 0);
-        put(&f, "(the \"Effective Date\") by and between", 0);
-        ds_synth_field(d, "parties", p1, value(&f, p1, 1), 1);
-        put(&f, "(\"Discloser\") and", 0);
-        ds_synth_field(d, "parties", p2, value(&f, p2, 1), 1);
-        put(&f, "(\"Recipient\").", 0);
+        ds_synth_put(&f, "This Agreement is entered into as of", 0);
+        ds_synth_field(d, "effective_date", date, ds_synth_value(&f, date, 0), 0);
+        ds_synth_put(&f, "(the \"Effective Date\") by and between", 0);
+        ds_synth_field(d, "parties", p1, ds_synth_value(&f, p1, 1), 1);
+        ds_synth_put(&f, "(\"Discloser\") and", 0);
+        ds_synth_field(d, "parties", p2, ds_synth_value(&f, p2, 1), 1);
+        ds_synth_put(&f, "(\"Recipient\").", 0);
     } else if (family % 3 == 1) {
-        put(&f, "This Agreement is made by and between", 0);
-        ds_synth_field(d, "parties", p1, value(&f, p1, 1), 1);
-        put(&f, "and", 0);
-        ds_synth_field(d, "parties", p2, value(&f, p2, 1), 1);
-        put(&f, ", effective", 0);
-        ds_synth_field(d, "effective_date", date, value(&f, date, 0), 0);
-        put(&f, ".", 0);
+        ds_synth_put(&f, "This Agreement is made by and between", 0);
+        ds_synth_field(d, "parties", p1, ds_synth_value(&f, p1, 1), 1);
+        ds_synth_put(&f, "and", 0);
+        ds_synth_field(d, "parties", p2, ds_synth_value(&f, p2, 1), 1);
+        ds_synth_put(&f, ", effective", 0);
+        ds_synth_field(d, "effective_date", date, ds_synth_value(&f, date, 0), 0);
+        ds_synth_put(&f, ".", 0);
     } else {
-        put(&f, "PARTIES:", 1);
-        paragraph_end(&f);
-        ds_synth_field(d, "parties", p1, value(&f, p1, 0), 1);
-        put(&f, "(the \"Company\"), and", 0);
-        paragraph_end(&f);
-        ds_synth_field(d, "parties", p2, value(&f, p2, 0), 1);
-        put(&f, "(the \"Consultant\").", 0);
-        paragraph_end(&f);
-        put(&f, "Dated:", 1);
-        ds_synth_field(d, "effective_date", date, value(&f, date, 0), 0);
+        ds_synth_put(&f, "PARTIES:", 1);
+        ds_synth_paragraph_end(&f);
+        ds_synth_field(d, "parties", p1, ds_synth_value(&f, p1, 0), 1);
+        ds_synth_put(&f, "(the \"Company\"), and", 0);
+        ds_synth_paragraph_end(&f);
+        ds_synth_field(d, "parties", p2, ds_synth_value(&f, p2, 0), 1);
+        ds_synth_put(&f, "(the \"Consultant\").", 0);
+        ds_synth_paragraph_end(&f);
+        ds_synth_put(&f, "Dated:", 1);
+        ds_synth_field(d, "effective_date", date, ds_synth_value(&f, date, 0), 0);
     }
-    paragraph_end(&f);
+    ds_synth_paragraph_end(&f);
     // Body clauses: filler sentences from the word list between the clauses that matter.
     for (int clause = 1; clause <= 5; clause++) {
         char head[64];
         snprintf(head, sizeof head, family % 2 ? "%d." : "Section %d.", clause);
-        put(&f, head, 1);
+        ds_synth_put(&f, head, 1);
         int words = 25 + (int)ds_rng_below(r, 40);
         char sentence[64];
         for (int w = 0; w < words; w++) {
             snprintf(sentence, sizeof sentence, "%s%s", ds_synth_word(r), w % 11 == 10 ? "." : "");
-            put(&f, sentence, 0);
+            ds_synth_put(&f, sentence, 0);
         }
         if (clause == 3) {
-            put(&f,
-                family % 4 < 2 ? "This Agreement shall remain in effect for a period of"
-                               : "The term of this Agreement is",
-                0);
-            ds_synth_field(d, "term", term, value(&f, term, 0), 0);
-            put(&f, "from the Effective Date.", 0);
+            ds_synth_put(&f,
+                         family % 4 < 2 ? "This Agreement shall remain in effect for a period of"
+                                        : "The term of this Agreement is",
+                         0);
+            ds_synth_field(d, "term", term, ds_synth_value(&f, term, 0), 0);
+            ds_synth_put(&f, "from the Effective Date.", 0);
         }
         if (clause == 4) {
-            put(&f,
-                family % 2 ? "This Agreement shall be governed by the laws of the State of"
-                           : "This Agreement is governed by and construed under the laws of",
-                0);
-            ds_synth_field(d, "jurisdiction", state, value(&f, state, 0), 0);
-            put(&f, ".", 0);
+            ds_synth_put(&f,
+                         family % 2
+                             ? "This Agreement shall be governed by the laws of the State of"
+                             : "This Agreement is governed by and construed under the laws of",
+                         0);
+            ds_synth_field(d, "jurisdiction", state, ds_synth_value(&f, state, 0), 0);
+            ds_synth_put(&f, ".", 0);
         }
-        paragraph_end(&f);
+        ds_synth_paragraph_end(&f);
         if (f.y > d->page_h - 120) {
             ds_synth_next_page(d);
             f.y = 80;
         }
     }
-    put(&f, "IN WITNESS WHEREOF, the parties have executed this Agreement.", 0);
+    ds_synth_put(&f, "IN WITNESS WHEREOF, the parties have executed this Agreement.", 0);
 }

@@ -88,11 +88,27 @@ void ds_synth_stamp(ds_synth_doc *d, double cx, double cy, const char *word);
 // Finishes: *pdf receives the bytes (free()), *truth the ground truth object (json_decref).
 int ds_synth_end(ds_synth_doc *d, const char *doc_type, ds_synth_bytes *pdf, json_t **truth);
 
+// ---- running text (samples/synth-flow.c): words wrap at right; a value is kept on
+// one line. bottom > 0 starts a new page (at top) when the text passes it.
+typedef struct {
+    ds_synth_doc *d;
+    double x, y, size, left, right, lead;
+    double top, bottom;
+} ds_synth_flow;
+// Sets text word by word; returns the union box of what it set.
+ds_synth_box ds_synth_put(ds_synth_flow *f, const char *text, int bold);
+// A field value: the same, moved to the next line whole when it does not fit.
+ds_synth_box ds_synth_value(ds_synth_flow *f, const char *text, int bold);
+void ds_synth_paragraph_end(ds_synth_flow *f);
+
 // ---- document types (samples/synth-<type>.c): draw document `family` into d.
 void ds_synth_invoice(ds_synth_doc *d, int family);
 void ds_synth_receipt(ds_synth_doc *d, int family);
 void ds_synth_form(ds_synth_doc *d, int family);
 void ds_synth_contract(ds_synth_doc *d, int family);
+// Families 12-23 of contracts: agreements as filed with the SEC (exhibit headers,
+// people and companies as parties, legal prose over several pages).
+void ds_synth_contract_filed(ds_synth_doc *d, int family);
 
 // ---- scans (samples/synth-scan.c): rasterise page 1..n of a PDF at dpi and degrade it.
 // Writes a JPEG to path (multi-page documents: one JPEG of the first page) and maps

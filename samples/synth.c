@@ -17,15 +17,16 @@
 
 typedef struct {
     const char *type;
-    void (*draw)(ds_synth_doc *d, int family);
+    void (*draw)(ds_synth_doc *d, int family);      // families 0-11
+    void (*draw_more)(ds_synth_doc *d, int family); // families 12-23, where the type has them
     double w, h; // page size in points (receipts: a narrow strip)
 } ds_synth_kind;
 
 static const ds_synth_kind kinds[] = {
-    {"invoice", ds_synth_invoice, 595.28, 841.89}, // A4
-    {"receipt", ds_synth_receipt, 226.77, 620},    // 80 mm till roll
-    {"form", ds_synth_form, 612, 792},             // US Letter
-    {"contract", ds_synth_contract, 612, 792},
+    {"invoice", ds_synth_invoice, NULL, 595.28, 841.89}, // A4
+    {"receipt", ds_synth_receipt, NULL, 226.77, 620},    // 80 mm till roll
+    {"form", ds_synth_form, NULL, 612, 792},             // US Letter
+    {"contract", ds_synth_contract, ds_synth_contract_filed, 612, 792},
 };
 
 static const ds_synth_kind *find_kind(const char *type) {
@@ -35,7 +36,8 @@ static const ds_synth_kind *find_kind(const char *type) {
 }
 
 int ds_synth_families(const char *type) {
-    return find_kind(type) ? 12 : 0;
+    const ds_synth_kind *k = find_kind(type);
+    return !k ? 0 : k->draw_more ? 24 : 12;
 }
 
 // splitmix-style mixing so neighbouring indices and seeds give unrelated streams.
@@ -62,12 +64,12 @@ static int write_whole(const char *path, const void *data, size_t n) {
 
 static int one(const ds_synth_opts *o, const ds_synth_kind *k, int index) {
     unsigned long seed = doc_seed(o->seed, k->type, index);
-    int family = o->family >= 0 ? o->family : index % 12;
+    int family = o->family_lo + index % (o->family_hi - o->family_lo + 1);
     ds_synth_doc d;
     double h = k->h;
     if (strcmp(k->type, "receipt") == 0) h = 520 + (seed % 200); // strips vary in length
     int rc = ds_synth_begin(&d, seed, k->w, h);
-    if (rc == 0) k->draw(&d, family);
+    if (rc == 0) (family < 12 ? k->draw : k->draw_more)(&d, family);
     ds_synth_bytes pdf = {0};
     json_t *truth = NULL;
     int rc2 = ds_synth_end(&d, k->type, &pdf, &truth);
@@ -104,7 +106,10 @@ int ds_synth_generate(const ds_synth_opts *o) {
     if (!k)
         return ds_error(DS_E_INVAL, "unknown document type '%s' (invoice, receipt, form, contract)",
                         o->type);
-    if (o->family >= 12) return ds_error(DS_E_INVAL, "family %d: there are 12 (0-11)", o->family);
+    int n = ds_synth_families(o->type);
+    if (o->family_lo < 0 || o->family_lo > o->family_hi || o->family_hi >= n)
+        return ds_error(DS_E_INVAL, "families %d-%d: %s has %d (0-%d)", o->family_lo, o->family_hi,
+                        o->type, n, n - 1);
     int rc = ds_synth_vocab_load();
     if (rc) return rc;
     if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST)

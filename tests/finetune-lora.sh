@@ -43,3 +43,20 @@ test -n "$b"
 fa=$(echo "$a" | awk '{print $NF}')
 fb=$(echo "$b" | awk '{print $NF}')
 echo "base + adapter and merged model both extract (F1 $fa and $fb); base file unchanged"
+# Adapters on the experts too: trained, reloaded for extraction and merged; resuming
+# an attention-only checkpoint as an experts adapter is refused by name.
+"$D" finetune --lora --experts --model "$W/base.safetensors" --data "$W/data" \
+    --out "$W/ade.safetensors" --steps 2 --batch 2 --rank 4 --lr 1e-2 --cache "$W/cache" $S
+"$D" eval --gt "$W/eval" --extractor model --model "$W/base.safetensors" \
+    --adapter "$W/ade.safetensors" $S --worst 0 | grep -q overall
+"$D" finetune --merge --model "$W/base.safetensors" --adapter "$W/ade.safetensors" \
+    --out "$W/merged-e.safetensors"
+test "$(wc -c <"$W/ade.safetensors")" -gt "$(wc -c <"$W/ad.safetensors")"
+if "$D" finetune --lora --experts --model "$W/base.safetensors" --data "$W/data" \
+    --out "$W/ad2.safetensors" --steps 4 --batch 2 --rank 4 --lr 1e-2 --cache "$W/cache" $S \
+    --resume 2>"$W/refused.txt"; then
+    echo "resuming an attention-only checkpoint with --experts was not refused"
+    exit 1
+fi
+grep -i "experts" "$W/refused.txt"
+echo "adapter on the experts: trained, extracts, merges; a mismatched resume is refused"

@@ -25,7 +25,7 @@ static int setup(ds_model **m, ds_lora **l, ds_seq *seqs, ds_batch *b) {
     ds_fixture_tiny_cfg(&cfg, 0);
     cfg.n_layers = 2; // keep it quick: one dense, one MoE layer
     if (ds_model_init(&cfg, NULL, 3, m)) return 1;
-    if (ds_lora_new(*m, 4, 8.0f, 5, l)) return 1;
+    if (ds_lora_new(*m, 4, 8.0f, 1, 5, l)) return 1; // attention, FFN, shared, routed experts
     ds_rng r;
     ds_rng_seed(&r, 6);
     for (int i = 0; i < (*l)->table.n; i++) { // a trained-looking adapter: B not zero
@@ -156,7 +156,7 @@ DS_TEST(lora_merge_save_load_train) {
     // training an adapter: the loss falls, the base does not move
     ds_lora_free(l2);
     ds_lora *fresh;
-    DS_CHECK(ds_lora_new(m, 4, 8.0f, 11, &fresh) == 0);
+    DS_CHECK(ds_lora_new(m, 4, 8.0f, 1, 11, &fresh) == 0);
     float *before = malloc(sizeof(float) * m->table.total);
     memcpy(before, m->params, sizeof(float) * m->table.total);
     ds_trainer *t;

@@ -87,6 +87,9 @@ DS_TEST(normalize_dates) {
         "March 12 2024", "12-Mar-2024", "Tue, 12th March 2024", "2024/03/12"};
     for (size_t i = 0; i < sizeof march12 / sizeof *march12; i++)
         bad += expect(DS_FIELD_DATE, march12[i], &o, "2024-03-12", 1);
+    bad += expect(DS_FIELD_DATE, "5th day of November, 2004", &o, "2004-11-05", 1);
+    bad += expect(DS_FIELD_DATE, "22nd day of May 2009", &o, "2009-05-22", 1);
+    bad += expect(DS_FIELD_DATE, "5 day of November 2004", &o, "5 day of November 2004", 0);
     bad += expect(DS_FIELD_DATE, "25/12/2018", &o, "2018-12-25", 1);
     // German and French month names, French "1er"; "jui" is juin or juillet: no date
     bad += expect(DS_FIELD_DATE, "17. Mai 2026", &o, "2026-05-17", 1);

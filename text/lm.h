@@ -38,6 +38,15 @@ typedef struct {
     // W x + scale * B (A x), A (r, in), B (out, r); see fusion/lora.h
     float *lora_qkv_a, *lora_qkv_b; // (r, C), ((nh + 2 nkv) hd, r)
     float *lora_o_a, *lora_o_b;     // (r, nh hd), (C, r)
+    // ... and, with the adapter's experts option, on the feed-forward: a dense
+    // layer's w13 / w2 or a MoE layer's shared experts (w13 / w2 below), and each
+    // routed expert its own (exp13 / exp2, one A and B per expert)
+    float *lora_w13_a, *lora_w13_b;     // (r, C), (2 H or 2 S He, r)
+    float *lora_w2_a, *lora_w2_b;       // (r, H or S He), (C, r)
+    float *lora_exp13_a, *lora_exp13_b; // (E, r, C), (E, 2 He, r)
+    float *lora_exp2_a, *lora_exp2_b;   // (E, r, He), (E, C, r)
+    int lora_ffn_rank;                  // the adapter's rank and scale, for the FFN code
+    float lora_ffn_scale;
 } ds_lm_layer;
 
 typedef struct {
@@ -76,20 +85,22 @@ typedef struct {
 } ds_seq_layout;
 
 typedef struct {
-    float *x;                         // (N, C) layer input
-    float *ln1, *rstd1;               // (N, C), (N)
-    float *q, *k, *v;                 // (N, nh hd), (N, nkv hd), (N, nkv hd); q and k rotated
-    float *att;                       // per sequence (nh, T_b, T_b), concatenated
-    float *ao;                        // (N, nh hd)
-    float *x2;                        // (N, C) after the attention residual
-    float *ln2, *rstd2;               // (N, C), (N)
-    float *h13, *hact;                // dense: (N, 2H), (N, H)
-    float *logits, *scores, *ew;      // MoE: (N, E), (N, E), (N, k)
-    int32_t *eidx, *offsets;          // (N, k), (E + 1)
-    int32_t *row_of, *token_of;       // (N, k), (N k)
-    float *xp, *hp, *ap, *yp;         // (N k, C), (N k, 2 He), (N k, He), (N k, C)
-    float *hs, *as;                   // shared: (N, 2 S He), (N, S He)
-    float *lora_qkv_mid, *lora_o_mid; // LoRA: A x of each projection, (N, r)
+    float *x;                          // (N, C) layer input
+    float *ln1, *rstd1;                // (N, C), (N)
+    float *q, *k, *v;                  // (N, nh hd), (N, nkv hd), (N, nkv hd); q and k rotated
+    float *att;                        // per sequence (nh, T_b, T_b), concatenated
+    float *ao;                         // (N, nh hd)
+    float *x2;                         // (N, C) after the attention residual
+    float *ln2, *rstd2;                // (N, C), (N)
+    float *h13, *hact;                 // dense: (N, 2H), (N, H)
+    float *logits, *scores, *ew;       // MoE: (N, E), (N, E), (N, k)
+    int32_t *eidx, *offsets;           // (N, k), (E + 1)
+    int32_t *row_of, *token_of;        // (N, k), (N k)
+    float *xp, *hp, *ap, *yp;          // (N k, C), (N k, 2 He), (N k, He), (N k, C)
+    float *hs, *as;                    // shared: (N, 2 S He), (N, S He)
+    float *lora_qkv_mid, *lora_o_mid;  // LoRA: A x of each projection, (N, r)
+    float *lora_f13_mid, *lora_f2_mid; // ... of the dense / shared FFN, (N, r)
+    float *lora_e13_mid, *lora_e2_mid; // ... of the routed experts, (N k, r) in expert order
 } ds_lm_layer_acts;
 
 typedef struct {

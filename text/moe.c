@@ -29,6 +29,74 @@ static void grouped(ds_ctx *ctx, float *out, const float *inp, const float *W, c
         ctx->ops->matmul_grouped_forward(ctx, out, inp, W, offsets, E, K, N);
 }
 
+// out (N, Nout) += the layer's LoRA of inp (N, K); *mid keeps A x for the backward.
+static int ffn_lora(ds_ctx *ctx, float *out, float **mid, const float *inp, const float *A,
+                    const float *B, int N, int K, int Nout, const ds_lm_layer *w, ds_arena *arena) {
+    float *tmp;
+    ALLOC(*mid, (size_t)N * w->lora_ffn_rank);
+    ALLOC(tmp, (size_t)N * Nout);
+    ds_lora_forward(ctx, out, *mid, tmp, inp, A, B, N, K, Nout, w->lora_ffn_rank,
+                    w->lora_ffn_scale);
+    return 0;
+}
+
+// The same for the routed experts: the rows of expert e (offsets[e] .. offsets[e+1] of
+// the permuted rows) through that expert's own A (E, r, K) and B (E, Nout, r).
+static int expert_lora(ds_ctx *ctx, float *out, float **mid, const float *inp, const float *A,
+                       const float *B, const int32_t *offsets, int E, int K, int Nout,
+                       const ds_lm_layer *w, ds_arena *arena) {
+    int r = w->lora_ffn_rank, rows = offsets[E];
+    float *tmp;
+    ALLOC(*mid, (size_t)rows * r);
+    ALLOC(tmp, (size_t)rows * Nout);
+    for (int e = 0; e < E; e++) {
+        int o = offsets[e], n = offsets[e + 1] - o;
+        if (n > 0)
+            ds_lora_forward(ctx, out + (size_t)o * Nout, *mid + (size_t)o * r, tmp,
+                            inp + (size_t)o * K, A + (size_t)e * r * K, B + (size_t)e * Nout * r, n,
+                            K, Nout, r, w->lora_ffn_scale);
+    }
+    return 0;
+}
+
+// Backward of ffn_lora: accumulates into dinp and the adapter's gradient g_a / g_b.
+static int ffn_lora_backward(ds_ctx *ctx, float *dinp, float *gA, float *gB, const float *dout,
+                             const float *inp, const float *mid, const float *A, const float *B,
+                             int N, int K, int Nout, const ds_lm_layer *w, ds_arena *arena) {
+    float *dmid, *dtmp;
+    ALLOC(dmid, (size_t)N * w->lora_ffn_rank);
+    ALLOC(dtmp, (size_t)N * Nout);
+    ds_lora_backward(ctx, dinp, gA, gB, dmid, dtmp, dout, inp, mid, A, B, N, K, Nout,
+                     w->lora_ffn_rank, w->lora_ffn_scale);
+    return 0;
+}
+
+static int expert_lora_backward(ds_ctx *ctx, float *dinp, float *gA, float *gB, const float *dout,
+                                const float *inp, const float *mid, const float *A, const float *B,
+                                const int32_t *offsets, int E, int K, int Nout,
+                                const ds_lm_layer *w, ds_arena *arena) {
+    int r = w->lora_ffn_rank;
+    float *dmid, *dtmp;
+    ALLOC(dmid, (size_t)offsets[E] * r);
+    ALLOC(dtmp, (size_t)offsets[E] * Nout);
+    for (int e = 0; e < E; e++) {
+        int o = offsets[e], n = offsets[e + 1] - o;
+        if (n > 0)
+            ds_lora_backward(ctx, dinp + (size_t)o * K, gA ? gA + (size_t)e * r * K : NULL,
+                             gB ? gB + (size_t)e * Nout * r : NULL, dmid, dtmp,
+                             dout + (size_t)o * Nout, inp + (size_t)o * K, mid + (size_t)o * r,
+                             A + (size_t)e * r * K, B + (size_t)e * Nout * r, n, K, Nout, r,
+                             w->lora_ffn_scale);
+    }
+    return 0;
+}
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        int rc_ = (call);                                                                          \
+        if (rc_) return rc_;                                                                       \
+    } while (0)
+
 int ds_lm_ffn_forward_bf16(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w,
                            const ds_lm_layer_bf16 *wb, int layer, const float *bias,
                            const float *inp, float *y, int N, ds_lm_layer_acts *la,
@@ -42,8 +110,14 @@ int ds_lm_ffn_forward_bf16(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_lay
         ALLOC(la->h13, (size_t)N * 2 * H);
         ALLOC(la->hact, (size_t)N * H);
         ds_lm_linear(ctx, la->h13, inp, w->w13, wb->w13, N, C, 2 * H);
+        if (w->lora_w13_a)
+            TRY(ffn_lora(ctx, la->h13, &la->lora_f13_mid, inp, w->lora_w13_a, w->lora_w13_b, N, C,
+                         2 * H, w, arena));
         ops->swiglu_forward(ctx, la->hact, la->h13, N, H);
         ds_lm_linear(ctx, y, la->hact, w->w2, wb->w2, N, H, C);
+        if (w->lora_w2_a)
+            TRY(ffn_lora(ctx, y, &la->lora_f2_mid, la->hact, w->lora_w2_a, w->lora_w2_b, N, H, C, w,
+                         arena));
         return 0;
     }
     int E = cfg->n_experts, k = cfg->topk, He = cfg->expert_hidden, SH = cfg->n_shared * He;
@@ -64,8 +138,14 @@ int ds_lm_ffn_forward_bf16(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_lay
     ops->moe_permute(ctx, la->offsets, la->row_of, la->token_of, la->eidx, N, k, E);
     ops->moe_dispatch_forward(ctx, la->xp, inp, la->token_of, N, k, C);
     grouped(ctx, la->hp, la->xp, w->exp_w13, wb->exp_w13, la->offsets, E, C, 2 * He);
+    if (w->lora_exp13_a)
+        TRY(expert_lora(ctx, la->hp, &la->lora_e13_mid, la->xp, w->lora_exp13_a, w->lora_exp13_b,
+                        la->offsets, E, C, 2 * He, w, arena));
     ops->swiglu_forward(ctx, la->ap, la->hp, N * k, He);
     grouped(ctx, la->yp, la->ap, w->exp_w2, wb->exp_w2, la->offsets, E, He, C);
+    if (w->lora_exp2_a)
+        TRY(expert_lora(ctx, la->yp, &la->lora_e2_mid, la->ap, w->lora_exp2_a, w->lora_exp2_b,
+                        la->offsets, E, He, C, w, arena));
     ops->moe_combine_forward(ctx, y, la->yp, la->ew, la->row_of, N, k, C);
     if (SH > 0) {
         float *ys;
@@ -73,8 +153,14 @@ int ds_lm_ffn_forward_bf16(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_lay
         ALLOC(la->as, (size_t)N * SH);
         ALLOC(ys, (size_t)N * C);
         ds_lm_linear(ctx, la->hs, inp, w->shared_w13, wb->shared_w13, N, C, 2 * SH);
+        if (w->lora_w13_a)
+            TRY(ffn_lora(ctx, la->hs, &la->lora_f13_mid, inp, w->lora_w13_a, w->lora_w13_b, N, C,
+                         2 * SH, w, arena));
         ops->swiglu_forward(ctx, la->as, la->hs, N, SH);
         ds_lm_linear(ctx, ys, la->as, w->shared_w2, wb->shared_w2, N, SH, C);
+        if (w->lora_w2_a)
+            TRY(ffn_lora(ctx, ys, &la->lora_f2_mid, la->as, w->lora_w2_a, w->lora_w2_b, N, SH, C, w,
+                         arena));
         ops->add(ctx, y, y, ys, (int64_t)N * C);
     }
     return 0;
@@ -93,9 +179,16 @@ int ds_lm_ffn_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *
         ALLOC(dh13, (size_t)N * 2 * H);
         ops->zero(ctx, dhact, sizeof(float) * N * H);
         ops->matmul_backward(ctx, dhact, g->w2, NULL, dy, la->hact, w->w2, N, H, C);
+        if (w->lora_w2_a)
+            TRY(ffn_lora_backward(ctx, dhact, g->lora_w2_a, g->lora_w2_b, dy, la->hact,
+                                  la->lora_f2_mid, w->lora_w2_a, w->lora_w2_b, N, H, C, w, arena));
         ops->zero(ctx, dh13, sizeof(float) * N * 2 * H);
         ops->swiglu_backward(ctx, dh13, dhact, la->h13, N, H);
         ops->matmul_backward(ctx, dinp, g->w13, NULL, dh13, inp, w->w13, N, C, 2 * H);
+        if (w->lora_w13_a)
+            TRY(ffn_lora_backward(ctx, dinp, g->lora_w13_a, g->lora_w13_b, dh13, inp,
+                                  la->lora_f13_mid, w->lora_w13_a, w->lora_w13_b, N, C, 2 * H, w,
+                                  arena));
         ds_arena_rewind(arena, mark);
         return 0;
     }
@@ -107,9 +200,16 @@ int ds_lm_ffn_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *
         ALLOC(dhs, (size_t)N * 2 * SH);
         ops->zero(ctx, das, sizeof(float) * N * SH);
         ops->matmul_backward(ctx, das, g->shared_w2, NULL, dy, la->as, w->shared_w2, N, SH, C);
+        if (w->lora_w2_a)
+            TRY(ffn_lora_backward(ctx, das, g->lora_w2_a, g->lora_w2_b, dy, la->as, la->lora_f2_mid,
+                                  w->lora_w2_a, w->lora_w2_b, N, SH, C, w, arena));
         ops->zero(ctx, dhs, sizeof(float) * N * 2 * SH);
         ops->swiglu_backward(ctx, dhs, das, la->hs, N, SH);
         ops->matmul_backward(ctx, dinp, g->shared_w13, NULL, dhs, inp, w->shared_w13, N, C, 2 * SH);
+        if (w->lora_w13_a)
+            TRY(ffn_lora_backward(ctx, dinp, g->lora_w13_a, g->lora_w13_b, dhs, inp,
+                                  la->lora_f13_mid, w->lora_w13_a, w->lora_w13_b, N, C, 2 * SH, w,
+                                  arena));
     }
     float *dyp, *dew, *dap, *dhp, *dxp, *dlogits;
     ALLOC(dyp, (size_t)N * k * C);
@@ -124,11 +224,19 @@ int ds_lm_ffn_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *
     ops->zero(ctx, dap, sizeof(float) * N * k * He);
     ops->matmul_grouped_backward(ctx, dap, g->exp_w2, dyp, la->ap, w->exp_w2, la->offsets, E, He,
                                  C);
+    if (w->lora_exp2_a)
+        TRY(expert_lora_backward(ctx, dap, g->lora_exp2_a, g->lora_exp2_b, dyp, la->ap,
+                                 la->lora_e2_mid, w->lora_exp2_a, w->lora_exp2_b, la->offsets, E,
+                                 He, C, w, arena));
     ops->zero(ctx, dhp, sizeof(float) * N * k * 2 * He);
     ops->swiglu_backward(ctx, dhp, dap, la->hp, N * k, He);
     ops->zero(ctx, dxp, sizeof(float) * N * k * C);
     ops->matmul_grouped_backward(ctx, dxp, g->exp_w13, dhp, la->xp, w->exp_w13, la->offsets, E, C,
                                  2 * He);
+    if (w->lora_exp13_a)
+        TRY(expert_lora_backward(ctx, dxp, g->lora_exp13_a, g->lora_exp13_b, dhp, la->xp,
+                                 la->lora_e13_mid, w->lora_exp13_a, w->lora_exp13_b, la->offsets, E,
+                                 C, 2 * He, w, arena));
     ops->moe_dispatch_backward(ctx, dinp, dxp, la->row_of, N, k, C);
     ops->zero(ctx, dlogits, sizeof(float) * N * E);
     ops->moe_route_backward(ctx, dlogits, dew, la->eidx, la->scores, N, rc);

@@ -122,9 +122,11 @@ int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *s
 
 // ---- checkpoints
 
-// What an adapter checkpoint must match besides the base's config: "rank R alpha A".
+// What an adapter checkpoint must match besides the base's config: "rank R alpha A"
+// (and " experts" for adapters on the feed-forward too).
 static void adapter_tag(const ds_trainer *t, char *buf, size_t cap) {
-    snprintf(buf, cap, "rank %d alpha %g", t->lora->rank, (double)t->lora->alpha);
+    snprintf(buf, cap, "rank %d alpha %g%s", t->lora->rank, (double)t->lora->alpha,
+             t->lora->experts ? " experts" : "");
 }
 
 // The optimised parameters (the model's, or under LoRA the adapter's) with their

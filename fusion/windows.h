@@ -1,0 +1,15 @@
+// windows.h: merging the answers of a document read in several windows (a
+// sequence holds max_seq tokens and max_pages pages; a longer document is read
+// again from a later page). A field keeps the surest non-null value of any
+// window; a list gathers the items of every window, each text once.
+#ifndef DS_WINDOWS_H
+#define DS_WINDOWS_H
+
+#include <jansson.h>
+
+// Merges the prediction `more` (decode.h's object) of a window that starts at
+// document page page_offset + 1 into `into`: more's pages are shifted by
+// page_offset. Returns 0 or DS_E_NOMEM.
+int ds_windows_merge(json_t *into, const json_t *more, int page_offset);
+
+#endif
