@@ -470,10 +470,13 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         else
             put_value(d, d->typed_miss ? NULL : span_value(d, d->ws, best, conf));
         if (d->schema->fields[d->field].type == DS_FIELD_PARTY_LIST) {
-            // the next item or the end of the list is predicted here, at [copy_end]
+            // the next item or the end of the list is predicted here, at [copy_end]; a list
+            // ends after DS_LIST_MAX items (the answer's room in the sequence counts on it)
             start_choice(d, K_LIST);
             d->conf = 1.0;
-            add_cand(m, d, NULL, DS_TOK_COPY);
+            size_t items =
+                json_array_size(json_object_get(d->fields, d->schema->fields[d->field].name));
+            if (items < DS_LIST_MAX) add_cand(m, d, NULL, DS_TOK_COPY);
             add_cand(m, d, NULL, DS_TOK_EOV);
             return decide(m, d, h, logits, o, schemas);
         }

@@ -63,7 +63,7 @@ int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, j
     ds_seq_info info;
     *out = NULL;
     int rc = decode_one(x, doc, doc_type, out, &info);
-    int whole = info.n_pages_kept == doc->n_pages && info.n_words_kept == info.n_words;
+    int whole = info.n_pages_kept == doc->n_pages && !info.last_page_cut;
     if (rc || whole || !x->opts.windows) return rc;
     // Longer than one sequence: the following pages are read in further windows
     // (the type the first window named), starting again at a page the previous
@@ -72,7 +72,7 @@ int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, j
     char *fixed = strdup(doc_type ? doc_type : type ? type : "");
     if (!fixed) return ds_error(DS_E_NOMEM, "extractor: out of memory");
     int n_windows = 1, p0 = 0, kept = info.n_pages_kept;
-    int cut = info.n_words_kept < info.n_words; // the last kept page lost words
+    int cut = info.last_page_cut;
     while (!rc) {
         int step = kept > 1 && cut ? kept - 1 : kept;
         p0 += step > 0 ? step : 1;
@@ -85,7 +85,7 @@ int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, j
         if (!rc) rc = ds_windows_merge(*out, more, p0);
         json_decref(more);
         kept = info.n_pages_kept;
-        cut = info.n_words_kept < info.n_words;
+        cut = info.last_page_cut;
         n_windows++;
     }
     free(fixed);

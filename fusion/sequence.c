@@ -37,7 +37,7 @@ int ds_seq_answer_reserve(const ds_model *m, const ds_schema_set *schemas) {
             k = ds_seq_encode_value(m, fd->name, ids, 256);
             n += 1 + (k > 0 ? k : 16);
             if (fd->type == DS_FIELD_PARTY_LIST)
-                n += 2 * 6 + 1;
+                n += 2 * DS_LIST_MAX + 1;
             else if (fd->type == DS_FIELD_ENUM || fd->type == DS_FIELD_CHECKBOX)
                 n += 8;
             else
@@ -463,7 +463,10 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
                 memcpy(s->roi + 5 * t, roi, sizeof roi);
             }
         }
-        if (k == 0 || word_of[k - 1] < n_kept - 1) break; // the budget ran out on this page
+        if (k == 0 || word_of[k - 1] < n_kept - 1) { // the budget ran out on this page
+            info->last_page_cut = 1;
+            break;
+        }
     }
     s->doc_hi = b.t;
     s->n_words = nw;

@@ -25,6 +25,7 @@
 typedef struct {
     int n_words, n_words_kept; // document words, and those that fit the sequence
     int n_pages_kept;
+    int last_page_cut; // 1: the last kept page lost words (the budget ran out on it)
     int n_values;      // values in the truth
     int n_values_span; // ... found as a run of document words (pointer targets)
     int n_values_gen;  // ... generated instead
@@ -36,6 +37,10 @@ typedef struct {
 static inline int ds_seq_reads_word(const ds_model_cfg *c, const ds_word *w) {
     return c->use_marks || w->source != DS_WORD_MARK;
 }
+
+// Items a list value holds at most (a contract's parties): the answer's room counts
+// on it, and the decoder ends a list there.
+#define DS_LIST_MAX 6
 
 // Tokens kept free for the answer: document words beyond max_seq minus this are dropped.
 int ds_seq_answer_reserve(const ds_model *m, const ds_schema_set *schemas);

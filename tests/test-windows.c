@@ -1,0 +1,121 @@
+// test-windows.c: a document longer than one sequence is read in windows of
+// pages and their answers merged (fusion/windows.h): by hand, the surest value
+// of a field wins, list items gather once each, pages shift by the window's
+// first page; end to end, random tiny models (2 pages per sequence) read a
+// 5-page document in 3 windows and return values from its later pages, which
+// a single window never sees.
+#include "core/error.h"
+#include "fusion/extract.h"
+#include "fusion/sequence.h"
+#include "fusion/windows.h"
+#include "tests/ingest-fixtures.h"
+#include "tests/test.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+DS_TEST(windows_merge_by_hand) {
+    json_t *into =
+        json_loads("{\"doc_type\": \"contract\", \"fields\": {"
+                   "\"date\": {\"value\": \"1 May 2020\", \"page\": 1, \"confidence\": 0.5},"
+                   "\"law\": null, \"kept\": {\"value\": \"x\", \"page\": 2, \"confidence\": 0.9},"
+                   "\"parties\": [{\"value\": \"Acme Inc.\", \"page\": 1, \"confidence\": 0.8}]}}",
+                   0, NULL);
+    json_t *more =
+        json_loads("{\"doc_type\": \"contract\", \"fields\": {"
+                   "\"date\": {\"value\": \"2 May 2020\", \"page\": 1, \"confidence\": 0.7},"
+                   "\"law\": {\"value\": \"Ohio\", \"page\": 2, \"confidence\": 0.2},"
+                   "\"kept\": {\"value\": \"y\", \"page\": 1, \"confidence\": 0.4},"
+                   "\"parties\": [{\"value\": \"acme   INC.\", \"page\": 1, \"confidence\": 0.9},"
+                   "              {\"value\": \"Beta LLC\", \"page\": 2, \"confidence\": 0.6}]}}",
+                   0, NULL);
+    DS_CHECK(into && more);
+    DS_CHECK_INT_EQ(ds_windows_merge(into, more, 3), 0);
+    json_t *f = json_object_get(into, "fields");
+    char *shown = json_dumps(f, JSON_SORT_KEYS | JSON_COMPACT);
+    printf("  merged: %s\n", shown);
+    free(shown);
+    json_t *date = json_object_get(f, "date"), *law = json_object_get(f, "law");
+    json_t *kept = json_object_get(f, "kept"), *parties = json_object_get(f, "parties");
+    int bad = 0;
+    bad += strcmp(json_string_value(json_object_get(date, "value")), "2 May 2020") != 0;
+    bad += json_integer_value(json_object_get(date, "page")) != 4; // page 1 of a window at 4
+    bad += strcmp(json_string_value(json_object_get(law, "value")), "Ohio") != 0;
+    bad += json_integer_value(json_object_get(law, "page")) != 5;
+    bad += strcmp(json_string_value(json_object_get(kept, "value")), "x") != 0; // surer
+    bad += json_integer_value(json_object_get(kept, "page")) != 2;
+    bad += json_array_size(parties) != 2; // "acme   INC." is Acme Inc. again
+    bad += strcmp(json_string_value(json_object_get(json_array_get(parties, 1), "value")),
+                  "Beta LLC") != 0;
+    bad += json_integer_value(json_object_get(json_array_get(parties, 1), "page")) != 5;
+    json_decref(into);
+    json_decref(more);
+    return bad;
+}
+
+DS_TEST(windows_read_every_page) {
+    ds_fx_init();
+    ds_schema_set schemas;
+    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
+    ds_model_cfg cfg;
+    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    DS_CHECK(cfg.max_pages == 2);
+    const char *lines[3] = {"This Agreement is made on 5 May 2021 between Acme Inc. and Beta LLC",
+                            "It is governed by the laws of the State of Ohio for 2 years",
+                            "Signed by Acme Inc. and Beta LLC on 7 June 2021"};
+    ds_doc *one;
+    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 3, cfg.img_size, &one), 0);
+    // five pages, each the same page (the extractor only reads them)
+    enum { PAGES = 5 };
+    ds_page pages[PAGES];
+    for (int p = 0; p < PAGES; p++) pages[p] = one->pages[0];
+    ds_doc doc = *one;
+    doc.pages = pages;
+    doc.n_pages = PAGES;
+    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
+    int decoded = 0, windowed = 0, late = 0, out_of_range = 0, single_late = 0;
+    for (int seed = 1; seed <= 8; seed++) {
+        const char *corpus[1] = {"Agreement made between governed laws State years Signed"};
+        ds_tokenizer *tok;
+        DS_CHECK(ds_tokenizer_train(corpus, 1, 320, &tok) == 0);
+        cfg.vocab = ds_tokenizer_vocab_size(tok);
+        ds_model *m;
+        DS_CHECK(ds_model_init(&cfg, tok, (uint64_t)seed, &m) == 0);
+        ds_extractor *x;
+        DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
+        for (int w = 0; w < 2; w++) {
+            ds_extractor_set_opts(x, &(ds_decode_opts){.spans_only = 1, .windows = w});
+            json_t *out = NULL;
+            if (ds_extractor_doc(x, &doc, "contract", &out) != 0) {
+                printf("  seed %d: %s\n", seed, ds_errmsg());
+                continue;
+            }
+            decoded++;
+            if (w) windowed += json_integer_value(json_object_get(out, "windows")) == 3;
+            const char *name;
+            json_t *v;
+            json_object_foreach(json_object_get(out, "fields"), name, v) {
+                json_t *items = json_is_array(v) ? v : NULL;
+                size_t n = items ? json_array_size(items) : 1;
+                for (size_t i = 0; i < n; i++) {
+                    json_t *it = items ? json_array_get(items, i) : v;
+                    if (!json_is_object(it)) continue;
+                    json_int_t page = json_integer_value(json_object_get(it, "page"));
+                    out_of_range += page < 1 || page > PAGES;
+                    if (page > cfg.max_pages) w ? late++ : single_late++;
+                }
+            }
+            json_decref(out);
+        }
+        ds_extractor_free(x);
+        ds_model_free(m);
+    }
+    printf("  8 random models, a 5-page document, 2 pages a sequence: %d of 16 decoded, %d of 8 "
+           "in 3 windows; values beyond page 2: %d with windows, %d without; %d off the document\n",
+           decoded, windowed, late, single_late, out_of_range);
+    ds_ctx_free(ctx);
+    ds_doc_free(one);
+    ds_schema_set_free(&schemas);
+    return decoded != 16 || windowed != 8 || late == 0 || single_late != 0 || out_of_range != 0;
+}
