@@ -31,6 +31,7 @@ static const char *usage_text =
     "  --seed N          adapter initialisation and data order (default 1)\n"
     "  --checkpoint FILE (default ADAPTER.ckpt); --checkpoint-every N (default 100)\n"
     "  --resume          continue from the checkpoint, bit for bit\n"
+    "  --windows         train long documents on one of their windows (see train --help)\n"
     "  --stop-after N    stop this run after N steps (resume later)\n"
     "  --schemas DIR     document schemas (default samples/schemas)\n";
 
@@ -38,7 +39,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
     const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL;
     int n_dirs = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2, resume = 0;
-    int experts = 0;
+    int experts = 0, windows = 0;
     float alpha = 32;
     ds_train_opts o;
     ds_train_opts_default(&o);
@@ -59,6 +60,10 @@ int ds_cmd_finetune(int argc, char **argv) {
         }
         if (!strcmp(a, "--resume")) {
             resume = 1;
+            continue;
+        }
+        if (!strcmp(a, "--windows")) {
+            windows = 1;
             continue;
         }
         if (!strcmp(a, "--experts")) {
@@ -177,6 +182,7 @@ int ds_cmd_finetune(int argc, char **argv) {
         }
     }
     if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
+    d.windows = windows;
     if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
     if (!rc) {
         DS_LOGI("finetune: rank %d, alpha %g, %s: %lld adapter parameters on %d documents", rank,

@@ -18,7 +18,8 @@ static const char *synth_usage =
     "  --scan       rasterise and degrade each page into a JPEG (TIFF if several pages)\n"
     "  --family F   only layout family F\n"
     "  --families A-B  cycle through families A to B (default 0-11, the classic ones;\n"
-    "               contracts also have 12-23: agreements as filed with the SEC)\n";
+    "               contracts also have 12-35: agreements as filed with the SEC,\n"
+    "               24-35 of them long, 4-6 pages)\n";
 
 int ds_cmd_synth(int argc, char **argv) {
     ds_synth_opts o = {

@@ -37,6 +37,9 @@ static const char *usage_text =
     "  --cache DIR           prepared-document cache (default .docseek-cache)\n"
     "  --checkpoint FILE     (default MODEL.ckpt); --checkpoint-every N (default 200)\n"
     "  --resume              continue from the checkpoint, bit for bit\n"
+    "  --windows             a document longer than one sequence trains on one of its\n"
+    "                        windows (picked by its path); values the window does not\n"
+    "                        show are absent there (default: its first window only)\n"
     "  --stop-after N        stop this run after N steps (resume later)\n"
     "  --eval DIR            held-out labelled documents: field F1 every --eval-every N (500)\n"
     "  --curve FILE          CSV of the curves (default MODEL.csv)\n"
@@ -55,7 +58,7 @@ int ds_cmd_train(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *config = NULL, *tok_path = NULL, *init = NULL;
     const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *curve = NULL,
                *schemas_dir = NULL;
-    int n_dirs = 0, threads = 2, prep_threads = 2, resume = 0;
+    int n_dirs = 0, threads = 2, prep_threads = 2, resume = 0, windows = 0;
     ds_train_opts o;
     ds_train_opts_default(&o);
     for (int i = 1; i < argc; i++) {
@@ -63,6 +66,10 @@ int ds_cmd_train(int argc, char **argv) {
         int bad = 0;
         if (!strcmp(a, "--resume")) {
             resume = 1;
+            continue;
+        }
+        if (!strcmp(a, "--windows")) {
+            windows = 1;
             continue;
         }
         if (!strcmp(a, "--plot") && i + 1 < argc) { // redraw the curves of a finished run
@@ -191,6 +198,7 @@ int ds_cmd_train(int argc, char **argv) {
         }
     }
     if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
+    d.windows = windows;
     if (!rc) {
         DS_LOGI("train: preparing %d documents on %d threads (cache %s)", d.n, prep_threads, cache);
         rc = ds_dataset_prepare(&d, m, &schemas, prep_threads, cache);

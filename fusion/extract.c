@@ -74,8 +74,7 @@ int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, j
     int n_windows = 1, p0 = 0, kept = info.n_pages_kept;
     int cut = info.last_page_cut;
     while (!rc) {
-        int step = kept > 1 && cut ? kept - 1 : kept;
-        p0 += step > 0 ? step : 1;
+        p0 = ds_window_next(p0, kept, cut);
         if (p0 >= doc->n_pages) break;
         ds_doc sub = *doc;
         sub.pages = doc->pages + p0;

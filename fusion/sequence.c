@@ -305,9 +305,10 @@ static int is_choice(ds_field_type t) {
 }
 
 // One value of a field: pointers when it is a run of words (and pointers are on),
-// else generated tokens + [eov].
+// else generated tokens + [eov]; or, with unseen_null, nothing (returns 1: the caller
+// writes the field as absent) when it is no run of this window's words.
 static int push_value(builder *b, const ds_model *m, const word_ref *words, int n_words,
-                      const char *text, const json_t *boxes, ds_field_type type,
+                      const char *text, const json_t *boxes, ds_field_type type, int unseen_null,
                       ds_seq_info *info) {
     ds_seq *s = b->s;
     int ws, we, rc;
@@ -341,6 +342,10 @@ static int push_value(builder *b, const ds_model *m, const word_ref *words, int 
         s->page[at + 1] = s->page[s->word_tok[ws]];
         return 0;
     }
+    if (!is_choice(type) && unseen_null && m->cfg.copy_pointer) {
+        info->n_values_unseen++;
+        return 1;
+    }
     if (!is_choice(type)) info->n_values_gen++;
     uint8_t r0 = is_choice(type) ? DS_ROLE_ANSWER : DS_ROLE_VALUE0;
     uint8_t r1 = is_choice(type) ? DS_ROLE_ANSWER : DS_ROLE_VALUE;
@@ -350,6 +355,11 @@ static int push_value(builder *b, const ds_model *m, const word_ref *words, int 
 
 int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *doc,
                  const json_t *truth, ds_seq *out, ds_seq_info *info) {
+    return ds_seq_build_window(m, schemas, doc, truth, 0, out, info);
+}
+
+int ds_seq_build_window(const ds_model *m, const ds_schema_set *schemas, const ds_doc *doc,
+                        const json_t *truth, int unseen_null, ds_seq *out, ds_seq_info *info) {
     const ds_model_cfg *cfg = &m->cfg;
     memset(info, 0, sizeof *info);
     if (!m->tok) return ds_error(DS_E_INVAL, "sequence: the model has no tokenizer");
@@ -493,21 +503,24 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
             const json_t *v = json_object_get(fields, fd->name);
             const json_t *fb = json_object_get(boxes, fd->name);
             char buf[64];
-            if (!v || json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0)) {
-                rc = push(&b, DS_TOK_NULLV, 1, DS_ROLE_ANSWER);
-            } else if (json_is_array(v)) {
+            if (ds_field_is_multi(fd->type)) {
+                // items, then [eov]; no items is [eov] at once (the decoder's empty list)
+                json_t *one = json_is_string(v) ? json_pack("[O]", v) : NULL; // a lone item
                 size_t i;
                 json_t *item;
-                json_array_foreach(v, i, item) {
+                json_array_foreach(one ? one : v, i, item) {
                     const char *txt = value_text(item, buf, sizeof buf);
-                    if (txt && (rc = push_value(&b, m, words, nw, txt, fb, fd->type, info)))
-                        goto fail;
+                    rc = txt ? push_value(&b, m, words, nw, txt, fb, fd->type, unseen_null, info)
+                             : 0;
+                    if (rc < 0) break;
                 }
+                json_decref(one);
+                if (rc < 0) goto fail;
                 rc = push(&b, DS_TOK_EOV, 1, DS_ROLE_ANSWER);
             } else {
                 const char *txt = value_text(v, buf, sizeof buf);
-                rc = txt ? push_value(&b, m, words, nw, txt, fb, fd->type, info)
-                         : push(&b, DS_TOK_NULLV, 1, DS_ROLE_ANSWER);
+                rc = txt ? push_value(&b, m, words, nw, txt, fb, fd->type, unseen_null, info) : 1;
+                if (rc == 1) rc = push(&b, DS_TOK_NULLV, 1, DS_ROLE_ANSWER);
             }
         }
         if (rc || (rc = push(&b, DS_TOK_EOS, 1, DS_ROLE_ANSWER))) goto fail;

@@ -25,11 +25,12 @@
 typedef struct {
     int n_words, n_words_kept; // document words, and those that fit the sequence
     int n_pages_kept;
-    int last_page_cut; // 1: the last kept page lost words (the budget ran out on it)
-    int n_values;      // values in the truth
-    int n_values_span; // ... found as a run of document words (pointer targets)
-    int n_values_gen;  // ... generated instead
-    int n_values_near; // ... pointing at a near run, not an exact one (of n_values_span)
+    int last_page_cut;   // 1: the last kept page lost words (the budget ran out on it)
+    int n_values;        // values in the truth
+    int n_values_span;   // ... found as a run of document words (pointer targets)
+    int n_values_gen;    // ... generated instead
+    int n_values_near;   // ... pointing at a near run, not an exact one (of n_values_span)
+    int n_values_unseen; // ... absent from a window's words, written as absent (unseen_null)
 } ds_seq_info;
 
 // Whether the sequence of a model with config c holds word w (check-box words only
@@ -50,6 +51,13 @@ int ds_seq_answer_reserve(const ds_model *m, const ds_schema_set *schemas);
 // Returns 0 or DS_E_* (DS_E_INVAL naming the problem: unknown doc type, image size).
 int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *doc,
                  const json_t *truth, ds_seq *out, ds_seq_info *info);
+
+// The same for one window of a long document (doc: its pages from the window's first):
+// with unseen_null, a value that is no run of the window's words is written as absent
+// ([null], or left out of its list) instead of generated, so the model learns to say
+// nothing about what the window does not show. truth's boxes must name the window's pages.
+int ds_seq_build_window(const ds_model *m, const ds_schema_set *schemas, const ds_doc *doc,
+                        const json_t *truth, int unseen_null, ds_seq *out, ds_seq_info *info);
 
 // Encodes " text" (leading space: how words appear in documents) into ids; returns the
 // count or a negative DS_E*.

@@ -12,4 +12,12 @@
 // page_offset. Returns 0 or DS_E_NOMEM.
 int ds_windows_merge(json_t *into, const json_t *more, int page_offset);
 
+// The first page of the next window after one that started at page p0 (0-based) and
+// kept kept pages, the last of them cut short when cut: that page is read again,
+// unless it was the window's only one. >= the document's pages: no more windows.
+static inline int ds_window_next(int p0, int kept, int cut) {
+    int step = kept > 1 && cut ? kept - 1 : kept;
+    return p0 + (step > 0 ? step : 1);
+}
+
 #endif

@@ -1,4 +1,4 @@
-// synth-contract-filed.c: contract families 12-23, agreements the way they are
+// synth-contract-filed.c: contract families 12-35, agreements the way they are
 // filed with the SEC (as in Kleister-NDA): an exhibit header above the title,
 // a company and a person or two companies as parties (each followed by words
 // that are not its name: "a Delaware corporation", its short name), the date
@@ -6,7 +6,9 @@
 // prose over one to three pages, a governing-law clause naming the state
 // after a party's state of incorporation has named another, a term clause in
 // words and digits (absent from some), and a signature block repeating the
-// parties. Fields as in Kleister-NDA: parties, effective_date, jurisdiction, term.
+// parties. Families 24-35 are the same at length (4-6 pages), longer than one
+// sequence of the default model, so the governing law lies in a later window.
+// Fields as in Kleister-NDA: parties, effective_date, jurisdiction, term.
 #include "samples/synth-impl.h"
 
 #include <stdio.h>
@@ -154,6 +156,7 @@ static void term_text(ds_rng *r, char *out, size_t n) {
 
 void ds_synth_contract_filed(ds_synth_doc *d, int family) {
     ds_rng *r = &d->rng;
+    int long_form = family >= 24; // 24-35: 22-31 sections, 4-6 pages: read in windows
     family %= 12;
     d->lang = DS_LANG_EN;
     if (family % 3 == 1) d->font = "Liberation Serif";
@@ -234,7 +237,7 @@ void ds_synth_contract_filed(ds_synth_doc *d, int family) {
     ds_synth_paragraph_end(&f);
 
     // numbered sections; the term early, the governing law late
-    int n_sections = 5 + (int)ds_rng_below(r, 4);
+    int n_sections = (long_form ? 22 : 5) + (int)ds_rng_below(r, long_form ? 10 : 4);
     int term_at = 1 + (int)ds_rng_below(r, 3), law_at = n_sections - (int)ds_rng_below(r, 2);
     for (int s = 1; s <= n_sections; s++) {
         snprintf(buf, sizeof buf, "%d. %s", s, section_titles[(s - 1 + family) % 12]);

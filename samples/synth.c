@@ -18,7 +18,7 @@
 typedef struct {
     const char *type;
     void (*draw)(ds_synth_doc *d, int family);      // families 0-11
-    void (*draw_more)(ds_synth_doc *d, int family); // families 12-23, where the type has them
+    void (*draw_more)(ds_synth_doc *d, int family); // families 12-35, where the type has them
     double w, h; // page size in points (receipts: a narrow strip)
 } ds_synth_kind;
 
@@ -37,7 +37,7 @@ static const ds_synth_kind *find_kind(const char *type) {
 
 int ds_synth_families(const char *type) {
     const ds_synth_kind *k = find_kind(type);
-    return !k ? 0 : k->draw_more ? 24 : 12;
+    return !k ? 0 : k->draw_more ? 36 : 12;
 }
 
 // splitmix-style mixing so neighbouring indices and seeds give unrelated streams.

@@ -14,7 +14,7 @@ typedef struct {
     const char *out_dir; // created if missing
     int scan;            // 1: rasterise and degrade into JPEG (exercises OCR)
     int family_lo;       // document i is drawn in layout family lo + i % (hi - lo + 1);
-    int family_hi;       // 0-11 are the classic families, 12-23 (contracts) the filed ones
+    int family_hi;       // 0-11 are the classic families, 12-35 (contracts) the filed ones
 } ds_synth_opts;
 
 // Number of layout families of a document type (0 for an unknown type).

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "fusion/sequence.h"
+#include "fusion/windows.h"
 #include "samples/gt-formats.h"
 
 #include <dirent.h>
@@ -146,9 +147,10 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
-// The cache format and what goes into a sequence: 7 near runs, 6 text drawn as
+// The cache format and what goes into a sequence: 8 windows (absent values) and empty
+// lists as [eov], 7 near runs, 6 text drawn as
 // graphics read by OCR, 5 OCR words ordered along the page's tilt.
-#define DS_SEQ_MAGIC "DSSEQ7\n"
+#define DS_SEQ_MAGIC "DSSEQ8\n"
 
 typedef struct {
     int32_t n, n_prefix, n_words, n_pages, doc_lo, doc_hi, img_size, pad;
@@ -230,7 +232,64 @@ typedef struct {
     uint64_t key0; // hash of config and tokenizer
     atomic_int next, cached, done;
     atomic_int n_span, n_near, n_gen; // values of the documents prepared now (not cached)
+    atomic_int n_unseen, n_windowed;  // ... absent from their window; documents windowed
 } prep_args;
+
+// The truth of a window starting at page p0 + 1: boxes on earlier pages dropped, the
+// others' pages counted from the window's first.
+static json_t *window_truth(const json_t *truth, int p0) {
+    json_t *t = json_deep_copy(truth);
+    const char *name;
+    json_t *list;
+    json_object_foreach(json_object_get(t, "boxes"), name, list) {
+        json_t *kept = json_array();
+        size_t k;
+        json_t *b;
+        json_array_foreach(list, k, b) {
+            json_int_t page = json_integer_value(json_object_get(b, "page")) - p0;
+            if (page < 1) continue;
+            json_t *c = json_deep_copy(b);
+            json_object_set_new(c, "page", json_integer(page));
+            json_array_append_new(kept, c);
+        }
+        json_array_clear(list);
+        json_array_extend(list, kept);
+        json_decref(kept);
+    }
+    return t;
+}
+
+// A document longer than one sequence: trains on window key % n of its n windows
+// instead of the first (rebuilding d->seqs[i]).
+static int pick_window(prep_args *a, const ds_doc *doc, const json_t *truth, uint64_t key,
+                       ds_seq *seq, ds_seq_info *info) {
+    if (info->n_pages_kept == doc->n_pages && !info->last_page_cut) return 0;
+    int starts[64], n = 1, p0 = 0, kept = info->n_pages_kept, cut = info->last_page_cut, rc = 0;
+    starts[0] = 0;
+    while (n < 64 && (p0 = ds_window_next(p0, kept, cut)) < doc->n_pages) {
+        ds_doc sub = *doc;
+        sub.pages = doc->pages + p0;
+        sub.n_pages = doc->n_pages - p0;
+        ds_seq s;
+        ds_seq_info wi;
+        if ((rc = ds_seq_build(a->m, a->schemas, &sub, NULL, &s, &wi))) return rc;
+        ds_seq_free(&s);
+        starts[n++] = p0;
+        kept = wi.n_pages_kept, cut = wi.last_page_cut;
+    }
+    int w = (int)(key % (uint64_t)n);
+    if (w == 0) return 0;
+    atomic_fetch_add(&a->n_windowed, 1);
+    ds_doc sub = *doc;
+    sub.pages = doc->pages + starts[w];
+    sub.n_pages = doc->n_pages - starts[w];
+    json_t *wt = window_truth(truth, starts[w]);
+    if (!wt) return ds_error(DS_E_NOMEM, "dataset: out of memory");
+    ds_seq_free(seq);
+    rc = ds_seq_build_window(a->m, a->schemas, &sub, wt, 1, seq, info);
+    json_decref(wt);
+    return rc;
+}
 
 static void prepare_one(prep_args *a, int i) {
     ds_dataset *d = a->d;
@@ -243,6 +302,7 @@ static void prepare_one(prep_args *a, int i) {
         uint64_t k = fnv(a->key0, d->doc_paths[i], strlen(d->doc_paths[i]));
         k = fnv(k, &st.st_size, sizeof st.st_size);
         k = fnv(k, &st.st_mtime, sizeof st.st_mtime);
+        if (d->windows) k = fnv(k, "windows", 7);
         if (d->truths) {
             char *t = json_dumps(d->truths[i], JSON_SORT_KEYS | JSON_COMPACT);
             if (t) k = fnv(k, t, strlen(t));
@@ -269,10 +329,14 @@ static void prepare_one(prep_args *a, int i) {
                    : ds_error(DS_E_FORMAT, "%s:%d: %s", d->truth_paths[i], jerr.line, jerr.text);
     ds_seq_info info;
     if (!rc) rc = ds_seq_build(a->m, a->schemas, doc, truth, &d->seqs[i], &info);
+    if (!rc && d->windows)
+        rc = pick_window(a, doc, truth, fnv(7, d->doc_paths[i], strlen(d->doc_paths[i])),
+                         &d->seqs[i], &info);
     if (!rc) {
         atomic_fetch_add(&a->n_span, info.n_values_span - info.n_values_near);
         atomic_fetch_add(&a->n_near, info.n_values_near);
         atomic_fetch_add(&a->n_gen, info.n_values_gen);
+        atomic_fetch_add(&a->n_unseen, info.n_values_unseen);
     }
     if (!rc && S > 0 && d->seqs[i].n_pages > 0) {
         ds_seq *s = &d->seqs[i];
@@ -348,9 +412,10 @@ int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *sc
     d->seconds = ds_time_s() - t0;
     if (d->n_cached < d->n)
         DS_LOGI("dataset: values of the %d documents prepared now: %d point at a run of their "
-                "words, %d at a near run (OCR spelling, date format), %d generated",
+                "words, %d at a near run (OCR spelling, date format), %d generated, %d absent "
+                "from the window read (%d documents train on a later window)",
                 d->n - d->n_cached, atomic_load(&a.n_span), atomic_load(&a.n_near),
-                atomic_load(&a.n_gen));
+                atomic_load(&a.n_gen), atomic_load(&a.n_unseen), atomic_load(&a.n_windowed));
     return d->n_failed == d->n ? ds_error(DS_E_INVAL, "dataset: no document could be prepared") : 0;
 }
 

@@ -24,6 +24,10 @@ typedef struct {
     int *ok;                         // (n) 1 when prepared
     int n_cached;                    // sequences read from the cache by the last prepare
     double seconds;                  // time of the last prepare
+    // 1: a document longer than one sequence trains on one of its windows (as the
+    // extractor reads them), picked by its path; values the window does not show
+    // are absent there (ds_seq_build_window). Set before ds_dataset_prepare.
+    int windows;
 } ds_dataset;
 
 // Lists the documents with truth in dirs (not recursive), sorted by path.
