@@ -214,6 +214,13 @@ int ds_cmd_train(int argc, char **argv) {
         json_t *dj = json_array();
         for (int i = 0; i < n_dirs; i++) json_array_append_new(dj, json_string(dirs[i]));
         json_object_set_new(tr, "data", dj);
+        json_object_set_new(tr, "windows", json_boolean(windows));
+        if (init) { // a continuation keeps what made its starting point
+            json_t *prev = m->training ? json_loads(m->training, 0, NULL) : NULL;
+            json_object_set_new(
+                tr, "init",
+                json_pack("{s:s, s:o}", "model", init, "training", prev ? prev : json_null()));
+        }
         free(m->training);
         m->training = json_dumps(tr, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(tr);

@@ -22,4 +22,11 @@ echo "8 long contracts: $first on a later window without --windows, $later with 
 test "$first" = 0
 test "$later" -ge 1
 test "$absent" -ge 1
+# a continuation (--init) records what made its starting point and the windows flag
+"$D" train --data "$W/data" --init "$W/windows.safetensors" --steps 1 --batch 2 --warmup 1 \
+    --schemas "$SRC/samples/schemas" --prep-threads 1 --cache "$W/c2" --windows \
+    --out "$W/more.safetensors" 2>/dev/null
+"$D" tensors "$W/more.safetensors" --json >"$W/more.txt"
+grep -q '\\"init\\":{\\"model\\":\\"[^"]*windows.safetensors\\",\\"training\\":{' "$W/more.txt"
+grep -q '\\"windows\\":true' "$W/more.txt"
 echo "windows: long documents train on their later windows"
