@@ -3,14 +3,17 @@
 # ../shared/data are split in halves (links under out/real, nothing copied):
 # SROIE receipts 000-019 / 020-039, the Kleister NDAs' first / last ten lines.
 # Every extractor is scored on the second half: the rules baseline, the default
-# model zero-shot, and the default model with a LoRA adapter trained on the
-# first half (docseek finetune --lora, STEPS steps). The caller names the type
-# (--given-type): each folder holds one document type.
-#   scripts/real-docs.sh [STEPS]   (default 200; ~15 minutes here)
+# model zero-shot, and the default model with LoRA adapters trained on the first
+# half (docseek finetune --lora, STEPS steps): on the attention projections, and
+# with --experts on the feed-forward and every expert too. The model reads long
+# documents in windows (--windows) and adapters train on them so. The caller names
+# the type (--given-type): each folder holds one document type.
+#   [MODEL=FILE] scripts/real-docs.sh [STEPS]   (default 200; ~25 minutes here)
 set -eu
 STEPS=${1:-200}
 export OMP_THREAD_LIMIT=1
 DS=${DOCSEEK:-build/docseek}
+M=${MODEL:-models/default.safetensors}  # the model scored and adapted
 DATA=$(cd "$(dirname "$0")/../../shared/data" && pwd)
 R=out/real
 mkdir -p $R/sroie-a/img $R/sroie-a/key $R/sroie-b/img $R/sroie-b/key $R/kleister-a $R/kleister-b
@@ -24,15 +27,19 @@ head -n 10 "$DATA/kleister-nda-dev/labels.tsv" > $R/kleister-a/labels.tsv
 tail -n +11 "$DATA/kleister-nda-dev/labels.tsv" > $R/kleister-b/labels.tsv
 f1() { $DS eval --quiet --json $R/last.json "$@" && python3 -c \
   "import json; print('%.3f' % json.load(open('$R/last.json'))['overall']['f1'])"; }
-echo "| set (scored half) | rules | model, zero-shot | model + LoRA ($STEPS steps on the other half) |"
-echo "|---|---|---|---|"
+echo "| set (scored half) | rules | model, zero-shot | + LoRA, attention ($STEPS steps on the other half) | + LoRA, attention and experts |"
+echo "|---|---|---|---|---|"
 for s in sroie kleister; do
   A="--gt $R/$s-b --format $s --given-type"
   rules=$(f1 $A --extractor rules)
-  zero=$(f1 $A --extractor model)
-  [ -f $R/$s-lora.safetensors ] ||
-    $DS finetune --lora --format $s --data $R/$s-a --out $R/$s-lora.safetensors --steps "$STEPS" \
-      --cache out/cache > $R/$s-lora.log 2>&1
-  lora=$(f1 $A --extractor model --adapter $R/$s-lora.safetensors)
-  echo "| $s | $rules | $zero | $lora |"
+  zero=$(f1 $A --extractor model --model $M --windows)
+  lora=""
+  for e in "" --experts; do
+    ad=$R/$s-lora$e.safetensors
+    rm -f $ad $ad.ckpt
+    $DS finetune --lora $e --windows --model $M --format $s --data $R/$s-a --out $ad \
+      --steps "$STEPS" --cache out/cache > $R/$s-lora$e.log 2>&1
+    lora="$lora | $(f1 $A --extractor model --model $M --windows --adapter $ad)"
+  done
+  echo "| $s | $rules | $zero$lora |"
 done

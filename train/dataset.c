@@ -259,8 +259,9 @@ static json_t *window_truth(const json_t *truth, int p0) {
     return t;
 }
 
-// A document longer than one sequence: trains on window key % n of its n windows
-// instead of the first (rebuilding d->seqs[i]).
+// A document longer than one sequence: trains on window key % n of its n windows,
+// rebuilt (d->seqs[i]) with the values that window does not show absent, the first
+// window too (otherwise a value on a later page would be generated there).
 static int pick_window(prep_args *a, const ds_doc *doc, const json_t *truth, uint64_t key,
                        ds_seq *seq, ds_seq_info *info) {
     if (info->n_pages_kept == doc->n_pages && !info->last_page_cut) return 0;
@@ -278,8 +279,7 @@ static int pick_window(prep_args *a, const ds_doc *doc, const json_t *truth, uin
         kept = wi.n_pages_kept, cut = wi.last_page_cut;
     }
     int w = (int)(key % (uint64_t)n);
-    if (w == 0) return 0;
-    atomic_fetch_add(&a->n_windowed, 1);
+    if (w > 0) atomic_fetch_add(&a->n_windowed, 1);
     ds_doc sub = *doc;
     sub.pages = doc->pages + starts[w];
     sub.n_pages = doc->n_pages - starts[w];
