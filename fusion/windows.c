@@ -47,6 +47,9 @@ int ds_windows_merge(json_t *into, const json_t *more, int page_offset) {
     json_object_foreach(json_object_get(more, "fields"), name, v) {
         json_t *have = json_object_get(fields, name);
         if (json_is_array(v)) {
+            // a list comes from the first window that names items: a contract names its
+            // parties at its head; later pages repeat them or name other people
+            if (json_array_size(have) > 0) continue;
             if (!json_is_array(have)) json_object_set_new(fields, name, have = json_array());
             size_t i;
             json_t *item;

