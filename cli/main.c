@@ -21,6 +21,7 @@ static const struct {
     {"train", ds_cmd_train, "train a model on labelled documents (checkpoints, resume, eval)"},
     {"finetune", ds_cmd_finetune, "adapt a model to your documents (LoRA adapter) or merge one"},
     {"model", ds_cmd_model, "create a model file (random init) or describe one"},
+    {"extract", ds_cmd_extract, "extract documents with the model: JSON with values and boxes"},
 };
 
 // Commands of the design that later issues bring; listed so users see the plan.
@@ -28,7 +29,6 @@ static const struct {
     const char *name;
     const char *needs;
 } ds_planned[] = {
-    {"extract", "ingest and the trained model"},
     {"ingest", "ingest and the trained model"},
     {"serve", "the HTTP service"},
 };

@@ -574,6 +574,7 @@ int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schem
                 d->words[w++].p = p;
             }
         d->n_words = w;
+        d->conf = 1.0; // the type's probability accumulates from here (was 0: calloc)
         start_choice(d, K_TYPE);
         for (int s = 0; s < schemas->n && !rc; s++)
             if (!doc_types || !doc_types[i] || strcmp(doc_types[i], names[s]) == 0) {

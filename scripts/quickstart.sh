@@ -44,11 +44,15 @@ echo "== the model's speed (training, prefill, decode; the reference shape), aga
 ./build/bench_model --quick
 echo
 if [[ -f models/default.safetensors ]]; then
+  echo "== the main job: docseek extract on a sample invoice (PDF) and a scanned receipt (OCR)"
+  ./build/docseek extract --pretty samples/sets/invoice/invoice-100-00000.pdf \
+    "$(ls samples/sets/receipt/*.jpg | head -1)"
+  echo
   echo "== the shipped default model extracting the committed sample documents, scored against their truth"
   for t in invoice receipt form contract; do
     ./build/docseek eval --gt samples/sets/$t --extractor model --worst 2
   done
 fi
 echo
-echo "not yet: 'docseek extract' and 'docseek ingest' (the next issue); 'docseek --help' lists"
+echo "not yet: 'docseek ingest' (folders) and 'docseek serve' (HTTP); 'docseek --help' lists"
 echo "what is available now."
