@@ -4,8 +4,9 @@
 // JSON object per file goes to stdout, in the order given: its type, every
 // field with the value as printed, its normalised form (ISO date, decimal
 // amount, ...), page, box and confidence, the page count, the time of each
-// stage, the model and how sure it was of the type. A file that cannot be read becomes an object
-// with its error's name and message, and the others go on (exit 1 at the end).
+// stage, the model and how sure it was of the type. A file that cannot be
+// read becomes an object with its error's name and message, and the others go
+// on (exit 1 at the end).
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/timer.h"
