@@ -70,12 +70,10 @@ static void normalize_fields(json_t *out, const ds_schema_set *schemas) {
 
 // Extracts one file into *out (the result object, or the error object). Returns 0 or
 // the error's code.
-static int extract_one(ds_extractor *x, const ds_model *m, const ds_schema_set *schemas,
-                       const char *path, const char *type, const char *model_path, json_t **out) {
+static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const char *path,
+                       const char *type, const char *model_path, json_t **out) {
     ds_ingest_opts io;
-    ds_ingest_opts_default(&io);
-    io.enc_size = m->cfg.img_size;
-    io.no_pixels = !ds_cfg_use_vision(&m->cfg);
+    ds_extractor_ingest_opts(x, &io);
     ds_doc *doc = NULL;
     double t0 = ds_time_s();
     int rc = ds_ingest_file(path, &io, &doc);
@@ -170,7 +168,7 @@ int ds_cmd_extract(int argc, char **argv) {
     int failed = 0;
     for (int i = 0; !rc && i < n_files; i++) {
         json_t *o = NULL;
-        failed += extract_one(x, m, &schemas, files[i], type, model_path, &o) != 0;
+        failed += extract_one(x, &schemas, files[i], type, model_path, &o) != 0;
         char *s = o ? json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
                                         JSON_REAL_PRECISION(6) | JSON_PRESERVE_ORDER)
                     : NULL;

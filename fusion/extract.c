@@ -63,8 +63,7 @@ int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, j
     ds_seq_info info;
     *out = NULL;
     int rc = decode_one(x, doc, doc_type, out, &info);
-    int whole = info.n_pages_kept == doc->n_pages && !info.last_page_cut;
-    if (rc || whole || !x->opts.windows) return rc;
+    if (rc || ds_seq_read_whole(&info, doc) || !x->opts.windows) return rc;
     // Longer than one sequence: the following pages are read in further windows
     // (the type the first window named), starting again at a page the previous
     // window cut short; their answers merge into the first (fusion/windows.c).
@@ -92,11 +91,15 @@ int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, j
     return rc;
 }
 
+void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io) {
+    ds_ingest_opts_default(io);
+    io->enc_size = x->m->cfg.img_size;
+    io->no_pixels = !ds_cfg_use_vision(&x->m->cfg);
+}
+
 int ds_extractor_file(ds_extractor *x, const char *path, const char *doc_type, json_t **out) {
     ds_ingest_opts io;
-    ds_ingest_opts_default(&io);
-    io.enc_size = x->m->cfg.img_size;
-    io.no_pixels = !ds_cfg_use_vision(&x->m->cfg);
+    ds_extractor_ingest_opts(x, &io);
     ds_doc *doc;
     *out = NULL;
     int rc = ds_ingest_file(path, &io, &doc);

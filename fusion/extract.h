@@ -22,6 +22,9 @@ void ds_extractor_set_opts(ds_extractor *x, const ds_decode_opts *o);
 // Extracts an ingested document (pixels at the model's img_size). doc_type NULL: the
 // model names it. *out: the prediction object (decode.h), owned by the caller.
 int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out);
+// The ingest options the model needs (its encoder size; pixels only with vision):
+// for callers that read the document themselves (to time it, say).
+void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io);
 // Reads path (any format ingest knows) and extracts it.
 int ds_extractor_file(ds_extractor *x, const char *path, const char *doc_type, json_t **out);
 

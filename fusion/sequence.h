@@ -33,6 +33,11 @@ typedef struct {
     int n_values_unseen; // ... absent from a window's words, written as absent (unseen_null)
 } ds_seq_info;
 
+// Whether a sequence built from doc (with info) holds all of it: every page, none cut.
+static inline int ds_seq_read_whole(const ds_seq_info *info, const ds_doc *doc) {
+    return info->n_pages_kept == doc->n_pages && !info->last_page_cut;
+}
+
 // Whether the sequence of a model with config c holds word w (check-box words only
 // with use_marks); the decoder maps its word indices by the same rule.
 static inline int ds_seq_reads_word(const ds_model_cfg *c, const ds_word *w) {

@@ -387,6 +387,36 @@ int ds_gt_pred_convert(const ds_eval_set *truth, const json_t *obj, const char *
     return 0;
 }
 
+// The reverse of ds_gt_pred_convert's renaming, and the format's spelling undone
+// (gt-formats.h).
+json_t *ds_gt_truth_as_docseek(const ds_eval_set *set, const json_t *o) {
+    json_t *t = json_deep_copy(o), *fields = json_object_get(t, "fields");
+    const char *name;
+    json_t *v, *tmp;
+    json_object_foreach_safe(fields, tmp, name, v) {
+        const ds_field *fd = set->spec.n ? ds_schema_field(&set->spec.schemas[0], name) : NULL;
+        int multi = fd && ds_field_is_multi(fd->type);
+        size_t n = json_is_array(v) ? json_array_size(v) : 1;
+        for (size_t i = 0; i < n && set->norm.underscore_space; i++) {
+            json_t *item = json_is_array(v) ? json_array_get(v, i) : v;
+            if (!json_is_string(item)) continue;
+            char *c = strdup(json_string_value(item));
+            for (char *p = c; p && *p; p++)
+                if (*p == '_') *p = ' ';
+            if (c) json_string_set(item, c);
+            free(c);
+        }
+        if (json_is_array(v) && !multi && json_array_size(v) == 1)
+            json_object_set(fields, name, json_array_get(v, 0));
+    }
+    json_t *party = json_object_get(fields, "party");
+    if (set->format == DS_EVAL_KLEISTER && party) {
+        json_object_set(fields, "parties", party);
+        json_object_del(fields, "party");
+    }
+    return t;
+}
+
 int ds_gt_write_truth(const ds_eval_set *truth, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) return ds_error(DS_E_IO, "%s: cannot write: %s", path, strerror(errno));

@@ -24,6 +24,12 @@ int ds_gt_pred_convert(const ds_eval_set *truth, const json_t *obj, const char *
 // Writes the truth as prediction lines of its format (a prediction that scores 1.0).
 // Returns 0 or DS_E_IO.
 int ds_gt_write_truth(const ds_eval_set *truth, const char *path);
+// A truth line of the set (its prediction-line form, set->as_pred) as docseek ground
+// truth for training: a single-valued field given as a one-item list (Kleister's
+// key=value lines) becomes its item, '_' written for spaces becomes a space again,
+// and Kleister's "party" is the contract schema's "parties". A new object, or NULL
+// when out of memory.
+json_t *ds_gt_truth_as_docseek(const ds_eval_set *set, const json_t *truth_line);
 
 // dir/name.EXT for the first of pdf png jpg jpeg tif tiff webp gif bmp (then the same in
 // upper case) that exists (new string), or NULL.

@@ -91,8 +91,8 @@ static void company_name(ds_rng *r, char *buf, size_t n) {
     char a[32], b[32];
     snprintf(a, sizeof a, "%s", ds_synth_word(r));
     snprintf(b, sizeof b, "%s", ds_synth_word(r));
-    a[0] = (char)(a[0] >= 'a' && a[0] <= 'z' ? a[0] - 32 : a[0]);
-    b[0] = (char)(b[0] >= 'a' && b[0] <= 'z' ? b[0] - 32 : b[0]);
+    ds_synth_capitalise(a);
+    ds_synth_capitalise(b);
     const char *suf = suffix[ds_rng_below(r, 8)];
     if (ds_rng_below(r, 2))
         snprintf(buf, n, "%s %s%s", a, b, suf);

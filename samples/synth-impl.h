@@ -45,6 +45,8 @@ const char *ds_synth_currency(ds_rng *r); // a common ISO 4217 code
 // Fills buf with a company name ("Harbor Lumber GmbH"), a person, a street address line.
 void ds_synth_company(ds_rng *r, ds_synth_lang lang, char *buf, size_t n);
 void ds_synth_person(ds_rng *r, char *buf, size_t n);
+// Capitalises the first letter (ASCII, or leaves a multi-byte letter as it is).
+void ds_synth_capitalise(char *s);
 void ds_synth_street(ds_rng *r, ds_synth_lang lang, char *buf, size_t n);
 // A date as printed in one of four styles (ISO, numeric day first, day month-name
 // year, dotted), in the language's month names.

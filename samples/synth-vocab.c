@@ -132,8 +132,7 @@ const char *ds_synth_currency(ds_rng *r) {
     return codes[ds_rng_below(r, sizeof codes / sizeof *codes)];
 }
 
-// Capitalises the first letter (ASCII, or leaves a multi-byte letter as it is).
-static void capitalise(char *s) {
+void ds_synth_capitalise(char *s) {
     if (s[0] >= 'a' && s[0] <= 'z') s[0] = (char)(s[0] - 'a' + 'A');
 }
 
@@ -144,8 +143,8 @@ void ds_synth_company(ds_rng *r, ds_synth_lang lang, char *buf, size_t n) {
     char a[64], b[64];
     snprintf(a, sizeof a, "%s", ds_synth_word_lang(r, lang));
     snprintf(b, sizeof b, "%s", ds_synth_word(r));
-    capitalise(a);
-    capitalise(b);
+    ds_synth_capitalise(a);
+    ds_synth_capitalise(b);
     if (ds_rng_below(r, 2))
         snprintf(buf, n, "%s %s %s", a, b, suffix[lang][ds_rng_below(r, 5)]);
     else
@@ -158,7 +157,7 @@ void ds_synth_person(ds_rng *r, char *buf, size_t n) {
                                   "Olga", "Pierre", "Rosa",  "Sami",  "Tara",  "Yusuf"};
     char last[64];
     snprintf(last, sizeof last, "%s", ds_synth_word(r));
-    capitalise(last);
+    ds_synth_capitalise(last);
     snprintf(buf, n, "%s %s", first[ds_rng_below(r, 20)], last);
 }
 
@@ -167,13 +166,13 @@ void ds_synth_street(ds_rng *r, ds_synth_lang lang, char *buf, size_t n) {
     snprintf(w, sizeof w, "%s", ds_synth_word_lang(r, lang));
     int num = 1 + (int)ds_rng_below(r, 240);
     if (lang == DS_LANG_DE) {
-        capitalise(w);
+        ds_synth_capitalise(w);
         snprintf(buf, n, "%sstraße %d", w, num);
     } else if (lang == DS_LANG_FR) {
         snprintf(buf, n, "%d rue de la %s", num, w);
     } else {
         static const char *kind[] = {"Street", "Road", "Avenue", "Lane", "Drive"};
-        capitalise(w);
+        ds_synth_capitalise(w);
         snprintf(buf, n, "%d %s %s", num, w, kind[ds_rng_below(r, 5)]);
     }
 }

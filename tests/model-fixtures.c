@@ -40,3 +40,13 @@ void ds_fixture_tiny_cfg(ds_model_cfg *c, int window) {
 int ds_fixture_seq(const ds_model_cfg *c, ds_rng *r, int n_pages, int n_words, ds_seq *s) {
     return ds_seq_random(c, r, n_pages, n_words, s);
 }
+
+int ds_fixture_text_model(ds_model_cfg *cfg, const char *corpus, int vocab, uint64_t seed,
+                          ds_model **m) {
+    const char *lines[1] = {corpus};
+    ds_tokenizer *tok;
+    int rc = ds_tokenizer_train(lines, 1, vocab, &tok);
+    if (rc) return rc;
+    cfg->vocab = ds_tokenizer_vocab_size(tok);
+    return ds_model_init(cfg, tok, seed, m);
+}

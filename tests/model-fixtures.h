@@ -16,4 +16,9 @@ void ds_fixture_tiny_cfg(ds_model_cfg *c, int window);
 // two start/end pointer pairs. Returns 0 or a DS_E* code.
 int ds_fixture_seq(const ds_model_cfg *c, ds_rng *r, int n_pages, int n_words, ds_seq *s);
 
+// A randomly initialised model of config *cfg whose tokenizer is trained on one line
+// of text (vocab entries); cfg->vocab is set to the tokenizer's size. 0 or DS_E*.
+int ds_fixture_text_model(ds_model_cfg *cfg, const char *corpus, int vocab, uint64_t seed,
+                          ds_model **m);
+
 #endif

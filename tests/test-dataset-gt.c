@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "fusion/sequence.h"
 #include "tests/ingest-fixtures.h"
+#include "tests/model-fixtures.h"
 #include "tests/test.h"
 #include "train/dataset.h"
 
@@ -62,12 +63,10 @@ DS_TEST(dataset_kleister_truth) {
     DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
     ds_model_cfg cfg;
     DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
-    const char *corpus[1] = {"Agreement made between Aspect Medical Systems Tyco State York"};
-    ds_tokenizer *tok;
-    DS_CHECK(ds_tokenizer_train(corpus, 1, 320, &tok) == 0);
-    cfg.vocab = ds_tokenizer_vocab_size(tok);
     ds_model *m;
-    DS_CHECK(ds_model_init(&cfg, tok, 1, &m) == 0);
+    DS_CHECK(ds_fixture_text_model(&cfg,
+                                   "Agreement made between Aspect Medical Systems Tyco State York",
+                                   320, 1, &m) == 0);
     DS_CHECK_INT_EQ(ds_dataset_prepare(&d, m, &schemas, 1, NULL), 0);
     int copies = 0;
     const ds_seq *s = &d.seqs[0];

@@ -9,6 +9,7 @@
 #include "fusion/extract.h"
 #include "samples/normalize.h"
 #include "tests/ingest-fixtures.h"
+#include "tests/model-fixtures.h"
 #include "tests/test.h"
 
 #include <jansson.h>
@@ -57,12 +58,10 @@ DS_TEST(decode_typed_pointers) {
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
     int n = 0, bad = 0, decoded = 0, undated = 0;
     for (int seed = 1; seed <= 12; seed++) {
-        const char *corpus[1] = {"Acme Tools Invoice dated due Subtotal VAT Total EUR March"};
-        ds_tokenizer *tok;
-        DS_CHECK(ds_tokenizer_train(corpus, 1, 320, &tok) == 0);
-        cfg.vocab = ds_tokenizer_vocab_size(tok);
         ds_model *m;
-        DS_CHECK(ds_model_init(&cfg, tok, (uint64_t)seed, &m) == 0);
+        DS_CHECK(ds_fixture_text_model(&cfg,
+                                       "Acme Tools Invoice dated due Subtotal VAT Total EUR March",
+                                       320, (uint64_t)seed, &m) == 0);
         ds_extractor *x;
         DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
         ds_decode_opts o = {.spans_only = 1}; // random models otherwise mostly generate

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "fusion/sequence.h"
 #include "tests/ingest-fixtures.h"
+#include "tests/model-fixtures.h"
 #include "tests/test.h"
 
 #include <jansson.h>
@@ -40,12 +41,10 @@ DS_TEST(sequence_near_runs) {
     DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
     ds_doc *doc = NULL;
     DS_CHECK_INT_EQ(make_doc(&cfg, &doc), 0);
-    const char *corpus[1] = {"Seller NIKE Inc Invoice April Total due EUR Northwind Traders"};
-    ds_tokenizer *tok;
-    DS_CHECK(ds_tokenizer_train(corpus, 1, 300, &tok) == 0);
-    cfg.vocab = ds_tokenizer_vocab_size(tok);
     ds_model *m;
-    DS_CHECK(ds_model_init(&cfg, tok, 1, &m) == 0);
+    DS_CHECK(ds_fixture_text_model(&cfg,
+                                   "Seller NIKE Inc Invoice April Total due EUR Northwind Traders",
+                                   300, 1, &m) == 0);
     // schema order: seller_name, buyer_name, invoice_number, invoice_date, ..., total
     json_t *truth =
         json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "doc_type", "invoice", "fields",

@@ -9,6 +9,7 @@
 #include "fusion/sequence.h"
 #include "fusion/windows.h"
 #include "tests/ingest-fixtures.h"
+#include "tests/model-fixtures.h"
 #include "tests/test.h"
 
 #include <jansson.h>
@@ -81,12 +82,10 @@ DS_TEST(windows_read_every_page) {
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
     int decoded = 0, windowed = 0, late = 0, out_of_range = 0, single_late = 0;
     for (int seed = 1; seed <= 8; seed++) {
-        const char *corpus[1] = {"Agreement made between governed laws State years Signed"};
-        ds_tokenizer *tok;
-        DS_CHECK(ds_tokenizer_train(corpus, 1, 320, &tok) == 0);
-        cfg.vocab = ds_tokenizer_vocab_size(tok);
         ds_model *m;
-        DS_CHECK(ds_model_init(&cfg, tok, (uint64_t)seed, &m) == 0);
+        DS_CHECK(ds_fixture_text_model(&cfg,
+                                       "Agreement made between governed laws State years Signed",
+                                       320, (uint64_t)seed, &m) == 0);
         ds_extractor *x;
         DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
         for (int w = 0; w < 2; w++) {
@@ -137,12 +136,10 @@ DS_TEST(windows_training_absent_values) {
                             "Signed by Beta LLC"};
     ds_doc *doc;
     DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 2, cfg.img_size, &doc), 0);
-    const char *corpus[1] = {"governed laws State Ohio Signed Beta LLC Acme Inc. 2 May 2020"};
-    ds_tokenizer *tok;
-    DS_CHECK(ds_tokenizer_train(corpus, 1, 320, &tok) == 0);
-    cfg.vocab = ds_tokenizer_vocab_size(tok);
     ds_model *m;
-    DS_CHECK(ds_model_init(&cfg, tok, 1, &m) == 0);
+    DS_CHECK(ds_fixture_text_model(&cfg,
+                                   "governed laws State Ohio Signed Beta LLC Acme Inc. 2 May 2020",
+                                   320, 1, &m) == 0);
     json_t *truth = json_loads("{\"doc_type\": \"contract\", \"fields\": {"
                                "\"parties\": [\"Acme Inc.\", \"Beta LLC\"],"
                                "\"effective_date\": \"2 May 2020\", \"jurisdiction\": \"Ohio\"}}",

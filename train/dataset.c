@@ -91,38 +91,6 @@ int ds_dataset_scan(const char *const *dirs, int n_dirs, ds_dataset *out) {
     return 0;
 }
 
-// A public format's truth (its prediction-line form) as docseek ground truth: a
-// single-valued field given as a one-item list (Kleister's key=value lines) becomes
-// its item, '_' written for spaces (Kleister) becomes a space again, and Kleister's
-// "party" is the contract schema's "parties".
-static json_t *as_docseek_truth(const ds_eval_set *set, const json_t *o) {
-    json_t *t = json_deep_copy(o), *fields = json_object_get(t, "fields");
-    const char *name;
-    json_t *v, *tmp;
-    json_object_foreach_safe(fields, tmp, name, v) {
-        const ds_field *fd = set->spec.n ? ds_schema_field(&set->spec.schemas[0], name) : NULL;
-        int multi = fd && ds_field_is_multi(fd->type);
-        size_t n = json_is_array(v) ? json_array_size(v) : 1;
-        for (size_t i = 0; i < n && set->norm.underscore_space; i++) {
-            json_t *item = json_is_array(v) ? json_array_get(v, i) : v;
-            if (!json_is_string(item)) continue;
-            char *c = strdup(json_string_value(item));
-            for (char *p = c; p && *p; p++)
-                if (*p == '_') *p = ' ';
-            if (c) json_string_set(item, c);
-            free(c);
-        }
-        if (json_is_array(v) && !multi && json_array_size(v) == 1)
-            json_object_set(fields, name, json_array_get(v, 0));
-    }
-    json_t *party = json_object_get(fields, "party");
-    if (set->format == DS_EVAL_KLEISTER && party) {
-        json_object_set(fields, "parties", party);
-        json_object_del(fields, "party");
-    }
-    return t;
-}
-
 int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_dir,
                        ds_dataset *out) {
     memset(out, 0, sizeof *out);
@@ -145,7 +113,7 @@ int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_
             const char *id = json_string_value(json_object_get(o, "id"));
             if (id && strcmp(id, d->id) == 0 && json_object_get(o, "fields")) {
                 out->doc_paths[out->n] = strdup(d->doc_path);
-                out->truths[out->n] = as_docseek_truth(&set, o);
+                out->truths[out->n] = ds_gt_truth_as_docseek(&set, o);
                 out->n++;
                 break;
             }
@@ -296,7 +264,7 @@ static json_t *window_truth(const json_t *truth, int p0) {
 // window too (otherwise a value on a later page would be generated there).
 static int pick_window(prep_args *a, const ds_doc *doc, const json_t *truth, uint64_t key,
                        ds_seq *seq, ds_seq_info *info) {
-    if (info->n_pages_kept == doc->n_pages && !info->last_page_cut) return 0;
+    if (ds_seq_read_whole(info, doc)) return 0;
     int starts[64], n = 1, p0 = 0, kept = info->n_pages_kept, cut = info->last_page_cut, rc = 0;
     starts[0] = 0;
     while (n < 64 && (p0 = ds_window_next(p0, kept, cut)) < doc->n_pages) {
