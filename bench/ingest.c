@@ -6,6 +6,7 @@
 // a time, as the server's ingest workers will. Not a test: nothing asserts.
 #include "core/error.h"
 #include "core/timer.h"
+#include "ingest/folder.h"
 #include "ingest/ingest.h"
 
 #include <dirent.h>
@@ -17,8 +18,7 @@
 #include <sys/stat.h>
 
 typedef struct {
-    char **files;
-    int n_files;
+    ds_folder_list files;
     atomic_int next;
     ds_ingest_opts opts;
     pthread_mutex_t mu;
@@ -27,47 +27,21 @@ typedef struct {
     double ms_render[2], ms_text[2], ms_ocr[2];
 } bench_set;
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void list_files(const char *dir, char ***files, int *n, int *cap) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (stat(path, &sb) != 0) continue;
-        if (S_ISDIR(sb.st_mode)) {
-            list_files(path, files, n, cap);
-        } else if (S_ISREG(sb.st_mode)) {
-            if (*n == *cap) {
-                *cap = *cap ? 2 * *cap : 64;
-                *files = realloc(*files, (size_t)*cap * sizeof **files);
-            }
-            (*files)[(*n)++] = strdup(path);
-        }
-    }
-    closedir(d);
-}
-
 static void *worker(void *p) {
     bench_set *s = p;
     for (;;) {
         int i = atomic_fetch_add(&s->next, 1);
-        if (i >= s->n_files) break;
+        if (i >= s->files.n) break;
         ds_doc *doc;
-        int rc = ds_ingest_file(s->files[i], &s->opts, &doc);
+        int rc = ds_ingest_file(s->files.items[i].path, &s->opts, &doc);
         pthread_mutex_lock(&s->mu);
         if (rc) {
             // Sets hold labels and notes beside the documents (UNSUPPORTED: counted only);
             // anything else is a document that failed, and is named.
             s->failed++;
             if (rc != DS_E_UNSUPPORTED)
-                printf("  FAILED %s: %s: %s\n", s->files[i], ds_err_name(rc), ds_errmsg());
+                printf("  FAILED %s: %s: %s\n", s->files.items[i].path, ds_err_name(rc),
+                       ds_errmsg());
         } else {
             s->docs++;
             for (int k = 0; k < doc->n_pages; k++) {
@@ -92,13 +66,10 @@ static void run_set(const char *dir, int jobs, const ds_ingest_opts *opts) {
     memset(&s, 0, sizeof s);
     s.opts = *opts;
     pthread_mutex_init(&s.mu, NULL);
-    int cap = 0;
-    list_files(dir, &s.files, &s.n_files, &cap);
-    if (s.n_files == 0) {
+    if (ds_folder_walk(dir, NULL, 0, NULL, &s.files) || s.files.n == 0) {
         printf("%-40s no files\n", dir);
         return;
     }
-    qsort(s.files, (size_t)s.n_files, sizeof *s.files, cmp_str);
     double t0 = ds_time_s();
     pthread_t th[64];
     for (int j = 0; j < jobs; j++) pthread_create(&th[j], NULL, worker, &s);
@@ -116,8 +87,7 @@ static void run_set(const char *dir, int jobs, const ds_ingest_opts *opts) {
                names[src], n, (double)s.words[src] / n, s.ms_render[src] / n, s.ms_text[src] / n,
                s.ms_ocr[src] / n);
     }
-    for (int i = 0; i < s.n_files; i++) free(s.files[i]);
-    free(s.files);
+    ds_folder_list_free(&s.files);
     pthread_mutex_destroy(&s.mu);
 }
 

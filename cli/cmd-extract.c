@@ -8,12 +8,12 @@
 // read becomes an object with its error's name and message, and the others go
 // on (exit 1 at the end).
 #include "cli/cli.h"
+#include "cli/result.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "fusion/extract.h"
 #include "fusion/infer.h"
 #include "fusion/lora.h"
-#include "samples/normalize.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -32,42 +32,6 @@ static const char *usage_text =
     "  --schemas DIR   document types and fields (default samples/schemas)\n"
     "  --pretty        indented JSON instead of one line per document\n";
 
-// Adds "normalized" beside a value of field type t: the evaluator's canonical form
-// when the type's parser reads it (dates, amounts, currencies, check boxes,
-// durations), null otherwise.
-static void add_normalized(json_t *v, ds_field_type t) {
-    if (!json_is_object(v)) return;
-    json_t *raw = json_object_get(v, "value");
-    json_t *norm = json_null();
-    ds_norm_opts o = {0};
-    ds_norm_value n;
-    int typed = t == DS_FIELD_DATE || t == DS_FIELD_AMOUNT || t == DS_FIELD_CURRENCY ||
-                t == DS_FIELD_CHECKBOX || t == DS_FIELD_DURATION;
-    if (json_is_boolean(raw)) {
-        norm = json_incref(raw);
-    } else if (typed && json_is_string(raw) &&
-               ds_norm_value_make(t, json_string_value(raw), &o, &n) == 0) {
-        if (n.parsed) norm = json_string(n.text);
-        ds_norm_value_free(&n);
-    }
-    json_object_set_new(v, "normalized", norm);
-}
-
-static void normalize_fields(json_t *out, const ds_schema_set *schemas) {
-    const ds_schema *sc =
-        ds_schema_find(schemas, json_string_value(json_object_get(out, "doc_type")));
-    json_t *fields = json_object_get(out, "fields");
-    for (int f = 0; sc && f < sc->n_fields; f++) {
-        json_t *v = json_object_get(fields, sc->fields[f].name);
-        size_t i;
-        json_t *item;
-        if (json_is_array(v))
-            json_array_foreach(v, i, item) add_normalized(item, sc->fields[f].type);
-        else
-            add_normalized(v, sc->fields[f].type);
-    }
-}
-
 // Extracts one file into *out (the result object, or the error object). Returns 0 or
 // the error's code.
 static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const char *path,
@@ -78,32 +42,17 @@ static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const char
     double t0 = ds_time_s();
     int rc = ds_ingest_file(path, &io, &doc);
     double t1 = ds_time_s();
-    json_t *res = NULL;
-    if (!rc) rc = ds_extractor_doc(x, doc, type, &res);
-    double t2 = ds_time_s();
-    if (rc) {
-        *out = json_pack("{s:s, s:{s:s, s:s}}", "file", path, "error", "code", ds_err_name(rc),
-                         "message", ds_errmsg()[0] ? ds_errmsg() : ds_strerror(rc));
-        ds_doc_free(doc);
-        return rc;
-    }
-    double ocr = 0, render = 0, text = 0;
-    for (int p = 0; p < doc->n_pages; p++)
-        ocr += doc->pages[p].ms_ocr, render += doc->pages[p].ms_render,
-            text += doc->pages[p].ms_text;
-    normalize_fields(res, schemas);
-    json_t *o = json_pack("{s:s, s:O, s:O, s:i, s:{s:f, s:f, s:f, s:f, s:f}, s:s}", "file", path,
-                          "doc_type", json_object_get(res, "doc_type"), "fields",
-                          json_object_get(res, "fields"), "pages", doc->n_pages, "timings_ms",
-                          "ingest", (t1 - t0) * 1e3, "render", render, "text_layer", text, "ocr",
-                          ocr, "model", (t2 - t1) * 1e3, "model", model_path);
-    json_t *w = json_object_get(res, "windows");
-    if (w) json_object_set(o, "windows", w);
-    json_object_set(o, "type_confidence", json_object_get(res, "confidence"));
-    json_decref(res);
+    json_t *pred = NULL;
+    if (!rc) rc = ds_extractor_doc(x, doc, type, &pred);
+    ds_result_info ri = {.file = path,
+                         .model = model_path,
+                         .ms_ingest = (t1 - t0) * 1e3,
+                         .ms_model = (ds_time_s() - t1) * 1e3};
+    *out = rc ? ds_result_error(&ri, rc) : ds_result_json(&ri, pred, doc, schemas);
+    if (!rc && !*out) rc = ds_error(DS_E_NOMEM, "extract: out of memory");
+    json_decref(pred);
     ds_doc_free(doc);
-    *out = o;
-    return 0;
+    return rc;
 }
 
 int ds_cmd_extract(int argc, char **argv) {

@@ -3,6 +3,7 @@
 // with --png DIR, writes each rendered page with its word boxes drawn.
 // It shows what the model will read; it extracts nothing.
 #include "cli/cli.h"
+#include "cli/ingest-opts.h"
 #include "core/error.h"
 #include "ingest/ingest.h"
 
@@ -16,16 +17,8 @@
 
 static const char *usage_text =
     "usage: docseek pages FILE [options]\n"
-    "Reads a PDF or image and prints its pages and words as JSON.\n"
-    "  --dpi N          rendering and OCR resolution (default 150)\n"
-    "  --ocr MODE       auto (pages without a text layer), always, never (default auto)\n"
-    "  --no-marks       do not add check boxes as words (source \"mark\": ☒ checked, ☐ empty)\n"
-    "  --no-graphic-text  do not OCR text a PDF page draws as graphics (a logo's letters)\n"
+    "Reads a PDF or image and prints its pages and words as JSON.\n" DS_CLI_INGEST_USAGE
     "  --png DIR        write DIR/page-N.png with the word boxes drawn (marks in green)\n"
-    "  --max-pages N    refuse documents with more pages (default 50)\n"
-    "  --max-pixels N   refuse pages larger than N pixels (default 100000000)\n"
-    "  --max-bytes N    refuse files larger than N bytes (default 67108864)\n"
-    "  --timeout S      per-document time budget in seconds (default 60, 0 = none)\n"
     "  --compact        one line of JSON\n"
     "  --summary        one human-readable line per page instead of JSON\n";
 
@@ -79,18 +72,6 @@ static int mkdir_parents(const char *dir) {
     return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int parse_num(const char *flag, const char *s, double lo, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || v < lo) {
-        fprintf(stderr, "docseek pages: %s needs a number >= %g, got '%s'\n", flag, lo, s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
 int ds_cmd_pages(int argc, char **argv) {
     ds_ingest_opts o;
     ds_ingest_opts_default(&o);
@@ -98,8 +79,7 @@ int ds_cmd_pages(int argc, char **argv) {
     int compact = 0, summary = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        double v;
-        int has_val = i + 1 < argc;
+        int k;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage_text, stdout);
             return 0;
@@ -107,39 +87,10 @@ int ds_cmd_pages(int argc, char **argv) {
             compact = 1;
         } else if (strcmp(a, "--summary") == 0) {
             summary = 1;
-        } else if (strcmp(a, "--no-marks") == 0) {
-            o.no_marks = 1;
-        } else if (strcmp(a, "--no-graphic-text") == 0) {
-            o.no_graphic_text = 1;
-        } else if (strcmp(a, "--png") == 0 && has_val) {
+        } else if (strcmp(a, "--png") == 0 && i + 1 < argc) {
             png_dir = argv[++i];
-        } else if (strcmp(a, "--ocr") == 0 && has_val) {
-            const char *m = argv[++i];
-            if (strcmp(m, "auto") == 0)
-                o.ocr = DS_OCR_AUTO;
-            else if (strcmp(m, "always") == 0)
-                o.ocr = DS_OCR_ALWAYS;
-            else if (strcmp(m, "never") == 0)
-                o.ocr = DS_OCR_NEVER;
-            else {
-                fprintf(stderr, "docseek pages: --ocr takes auto, always or never, not '%s'\n", m);
-                return 2;
-            }
-        } else if (strcmp(a, "--dpi") == 0 && has_val) {
-            if (parse_num(a, argv[++i], 18, &v)) return 2;
-            o.dpi = (float)v;
-        } else if (strcmp(a, "--max-pages") == 0 && has_val) {
-            if (parse_num(a, argv[++i], 1, &v)) return 2;
-            o.max_pages = (int)v;
-        } else if (strcmp(a, "--max-pixels") == 0 && has_val) {
-            if (parse_num(a, argv[++i], 1, &v)) return 2;
-            o.max_pixels = (int64_t)v;
-        } else if (strcmp(a, "--max-bytes") == 0 && has_val) {
-            if (parse_num(a, argv[++i], 1, &v)) return 2;
-            o.max_bytes = (size_t)v;
-        } else if (strcmp(a, "--timeout") == 0 && has_val) {
-            if (parse_num(a, argv[++i], 0, &v)) return 2;
-            o.max_seconds = v;
+        } else if ((k = ds_cli_ingest_option("pages", argc, argv, &i, &o)) != 0) {
+            if (k < 0) return 2;
         } else if (a[0] == '-' || path) {
             fprintf(stderr, "docseek pages: unexpected argument '%s'\n%s", a, usage_text);
             return 2;

@@ -22,6 +22,7 @@ static const struct {
     {"finetune", ds_cmd_finetune, "adapt a model to your documents (LoRA adapter) or merge one"},
     {"model", ds_cmd_model, "create a model file (random init) or describe one"},
     {"extract", ds_cmd_extract, "extract documents with the model: JSON with values and boxes"},
+    {"ingest", ds_cmd_ingest, "extract a whole folder into JSON lines (parallel, resumable)"},
 };
 
 // Commands of the design that later issues bring; listed so users see the plan.
@@ -29,7 +30,6 @@ static const struct {
     const char *name;
     const char *needs;
 } ds_planned[] = {
-    {"ingest", "ingest and the trained model"},
     {"serve", "the HTTP service"},
 };
 

@@ -15,7 +15,14 @@ struct ds_extractor {
     ds_kv_cache *cache;
     ds_arena arena;
     ds_decode_opts opts; // all zero: the defaults
+    int max_batch;       // documents the cache has room for
 };
+
+// A cache with room for batch sequences of max_seq tokens.
+static int make_cache(const ds_model *m, int batch, ds_kv_cache **out) {
+    int bs = 16;
+    return ds_kv_cache_new(&m->cfg, batch * (m->cfg.max_seq / bs + 2), bs, out);
+}
 
 int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_extractor **out) {
     ds_extractor *x = calloc(1, sizeof *x);
@@ -23,14 +30,27 @@ int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_
     x->m = m;
     x->ctx = ctx;
     x->schemas = schemas;
-    // room for one sequence of max_seq tokens
-    int bs = 16, rc = ds_kv_cache_new(&m->cfg, m->cfg.max_seq / bs + 2, bs, &x->cache);
+    x->max_batch = 1;
+    int rc = make_cache(m, 1, &x->cache);
     if (rc) {
         free(x);
         return rc;
     }
     ds_arena_init(&x->arena, 0, 0);
     *out = x;
+    return 0;
+}
+
+int ds_extractor_set_batch(ds_extractor *x, int max_batch) {
+    if (max_batch < 1 || max_batch > DS_EXTRACT_MAX_BATCH)
+        return ds_error(DS_E_INVAL, "extractor: batch %d outside 1..%d", max_batch,
+                        DS_EXTRACT_MAX_BATCH);
+    ds_kv_cache *c;
+    int rc = make_cache(x->m, max_batch, &c);
+    if (rc) return rc;
+    ds_kv_cache_free(x->cache);
+    x->cache = c;
+    x->max_batch = max_batch;
     return 0;
 }
 
@@ -59,18 +79,16 @@ static int decode_one(ds_extractor *x, const ds_doc *doc, const char *doc_type, 
     return rc;
 }
 
-int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out) {
-    ds_seq_info info;
-    *out = NULL;
-    int rc = decode_one(x, doc, doc_type, out, &info);
-    if (rc || ds_seq_read_whole(&info, doc) || !x->opts.windows) return rc;
-    // Longer than one sequence: the following pages are read in further windows
-    // (the type the first window named), starting again at a page the previous
-    // window cut short; their answers merge into the first (fusion/windows.c).
-    const char *type = json_string_value(json_object_get(*out, "doc_type"));
+// Reads the pages after the first window of a long document (info: how the first
+// window's sequence ended) in further windows with the type the first window named,
+// starting again at a page the previous window cut short; their answers merge into
+// *out (fusion/windows.c).
+static int more_windows(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t *out,
+                        ds_seq_info info) {
+    const char *type = json_string_value(json_object_get(out, "doc_type"));
     char *fixed = strdup(doc_type ? doc_type : type ? type : "");
     if (!fixed) return ds_error(DS_E_NOMEM, "extractor: out of memory");
-    int n_windows = 1, p0 = 0, kept = info.n_pages_kept;
+    int rc = 0, n_windows = 1, p0 = 0, kept = info.n_pages_kept;
     int cut = info.last_page_cut;
     while (!rc) {
         p0 = ds_window_next(p0, kept, cut);
@@ -80,15 +98,76 @@ int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, j
         sub.n_pages = doc->n_pages - p0;
         json_t *more = NULL;
         rc = decode_one(x, &sub, fixed, &more, &info);
-        if (!rc) rc = ds_windows_merge(*out, more, p0);
+        if (!rc) rc = ds_windows_merge(out, more, p0);
         json_decref(more);
         kept = info.n_pages_kept;
         cut = info.last_page_cut;
         n_windows++;
     }
     free(fixed);
-    if (!rc) json_object_set_new(*out, "windows", json_integer(n_windows));
+    if (!rc) json_object_set_new(out, "windows", json_integer(n_windows));
     return rc;
+}
+
+int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out) {
+    ds_seq_info info;
+    *out = NULL;
+    int rc = decode_one(x, doc, doc_type, out, &info);
+    if (rc || ds_seq_read_whole(&info, doc) || !x->opts.windows) return rc;
+    rc = more_windows(x, doc, doc_type, *out, info);
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *const *doc_types,
+                      int n, json_t **out, int *rcs) {
+    int first = 0;
+    for (int i0 = 0; i0 < n; i0 += x->max_batch) {
+        int k = n - i0 < x->max_batch ? n - i0 : x->max_batch;
+        ds_seq seqs[DS_EXTRACT_MAX_BATCH];
+        ds_seq *sp[DS_EXTRACT_MAX_BATCH];
+        ds_seq_info info[DS_EXTRACT_MAX_BATCH];
+        const ds_doc *bd[DS_EXTRACT_MAX_BATCH];
+        const char *bt[DS_EXTRACT_MAX_BATCH];
+        int at[DS_EXTRACT_MAX_BATCH], nb = 0;
+        json_t *bo[DS_EXTRACT_MAX_BATCH] = {0};
+        for (int j = 0; j < k; j++) {
+            int i = i0 + j;
+            out[i] = NULL;
+            rcs[i] = ds_seq_build(x->m, x->schemas, docs[i], NULL, &seqs[nb], &info[nb]);
+            if (rcs[i]) continue;
+            sp[nb] = &seqs[nb];
+            bd[nb] = docs[i];
+            bt[nb] = doc_types ? doc_types[i] : NULL;
+            at[nb++] = i;
+        }
+        // its return value is the first error; a document without an answer is
+        // decoded again alone below, which gives its own error
+        if (nb)
+            (void)ds_decode_batch(x->m, x->ctx, x->cache, x->schemas, bd, sp, bt, nb, &x->opts, bo,
+                                  &x->arena);
+        ds_arena_reset(&x->arena);
+        for (int j = 0; j < nb; j++) {
+            int i = at[j];
+            ds_seq_free(&seqs[j]);
+            if (!bo[j]) {
+                // the batch failed (a cache too small, say): this document alone
+                rcs[i] = ds_extractor_doc(x, docs[i], bt[j], &out[i]);
+                continue;
+            }
+            out[i] = bo[j];
+            if (x->opts.windows && !ds_seq_read_whole(&info[j], docs[i]) &&
+                (rcs[i] = more_windows(x, docs[i], bt[j], out[i], info[j]))) {
+                json_decref(out[i]);
+                out[i] = NULL;
+            }
+        }
+    }
+    for (int i = 0; i < n && !first; i++) first = rcs[i];
+    return first;
 }
 
 void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io) {

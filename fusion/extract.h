@@ -19,9 +19,20 @@ int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_
 void ds_extractor_free(ds_extractor *x);
 // Decoding options for the documents that follow (copied; NULL: the defaults).
 void ds_extractor_set_opts(ds_extractor *x, const ds_decode_opts *o);
+// Most documents ds_extractor_docs decodes together.
+#define DS_EXTRACT_MAX_BATCH 64
+// Makes room for max_batch documents decoded together (1..DS_EXTRACT_MAX_BATCH; the
+// default is 1): a decode step then streams the weights once for all of them.
+int ds_extractor_set_batch(ds_extractor *x, int max_batch);
 // Extracts an ingested document (pixels at the model's img_size). doc_type NULL: the
 // model names it. *out: the prediction object (decode.h), owned by the caller.
 int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out);
+// Extracts n ingested documents, decoded in batches of the extractor's size
+// (doc_types NULL, or an entry NULL: the model names the type). out[i] and rcs[i] get
+// each document's prediction or error code (out[i] NULL then); one failing document
+// does not stop the others. Returns the first error or 0.
+int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *const *doc_types,
+                      int n, json_t **out, int *rcs);
 // The ingest options the model needs (its encoder size; pixels only with vision):
 // for callers that read the document themselves (to time it, say).
 void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io);

@@ -52,6 +52,17 @@ int ds_eval_preds_add(ds_eval_preds *p, const ds_eval_set *truth, const json_t *
         return ds_error(DS_E_FORMAT, "%s: a prediction needs \"id\" or \"file\" (a string)", where);
     char *key = ds_eval_id_of(id);
     if (!key) return ds_error(DS_E_NOMEM, "out of memory");
+    if (json_is_object(json_object_get(obj, "error"))) {
+        // an error line of docseek extract / ingest: a true document it failed on counts
+        // as unpredicted; one for another file (the truth's own JSON, say) is ignored
+        const ds_eval_doc *td = find_doc(truth->docs, truth->n_docs, key);
+        const char *b = strrchr(id, '/'),
+                   *tb = td && td->doc_path ? strrchr(td->doc_path, '/') : NULL;
+        if (td && td->doc_path && !strcmp(b ? b + 1 : id, tb ? tb + 1 : td->doc_path))
+            p->n_extract_failed++;
+        free(key);
+        return 0;
+    }
     const ds_eval_doc *dup = find_doc(p->docs, p->n_docs, key);
     if (dup) {
         int rc = ds_error(DS_E_FORMAT, "%s: a second prediction for '%s' (the first: %s)", where,

@@ -124,6 +124,8 @@ double ds_eval_iou(const float a[4], const float b[4]);
 // Reads JSON lines of predictions (blank lines skipped) for truth's format. Errors
 // (DS_E_FORMAT, DS_E_NOENT) name the file, the line and the field: malformed JSON, no
 // "id"/"file", a second line for one id, an unknown doc type or field, a bad box.
+// An error line of docseek extract / ingest ({"file", "error": {...}}) for a true
+// document counts it as failed (n_extract_failed); one for any other file is ignored.
 int ds_eval_preds_load(const char *path, const ds_eval_set *truth, ds_eval_preds *out);
 // Adds one prediction object; where names it in errors ("preds.jsonl:3").
 int ds_eval_preds_add(ds_eval_preds *p, const ds_eval_set *truth, const json_t *obj,
