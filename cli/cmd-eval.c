@@ -40,6 +40,10 @@ static const char *usage_text =
     "                      merge the answers (default: its first max_seq tokens only)\n"
     "  --spans-only        a text, date or amount value is a run of the document's words or\n"
     "                      null, never text the model generates\n"
+    "  --copy-constraint C what a generated value may be, to measure the constraint: run (a\n"
+    "                      run of the document's tokens, the default), bigram (each token one\n"
+    "                      that follows the one before somewhere in the document), none\n"
+    "  --no-type-constraint  dates and amounts need not read as a date / an amount\n"
     "  --schemas DIR       doc and field types, docseek format (default samples/schemas)\n"
     "  --uppercase         compare text fields upper-cased (Kleister always does)\n"
     "  --month-first       read numeric dates month/day/year (default day/month/year)\n"
@@ -105,7 +109,8 @@ typedef struct {
     const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth, *model, *adapter;
     ds_eval_format format;
     ds_eval_opts opts;
-    int worst, quiet, given_type, decode_f32, spans_only, windows;
+    int worst, quiet, given_type, decode_f32;
+    ds_decode_opts decode; // --spans-only, --windows and the constraint switches
 } eval_args;
 
 static int parse_args(int argc, char **argv, eval_args *a) {
@@ -128,9 +133,24 @@ static int parse_args(int argc, char **argv, eval_args *a) {
         } else if (strcmp(s, "--decode-f32") == 0) {
             a->decode_f32 = 1;
         } else if (strcmp(s, "--spans-only") == 0) {
-            a->spans_only = 1;
+            a->decode.spans_only = 1;
         } else if (strcmp(s, "--windows") == 0) {
-            a->windows = 1;
+            a->decode.windows = 1;
+        } else if (strcmp(s, "--no-type-constraint") == 0) {
+            a->decode.no_type_constraint = 1;
+        } else if (strcmp(s, "--copy-constraint") == 0 && has_val) {
+            const char *c = argv[++i];
+            a->decode.copy_constraint = !strcmp(c, "run")      ? DS_COPY_RUN
+                                        : !strcmp(c, "bigram") ? DS_COPY_BIGRAM
+                                        : !strcmp(c, "none")   ? DS_COPY_NONE
+                                                               : -1;
+            if (a->decode.copy_constraint < 0) {
+                fprintf(stderr,
+                        "docseek eval: --copy-constraint takes run, bigram or none, not "
+                        "'%s'\n",
+                        c);
+                return 2;
+            }
         } else if (strcmp(s, "--format") == 0 && has_val) {
             if (ds_eval_format_parse(argv[++i], &a->format) != 0) {
                 fprintf(stderr, "docseek eval: %s\n", ds_errmsg());
@@ -213,9 +233,7 @@ int ds_cmd_eval(int argc, char **argv) {
         if (!rc && !(env.ctx = ds_ctx_new(DS_BACKEND_CPU, 2)))
             rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
         if (!rc) rc = ds_extractor_new(env.model, env.ctx, &env.schemas, &env.x);
-        if (!rc)
-            ds_extractor_set_opts(
-                env.x, &(ds_decode_opts){.spans_only = a.spans_only, .windows = a.windows});
+        if (!rc) ds_extractor_set_opts(env.x, &a.decode);
         if (rc) {
             ds_model_free(env.model);
             ds_lora_free(env.adapter);

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "fusion/model-impl.h"
 #include "fusion/sequence.h"
+#include "fusion/span-automaton.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -54,6 +55,8 @@ typedef struct {
     int32_t *allowed; // (V) the tokens it allows
     float *lp;        // (V) their log probabilities
     ds_gen_state gs;
+    ds_span_automaton sam; // of the document's tokens, built at the first generated value
+    int sam_s;             // its state: the run of document tokens generated so far
 } dstate;
 
 static int add_cand(const ds_model *m, dstate *d, const char *text, int32_t tail) {
@@ -337,6 +340,61 @@ static int typed_start(const dstate *d, const float *p, ds_field_type t) {
     return best;
 }
 
+static int sam_ready(dstate *d) {
+    return d->sam.st ? 0 : ds_sam_build(&d->sam, d->gs.doc_ids, d->gs.n_doc);
+}
+
+// The generated value's text (its leading space dropped) into text; its length or -1.
+static int gen_text(const ds_model *m, const dstate *d, char *text, size_t cap) {
+    char raw[1024];
+    int k = ds_tokenizer_decode(m->tok, d->gen, d->gn, raw, sizeof raw);
+    if (k <= 0) return -1;
+    const char *v = raw[0] == ' ' ? raw + 1 : raw;
+    return snprintf(text, cap, "%s", v);
+}
+
+// Whether the generated value may end here: whole UTF-8, not blank, and a date or
+// an amount that reads as one (unless o loosens that).
+static int gen_value_ok(const ds_model *m, const dstate *d, const ds_decode_opts *o) {
+    char text[1024], iso[11];
+    int n = gen_text(m, d, text, sizeof text);
+    if (n <= 0 || text[strspn(text, " ")] == 0) return 0;
+    json_t *utf8 = json_stringn(text, (size_t)n); // NULL unless whole UTF-8
+    if (!utf8) return 0;
+    json_decref(utf8);
+    if (o && o->no_type_constraint) return 1;
+    ds_field_type t = d->schema->fields[d->field].type;
+    double a;
+    if (t == DS_FIELD_DATE)
+        return ds_norm_date(text, 0, iso) == 0 || ds_norm_date(text, 1, iso) == 0;
+    if (t == DS_FIELD_AMOUNT) return ds_norm_amount(text, &a) == 0;
+    return 1;
+}
+
+// The value object of the generated run, grounded on the words its tokens came from:
+// the span automaton's state knows where the run first ends in the document.
+static json_t *gen_value(const ds_model *m, dstate *d) {
+    char text[1024];
+    if (gen_text(m, d, text, sizeof text) <= 0) return NULL;
+    json_t *v = json_pack("{s:s, s:f}", "value", text, "confidence", round(d->conf * 1000) / 1000);
+    int end = d->sam_s > 0 ? d->sam.st[d->sam_s].first : -1, w0 = -1, w1 = -1;
+    for (int t = end - d->gn + 1; v && d->gs.doc_word && end >= 0 && t <= end; t++) {
+        int w = t >= 0 ? d->gs.doc_word[t] : -1;
+        if (w < 0 || w >= d->n_words) continue;
+        if (w0 < 0) w0 = w;
+        w1 = w;
+    }
+    if (v && w0 >= 0) {
+        json_t *g = span_value(d, w0, w1, 0);
+        json_object_set(v, "page", json_object_get(g, "page"));
+        json_object_set(v, "box", json_object_get(g, "box"));
+        json_object_del(v, "confidence"); // after the box, as a span's
+        json_object_set_new(v, "confidence", json_real(round(d->conf * 1000) / 1000));
+        json_decref(g);
+    }
+    return v;
+}
+
 // One decision from hidden h (and its logits). Returns the token to feed next, or -1
 // when the document is finished.
 static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logits,
@@ -353,12 +411,15 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             int V = m->cfg.vocab, na = 0;
             uint8_t *ok = d->ok;
             int32_t *al = d->allowed;
-            ds_copy_mask(d->gs.doc_ids, d->gs.n_doc, -1, 1, ok, V);
-            ok[DS_TOK_EOV] = 0;
+            if ((rc = sam_ready(d))) goto fail;
+            memset(ok, 0, (size_t)V);
+            if (o && o->copy_constraint == DS_COPY_NONE)
+                memset(ok + DS_TOK_BYTE0, 1, (size_t)(V - DS_TOK_BYTE0));
+            else
+                ds_sam_allow(&d->sam, 0, DS_TOK_BYTE0, ok); // the first token of any run
             ok[DS_TOK_COPY] = ok[DS_TOK_NULLV] = 1;
             for (int v = 0; v < V; v++)
-                if (ok[v] && (v >= DS_TOK_BYTE0 || v == DS_TOK_COPY || v == DS_TOK_NULLV))
-                    al[na++] = v;
+                if (ok[v]) al[na++] = v;
             double p;
             int32_t tok = ds_sample_pick(logits, al, na, o, &p);
             d->conf *= p;
@@ -371,9 +432,10 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
                 if ((rc = start_field(m, d, d->field + 1))) goto fail;
                 return d->done ? -1 : tok;
             }
-            d->mode = M_GEN; // the value continues as copy-masked generation
+            d->mode = M_GEN; // the value continues as a run of the document's tokens
             d->gn = 0;
             d->gen[d->gn++] = tok;
+            d->sam_s = ds_sam_next(&d->sam, 0, tok);
             return tok;
         }
         int32_t allowed[MAX_CAND];
@@ -429,6 +491,8 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         }
         ds_infer_pointer(m, &d->gs, h, 1, 0, p);
         ds_field_type ft = d->schema->fields[d->field].type;
+        if (o && o->no_type_constraint && (ft == DS_FIELD_DATE || ft == DS_FIELD_AMOUNT))
+            ft = DS_FIELD_TEXT; // any run
         int best = typed_start(d, p, ft);
         // No run of the field's type: the pointers run as trained, but the value
         // is null, since no run of these words can be a date / an amount.
@@ -458,6 +522,8 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         }
         ds_infer_pointer(m, &d->gs, h, 2, d->ws, p);
         ds_field_type ft = d->schema->fields[d->field].type;
+        if (o && o->no_type_constraint && (ft == DS_FIELD_DATE || ft == DS_FIELD_AMOUNT))
+            ft = DS_FIELD_TEXT;
         int best = -1;
         for (int i = d->ws; i < d->gs.n_words; i++)
             if ((best < 0 || p[i] > p[best]) && typed_run(d, d->ws, i, ft)) best = i;
@@ -484,12 +550,29 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         return d->done ? -1 : d->queue[d->qi++];
     }
     case M_GEN: {
-        // copy-masked generation: continuations of the previous value token in the document
+        // A generated value: a run of the document's tokens (the span automaton's
+        // continuations of the run so far), ended only where its text is whole UTF-8
+        // and, for a date or an amount, reads as one.
         int V = m->cfg.vocab;
         uint8_t *ok = d->ok;
         int32_t *allowed = d->allowed;
-        ds_copy_mask(d->gs.doc_ids, d->gs.n_doc, d->gn ? d->gen[d->gn - 1] : -1, d->gn == 0, ok, V);
-        if (d->gn == 0) ok[DS_TOK_NULLV] = 1;
+        if ((rc = sam_ready(d))) goto fail;
+        if (d->gn == 0) d->sam_s = 0;
+        memset(ok, 0, (size_t)V);
+        int cc = o ? o->copy_constraint : DS_COPY_RUN;
+        if (d->gn < MAX_GEN && cc == DS_COPY_RUN) {
+            ds_sam_allow(&d->sam, d->sam_s, DS_TOK_BYTE0, ok);
+        } else if (d->gn < MAX_GEN && cc == DS_COPY_BIGRAM) {
+            ds_copy_mask(d->gs.doc_ids, d->gs.n_doc, d->gn ? d->gen[d->gn - 1] : -1, d->gn == 0, ok,
+                         V);
+            memset(ok, 0, DS_TOK_BYTE0); // text tokens only
+        } else if (d->gn < MAX_GEN) {
+            memset(ok + DS_TOK_BYTE0, 1, (size_t)(V - DS_TOK_BYTE0));
+        }
+        if (d->gn == 0)
+            ok[DS_TOK_NULLV] = 1;
+        else if (gen_value_ok(m, d, o))
+            ok[DS_TOK_EOV] = 1;
         int na = 0;
         for (int v = 0; v < V; v++)
             if (ok[v]) allowed[na++] = v;
@@ -500,23 +583,17 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         } else {
             memcpy(lp, logits, sizeof(float) * V);
         }
-        double p;
-        int32_t best = na > 0 ? ds_sample_pick(lp, allowed, na, o, &p) : DS_TOK_EOV;
-        d->conf *= na > 0 ? p : 1.0;
-        if (best == DS_TOK_EOV || best == DS_TOK_NULLV || d->gn == MAX_GEN) {
-            if (best == DS_TOK_NULLV || d->gn == 0) {
-                put_value(d, NULL);
-            } else {
-                char text[1024];
-                int k = ds_tokenizer_decode(m->tok, d->gen, d->gn, text, sizeof text);
-                const char *v = k > 0 && text[0] == ' ' ? text + 1 : k > 0 ? text : "";
-                put_value(d, json_pack("{s:s, s:f}", "value", v, "confidence",
-                                       round(d->conf * 1000) / 1000));
-            }
+        double p = 1.0;
+        // nothing allowed: the run cannot continue nor end as a value of its type
+        int32_t best = na > 0 ? ds_sample_pick(lp, allowed, na, o, &p) : DS_TOK_NULLV;
+        d->conf *= p;
+        if (best == DS_TOK_EOV || best == DS_TOK_NULLV) {
+            put_value(d, best == DS_TOK_NULLV ? NULL : gen_value(m, d));
             if ((rc = start_field(m, d, d->field + 1))) goto fail;
             return d->done ? -1 : best;
         }
         d->gen[d->gn++] = best;
+        d->sam_s = ds_sam_next(&d->sam, d->sam_s, best);
         return best;
     }
     }
@@ -635,6 +712,7 @@ int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schem
 done:
     for (int i = 0; st && i < n; i++) {
         ds_gen_state_release(cache, &st[i].gs);
+        ds_sam_free(&st[i].sam);
         json_decref(st[i].fields);
         free(st[i].words);
         free(st[i].ok);

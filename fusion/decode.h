@@ -23,7 +23,14 @@ typedef struct {
     int spans_only;    // 1: a span field is a run of words or null, never generated text
     int windows;       // 1: a document longer than one sequence is read in windows of
                        // pages and the answers merged (ds_extractor_doc)
+    // The constraints can be loosened, only to measure what each is worth:
+    int copy_constraint;    // a generated value is: DS_COPY_RUN a run of the document's tokens
+                            // (default), DS_COPY_BIGRAM each token one that follows the one
+                            // before somewhere in the document, DS_COPY_NONE any text token
+    int no_type_constraint; // 1: dates and amounts need not read as such
 } ds_decode_opts;
+
+enum { DS_COPY_RUN = 0, DS_COPY_BIGRAM = 1, DS_COPY_NONE = 2 };
 
 // Extracts n documents together: docs[i] read into seqs[i] (ds_seq_build without truth);
 // doc_types[i] forces the type when not NULL. out[i] receives

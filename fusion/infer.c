@@ -157,6 +157,16 @@ int ds_infer_prefill(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state 
                 break;
             }
             memcpy(g->doc_ids, in.ids + d0, sizeof(int32_t) * nd);
+            // each token's word: the last word starting at or before it (special
+            // tokens, the page and image markers, belong to none)
+            if (nw > 0 && !(g->doc_word = malloc(sizeof(int32_t) * nd))) {
+                rc = ds_error(DS_E_NOMEM, "prefill: out of memory");
+                break;
+            }
+            for (int t = 0, w = -1; nw > 0 && t < nd; t++) {
+                while (w + 1 < nw && in.word_tok[w0 + w + 1] <= d0 + t) w++;
+                g->doc_word[t] = g->doc_ids[t] >= DS_TOK_BYTE0 ? w : -1;
+            }
             if (cfg->copy_pointer_gen) {
                 g->pg_keys = malloc(sizeof(float) * (size_t)nd * C);
                 if (!g->pg_keys) {
@@ -264,5 +274,6 @@ void ds_gen_state_release(ds_kv_cache *cache, ds_gen_state *st) {
     free(st->ptr_keys);
     free(st->pg_keys);
     free(st->doc_ids);
+    free(st->doc_word);
     memset(st, 0, sizeof *st);
 }

@@ -16,8 +16,9 @@ typedef struct {
     int n_words;
     float *ptr_keys; // (n_words, C) pointer keys of the document words
     int n_doc;
-    float *pg_keys;   // (n_doc, C) pointer-generator keys of the document tokens
-    int32_t *doc_ids; // (n_doc) their token ids
+    float *pg_keys;    // (n_doc, C) pointer-generator keys of the document tokens
+    int32_t *doc_ids;  // (n_doc) their token ids
+    int32_t *doc_word; // (n_doc) the word (pointer index) each came from; -1: none
 } ds_gen_state;
 
 // Prefills all n tokens of seqs[i] into st[i] (which must be zeroed or released); the

@@ -65,6 +65,7 @@ ds_eval_value *ds_eval_field_add(ds_eval_field *f, const char *raw, const ds_eva
     f->values = v;
     v = &v[f->n_values];
     memset(v, 0, sizeof *v);
+    v->conf = -1;
     if (!(v->raw = strdup(raw))) return NULL;
     f->n_values++;
     if (box && ds_eval_value_add_box(v, box) != 0) return NULL;
@@ -165,7 +166,11 @@ static int parse_value(ds_eval_field *f, const json_t *v, const char *where) {
     }
     ds_eval_value *added = ds_eval_field_add(f, raw, pbox);
     free(raw);
-    return added ? 0 : ds_error(DS_E_NOMEM, "out of memory");
+    if (!added) return ds_error(DS_E_NOMEM, "out of memory");
+    const json_t *jc = json_is_object(v) ? json_object_get(v, "confidence") : NULL;
+    if (json_is_number(jc) && json_number_value(jc) >= 0 && json_number_value(jc) <= 1)
+        added->conf = (float)json_number_value(jc);
+    return 0;
 }
 
 static int unknown_field(const ds_schema *spec, const char *name, const char *where) {

@@ -31,6 +31,25 @@ static void row(FILE *f, const char *name, ds_eval_counts c) {
     fprintf(f, "%-36s %7ld %7ld %7ld %9.4f %7.4f %7.4f\n", name, c.tp, c.fp, c.fn, p, r, f1);
 }
 
+void ds_eval_print_reliability(FILE *f, const ds_eval_report *r) {
+    long n = 0, hi = 0, hi_ok = 0;
+    for (int b = 0; b < DS_EVAL_REL_BINS; b++) n += r->rel_n[b];
+    if (!n) return;
+    fprintf(f, "\nreliability: predicted values by confidence, and how many were right\n");
+    fprintf(f, "  %-12s %7s %7s %9s\n", "confidence", "values", "right", "accuracy");
+    for (int b = 0; b < DS_EVAL_REL_BINS; b++) {
+        if (!r->rel_n[b]) continue;
+        double lo = (double)b / DS_EVAL_REL_BINS, up = (double)(b + 1) / DS_EVAL_REL_BINS;
+        fprintf(f, "  [%.1f, %.1f%c %7ld %7ld %9.4f\n", lo, up,
+                b == DS_EVAL_REL_BINS - 1 ? ']' : ')', r->rel_n[b], r->rel_ok[b],
+                (double)r->rel_ok[b] / (double)r->rel_n[b]);
+        if (b == DS_EVAL_REL_BINS - 1) hi = r->rel_n[b], hi_ok = r->rel_ok[b];
+    }
+    if (hi)
+        fprintf(f, "confidence >= 0.9: %ld of %ld values right: %.4f\n", hi_ok, hi,
+                (double)hi_ok / (double)hi);
+}
+
 void ds_eval_print_table(FILE *f, const ds_eval_report *r, int n_worst) {
     fprintf(f, "docseek eval (format %s): %d documents, %d with a prediction",
             ds_eval_format_name(r->format), r->n_docs, r->n_predicted);
@@ -61,6 +80,7 @@ void ds_eval_print_table(FILE *f, const ds_eval_report *r, int n_worst) {
                 r->n_grounded_ok, r->n_grounded, (double)r->n_grounded_ok / (double)r->n_grounded);
     else
         fprintf(f, "\ngrounding: no correct value has both a predicted and a true box\n");
+    ds_eval_print_reliability(f, r);
     int shown = 0;
     for (int i = 0; i < r->n_docs && shown < n_worst; i++) {
         const ds_eval_doc_result *d = &r->docs[i];
@@ -149,6 +169,17 @@ json_t *ds_eval_report_json(const ds_eval_report *r) {
                   r->n_pred_unmatched, "overall", counts_json(r->overall), "doc_types", types,
                   "fields", fields, "grounding", g, "documents", docs);
     if (out && r->aux) json_object_set_new(out, "linking", counts_json(r->aux_counts));
+    json_t *rel = json_array();
+    for (int b = 0; rel && b < DS_EVAL_REL_BINS; b++)
+        if (r->rel_n[b])
+            json_array_append_new(
+                rel, json_pack("{s:f, s:f, s:I, s:I}", "from", (double)b / DS_EVAL_REL_BINS, "to",
+                               (double)(b + 1) / DS_EVAL_REL_BINS, "values",
+                               (json_int_t)r->rel_n[b], "right", (json_int_t)r->rel_ok[b]));
+    if (out && rel)
+        json_object_set_new(out, "reliability", rel);
+    else
+        json_decref(rel);
     return out;
 }
 

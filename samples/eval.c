@@ -310,6 +310,14 @@ static int score_field(score_ctx *cx, ds_eval_doc_result *dr, const char *doc_ty
     }
     c.fp = np - c.tp;
     c.fn = nt - c.tp;
+    for (int i = 0; i < np && !rc; i++) {
+        float conf = pi[i].v->conf;
+        if (conf < 0) continue;
+        int b = (int)(conf * DS_EVAL_REL_BINS);
+        b = b >= DS_EVAL_REL_BINS ? DS_EVAL_REL_BINS - 1 : b;
+        cx->r->rel_n[b]++;
+        cx->r->rel_ok[b] += pi[i].used;
+    }
     // Wrong values side by side: the i-th unmatched prediction beside the i-th unmatched truth.
     for (int i = 0, k = 0; !rc && (i < np || k < nt);) {
         while (i < np && pi[i].used) i++;

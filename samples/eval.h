@@ -32,6 +32,7 @@ typedef struct {
     char *raw;          // as written (JSON numbers and booleans as their text)
     ds_eval_box *boxes; // truth: any of them may be hit; prediction: at most one
     int n_boxes;
+    float conf; // prediction: its "confidence" in [0, 1], or -1 when it gave none
 } ds_eval_value;
 
 typedef struct {
@@ -73,6 +74,8 @@ typedef struct {
     long tp, fp, fn;
 } ds_eval_counts;
 
+#define DS_EVAL_REL_BINS 10
+
 typedef struct {
     char *doc_type, *field; // field NULL: the whole doc type
     ds_eval_counts c;
@@ -103,6 +106,9 @@ typedef struct {
     ds_eval_bucket *types, *fields; // in order of first appearance
     int n_types, n_fields;
     long n_grounded, n_grounded_ok; // correct values with both boxes; of them IoU >= 0.5
+    // Reliability: predicted values with a confidence, by tenths of it ([0.9, 1] the
+    // last), and how many of them were right.
+    long rel_n[DS_EVAL_REL_BINS], rel_ok[DS_EVAL_REL_BINS];
     int n_docs, n_predicted, n_doc_type_ok, n_pred_unmatched;
     ds_eval_doc_result *docs; // worst first: document F1, then errors, then id
 } ds_eval_report;
@@ -149,6 +155,9 @@ void ds_eval_report_free(ds_eval_report *r);
 
 // Reports (eval-report.c). The table goes to f, worst lists the n_worst documents.
 void ds_eval_print_table(FILE *f, const ds_eval_report *r, int n_worst);
+// The reliability table (part of the table above): per tenth of confidence, the predicted
+// values and the share of them that were right. Nothing when no value had a confidence.
+void ds_eval_print_reliability(FILE *f, const ds_eval_report *r);
 // The same numbers as JSON (new reference): overall, per doc type, per field, grounding, documents.
 json_t *ds_eval_report_json(const ds_eval_report *r);
 int ds_eval_write_json(const ds_eval_report *r, const char *path);

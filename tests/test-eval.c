@@ -53,15 +53,19 @@ static const char *fixture_dir(void) {
 //    currency TP (€ = EUR), seller wrong (case) FP+FN, buyer extra FP -> TP 4, FP 2, FN 1.
 // b: parties {Bob, alice, Bob, Carol} vs {Alice, Bob, Bob}: TP 2 (Bob, Bob), FP 2 (alice,
 //    Carol), FN 1 (Alice); effective_date " " is no prediction: FN 1 -> TP 2, FP 2, FN 2.
-// c: no line: FN 2.
+// c: an error line (extract / ingest could not read it): FN 2.
 static const char *preds_text =
     "{\"id\": \"a\", \"doc_type\": \"invoice\", \"fields\": {"
-    "\"invoice_number\": {\"value\": \"INV-1\", \"page\": 1, \"box\": [40, 10, 90, 20]},"
+    "\"invoice_number\": {\"value\": \"INV-1\", \"page\": 1, \"box\": [40, 10, 90, 20],"
+    " \"confidence\": 0.35},"
     " \"invoice_date\": \"2024-03-12\","
     " \"total\": {\"value\": \"1234.56 EUR\", \"page\": 1, \"box\": [102, 701, 160, 713],"
     " \"confidence\": 0.9}, \"currency\": \"EUR\", \"seller_name\": \"Acme Corp\","
-    " \"buyer_name\": {\"value\": \"X <b>\", \"page\": 1, \"box\": [50, 50, 150, 70]}}}\n"
+    " \"buyer_name\": {\"value\": \"X <b>\", \"page\": 1, \"box\": [50, 50, 150, 70],"
+    " \"confidence\": 0.95}}}\n"
     "\n"
+    "{\"file\": \"in/c.pdf\", \"error\": {\"code\": \"FORMAT\", \"message\": \"damaged\"}}\n"
+    "{\"file\": \"in/a.json\", \"error\": {\"code\": \"UNSUPPORTED\", \"message\": \"text\"}}\n"
     "{\"file\": \"scans/b.png\", \"fields\": {\"parties\": [\"Bob\", \"alice\", \"Bob\","
     " {\"value\": \"Carol\"}], \"effective_date\": \" \"}}\n";
 
@@ -138,6 +142,14 @@ DS_TEST(eval_scores_by_hand) {
     // grounding: 2 correct values have both boxes (number, total); total's IoU 0.82 >= 0.5
     printf("  grounding %ld of %ld (want 1 of 2)\n", r.n_grounded_ok, r.n_grounded);
     DS_CHECK(r.n_grounded == 2 && r.n_grounded_ok == 1);
+    // reliability: confidences 0.35 (number, right), 0.9 (total, right), 0.95 (buyer, wrong)
+    long others = 0;
+    for (int b = 0; b < DS_EVAL_REL_BINS; b++) others += b != 3 && b != 9 ? r.rel_n[b] : 0;
+    printf("  reliability [0.3, 0.4) %ld of %ld right, [0.9, 1] %ld of %ld (want 1 of 1, 1 of 2)\n",
+           r.rel_ok[3], r.rel_n[3], r.rel_ok[9], r.rel_n[9]);
+    DS_CHECK(r.rel_n[3] == 1 && r.rel_ok[3] == 1 && r.rel_n[9] == 2 && r.rel_ok[9] == 1 && !others);
+    // error lines of extract / ingest: c's counts as failed, the truth file's is ignored
+    DS_CHECK_INT_EQ(preds.n_extract_failed, 1);
     // worst first: c (F1 0), b (F1 0.5), a (F1 2*4/(8+2+1) = 8/11)
     printf("  order %s %s %s, F1 %.4f %.4f %.4f\n", r.docs[0].truth->id, r.docs[1].truth->id,
            r.docs[2].truth->id, r.docs[0].f1, r.docs[1].f1, r.docs[2].f1);

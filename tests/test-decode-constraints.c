@@ -1,0 +1,220 @@
+// test-decode-constraints.c: whatever the model's scores, the constrained
+// decoder writes only schema-valid answers whose values are the document's
+// own text. Randomly initialised tiny models (their logits and pointers are
+// noise), sampled at a high temperature so every branch of the grammar gets
+// taken, read pages whose words repeat fragments (so a decoder that only
+// checked each token against the one before could join two fragments into
+// text the page does not hold). Every answer must have: a type among the
+// schemas; its fields exactly the schema's, in order; each value null or of
+// its field type (a check box true/false, a choice one of its values, a date
+// that reads as a date, an amount as an amount, a list at most DS_LIST_MAX
+// long); every text value a piece of the page's text with a page and a box on
+// that page; confidences in [0, 1].
+#include "core/error.h"
+#include "core/rng.h"
+#include "fusion/extract.h"
+#include "fusion/sequence.h"
+#include "samples/normalize.h"
+#include "tests/ingest-fixtures.h"
+#include "tests/model-fixtures.h"
+#include "tests/test.h"
+
+#include <jansson.h>
+#include <string.h>
+
+static const char *const lines[] = {
+    "Acme Tools Ltd Tel. 4420 7946 0958 Order 88231 Acme Trading GmbH",
+    "Invoice 4471 dated 12 March 2024 due 2024-04-11 Agreement dated 3 May 2021",
+    "Widgets 3 x 12 pieces code A-77 ref 5531 Widget Tools 77 pieces",
+    "Subtotal 1,204.50 VAT 20% 240.90 Total 1,445.40 EUR Total due 1,445.40",
+    "This Agreement is between Acme Tools Ltd and Trading GmbH for 2 years",
+    "Name Jane Doe Email jane@acme.example Plan basic standard premium",
+};
+
+// The document's text as the decoder may copy it: its words joined by single spaces.
+static void doc_text(const ds_doc *doc, char *text, size_t cap) {
+    size_t n = 0;
+    text[0] = 0;
+    for (int p = 0; p < doc->n_pages; p++)
+        for (int k = 0; k < doc->pages[p].n_words; k++) {
+            const char *w = doc->pages[p].words[k].text;
+            n += (size_t)snprintf(text + n, cap - n, "%s%s", n ? " " : "", w);
+            if (n >= cap) return;
+        }
+}
+
+// Checks one value v of field fd; returns 0, or 1 after printing what is wrong.
+static int check_value(const ds_field *fd, const json_t *v, const ds_doc *doc, const char *text) {
+    if (json_is_null(v)) return 0;
+    if (!json_is_object(v)) {
+        printf("  %s: not an object or null\n", fd->name);
+        return 1;
+    }
+    double c = json_number_value(json_object_get(v, "confidence"));
+    if (!json_is_number(json_object_get(v, "confidence")) || c < 0 || c > 1) {
+        printf("  %s: confidence %g\n", fd->name, c);
+        return 1;
+    }
+    const json_t *val = json_object_get(v, "value");
+    if (fd->type == DS_FIELD_CHECKBOX) {
+        if (json_is_boolean(val)) return 0;
+        printf("  %s: a check box that is not true/false\n", fd->name);
+        return 1;
+    }
+    const char *s = json_string_value(val);
+    if (!s || !s[0]) {
+        printf("  %s: no string value\n", fd->name);
+        return 1;
+    }
+    if (fd->type == DS_FIELD_ENUM) {
+        for (int i = 0; i < fd->n_values; i++)
+            if (!strcmp(s, fd->values[i])) return 0;
+        printf("  %s: \"%s\" is not one of its values\n", fd->name, s);
+        return 1;
+    }
+    if (!strstr(text, s)) {
+        printf("  %s: \"%s\" is not text of the document\n", fd->name, s);
+        return 1;
+    }
+    char iso[11];
+    double a;
+    if (fd->type == DS_FIELD_DATE && ds_norm_date(s, 0, iso) && ds_norm_date(s, 1, iso)) {
+        printf("  %s: \"%s\" does not read as a date\n", fd->name, s);
+        return 1;
+    }
+    if (fd->type == DS_FIELD_AMOUNT && ds_norm_amount(s, &a)) {
+        printf("  %s: \"%s\" does not read as an amount\n", fd->name, s);
+        return 1;
+    }
+    const json_t *box = json_object_get(v, "box");
+    int page = (int)json_integer_value(json_object_get(v, "page"));
+    if (page < 1 || page > doc->n_pages || json_array_size(box) != 4) {
+        printf("  %s: \"%s\" has no page and box\n", fd->name, s);
+        return 1;
+    }
+    double b[4];
+    for (int i = 0; i < 4; i++) b[i] = json_number_value(json_array_get(box, (size_t)i));
+    const ds_page *pg = &doc->pages[page - 1];
+    if (!(b[0] >= 0 && b[1] >= 0 && b[0] < b[2] && b[1] < b[3] && b[2] <= pg->width_pt + 0.01 &&
+          b[3] <= pg->height_pt + 0.01)) {
+        printf("  %s: box [%g %g %g %g] is not on its page\n", fd->name, b[0], b[1], b[2], b[3]);
+        return 1;
+    }
+    return 0;
+}
+
+// Checks one answer; returns the number of faults (printed).
+static int check_answer(const json_t *out, const ds_schema_set *S, const ds_doc *doc,
+                        const char *text, int *n_values, int *n_text) {
+    const ds_schema *sc = ds_schema_find(S, json_string_value(json_object_get(out, "doc_type")));
+    if (!sc) {
+        printf("  doc_type is not one of the schemas'\n");
+        return 1;
+    }
+    const json_t *fields = json_object_get(out, "fields");
+    int bad = 0, f = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)fields, key, v) {
+        if (f >= sc->n_fields || strcmp(key, sc->fields[f].name)) {
+            printf("  field %d is \"%s\", not the schema's \"%s\"\n", f, key,
+                   f < sc->n_fields ? sc->fields[f].name : "(none)");
+            return bad + 1;
+        }
+        const ds_field *fd = &sc->fields[f++];
+        if (fd->type == DS_FIELD_PARTY_LIST) {
+            if (!json_is_array(v) || json_array_size(v) > DS_LIST_MAX) {
+                printf("  %s: not a list of at most %d\n", fd->name, DS_LIST_MAX);
+                bad++;
+                continue;
+            }
+            size_t i;
+            json_t *item;
+            json_array_foreach(v, i, item) {
+                bad += check_value(fd, item, doc, text);
+                (*n_values)++, (*n_text)++;
+            }
+            continue;
+        }
+        bad += check_value(fd, v, doc, text);
+        if (!json_is_null(v)) {
+            (*n_values)++;
+            *n_text += json_is_string(json_object_get(v, "value")) && fd->type != DS_FIELD_ENUM;
+        }
+    }
+    if (f != sc->n_fields) {
+        printf("  %d of the schema's %d fields\n", f, sc->n_fields);
+        bad++;
+    }
+    return bad;
+}
+
+DS_TEST(decode_constraints_random_logits) {
+    ds_fx_init();
+    ds_schema_set schemas;
+    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
+    ds_model_cfg cfg;
+    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    ds_doc *doc;
+    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 6, cfg.img_size, &doc), 0);
+    char text[4096];
+    doc_text(doc, text, sizeof text);
+    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
+    int answers = 0, faults = 0, values = 0, texts = 0, generated = 0, types[4] = {0};
+    for (int seed = 1; seed <= 10; seed++) {
+        ds_model *m;
+        // a tokenizer of few merges: values are many tokens long, fragments repeat
+        DS_CHECK(ds_fixture_text_model(&cfg, "Acme Tools Total Agreement dated Widgets pieces", 300,
+                                       (uint64_t)seed, &m) == 0);
+        ds_extractor *x;
+        DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
+        ds_rng rng;
+        ds_rng_seed(&rng, (uint64_t)seed * 977);
+        for (int run = 0; run < 4; run++) {
+            // greedy, then sampling hot enough to take every branch
+            ds_decode_opts o = {.temperature = run ? 2.0f + run : 0, .rng = &rng};
+            ds_extractor_set_opts(x, &o);
+            json_t *out = NULL;
+            int rc = ds_extractor_doc(x, doc, NULL, &out);
+            if (rc) {
+                printf("  seed %d run %d: %s: %s\n", seed, run, ds_err_name(rc), ds_errmsg());
+                faults++;
+                continue;
+            }
+            answers++;
+            const char *t = json_string_value(json_object_get(out, "doc_type"));
+            for (int s = 0; s < schemas.n && s < 4; s++)
+                types[s] += t && !strcmp(t, schemas.schemas[s].doc_type);
+            int bad = check_answer(out, &schemas, doc, text, &values, &texts);
+            // values that are not whole runs of words come from generation
+            const json_t *fields = json_object_get(out, "fields");
+            const char *key;
+            json_t *v;
+            json_object_foreach((json_t *)fields, key, v) {
+                const char *s = json_string_value(json_object_get(v, "value"));
+                char pad[2048];
+                snprintf(pad, sizeof pad, " %s ", s ? s : "");
+                char hay[4200];
+                snprintf(hay, sizeof hay, " %s ", text);
+                generated += s && !strstr(hay, pad);
+            }
+            if (bad) {
+                char *js = json_dumps(out, JSON_COMPACT);
+                printf("  seed %d run %d: %d faults in %s\n", seed, run, bad, js);
+                free(js);
+            }
+            faults += bad;
+            json_decref(out);
+        }
+        ds_extractor_free(x);
+        ds_model_free(m);
+    }
+    printf("  10 random models x 4 decodes: %d answers (types %d/%d/%d/%d), %d values, %d of them "
+           "text (%d generated, not whole words), %d faults\n",
+           answers, types[0], types[1], types[2], types[3], values, texts, generated, faults);
+    ds_ctx_free(ctx);
+    ds_doc_free(doc);
+    ds_schema_set_free(&schemas);
+    // the answers must have exercised the grammar: values, and generated ones among them
+    return faults != 0 || answers != 40 || values < 40 || texts < 20 || generated < 3;
+}
