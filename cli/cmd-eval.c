@@ -5,6 +5,7 @@
 // --extractor NAME it runs an extractor on each document instead of reading
 // predictions. It trains and tunes nothing.
 #include "cli/cli.h"
+#include "samples/calibration.h"
 #include "core/error.h"
 #include "fusion/extract.h"
 #include "fusion/infer.h"
@@ -34,6 +35,10 @@ static const char *usage_text =
     "                      rules (the baseline) or model (docseek's model, see --model)\n"
     "  --model FILE        the model of --extractor model (default " DS_DEFAULT_MODEL ")\n"
     "  --adapter FILE      a LoRA adapter for it (docseek finetune --lora)\n"
+    "  --calibration FILE  calibrated confidences from FILE (default: the model's own,\n"
+    "                      MODEL.calibration.json beside it, when there is one); none: raw\n"
+    "  --fit-calibration FILE  fit a calibration of the model's raw confidences to how\n"
+    "                      often they were right here, and write it to FILE\n"
     "  --decode-f32        decode with the model's f32 weights (default: bf16 copies of them,\n"
     "                      half the bytes a decoded token reads; the prefill stays f32)\n"
     "  --windows           read a document longer than one sequence in windows of pages and\n"
@@ -64,6 +69,7 @@ typedef struct {
     ds_model *model; // loaded on the first document (--extractor model)
     ds_ctx *ctx;
     ds_extractor *x;
+    ds_calibration *calib; // of the model's confidences, or NULL (raw)
 } ds_extract_env;
 
 // The rules baseline over one document: ingest (OCR where needed), then the rules.
@@ -107,6 +113,7 @@ static ds_eval_extract_fn find_extractor(const char *name) {
 
 typedef struct {
     const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth, *model, *adapter;
+    const char *calibration, *fit_calibration;
     ds_eval_format format;
     ds_eval_opts opts;
     int worst, quiet, given_type, decode_f32;
@@ -165,16 +172,18 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             }
             a->worst = (int)v;
         } else if (has_val && s[0] == '-') {
-            const char **dst = !strcmp(s, "--gt")            ? &a->gt
-                               : !strcmp(s, "--pred")        ? &a->pred
-                               : !strcmp(s, "--extractor")   ? &a->extractor
-                               : !strcmp(s, "--schemas")     ? &a->schemas
-                               : !strcmp(s, "--model")       ? &a->model
-                               : !strcmp(s, "--adapter")     ? &a->adapter
-                               : !strcmp(s, "--json")        ? &a->json
-                               : !strcmp(s, "--html")        ? &a->html
-                               : !strcmp(s, "--write-truth") ? &a->write_truth
-                                                             : NULL;
+            const char **dst = !strcmp(s, "--gt")                ? &a->gt
+                               : !strcmp(s, "--pred")            ? &a->pred
+                               : !strcmp(s, "--calibration")     ? &a->calibration
+                               : !strcmp(s, "--fit-calibration") ? &a->fit_calibration
+                               : !strcmp(s, "--extractor")       ? &a->extractor
+                               : !strcmp(s, "--schemas")         ? &a->schemas
+                               : !strcmp(s, "--model")           ? &a->model
+                               : !strcmp(s, "--adapter")         ? &a->adapter
+                               : !strcmp(s, "--json")            ? &a->json
+                               : !strcmp(s, "--html")            ? &a->html
+                               : !strcmp(s, "--write-truth")     ? &a->write_truth
+                                                                 : NULL;
             if (!dst) {
                 fprintf(stderr, "docseek eval: unexpected argument '%s'\n%s", s, usage_text);
                 return 2;
@@ -198,6 +207,41 @@ static int parse_args(int argc, char **argv, eval_args *a) {
         return 2;
     }
     return 0;
+}
+
+// --fit-calibration FILE: fits the confidences of the scored predictions to how often
+// they were right, writes FILE, and prints the reliability the calibration gives on
+// this same set (on other documents is the honest test: eval --calibration FILE).
+static int fit_calibration(ds_eval_report *rep, const eval_args *a) {
+    char what[4200];
+    snprintf(what, sizeof what, "%s (%s, %s), %ld values", a->gt, ds_eval_format_name(a->format),
+             a->extractor ? a->model ? a->model : DS_DEFAULT_MODEL : a->pred, rep->n_scored);
+    ds_calibration c;
+    int rc = ds_calib_fit(rep->scored, rep->n_scored, what, &c);
+    if (rc) return rc;
+    rc = ds_calib_save(&c, a->fit_calibration);
+    if (!rc) {
+        fprintf(stderr, "docseek eval: wrote %s: %d curves (", a->fit_calibration, c.n_curves);
+        for (int i = 0; i < c.n_curves; i++)
+            fprintf(stderr, "%s%s %ld values, %d steps", i ? "; " : "", c.curves[i].kind,
+                    c.curves[i].n_values, c.curves[i].n_steps);
+        fprintf(stderr, ")\n");
+        ds_eval_report cal = {0};
+        for (long i = 0; i < rep->n_scored; i++) {
+            const ds_eval_scored *v = &rep->scored[i];
+            double p = ds_calib_apply(&c, v->kind, v->conf);
+            int b = (int)(p * DS_EVAL_REL_BINS);
+            b = b >= DS_EVAL_REL_BINS ? DS_EVAL_REL_BINS - 1 : b;
+            cal.rel_n[b]++;
+            cal.rel_ok[b] += v->right;
+        }
+        if (!a->quiet) {
+            printf("\nwith the calibration just fitted (on these same documents):");
+            ds_eval_print_reliability(stdout, &cal);
+        }
+    }
+    ds_calib_free(&c);
+    return rc;
 }
 
 int ds_cmd_eval(int argc, char **argv) {
@@ -234,6 +278,10 @@ int ds_cmd_eval(int argc, char **argv) {
             rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
         if (!rc) rc = ds_extractor_new(env.model, env.ctx, &env.schemas, &env.x);
         if (!rc) ds_extractor_set_opts(env.x, &a.decode);
+        // fitting wants the raw confidences
+        if (!rc && !a.fit_calibration)
+            rc = ds_calib_for_model(env.model_path, a.calibration, &env.calib);
+        if (!rc) ds_extractor_set_calibration(env.x, env.calib);
         if (rc) {
             ds_model_free(env.model);
             ds_lora_free(env.adapter);
@@ -250,6 +298,8 @@ int ds_cmd_eval(int argc, char **argv) {
     ds_ctx_free(env.ctx);
     ds_model_free(env.model);
     ds_lora_free(env.adapter);
+    ds_calib_free(env.calib);
+    free(env.calib);
     ds_schema_set_free(&env.schemas);
     ds_ingest_thread_cleanup();
     ds_eval_report rep;
@@ -271,7 +321,8 @@ int ds_cmd_eval(int argc, char **argv) {
         fprintf(stderr, "docseek eval: warning: the extractor failed on %d document(s)\n",
                 preds.n_extract_failed);
     if (!a.quiet) ds_eval_print_table(stdout, &rep, a.worst);
-    if (a.json) rc = ds_eval_write_json(&rep, a.json);
+    if (a.fit_calibration) rc = fit_calibration(&rep, &a);
+    if (!rc && a.json) rc = ds_eval_write_json(&rep, a.json);
     if (!rc && a.html) rc = ds_eval_write_html(&rep, a.html);
     ds_eval_report_free(&rep);
     ds_eval_preds_free(&preds);

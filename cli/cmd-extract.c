@@ -28,6 +28,8 @@ static const char *usage_text =
     "                  model names it\n"
     "  --model M       the model (default " DS_DEFAULT_MODEL ")\n"
     "  --adapter A     a LoRA adapter for it (docseek finetune --lora)\n"
+    "  --calibration C confidences calibrated by file C (default: the model's own,\n"
+    "                  MODEL.calibration.json beside it, when there is one); none: raw\n"
     "  --windows       read a document longer than one sequence in windows of pages\n"
     "  --schemas DIR   document types and fields (default samples/schemas)\n"
     "  --pretty        indented JSON instead of one line per document\n";
@@ -57,7 +59,7 @@ static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const char
 
 int ds_cmd_extract(int argc, char **argv) {
     const char *files[4096], *type = NULL, *model_path = DS_DEFAULT_MODEL, *adapter = NULL;
-    const char *schemas_dir = "samples/schemas";
+    const char *schemas_dir = "samples/schemas", *calib_opt = NULL;
     int n_files = 0, pretty = 0, windows = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -71,11 +73,12 @@ int ds_cmd_extract(int argc, char **argv) {
         } else if (!strcmp(a, "--windows")) {
             windows = 1;
         } else if (a[0] == '-' && a[1] == '-' && v) {
-            const char **dst = !strcmp(a, "--type")      ? &type
-                               : !strcmp(a, "--model")   ? &model_path
-                               : !strcmp(a, "--adapter") ? &adapter
-                               : !strcmp(a, "--schemas") ? &schemas_dir
-                                                         : NULL;
+            const char **dst = !strcmp(a, "--type")          ? &type
+                               : !strcmp(a, "--model")       ? &model_path
+                               : !strcmp(a, "--adapter")     ? &adapter
+                               : !strcmp(a, "--schemas")     ? &schemas_dir
+                               : !strcmp(a, "--calibration") ? &calib_opt
+                                                             : NULL;
             if (!dst) {
                 fprintf(stderr, "docseek extract: unknown option '%s'\n%s", a, usage_text);
                 return 2;
@@ -103,6 +106,7 @@ int ds_cmd_extract(int argc, char **argv) {
     ds_lora *l = NULL;
     ds_ctx *ctx = NULL;
     ds_extractor *x = NULL;
+    ds_calibration *calib = NULL;
     int rc = ds_schema_set_load(schemas_dir, &schemas);
     if (rc) return ds_cli_fail("extract", rc);
     if (type && !ds_schema_find(&schemas, type))
@@ -114,6 +118,8 @@ int ds_cmd_extract(int argc, char **argv) {
         rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
     if (!rc) rc = ds_extractor_new(m, ctx, &schemas, &x);
     if (!rc) ds_extractor_set_opts(x, &(ds_decode_opts){.windows = windows});
+    if (!rc && !(rc = ds_calib_for_model(model_path, calib_opt, &calib)))
+        ds_extractor_set_calibration(x, calib);
     int failed = 0;
     for (int i = 0; !rc && i < n_files; i++) {
         json_t *o = NULL;
@@ -130,6 +136,8 @@ int ds_cmd_extract(int argc, char **argv) {
     ds_ctx_free(ctx);
     ds_model_free(m);
     ds_lora_free(l);
+    ds_calib_free(calib);
+    free(calib);
     ds_schema_set_free(&schemas);
     ds_ingest_thread_cleanup(); // Tesseract's per-thread engine
     if (rc) return ds_cli_fail("extract", rc);

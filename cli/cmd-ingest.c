@@ -50,6 +50,8 @@ static const char *usage_text =
     "  --type T        the document type of every file (default: the model names it)\n"
     "  --model M       the model (default " DS_DEFAULT_MODEL ")\n"
     "  --adapter A     a LoRA adapter for it (docseek finetune --lora)\n"
+    "  --calibration C confidences calibrated by file C (default: the model's own,\n"
+    "                  MODEL.calibration.json beside it, when there is one); none: raw\n"
     "  --windows       read a document longer than one sequence in windows of pages\n"
     "  --schemas DIR   document types and fields (default samples/schemas)\n"
     "  --log-every S   seconds between progress lines when stderr is no terminal (default "
@@ -300,7 +302,7 @@ static void summary(run *r, const char *out, double seconds, int jobs) {
 }
 
 typedef struct {
-    const char *dir, *out, *type, *model, *adapter, *schemas;
+    const char *dir, *out, *type, *model, *adapter, *schemas, *calibration;
     const char *globs[64];
     int n_globs, jobs, batch, windows, retry_failed;
     double log_every;
@@ -358,12 +360,13 @@ static int parse_args(int argc, char **argv, ingest_args *a) {
             }
             a->globs[a->n_globs++] = argv[++i];
         } else if (v && s[0] == '-' && s[1] == '-') {
-            const char **dst = !strcmp(s, "--out")       ? &a->out
-                               : !strcmp(s, "--type")    ? &a->type
-                               : !strcmp(s, "--model")   ? &a->model
-                               : !strcmp(s, "--adapter") ? &a->adapter
-                               : !strcmp(s, "--schemas") ? &a->schemas
-                                                         : NULL;
+            const char **dst = !strcmp(s, "--out")           ? &a->out
+                               : !strcmp(s, "--type")        ? &a->type
+                               : !strcmp(s, "--model")       ? &a->model
+                               : !strcmp(s, "--adapter")     ? &a->adapter
+                               : !strcmp(s, "--schemas")     ? &a->schemas
+                               : !strcmp(s, "--calibration") ? &a->calibration
+                                                             : NULL;
             if (!dst) {
                 fprintf(stderr, "docseek ingest: unknown option '%s'\n%s", s, usage_text);
                 return 2;
@@ -438,6 +441,7 @@ int ds_cmd_ingest(int argc, char **argv) {
     ds_lora *l = NULL;
     ds_ctx *ctx = NULL;
     ds_extractor *x = NULL;
+    ds_calibration *calib = NULL;
     ds_journal_loaded ld;
     int rc = ds_schema_set_load(a.schemas, &schemas);
     r.schemas = &schemas;
@@ -450,6 +454,8 @@ int ds_cmd_ingest(int argc, char **argv) {
         rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
     if (!rc) rc = ds_extractor_new(m, ctx, &schemas, &x);
     if (!rc) rc = ds_extractor_set_batch(x, a.batch);
+    if (!rc && !(rc = ds_calib_for_model(a.model, a.calibration, &calib)))
+        ds_extractor_set_calibration(x, calib);
     if (!rc) {
         ds_extractor_set_opts(x, &(ds_decode_opts){.windows = a.windows});
         ds_ingest_opts mo;
@@ -486,6 +492,8 @@ int ds_cmd_ingest(int argc, char **argv) {
     ds_ctx_free(ctx);
     ds_model_free(m);
     ds_lora_free(l);
+    ds_calib_free(calib);
+    free(calib);
     ds_schema_set_free(&schemas);
     ds_ingest_thread_cleanup();
     pthread_mutex_destroy(&r.mu);

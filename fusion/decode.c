@@ -152,9 +152,10 @@ static json_t *span_value(dstate *d, int ws, int we, double conf) {
         }
     }
     text[n] = '\0';
-    return json_pack("{s:s, s:i, s:[f, f, f, f], s:f}", "value", text, "page", s->p + 1, "box",
+    return json_pack("{s:s, s:i, s:[f, f, f, f], s:f, s:s}", "value", text, "page", s->p + 1, "box",
                      round(b.x0 * 100) / 100, round(b.y0 * 100) / 100, round(b.x1 * 100) / 100,
-                     round(b.y1 * 100) / 100, "confidence", round(conf * 1000) / 1000);
+                     round(b.y1 * 100) / 100, "confidence", round(conf * 1000) / 1000, "source",
+                     "span");
 }
 
 static int is_mark(const wref *r, int checked) {
@@ -207,9 +208,10 @@ static json_t *mark_value(dstate *d, int i, double conf) {
         if (!v) return NULL;
     }
     const ds_box *b = &r->w->box;
-    return json_pack("{s:o, s:i, s:[f, f, f, f], s:f}", "value", v, "page", r->p + 1, "box",
+    return json_pack("{s:o, s:i, s:[f, f, f, f], s:f, s:s}", "value", v, "page", r->p + 1, "box",
                      round(b->x0 * 100) / 100, round(b->y0 * 100) / 100, round(b->x1 * 100) / 100,
-                     round(b->y1 * 100) / 100, "confidence", round(conf * 1000) / 1000);
+                     round(b->y1 * 100) / 100, "confidence", round(conf * 1000) / 1000, "source",
+                     "mark");
 }
 
 static int cmp_desc(const void *a, const void *b) {
@@ -392,6 +394,7 @@ static json_t *gen_value(const ds_model *m, dstate *d) {
         json_object_set_new(v, "confidence", json_real(round(d->conf * 1000) / 1000));
         json_decref(g);
     }
+    if (v) json_object_set_new(v, "source", json_string("generated"));
     return v;
 }
 
@@ -472,8 +475,8 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             const ds_field *fd = &d->schema->fields[d->field];
             const char *v = fd->type == DS_FIELD_CHECKBOX ? (complete == 0 ? "true" : "false")
                                                           : fd->values[complete];
-            json_t *o2 =
-                json_pack("{s:s, s:f}", "value", v, "confidence", round(d->conf * 1000) / 1000);
+            json_t *o2 = json_pack("{s:s, s:f, s:s}", "value", v, "confidence",
+                                   round(d->conf * 1000) / 1000, "source", "choice");
             if (fd->type == DS_FIELD_CHECKBOX)
                 json_object_set_new(o2, "value", json_boolean(complete == 0));
             put_value(d, o2);

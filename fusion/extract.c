@@ -14,8 +14,9 @@ struct ds_extractor {
     const ds_schema_set *schemas;
     ds_kv_cache *cache;
     ds_arena arena;
-    ds_decode_opts opts; // all zero: the defaults
-    int max_batch;       // documents the cache has room for
+    ds_decode_opts opts;         // all zero: the defaults
+    int max_batch;               // documents the cache has room for
+    const ds_calibration *calib; // NULL: raw confidences
 };
 
 // A cache with room for batch sequences of max_seq tokens.
@@ -52,6 +53,16 @@ int ds_extractor_set_batch(ds_extractor *x, int max_batch) {
     x->cache = c;
     x->max_batch = max_batch;
     return 0;
+}
+
+void ds_extractor_set_calibration(ds_extractor *x, const ds_calibration *c) {
+    x->calib = c;
+}
+
+// Calibrates the confidences of a finished answer (after windows merged: they compare
+// raw confidences).
+static void calibrate(const ds_extractor *x, json_t *out) {
+    if (out && x->calib) ds_calib_apply_fields(x->calib, json_object_get(out, "fields"));
 }
 
 void ds_extractor_set_opts(ds_extractor *x, const ds_decode_opts *o) {
@@ -113,12 +124,13 @@ int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, j
     ds_seq_info info;
     *out = NULL;
     int rc = decode_one(x, doc, doc_type, out, &info);
-    if (rc || ds_seq_read_whole(&info, doc) || !x->opts.windows) return rc;
-    rc = more_windows(x, doc, doc_type, *out, info);
+    if (!rc && !ds_seq_read_whole(&info, doc) && x->opts.windows)
+        rc = more_windows(x, doc, doc_type, *out, info);
     if (rc) {
         json_decref(*out);
         *out = NULL;
     }
+    calibrate(x, *out);
     return rc;
 }
 
@@ -164,6 +176,7 @@ int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *co
                 json_decref(out[i]);
                 out[i] = NULL;
             }
+            calibrate(x, out[i]);
         }
     }
     for (int i = 0; i < n && !first; i++) first = rcs[i];

@@ -10,6 +10,7 @@
 
 #include "fusion/decode.h"
 #include "fusion/model.h"
+#include "samples/calibration.h"
 #include "samples/schema.h"
 
 typedef struct ds_extractor ds_extractor;
@@ -19,6 +20,8 @@ int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_
 void ds_extractor_free(ds_extractor *x);
 // Decoding options for the documents that follow (copied; NULL: the defaults).
 void ds_extractor_set_opts(ds_extractor *x, const ds_decode_opts *o);
+// Confidences of the values that follow are calibrated by c (borrowed; NULL: raw).
+void ds_extractor_set_calibration(ds_extractor *x, const ds_calibration *c);
 // Most documents ds_extractor_docs decodes together.
 #define DS_EXTRACT_MAX_BATCH 64
 // Makes room for max_batch documents decoded together (1..DS_EXTRACT_MAX_BATCH; the

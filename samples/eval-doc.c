@@ -170,6 +170,8 @@ static int parse_value(ds_eval_field *f, const json_t *v, const char *where) {
     const json_t *jc = json_is_object(v) ? json_object_get(v, "confidence") : NULL;
     if (json_is_number(jc) && json_number_value(jc) >= 0 && json_number_value(jc) <= 1)
         added->conf = (float)json_number_value(jc);
+    const char *kind = json_is_object(v) ? json_string_value(json_object_get(v, "source")) : NULL;
+    snprintf(added->kind, sizeof added->kind, "%s", kind ? kind : "");
     return 0;
 }
 

@@ -317,6 +317,21 @@ static int score_field(score_ctx *cx, ds_eval_doc_result *dr, const char *doc_ty
         b = b >= DS_EVAL_REL_BINS ? DS_EVAL_REL_BINS - 1 : b;
         cx->r->rel_n[b]++;
         cx->r->rel_ok[b] += pi[i].used;
+        ds_eval_report *r = cx->r;
+        if (r->n_scored == r->cap_scored) {
+            long cap = r->cap_scored ? 2 * r->cap_scored : 256;
+            ds_eval_scored *ns = realloc(r->scored, sizeof *ns * (size_t)cap);
+            if (!ns) {
+                rc = ds_error(DS_E_NOMEM, "out of memory");
+                break;
+            }
+            r->scored = ns;
+            r->cap_scored = cap;
+        }
+        ds_eval_scored *sv = &r->scored[r->n_scored++];
+        sv->conf = conf;
+        sv->right = pi[i].used;
+        memcpy(sv->kind, pi[i].v->kind, sizeof sv->kind);
     }
     // Wrong values side by side: the i-th unmatched prediction beside the i-th unmatched truth.
     for (int i = 0, k = 0; !rc && (i < np || k < nt);) {
@@ -429,6 +444,7 @@ int ds_eval_score(const ds_eval_set *truth, const ds_eval_preds *preds, const ds
 
 void ds_eval_report_free(ds_eval_report *r) {
     if (!r) return;
+    free(r->scored);
     for (int i = 0; i < r->n_docs; i++) {
         ds_eval_doc_result *d = &r->docs[i];
         for (int k = 0; k < d->n_misses; k++) {

@@ -32,8 +32,16 @@ typedef struct {
     char *raw;          // as written (JSON numbers and booleans as their text)
     ds_eval_box *boxes; // truth: any of them may be hit; prediction: at most one
     int n_boxes;
-    float conf; // prediction: its "confidence" in [0, 1], or -1 when it gave none
+    float conf;    // prediction: its "confidence" in [0, 1], or -1 when it gave none
+    char kind[12]; // prediction: its "source" (how docseek found it: span, generated, ...)
 } ds_eval_value;
+
+// A predicted value with a confidence, and whether it was right: what calibration fits.
+typedef struct {
+    float conf;
+    char kind[12];
+    int right;
+} ds_eval_scored;
 
 typedef struct {
     char *name;
@@ -109,6 +117,8 @@ typedef struct {
     // Reliability: predicted values with a confidence, by tenths of it ([0.9, 1] the
     // last), and how many of them were right.
     long rel_n[DS_EVAL_REL_BINS], rel_ok[DS_EVAL_REL_BINS];
+    ds_eval_scored *scored; // every one of them
+    long n_scored, cap_scored;
     int n_docs, n_predicted, n_doc_type_ok, n_pred_unmatched;
     ds_eval_doc_result *docs; // worst first: document F1, then errors, then id
 } ds_eval_report;

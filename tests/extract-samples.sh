@@ -3,7 +3,8 @@
 # invoice and receipt sets (PDFs and scans) gives, scored by the evaluator as
 # predictions, exactly the F1 and grounding of `eval --extractor model`; a file
 # that is no document and one that is missing become error lines naming their
-# error while the rest goes on (exit 1); an unknown --type is refused.
+# error while the rest goes on (exit 1); an unknown --type is refused; a calibration
+# fitted by eval --fit-calibration is read back, a missing one refused.
 set -e
 D=$1
 SRC=$2
@@ -35,4 +36,12 @@ if "$D" extract $S --type passport samples/sets/invoice/invoice-100-00000.pdf 2>
   exit 1
 fi
 grep -q "passport" "$W/type.err"
+# A calibration fitted by eval is read by extract; a missing one is refused by name.
+"$D" eval --gt samples/sets/receipt $S --extractor model --fit-calibration "$W/cal.json" --quiet
+grep -q '"docseek_calibration": 1' "$W/cal.json"
+"$D" extract $S --calibration "$W/cal.json" samples/sets/receipt/receipt-200-00000.jpg \
+    | grep -q '"confidence":'
+if "$D" extract $S --calibration "$W/none.json" samples/sets/receipt/receipt-200-00000.jpg \
+    2>"$W/cal.err"; then exit 1; fi
+grep -q "NOENT: .*none.json" "$W/cal.err"
 echo "extract: the same F1 as the evaluator's model run; bad files are error lines, the rest goes on"

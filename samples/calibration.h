@@ -1,0 +1,62 @@
+// calibration.h: confidences a person can read as probabilities. The model's
+// raw confidence of a value is the product of its decoding choices'
+// probabilities, and what that is worth differs by how the value was found
+// (a span pointed at, text generated token by token, a choice, a check box)
+// and by how far the documents are from what the model was trained on. A
+// calibration maps raw confidence to the share of values that were right, fitted
+// on held-out documents with truth: per kind of value, an isotonic (monotone)
+// step function by pool-adjacent-violators, each step resting on at least
+// DS_CALIB_MIN_STEP values, its share smoothed as (right + 1) / (values + 2) and
+// never above a step to its right, so a short run of lucky values does not
+// claim certainty. It lives in a small JSON file;
+// one beside a model (models/x.calibration.json beside models/x.safetensors) is
+// used by default.
+#ifndef DS_CALIBRATION_H
+#define DS_CALIBRATION_H
+
+#include <jansson.h>
+
+#include "samples/eval.h"
+
+typedef struct {
+    float raw_hi; // raw confidences up to this (above the previous step's) ...
+    float p;      // ... are right this often
+    long n;       // values fitted in the step
+} ds_calib_step;
+
+typedef struct {
+    char kind[12]; // "span", "generated", "choice", "mark", or "*" (all kinds pooled)
+    ds_calib_step *steps;
+    int n_steps;
+    long n_values;
+} ds_calib_curve;
+
+typedef struct {
+    ds_calib_curve *curves;
+    int n_curves;
+    char *fitted_on; // what it was fitted on, for people
+} ds_calibration;
+
+// A kind gets its own curve from this many values on; fewer use the pooled one.
+#define DS_CALIB_MIN_VALUES 10
+// A step rests on at least this many values (when the curve has that many).
+#define DS_CALIB_MIN_STEP 10
+
+// Fits a calibration to scored values v[0..n) (ds_eval_report.scored). DS_E_INVAL when
+// there is nothing to fit.
+int ds_calib_fit(const ds_eval_scored *v, long n, const char *fitted_on, ds_calibration *out);
+int ds_calib_save(const ds_calibration *c, const char *path);
+// DS_E_NOENT, or DS_E_FORMAT naming what is wrong.
+int ds_calib_load(const char *path, ds_calibration *out);
+void ds_calib_free(ds_calibration *c);
+// The calibrated confidence of a raw one of a value of this kind (the pooled curve for
+// a kind without its own; raw when c has no curve at all).
+double ds_calib_apply(const ds_calibration *c, const char *kind, double raw);
+// Replaces every value's "confidence" in an extraction's "fields" by its calibrated one.
+void ds_calib_apply_fields(const ds_calibration *c, json_t *fields);
+// The calibration a command uses for model_path: opt NULL the file beside the model
+// when there is one (*out NULL otherwise), "none" none, else the file opt names.
+// *out is malloc'd (free with ds_calib_free then free).
+int ds_calib_for_model(const char *model_path, const char *opt, ds_calibration **out);
+
+#endif
