@@ -48,11 +48,15 @@ if [[ -f models/default.safetensors ]]; then
   ./build/docseek extract --pretty samples/sets/invoice/invoice-100-00000.pdf \
     "$(ls samples/sets/receipt/*.jpg | head -1)"
   echo
-  echo "== the shipped default model extracting the committed sample documents, scored against their truth"
+  echo "== the main job on folders: docseek ingest of each sample set into out/samples/TYPE.jsonl,"
+  echo "   its lines scored against the documents' truth (with the reliability of the confidences)"
+  mkdir -p out/samples
   for t in invoice receipt form contract; do
-    ./build/docseek eval --gt samples/sets/$t --extractor model --worst 2
+    rm -f out/samples/$t.jsonl
+    ./build/docseek ingest samples/sets/$t --out out/samples/$t.jsonl \
+      --glob '*.pdf' --glob '*.jpg' --glob '*.tif' --glob '*.png'
+    ./build/docseek eval --gt samples/sets/$t --pred out/samples/$t.jsonl --worst 2
   done
 fi
 echo
-echo "not yet: 'docseek ingest' (folders) and 'docseek serve' (HTTP); 'docseek --help' lists"
-echo "what is available now."
+echo "not yet: 'docseek serve' (HTTP); 'docseek --help' lists what is available now."
