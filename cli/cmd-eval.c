@@ -49,6 +49,7 @@ static const char *usage_text =
     "                      run of the document's tokens, the default), bigram (each token one\n"
     "                      that follows the one before somewhere in the document), none\n"
     "  --no-type-constraint  dates and amounts need not read as a date / an amount\n"
+    "  --no-vision         the model sees a blank page instead of the page image\n"
     "  --schemas DIR       doc and field types, docseek format (default samples/schemas)\n"
     "  --uppercase         compare text fields upper-cased (Kleister always does)\n"
     "  --month-first       read numeric dates month/day/year (default day/month/year)\n"
@@ -143,6 +144,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             a->decode.spans_only = 1;
         } else if (strcmp(s, "--windows") == 0) {
             a->decode.windows = 1;
+        } else if (strcmp(s, "--no-vision") == 0) {
+            a->decode.no_vision = 1;
         } else if (strcmp(s, "--no-type-constraint") == 0) {
             a->decode.no_type_constraint = 1;
         } else if (strcmp(s, "--copy-constraint") == 0 && has_val) {

@@ -1,5 +1,5 @@
 // cmd-extract.c: `docseek extract FILE... [--type T] [--model M] [--adapter A]
-// [--windows] [--pretty]`: the main job from the command line. Each file is
+// [--no-windows] [--no-vision] [--pretty]`: the main job from the command line. Each file is
 // read (OCR where a page has no text layer) and extracted by the model; one
 // JSON object per file goes to stdout, in the order given: its type, every
 // field with the value as printed, its normalised form (ISO date, decimal
@@ -8,6 +8,7 @@
 // read becomes an object with its error's name and message, and the others go
 // on (exit 1 at the end).
 #include "cli/cli.h"
+#include "cli/ingest-opts.h"
 #include "cli/result.h"
 #include "core/error.h"
 #include "core/timer.h"
@@ -30,19 +31,20 @@ static const char *usage_text =
     "  --adapter A     a LoRA adapter for it (docseek finetune --lora)\n"
     "  --calibration C confidences calibrated by file C (default: the model's own,\n"
     "                  MODEL.calibration.json beside it, when there is one); none: raw\n"
-    "  --windows       read a document longer than one sequence in windows of pages\n"
+    "  --no-windows    read only a document's first max_seq tokens (default: a longer one is\n"
+    "                  read in windows of pages and the answers merged)\n"
+    "  --no-vision     the model sees a blank page instead of the page image (words, boxes\n"
+    "                  and ingest's check-box marks only; --no-marks drops those too)\n"
     "  --schemas DIR   document types and fields (default samples/schemas)\n"
-    "  --pretty        indented JSON instead of one line per document\n";
+    "  --pretty        indented JSON instead of one line per document\n" DS_CLI_INGEST_USAGE;
 
 // Extracts one file into *out (the result object, or the error object). Returns 0 or
 // the error's code.
-static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const char *path,
-                       const char *type, const char *model_path, json_t **out) {
-    ds_ingest_opts io;
-    ds_extractor_ingest_opts(x, &io);
+static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const ds_ingest_opts *io,
+                       const char *path, const char *type, const char *model_path, json_t **out) {
     ds_doc *doc = NULL;
     double t0 = ds_time_s();
-    int rc = ds_ingest_file(path, &io, &doc);
+    int rc = ds_ingest_file(path, io, &doc);
     double t1 = ds_time_s();
     json_t *pred = NULL;
     if (!rc) rc = ds_extractor_doc(x, doc, type, &pred);
@@ -60,7 +62,9 @@ static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const char
 int ds_cmd_extract(int argc, char **argv) {
     const char *files[4096], *type = NULL, *model_path = DS_DEFAULT_MODEL, *adapter = NULL;
     const char *schemas_dir = "samples/schemas", *calib_opt = NULL;
-    int n_files = 0, pretty = 0, windows = 0;
+    int n_files = 0, pretty = 0, windows = 1, no_vision = 0, k;
+    ds_ingest_opts io;
+    ds_ingest_opts_default(&io);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -72,6 +76,12 @@ int ds_cmd_extract(int argc, char **argv) {
             pretty = 0;
         } else if (!strcmp(a, "--windows")) {
             windows = 1;
+        } else if (!strcmp(a, "--no-windows")) {
+            windows = 0;
+        } else if (!strcmp(a, "--no-vision")) {
+            no_vision = 1;
+        } else if ((k = ds_cli_ingest_option("extract", argc, argv, &i, &io)) != 0) {
+            if (k < 0) return 2;
         } else if (a[0] == '-' && a[1] == '-' && v) {
             const char **dst = !strcmp(a, "--type")          ? &type
                                : !strcmp(a, "--model")       ? &model_path
@@ -117,13 +127,21 @@ int ds_cmd_extract(int argc, char **argv) {
     if (!rc && !(ctx = ds_ctx_new(DS_BACKEND_CPU, 2)))
         rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
     if (!rc) rc = ds_extractor_new(m, ctx, &schemas, &x);
-    if (!rc) ds_extractor_set_opts(x, &(ds_decode_opts){.windows = windows});
+    if (!rc)
+        ds_extractor_set_opts(x, &(ds_decode_opts){.windows = windows, .no_vision = no_vision});
     if (!rc && !(rc = ds_calib_for_model(model_path, calib_opt, &calib)))
         ds_extractor_set_calibration(x, calib);
+    if (!rc) {
+        ds_ingest_opts mo;
+        ds_extractor_ingest_opts(x, &mo); // the model's encoder input
+        io.enc_size = mo.enc_size;
+        io.no_pixels = mo.no_pixels;
+        io.blank_pixels = mo.blank_pixels;
+    }
     int failed = 0;
     for (int i = 0; !rc && i < n_files; i++) {
         json_t *o = NULL;
-        failed += extract_one(x, &schemas, files[i], type, model_path, &o) != 0;
+        failed += extract_one(x, &schemas, &io, files[i], type, model_path, &o) != 0;
         char *s = o ? json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
                                         JSON_REAL_PRECISION(6) | JSON_PRESERVE_ORDER)
                     : NULL;

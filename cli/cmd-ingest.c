@@ -52,7 +52,10 @@ static const char *usage_text =
     "  --adapter A     a LoRA adapter for it (docseek finetune --lora)\n"
     "  --calibration C confidences calibrated by file C (default: the model's own,\n"
     "                  MODEL.calibration.json beside it, when there is one); none: raw\n"
-    "  --windows       read a document longer than one sequence in windows of pages\n"
+    "  --no-windows    read only a document's first max_seq tokens (default: a longer one is\n"
+    "                  read in windows of pages and the answers merged)\n"
+    "  --no-vision     the model sees a blank page instead of the page image (words, boxes\n"
+    "                  and ingest's check-box marks only; --no-marks drops those too)\n"
     "  --schemas DIR   document types and fields (default samples/schemas)\n"
     "  --log-every S   seconds between progress lines when stderr is no terminal (default "
     "10)\n" DS_CLI_INGEST_USAGE;
@@ -304,7 +307,7 @@ static void summary(run *r, const char *out, double seconds, int jobs) {
 typedef struct {
     const char *dir, *out, *type, *model, *adapter, *schemas, *calibration;
     const char *globs[64];
-    int n_globs, jobs, batch, windows, retry_failed;
+    int n_globs, jobs, batch, windows, no_vision, retry_failed;
     double log_every;
     ds_ingest_opts io;
 } ingest_args;
@@ -338,6 +341,10 @@ static int parse_args(int argc, char **argv, ingest_args *a) {
             return -1;
         } else if (!strcmp(s, "--windows")) {
             a->windows = 1;
+        } else if (!strcmp(s, "--no-windows")) {
+            a->windows = 0;
+        } else if (!strcmp(s, "--no-vision")) {
+            a->no_vision = 1;
         } else if (!strcmp(s, "--retry-failed")) {
             a->retry_failed = 1;
         } else if ((k = ds_cli_ingest_option("ingest", argc, argv, &i, &a->io)) != 0) {
@@ -457,12 +464,13 @@ int ds_cmd_ingest(int argc, char **argv) {
     if (!rc && !(rc = ds_calib_for_model(a.model, a.calibration, &calib)))
         ds_extractor_set_calibration(x, calib);
     if (!rc) {
-        ds_extractor_set_opts(x, &(ds_decode_opts){.windows = a.windows});
+        ds_extractor_set_opts(x, &(ds_decode_opts){.windows = a.windows, .no_vision = a.no_vision});
         ds_ingest_opts mo;
         ds_extractor_ingest_opts(x, &mo); // the model's encoder input
         r.io = a.io;
         r.io.enc_size = mo.enc_size;
         r.io.no_pixels = mo.no_pixels;
+        r.io.blank_pixels = mo.blank_pixels;
         rc = ds_journal_open(a.out, a.retry_failed, &r.journal, &ld);
     }
     if (!rc) {

@@ -187,6 +187,7 @@ void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io) {
     ds_ingest_opts_default(io);
     io->enc_size = x->m->cfg.img_size;
     io->no_pixels = !ds_cfg_use_vision(&x->m->cfg);
+    io->blank_pixels = x->opts.no_vision;
 }
 
 int ds_extractor_file(ds_extractor *x, const char *path, const char *doc_type, json_t **out) {

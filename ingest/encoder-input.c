@@ -10,6 +10,14 @@
 #include <string.h>
 #include <vips/vips.h>
 
+// Where the page lies in the encoder's square: nw pixels wide from (off_x, off_y).
+static void set_geometry(ds_page *page, int S, int nw, int off_x, int off_y) {
+    page->enc_size = S;
+    page->enc_scale = (float)(page->px_per_pt * (double)nw / page->img_w);
+    page->enc_off_x = (float)off_x;
+    page->enc_off_y = (float)off_y;
+}
+
 int ds_page_encoder_input(ds_ingest_ctx *c, ds_page *page) {
     const int S = c->opts->enc_size;
     if (S <= 0 || c->opts->no_pixels) return 0;
@@ -18,6 +26,17 @@ int ds_page_encoder_input(ds_ingest_ctx *c, ds_page *page) {
     nw = nw < 1 ? 1 : nw > S ? S : nw;
     nh = nh < 1 ? 1 : nh > S ? S : nh;
     int off_x = (S - nw) / 2, off_y = (S - nh) / 2;
+    if (c->opts->blank_pixels) { // a white square: the model reads no pixels of the page
+        page->pixels = ds_ingest_alloc(c, (size_t)3 * S * S * sizeof(float));
+        if (!page->pixels) return ds_error(DS_E_NOMEM, "out of memory for the encoder input");
+        for (int ch = 0; ch < 3; ch++) {
+            float white = (1.0f - c->opts->enc_mean[ch]) / c->opts->enc_std[ch];
+            float *plane = page->pixels + (size_t)ch * S * S;
+            for (size_t i = 0; i < (size_t)S * S; i++) plane[i] = white;
+        }
+        set_geometry(page, S, nw, off_x, off_y);
+        return 0;
+    }
 
     VipsImage *in = vips_image_new_from_memory(page->rgb, (size_t)page->img_w * page->img_h * 3,
                                                page->img_w, page->img_h, 3, VIPS_FORMAT_UCHAR);
@@ -56,10 +75,7 @@ int ds_page_encoder_input(ds_ingest_ctx *c, ds_page *page) {
         for (size_t i = 0; i < (size_t)S * S; i++) plane[i] = px[i * 3 + ch] * inv - sub;
     }
     g_free(px);
-    page->enc_size = S;
-    page->enc_scale = (float)(page->px_per_pt * (double)nw / page->img_w);
-    page->enc_off_x = (float)off_x;
-    page->enc_off_y = (float)off_y;
+    set_geometry(page, S, nw, off_x, off_y);
 done:
     vips_area_unref(VIPS_AREA(white));
     if (boxed) g_object_unref(boxed);

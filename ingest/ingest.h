@@ -97,6 +97,7 @@ typedef struct {
     int enc_size;                  // encoder square input (default 512)
     float enc_mean[3], enc_std[3]; // normalisation: (v / 255 - mean) / std (default 0.5, 0.5)
     int no_pixels;                 // 1: skip the encoder tensor (tools that only need words)
+    int blank_pixels;              // 1: the encoder tensor is a white page (--no-vision)
     int no_marks;                  // 1: do not look for check boxes (selection marks)
     int no_graphic_text;           // 1: do not OCR text drawn as graphics on text-layer pages
 } ds_ingest_opts;

@@ -36,6 +36,9 @@ if "$D" extract $S --type passport samples/sets/invoice/invoice-100-00000.pdf 2>
   exit 1
 fi
 grep -q "passport" "$W/type.err"
+# --no-vision: the model sees a blank page; it still answers in the schema
+"$D" extract $S --no-vision --no-windows samples/sets/invoice/invoice-100-00000.pdf \
+    | grep -q '"doc_type":"[a-z]*"'
 # A calibration fitted by eval is read by extract; a missing one is refused by name.
 "$D" eval --gt samples/sets/receipt $S --extractor model --fit-calibration "$W/cal.json" --quiet
 grep -q '"docseek_calibration": 1' "$W/cal.json"
