@@ -2,10 +2,11 @@
 # default-model.sh DOCSEEK SOURCE_DIR WORK_DIR: the shipped default model on the
 # committed sample sets (30 documents a type, born-digital and scanned), read by
 # `docseek ingest` over the whole folder as a user runs it and scored by the
-# evaluator. Each type's field F1 must reach the floor below,
-# a little under what the README reports for the committed model, so a change
-# to ingest, the sequence or the decoder that costs the model accuracy fails
-# here (a check box read from the wrong label, say, costs forms 0.03).
+# evaluator. Each type's field F1 must reach the floor below: what the training
+# issue reported for the committed model (invoice 0.979, receipt 1.000, form
+# 0.978, contract 0.993; form's 0.9778 rounds up, so its floor is 0.977). A
+# change to ingest, the sequence or the decoder that costs the model one value
+# fails here.
 set -e
 D=$1
 SRC=$2
@@ -14,10 +15,10 @@ rm -rf "$W"
 mkdir -p "$W"
 fail=0
 "$D" ingest "$SRC/samples/sets" --out "$W/sets.jsonl" --schemas "$SRC/samples/schemas" \
-    --model "$SRC/models/default.safetensors" --glob '*.pdf' --glob '*.jpg' --glob '*.tif' --glob '*.png' \
-    2>"$W/ingest.err" || { cat "$W/ingest.err"; exit 1; }
+    --model "$SRC/models/default.safetensors" --glob '*.pdf' --glob '*.jpg' --glob '*.tif' \
+    --glob '*.png' 2>"$W/ingest.err" || { cat "$W/ingest.err"; exit 1; }
 tail -2 "$W/ingest.err"
-for t in invoice:0.96 receipt:0.97 form:0.96 contract:0.97; do
+for t in invoice:0.979 receipt:1.000 form:0.977 contract:0.993; do
   type=${t%%:*}
   floor=${t#*:}
   f1=$("$D" eval --gt "$SRC/samples/sets/$type" --schemas "$SRC/samples/schemas" \

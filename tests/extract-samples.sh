@@ -1,6 +1,6 @@
 #!/bin/sh
 # extract-samples.sh DOCSEEK SOURCE_DIR WORK_DIR: `docseek extract` on the committed
-# invoice and receipt sets (PDFs and scans) gives, scored by the evaluator as
+# sample sets of all four types (PDFs and scans) gives, scored by the evaluator as
 # predictions, exactly the F1 and grounding of `eval --extractor model`; a file
 # that is no document and one that is missing become error lines naming their
 # error while the rest goes on (exit 1); an unknown --type is refused; a calibration
@@ -13,7 +13,7 @@ S="--schemas $SRC/samples/schemas"
 rm -rf "$W"
 mkdir -p "$W"
 cd "$SRC"
-for t in invoice receipt; do
+for t in invoice receipt form contract; do
   "$D" extract $S $(ls samples/sets/$t/*.pdf samples/sets/$t/*.jpg samples/sets/$t/*.tif \
       2>/dev/null) >"$W/$t.jsonl"
   a=$("$D" eval --gt samples/sets/$t $S --pred "$W/$t.jsonl" --worst 0 | grep -E '^overall|^grounding')
