@@ -97,9 +97,11 @@ typedef struct {
 
 static volatile sig_atomic_t stop_requested;
 
+// The first SIGINT / SIGTERM stops the run cleanly; a second one ends it at once
+// (nothing is lost: the output is the record, and a rerun continues).
 static void on_signal(int sig) {
-    (void)sig;
     stop_requested = 1;
+    signal(sig, SIG_DFL);
 }
 
 static int stopping(run *r) {

@@ -112,6 +112,27 @@ test -z "$(dups "$W/killed.jsonl")"
 test "$(f1 "$W/killed.jsonl")" = "$a"
 echo "after $kills kills: one line per file, the same results"
 
+# SIGTERM stops a run cleanly (exit 130, the documents already read finished, the
+# summary says what is left); a rerun completes it.
+"$D" ingest "$W/in" --out "$W/term.jsonl" $S $M --jobs 1 --batch 1 2>"$W/term.err" &
+pid=$!
+sleep "$(awk -v ms="$ms" 'BEGIN { printf "%.3f", ms * 0.4 / 1000 }')"
+kill -TERM $pid 2>/dev/null || true
+set +e
+wait $pid
+rc=$?
+set -e
+echo "SIGTERM: exit $rc"
+if [ $rc = 130 ]; then
+  grep -q "stopped with [0-9]* files not done; run the same command again" "$W/term.err"
+else
+  test $rc = 1 # it had finished
+fi
+"$D" ingest "$W/in" --out "$W/term.jsonl" $S $M 2>>"$W/term.err" || true
+test "$(lines "$W/term.jsonl")" = $files
+test -z "$(dups "$W/term.jsonl")"
+test "$(f1 "$W/term.jsonl")" = "$a"
+
 # A torn last line (what a kill during a write leaves) is cut off and redone.
 head -c -40 "$W/clean.jsonl" >"$W/torn.jsonl"
 "$D" ingest "$W/in" --out "$W/torn.jsonl" $S $M 2>"$W/torn.err" || true
