@@ -154,4 +154,10 @@ wait $holder
 grep -q "BUSY: .*another docseek ingest is writing it" "$W/busy.err"
 if "$D" ingest "$W/nothing-here" --out "$W/x.jsonl" $S $M 2>"$W/nodir.err"; then exit 1; fi
 grep -q "NOENT" "$W/nodir.err"
+set +e
+"$D" ingest "$W/in" --out "$W/x.jsonl" --jobs 0 2>"$W/usage.err"
+rc=$?
+set -e
+test $rc = 2
+grep -q "jobs takes a whole number from 1 to 64" "$W/usage.err"
 echo "ingest: every file one line, resumable after kill -9, errors named"
