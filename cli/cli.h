@@ -15,6 +15,7 @@ int ds_cmd_train(int argc, char **argv);
 int ds_cmd_finetune(int argc, char **argv);
 int ds_cmd_extract(int argc, char **argv);
 int ds_cmd_ingest(int argc, char **argv);
+int ds_cmd_serve(int argc, char **argv);
 
 // The model every command uses when none is named (relative to the working directory).
 #define DS_DEFAULT_MODEL "models/default.safetensors"

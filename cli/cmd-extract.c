@@ -9,7 +9,7 @@
 // on (exit 1 at the end).
 #include "cli/cli.h"
 #include "cli/ingest-opts.h"
-#include "cli/result.h"
+#include "fusion/result.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "fusion/extract.h"

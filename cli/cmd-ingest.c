@@ -4,7 +4,7 @@
 // main thread owns the model and decodes the documents the workers have ready
 // together, in batches (a decode step streams the weights once for all of
 // them). Every file ends as one line in FILE, written as soon as it is done:
-// the result (cli/result.h) with its path and content hash, or an error line
+// the result (fusion/result.h) with its path and content hash, or an error line
 // naming the error; the run goes on. FILE is also the record of the run
 // (cli/journal.h): a rerun skips what it holds, so a run stopped at any point,
 // even by kill -9, continues where it stopped and loses nothing. SIGINT or
@@ -13,7 +13,7 @@
 #include "cli/ingest-opts.h"
 #include "cli/journal.h"
 #include "cli/progress.h"
-#include "cli/result.h"
+#include "fusion/result.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "fusion/extract.h"

@@ -1,7 +1,7 @@
 // journal.c: see journal.h.
 #include "cli/journal.h"
 
-#include "cli/result.h"
+#include "fusion/result.h"
 #include "core/error.h"
 
 #include <errno.h>

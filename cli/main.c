@@ -1,6 +1,4 @@
-// main.c: `docseek` entry point: dispatches to the subcommands. Commands
-// whose layer is not built yet say so plainly and exit 2 rather than
-// pretending to work.
+// main.c: `docseek` entry point: dispatches to the subcommands.
 #include "cli/cli.h"
 #include "core/error.h"
 
@@ -23,23 +21,13 @@ static const struct {
     {"model", ds_cmd_model, "create a model file (random init) or describe one"},
     {"extract", ds_cmd_extract, "extract documents with the model: JSON with values and boxes"},
     {"ingest", ds_cmd_ingest, "extract a whole folder into JSON lines (parallel, resumable)"},
-};
-
-// Commands of the design that later issues bring; listed so users see the plan.
-static const struct {
-    const char *name;
-    const char *needs;
-} ds_planned[] = {
-    {"serve", "the HTTP service"},
+    {"serve", ds_cmd_serve, "the HTTP service: POST /v1/extract, /healthz, /metrics"},
 };
 
 static void usage(FILE *f) {
     fprintf(f, "usage: docseek COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof ds_commands / sizeof *ds_commands; i++)
         fprintf(f, "  %-10s %s\n", ds_commands[i].name, ds_commands[i].help);
-    fprintf(f, "\nnot built yet:\n");
-    for (size_t i = 0; i < sizeof ds_planned / sizeof *ds_planned; i++)
-        fprintf(f, "  %-10s needs %s\n", ds_planned[i].name, ds_planned[i].needs);
     fprintf(f, "\n`docseek COMMAND --help` describes a command.\n");
 }
 
@@ -61,12 +49,6 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof ds_commands / sizeof *ds_commands; i++)
         if (strcmp(argv[1], ds_commands[i].name) == 0)
             return ds_commands[i].run(argc - 1, argv + 1);
-    for (size_t i = 0; i < sizeof ds_planned / sizeof *ds_planned; i++)
-        if (strcmp(argv[1], ds_planned[i].name) == 0) {
-            fprintf(stderr, "docseek %s: not available yet: it needs %s, which is not built yet.\n",
-                    argv[1], ds_planned[i].needs);
-            return 2;
-        }
     fprintf(stderr, "docseek: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -1,5 +1,5 @@
 // result.c: see result.h.
-#include "cli/result.h"
+#include "fusion/result.h"
 
 #include "core/error.h"
 #include "samples/normalize.h"

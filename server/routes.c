@@ -1,0 +1,223 @@
+// routes.c: what each request gets. GET /healthz and /metrics are answered
+// at once; POST /v1/extract becomes a job: its document is read on a libuv
+// worker thread (uv_queue_work), decoded by the scheduler thread, and
+// answered here on the loop thread when it comes back. Not built yet: async
+// jobs (?async=1, /v1/jobs/{id}), a per-request adapter, the upload page.
+#include "core/error.h"
+#include "core/timer.h"
+#include "server/multipart.h"
+#include "server/scheduler.h"
+#include "server/server-impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void ds_job_free(ds_job *j) {
+    if (!j) return;
+    free(j->data);
+    ds_doc_free(j->doc);
+    json_decref(j->result);
+    free(j);
+}
+
+static void respond_json(ds_conn *c, int status, json_t *o) {
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
+    if (!s) {
+        ds_conn_respond_error(c, DS_E_NOMEM, "out of memory writing the answer");
+        return;
+    }
+    ds_conn_respond(c, status, "application/json", s, strlen(s), NULL);
+    free(s);
+}
+
+void ds_job_finish(ds_job *j) {
+    ds_srv *s = j->srv;
+    atomic_fetch_sub(&s->m.queue_depth, 1);
+    double total = ds_time_s() - j->t_start;
+    ds_metrics_observe(&s->m, 0, j->ms_ingest / 1e3);
+    if (!j->rc) ds_metrics_observe(&s->m, 1, (j->ms_queue + j->ms_model) / 1e3);
+    ds_metrics_observe(&s->m, 2, total);
+    if (j->rc) atomic_fetch_add(&s->m.failed, 1);
+    if (j->conn) {
+        if (j->rc) {
+            ds_conn_respond_error(j->conn, j->rc, j->err);
+        } else {
+            json_object_del(j->result, "file"); // an upload has no path
+            json_object_set_new(json_object_get(j->result, "timings_ms"), "queue",
+                                json_real(j->ms_queue));
+            respond_json(j->conn, 200, j->result);
+        }
+    }
+    ds_job_free(j);
+    ds_srv_drain_check(s);
+}
+
+// ---- reading the document (a libuv worker thread)
+
+static void work_ingest(uv_work_t *w) {
+    ds_job *j = w->data;
+    double t0 = ds_time_s();
+    j->rc = ds_ingest_memory(j->data, j->size, &j->srv->io, &j->doc);
+    if (j->rc)
+        snprintf(j->err, sizeof j->err, "%s", ds_errmsg()[0] ? ds_errmsg() : ds_strerror(j->rc));
+    j->ms_ingest = (ds_time_s() - t0) * 1e3;
+    free(j->data); // the pages hold what the model needs
+    j->data = NULL;
+}
+
+static void after_ingest(uv_work_t *w, int status) {
+    ds_job *j = w->data;
+    if (status == UV_ECANCELED && !j->rc) {
+        j->rc = DS_E_BUSY;
+        snprintf(j->err, sizeof j->err, "the server is shutting down");
+    }
+    if (j->rc || !j->conn) { // failed, or nobody waits for it any more
+        if (!j->conn && !j->rc) j->rc = DS_E_IO;
+        ds_job_finish(j);
+        return;
+    }
+    ds_sched_submit(j->srv->sched, j);
+}
+
+// ---- the routes
+
+static int query_value(const char *query, const char *key, char *out, size_t cap) {
+    size_t kl = strlen(key);
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+        if ((size_t)(end - p) > kl && !strncmp(p, key, kl) && p[kl] == '=') {
+            size_t n = (size_t)(end - p) - kl - 1;
+            if (n >= cap) n = cap - 1;
+            memcpy(out, p + kl + 1, n);
+            out[n] = 0;
+            return 1;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
+int ds_srv_authorized(const ds_srv *s, const char *authorization) {
+    const char *key = s->cfg.api_key;
+    if (!key) return 1;
+    const char *a = authorization;
+    if (strncasecmp(a, "Bearer ", 7)) return 0;
+    a += 7;
+    size_t n = strlen(key), m = strlen(a);
+    unsigned diff = (unsigned)(n ^ m);
+    for (size_t i = 0; i < n; i++) diff |= (unsigned)(key[i] ^ (i < m ? a[i] : 0));
+    return diff == 0;
+}
+
+static void route_extract(ds_srv *s, ds_conn *c, const ds_request *r) {
+    char type[64] = "", v[64];
+    if (query_value(r->query, "type", type, sizeof type) && !ds_schema_find(s->schemas, type)) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "type=%s: no such document type (invoice, receipt, form, "
+                 "contract)",
+                 type);
+        ds_conn_respond_error(c, DS_E_INVAL, msg);
+        return;
+    }
+    if (query_value(r->query, "async", v, sizeof v) ||
+        query_value(r->query, "adapter", v, sizeof v)) {
+        ds_conn_respond_error(c, DS_E_UNSUPPORTED,
+                              "async jobs and per-request adapters are not "
+                              "built yet");
+        return;
+    }
+    const uint8_t *doc = r->body;
+    size_t size = r->body_len;
+    if (!strncasecmp(r->content_type, "multipart/", 10)) {
+        char boundary[128];
+        ds_multipart_part part;
+        int rc = ds_multipart_boundary(r->content_type, boundary, sizeof boundary);
+        if (!rc) rc = ds_multipart_find(r->body, r->body_len, boundary, "file", &part);
+        if (rc) {
+            ds_conn_respond_error(c, rc == DS_E_NOT_FOUND ? DS_E_INVAL : rc, ds_errmsg());
+            return;
+        }
+        doc = part.data;
+        size = part.size;
+    }
+    if (size == 0) {
+        ds_conn_respond_error(c, DS_E_INVAL,
+                              "no document: send it as the body (with its "
+                              "Content-Type) or as the multipart part \"file\"");
+        return;
+    }
+    if (atomic_load(&s->m.queue_depth) >= s->cfg.max_queue) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%d documents are in flight (--max-queue); retry later",
+                 s->cfg.max_queue);
+        ds_conn_respond_error(c, DS_E_BUSY, msg);
+        return;
+    }
+    ds_job *j = calloc(1, sizeof *j);
+    if (j) j->data = malloc(size);
+    if (!j || !j->data) {
+        free(j);
+        ds_conn_respond_error(c, DS_E_NOMEM, "out of memory for the document");
+        return;
+    }
+    memcpy(j->data, doc, size);
+    j->size = size;
+    j->srv = s;
+    j->conn = c;
+    j->t_start = ds_time_s();
+    snprintf(j->type, sizeof j->type, "%s", type);
+    j->work.data = j;
+    atomic_fetch_add(&s->m.queue_depth, 1);
+    ds_conn_set_job(c, j);
+    if (uv_queue_work(s->loop, &j->work, work_ingest, after_ingest) != 0) {
+        j->rc = DS_E_INTERNAL;
+        snprintf(j->err, sizeof j->err, "cannot queue the document for reading");
+        ds_job_finish(j);
+    }
+}
+
+void ds_route(ds_srv *s, ds_conn *c, const ds_request *r) {
+    int get = r->method == HTTP_GET;
+    if (!strcmp(r->path, "/healthz")) {
+        if (!get) {
+            ds_conn_respond_error(c, DS_E_INVAL, "/healthz takes GET");
+            return;
+        }
+        json_t *o = json_pack("{s:s, s:s, s:f, s:i}", "status", s->draining ? "draining" : "ok",
+                              "model", s->model_name, "uptime_s", ds_time_s() - s->t_start,
+                              "queue_depth", atomic_load(&s->m.queue_depth));
+        respond_json(c, s->draining ? 503 : 200, o);
+        json_decref(o);
+        return;
+    }
+    if (!ds_srv_authorized(s, r->authorization)) {
+        ds_conn_respond_error(c, DS_E_UNAUTHORIZED,
+                              "this server needs \"Authorization: Bearer KEY\" (--api-key-file)");
+        return;
+    }
+    if (!strcmp(r->path, "/metrics") && get) {
+        char *t = ds_metrics_text(s);
+        if (!t)
+            ds_conn_respond_error(c, DS_E_NOMEM, "out of memory");
+        else
+            ds_conn_respond(c, 200, "text/plain; version=0.0.4", t, strlen(t), NULL);
+        free(t);
+        return;
+    }
+    if (!strcmp(r->path, "/v1/extract")) {
+        if (r->method != HTTP_POST)
+            ds_conn_respond_error(c, DS_E_INVAL, "/v1/extract takes POST");
+        else if (s->draining)
+            ds_conn_respond_error(c, DS_E_BUSY, "the server is shutting down");
+        else
+            route_extract(s, c, r);
+        return;
+    }
+    char msg[300];
+    snprintf(msg, sizeof msg,
+             "%.200s: no such endpoint (GET /healthz, GET /metrics, POST "
+             "/v1/extract)",
+             r->path);
+    ds_conn_respond_error(c, DS_E_NOT_FOUND, msg);
+}

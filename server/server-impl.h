@@ -1,0 +1,115 @@
+// server-impl.h: what the service's files share: the server, its
+// connections and the jobs that carry a document from a request through
+// ingest and the model back to the connection. Everything here is touched on
+// the loop thread only, except ds_job's document fields, which belong to
+// whichever thread holds the job (a worker while it reads the document, the
+// scheduler while it decodes), and the atomic metrics.
+#ifndef DS_SERVER_IMPL_H
+#define DS_SERVER_IMPL_H
+
+#include <jansson.h>
+#include <llhttp.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "fusion/extract.h"
+#include "server/server.h"
+
+typedef struct ds_srv ds_srv;
+typedef struct ds_conn ds_conn;
+
+typedef struct ds_job {
+    ds_srv *srv;
+    ds_conn *conn; // waiting for the answer; NULL once it went away
+    uint8_t *data; // the document's bytes (owned)
+    size_t size;
+    char type[64];  // the type the caller fixed, "" for the model's choice
+    ds_doc *doc;    // read by a worker
+    int rc;         // 0, or the DS_E* that ended it
+    char err[512];  // its message
+    json_t *result; // the answer (fusion/result.h), on success
+    double t_start; // when the request was complete (s)
+    double ms_ingest, ms_queue, ms_model;
+    int batch; // documents decoded with it
+    uv_work_t work;
+    struct ds_job *next; // in the scheduler's queues
+} ds_job;
+
+// Latency histogram buckets (seconds), Prometheus style: cumulative on output.
+#define DS_LAT_BUCKETS 10
+extern const double ds_lat_bounds[DS_LAT_BUCKETS];
+
+typedef struct {
+    atomic_long requests[6];  // by status class: 1xx..5xx (index 1..5)
+    atomic_long by_status[8]; // 200, 400, 401, 404, 413, 422, 503, other
+    atomic_long documents, pages, failed;
+    atomic_long batches, batch_hist[7];     // batch sizes 1, 2, 4, 8, 16, 32, 64+
+    atomic_long tokens;                     // answer tokens decoded (not yet counted: 0)
+    atomic_long lat[3][DS_LAT_BUCKETS + 1]; // ingest, queue + model, total; +Inf last
+    _Atomic double lat_sum[3];
+    atomic_int queue_depth; // documents accepted and not yet answered
+} ds_metrics;
+
+struct ds_srv {
+    ds_serve_cfg cfg;
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_signal_t sigterm, sigint;
+    struct ds_sched *sched;
+    ds_extractor *x;
+    ds_schema_set *schemas;
+    ds_ingest_opts io; // how documents are read: the model's encoder input, the limits
+    const char *model_name;
+    ds_conn *conns; // every open connection (a list through ds_conn.next)
+    int draining;   // a signal came: no new connections, finish what is in flight
+    int listening;
+    int barrier_used; // the workers' cleanup ran (server.c)
+    double t_start;
+    ds_metrics m;
+};
+
+// Draining (a signal came) and nothing in flight: closes the idle connections and
+// stops the scheduler, so the loop runs out of handles (server.c).
+void ds_srv_drain_check(ds_srv *s);
+
+// ---- connections (server/conn.c)
+// Accepts a connection on the listener.
+void ds_conn_accept(ds_srv *s);
+// Answers c's current request: status, content type and body (copied); the
+// connection then reads its next request or closes. body NULL: no body.
+void ds_conn_respond(ds_conn *c, int status, const char *content_type, const char *body, size_t len,
+                     const char *extra_headers);
+// Answers with the JSON error object of DS_E* err and message msg.
+void ds_conn_respond_error(ds_conn *c, int err, const char *msg);
+// Closes every idle connection (draining).
+void ds_conn_close_idle(ds_srv *s);
+
+// The request as the routes see it.
+typedef struct {
+    llhttp_method_t method;
+    const char *path;  // without the query
+    const char *query; // after '?', or ""
+    const char *content_type;
+    const char *authorization;
+    const uint8_t *body;
+    size_t body_len;
+} ds_request;
+
+// ---- routes (server/routes.c): answers r on c (now, or later through a job)
+// Whether "Authorization: <authorization>" carries the key (always, without one);
+// compared in constant time.
+int ds_srv_authorized(const ds_srv *s, const char *authorization);
+void ds_route(ds_srv *s, ds_conn *c, const ds_request *r);
+// A job finished (loop thread): its answer goes to its connection.
+void ds_job_finish(ds_job *j);
+void ds_job_free(ds_job *j);
+// The job a connection is waiting for, so a closing connection can drop it.
+void ds_conn_set_job(ds_conn *c, ds_job *j);
+
+// ---- metrics (server/metrics.c)
+void ds_metrics_count_status(ds_metrics *m, int status);
+void ds_metrics_observe(ds_metrics *m, int stage, double seconds);
+// Prometheus text exposition of m (malloc'd).
+char *ds_metrics_text(const ds_srv *s);
+
+#endif

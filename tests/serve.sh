@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# serve.sh DOCSEEK SOURCE_DIR WORK_DIR: the real `docseek serve` on a free
+# loopback port, driven with curl and raw sockets (bash /dev/tcp):
+# - /healthz, /metrics; POST /v1/extract with the document as the body and as
+#   a multipart "file" part, answering exactly what `docseek extract` answers;
+# - keep-alive, pipelined requests answered in order, a chunked body,
+#   Expect: 100-continue answered at once;
+# - every limit with its status: 413 body, 431 headers, 422 pages, 408 slow
+#   client, 503 + Retry-After when the queue is full, 401 without the key;
+#   400 / 404 / 415 for bad requests, each a JSON error from the one table;
+# - SIGTERM: the request in flight is answered, then the server exits 0.
+set -euo pipefail
+D=$1
+SRC=$2
+W=$3
+rm -rf "$W"
+mkdir -p "$W"
+cd "$SRC"
+S=(--schemas "$SRC/samples/schemas" --model "$SRC/models/default.safetensors")
+INV=samples/sets/invoice/invoice-100-00000.pdf
+RCP=$(ls samples/sets/receipt/*.jpg | head -1)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# start NAME ARGS...: a server on a free port; sets PORT
+start() {
+  local name=$1
+  shift
+  rm -f "$W/$name.port"
+  "$D" serve --port 0 --port-file "$W/$name.port" "${S[@]}" "$@" 2>"$W/$name.log" &
+  pids+=($!)
+  PID=$!
+  for _ in $(seq 1 300); do
+    [ -s "$W/$name.port" ] && break
+    sleep 0.1
+  done
+  PORT=$(cat "$W/$name.port")
+  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null
+}
+# status METHOD PATH [curl args...]: prints the status code; the body goes to $W/body
+status() {
+  local m=$1 p=$2
+  shift 2
+  curl -s -o "$W/body" -w '%{http_code}' -X "$m" "$@" "http://127.0.0.1:$PORT$p"
+}
+expect() { # expect CODE STATUS ERROR_CODE
+  [ "$2" = "$1" ] || { echo "want $1, got $2: $(cat "$W/body")"; exit 1; }
+  [ -z "${3:-}" ] || grep -q "\"code\":\"$3\"" "$W/body" || { echo "no $3 in $(cat "$W/body")"; exit 1; }
+}
+fields() { sed 's/.*"fields":\(.*\),"pages".*/\1/' "$1"; }
+
+start main --max-body 2000000 --max-headers 32 --max-pages 1 --read-timeout-ms 800 --max-batch 4
+grep -q '"status":"ok"' <(curl -s "http://127.0.0.1:$PORT/healthz")
+
+# the document as the body, and as a multipart part: what extract answers
+"$D" extract "${S[@]}" "$INV" >"$W/inv.extract"
+"$D" extract "${S[@]}" "$RCP" >"$W/rcp.extract"
+expect 200 "$(status POST /v1/extract --data-binary @"$INV" -H 'Content-Type: application/pdf')"
+cp "$W/body" "$W/inv.served"
+[ "$(fields "$W/inv.served")" = "$(fields "$W/inv.extract")" ]
+expect 200 "$(status POST /v1/extract -F file=@"$RCP")"
+cp "$W/body" "$W/rcp.served"
+[ "$(fields "$W/rcp.served")" = "$(fields "$W/rcp.extract")" ]
+expect 200 "$(status POST '/v1/extract?type=invoice' --data-binary @"$INV")"
+grep -q '"doc_type":"invoice"' "$W/body"
+echo "extract: body and multipart answer what docseek extract answers"
+
+# bad requests
+expect 400 "$(status POST '/v1/extract?type=passport' --data-binary @"$INV")" INVAL
+expect 400 "$(status POST /v1/extract -F other=@"$INV")" INVAL
+expect 400 "$(status POST /v1/extract)" INVAL
+expect 400 "$(status GET /v1/extract)" INVAL
+expect 404 "$(status GET /nothing)" NOT_FOUND
+expect 415 "$(status POST /v1/extract --data-binary 'just some text, not a document')" UNSUPPORTED
+head -c 2000 "$INV" >"$W/broken.pdf"
+expect 422 "$(status POST /v1/extract --data-binary @"$W/broken.pdf")" FORMAT
+echo "bad requests: 400, 404, 415, 422 with their codes"
+
+# limits
+head -c 2500000 /dev/zero >"$W/big.bin"
+expect 413 "$(status POST /v1/extract --data-binary @"$W/big.bin")" TOO_LARGE
+hdrs=()
+for i in $(seq 1 40); do hdrs+=(-H "X-Filler-$i: $i"); done
+expect 431 "$(status GET /healthz "${hdrs[@]}")"
+tif=$(ls samples/sets/contract/*.tif | head -1)
+pages=$("$D" pages "$tif" --compact | grep -o '"n_pages":[0-9]*' | cut -d: -f2)
+[ "$pages" -ge 2 ]
+expect 422 "$(status POST /v1/extract --data-binary @"$tif")" TOO_MANY_PAGES
+# a slow client: half a request, then nothing
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc' >&3
+slow=$(timeout 10 cat <&3 || true)
+exec 3<&-
+grep -q "HTTP/1.1 408" <<<"$slow"
+echo "limits: 413 body, 431 headers, 422 pages ($pages), 408 slow client"
+
+# keep-alive, pipelining, chunked, Expect: 100-continue
+curl -sv "http://127.0.0.1:$PORT/healthz" "http://127.0.0.1:$PORT/healthz" -o /dev/null \
+  -o /dev/null 2>"$W/keepalive.log"
+grep -qi "re-using existing connection" "$W/keepalive.log"
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nothing HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
+piped=$(timeout 10 cat <&3 || true)
+exec 3<&-
+# (a body has no newline at its end: the next status line follows it directly)
+[ "$(grep -ao 'HTTP/1.1 [0-9]*' <<<"$piped" | tr '\n' ' ')" = "HTTP/1.1 200 HTTP/1.1 404 HTTP/1.1 200 " ]
+expect 200 "$(status POST /v1/extract -H 'Transfer-Encoding: chunked' --data-binary @"$RCP")"
+[ "$(fields "$W/body")" = "$(fields "$W/rcp.extract")" ]
+curl -sv -o /dev/null -H 'Expect: 100-continue' --data-binary @"$INV" \
+  "http://127.0.0.1:$PORT/v1/extract" 2>"$W/expect.log"
+grep -q "HTTP/1.1 100 Continue" "$W/expect.log"
+echo "keep-alive, 3 pipelined requests in order, chunked body, 100-continue"
+
+# metrics
+curl -s "http://127.0.0.1:$PORT/metrics" >"$W/metrics"
+grep -q '^docseek_requests_total{status="200"} [1-9]' "$W/metrics"
+grep -q '^docseek_requests_total{status="413"} 1$' "$W/metrics"
+grep -q '^docseek_documents_total [1-9]' "$W/metrics"
+grep -q '^docseek_batch_size_count [1-9]' "$W/metrics"
+grep -q '^docseek_latency_seconds_count{stage="request"} [1-9]' "$W/metrics"
+echo "metrics: requests by status, documents, batches, latency"
+
+# SIGTERM: the request in flight is answered, then exit 0
+curl -s -o "$W/last.json" -w '%{http_code}' --data-binary @"$RCP" \
+  "http://127.0.0.1:$PORT/v1/extract" >"$W/last.code" &
+cpid=$!
+sleep 0.05
+kill -TERM "$PID"
+wait "$cpid"
+set +e
+wait "$PID"
+rc=$?
+set -e
+[ "$rc" = 0 ]
+[ "$(cat "$W/last.code")" = 200 ]
+! curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null
+echo "SIGTERM: the request in flight answered, exit 0"
+
+# a full queue: 503 with Retry-After
+start queue --max-queue 1 --workers 1 --max-batch 1
+for i in 1 2 3 4 5 6; do
+  curl -s -D "$W/q$i.head" -o /dev/null --data-binary @"$RCP" "http://127.0.0.1:$PORT/v1/extract" &
+done
+wait $(jobs -p | grep -v "^$PID$") 2>/dev/null || true
+sleep 0.5
+grep -l "HTTP/1.1 503" "$W"/q*.head >/dev/null
+grep -qi "^Retry-After: 1" $(grep -l "HTTP/1.1 503" "$W"/q*.head | head -1)
+grep -l "HTTP/1.1 200" "$W"/q*.head >/dev/null
+kill -TERM "$PID"
+wait "$PID"
+echo "queue: 503 with Retry-After beyond --max-queue"
+
+# the API key
+echo "s3cret-key" >"$W/key"
+start keyed --api-key-file "$W/key"
+expect 401 "$(status POST /v1/extract --data-binary @"$INV")" UNAUTHORIZED
+expect 401 "$(status POST /v1/extract --data-binary @"$INV" -H 'Authorization: Bearer wrong')" UNAUTHORIZED
+expect 200 "$(status POST /v1/extract --data-binary @"$INV" -H 'Authorization: Bearer s3cret-key')"
+expect 200 "$(status GET /healthz)"
+! grep -q "s3cret" "$W/keyed.log"
+kill -TERM "$PID"
+wait "$PID"
+# the servers' own logs hold no sanitizer report (their exit codes were checked too)
+! grep -l "ERROR: [A-Za-z]*Sanitizer\|runtime error:" "$W"/*.log
+echo "serve: every endpoint, both uploads, keep-alive, pipelining, each limit, clean stop"
