@@ -305,14 +305,31 @@ static void pg_mixture(ds_model *m, const ds_gen_state *gs, const float *h, cons
     free(a);
 }
 
-// Dates and amounts are pointed at only as runs (of up to DS_TYPED_RUN words) that
-// read as a date / an amount, so a date field cannot take "2.10" nor a total a
-// phone number. 1 when words [ws, we] qualify for type t (always, for other types).
+// Dates, amounts and currencies are pointed at only as runs (of up to DS_TYPED_RUN
+// words) that read as one, so a date field cannot take "2.10", a total a phone
+// number, nor a currency a word that is no code or symbol. 1 when words [ws, we]
+// qualify for type t (always, for other types).
 #define DS_TYPED_RUN 6
+// The field types whose values must read as such: dates, amounts, currencies.
+static int is_typed(ds_field_type t) {
+    return t == DS_FIELD_DATE || t == DS_FIELD_AMOUNT || t == DS_FIELD_CURRENCY;
+}
+
+// Whether text reads as a value of field type t (any text for the others).
+static int reads_as(ds_field_type t, const char *text) {
+    char iso[11], code[4];
+    double a;
+    if (t == DS_FIELD_DATE)
+        return ds_norm_date(text, 0, iso) == 0 || ds_norm_date(text, 1, iso) == 0;
+    if (t == DS_FIELD_AMOUNT) return ds_norm_amount(text, &a) == 0;
+    if (t == DS_FIELD_CURRENCY) return ds_norm_currency(text, code) == 0;
+    return 1;
+}
+
 static int typed_run(const dstate *d, int ws, int we, ds_field_type t) {
-    if (t != DS_FIELD_DATE && t != DS_FIELD_AMOUNT) return 1;
+    if (!is_typed(t)) return 1;
     if (we - ws >= DS_TYPED_RUN || we >= d->n_words) return 0;
-    char text[256], iso[11];
+    char text[256];
     size_t n = 0;
     for (int i = ws; i <= we; i++) {
         const char *w = d->words[i].w->text;
@@ -323,9 +340,7 @@ static int typed_run(const dstate *d, int ws, int we, ds_field_type t) {
         n += l;
     }
     text[n] = 0;
-    double a;
-    if (t == DS_FIELD_AMOUNT) return ds_norm_amount(text, &a) == 0;
-    return ds_norm_date(text, 0, iso) == 0 || ds_norm_date(text, 1, iso) == 0;
+    return reads_as(t, text);
 }
 
 // The best-scoring start word of a run of type t; -1 when no word starts one.
@@ -346,31 +361,29 @@ static int sam_ready(dstate *d) {
     return d->sam.st ? 0 : ds_sam_build(&d->sam, d->gs.doc_ids, d->gs.n_doc);
 }
 
-// The generated value's text (its leading space dropped) into text; its length or -1.
+// The generated value's text (its leading and trailing spaces dropped) into text; its
+// length or -1.
 static int gen_text(const ds_model *m, const dstate *d, char *text, size_t cap) {
     char raw[1024];
     int k = ds_tokenizer_decode(m->tok, d->gen, d->gn, raw, sizeof raw);
     if (k <= 0) return -1;
-    const char *v = raw[0] == ' ' ? raw + 1 : raw;
-    return snprintf(text, cap, "%s", v);
+    const char *v = raw + strspn(raw, " ");
+    int n = snprintf(text, cap, "%s", v);
+    n = n < (int)cap ? n : (int)cap - 1;
+    while (n > 0 && text[n - 1] == ' ') text[--n] = 0; // a run may end on a space token
+    return n;
 }
 
 // Whether the generated value may end here: whole UTF-8, not blank, and a date or
 // an amount that reads as one (unless o loosens that).
 static int gen_value_ok(const ds_model *m, const dstate *d, const ds_decode_opts *o) {
-    char text[1024], iso[11];
+    char text[1024];
     int n = gen_text(m, d, text, sizeof text);
     if (n <= 0 || text[strspn(text, " ")] == 0) return 0;
     json_t *utf8 = json_stringn(text, (size_t)n); // NULL unless whole UTF-8
     if (!utf8) return 0;
     json_decref(utf8);
-    if (o && o->no_type_constraint) return 1;
-    ds_field_type t = d->schema->fields[d->field].type;
-    double a;
-    if (t == DS_FIELD_DATE)
-        return ds_norm_date(text, 0, iso) == 0 || ds_norm_date(text, 1, iso) == 0;
-    if (t == DS_FIELD_AMOUNT) return ds_norm_amount(text, &a) == 0;
-    return 1;
+    return (o && o->no_type_constraint) || reads_as(d->schema->fields[d->field].type, text);
 }
 
 // The value object of the generated run, grounded on the words its tokens came from:
@@ -494,12 +507,11 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         }
         ds_infer_pointer(m, &d->gs, h, 1, 0, p);
         ds_field_type ft = d->schema->fields[d->field].type;
-        if (o && o->no_type_constraint && (ft == DS_FIELD_DATE || ft == DS_FIELD_AMOUNT))
-            ft = DS_FIELD_TEXT; // any run
+        if (o && o->no_type_constraint && is_typed(ft)) ft = DS_FIELD_TEXT; // any run
         int best = typed_start(d, p, ft);
         // No run of the field's type: the pointers run as trained, but the value
         // is null, since no run of these words can be a date / an amount.
-        d->typed_miss = best < 0 && (ft == DS_FIELD_DATE || ft == DS_FIELD_AMOUNT);
+        d->typed_miss = best < 0 && is_typed(ft);
         if (best < 0)
             for (int i = best = 0; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
         d->conf *= p[best];
@@ -525,8 +537,7 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         }
         ds_infer_pointer(m, &d->gs, h, 2, d->ws, p);
         ds_field_type ft = d->schema->fields[d->field].type;
-        if (o && o->no_type_constraint && (ft == DS_FIELD_DATE || ft == DS_FIELD_AMOUNT))
-            ft = DS_FIELD_TEXT;
+        if (o && o->no_type_constraint && is_typed(ft)) ft = DS_FIELD_TEXT;
         int best = -1;
         for (int i = d->ws; i < d->gs.n_words; i++)
             if ((best < 0 || p[i] > p[best]) && typed_run(d, d->ws, i, ft)) best = i;
@@ -555,7 +566,7 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
     case M_GEN: {
         // A generated value: a run of the document's tokens (the span automaton's
         // continuations of the run so far), ended only where its text is whole UTF-8
-        // and, for a date or an amount, reads as one.
+        // and, for a date, an amount or a currency, reads as one.
         int V = m->cfg.vocab;
         uint8_t *ok = d->ok;
         int32_t *allowed = d->allowed;

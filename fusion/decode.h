@@ -27,7 +27,7 @@ typedef struct {
     int copy_constraint;    // a generated value is: DS_COPY_RUN a run of the document's tokens
                             // (default), DS_COPY_BIGRAM each token one that follows the one
                             // before somewhere in the document, DS_COPY_NONE any text token
-    int no_type_constraint; // 1: dates and amounts need not read as such
+    int no_type_constraint; // 1: dates, amounts, currencies need not read as such
     int no_vision;          // 1: the model sees a blank page, not the page image (the extractor's
                             // ingest options, ds_extractor_ingest_opts)
 } ds_decode_opts;

@@ -7,9 +7,9 @@
 // text the page does not hold). Every answer must have: a type among the
 // schemas; its fields exactly the schema's, in order; each value null or of
 // its field type (a check box true/false, a choice one of its values, a date
-// that reads as a date, an amount as an amount, a list at most DS_LIST_MAX
-// long); every text value a piece of the page's text with a page and a box on
-// that page; confidences in [0, 1].
+// that reads as a date, an amount as an amount, a currency as a currency, a
+// list at most DS_LIST_MAX long); every text value a piece of the page's text with a page and a box
+// on that page; confidences in [0, 1].
 #include "core/error.h"
 #include "core/rng.h"
 #include "fusion/extract.h"
@@ -62,8 +62,8 @@ static int check_value(const ds_field *fd, const json_t *v, const ds_doc *doc, c
         return 1;
     }
     const char *s = json_string_value(val);
-    if (!s || !s[0]) {
-        printf("  %s: no string value\n", fd->name);
+    if (!s || !s[0] || s[0] == ' ' || s[strlen(s) - 1] == ' ') {
+        printf("  %s: \"%s\": no value, or one with spaces at an end\n", fd->name, s ? s : "");
         return 1;
     }
     if (fd->type == DS_FIELD_ENUM) {
@@ -84,6 +84,11 @@ static int check_value(const ds_field *fd, const json_t *v, const ds_doc *doc, c
     }
     if (fd->type == DS_FIELD_AMOUNT && ds_norm_amount(s, &a)) {
         printf("  %s: \"%s\" does not read as an amount\n", fd->name, s);
+        return 1;
+    }
+    char code[4];
+    if (fd->type == DS_FIELD_CURRENCY && ds_norm_currency(s, code)) {
+        printf("  %s: \"%s\" does not read as a currency\n", fd->name, s);
         return 1;
     }
     const json_t *box = json_object_get(v, "box");
