@@ -18,12 +18,14 @@ static void usage(FILE *f, const ds_serve_cfg *d) {
         "Serves the extraction over HTTP/1.1 until SIGTERM or SIGINT (then it stops\n"
         "accepting, answers the requests in flight and exits 0).\n"
         "  POST /v1/extract   the document as the body (its Content-Type), or multipart/form-data\n"
-        "                     with a part \"file\" (curl -F file=@x.pdf); ?type=T fixes the type\n"
+        "                     with a part \"file\" (curl -F file=@x.pdf); ?type=T fixes the type;\n"
+        "                     ?async=1 answers 202 {\"job_id\", ...} at once\n"
+        "  GET /v1/jobs/ID    an async job: queued, running, done (with \"result\") or failed\n"
         "  GET /healthz       {\"status\": \"ok\", ...}; 503 while shutting down\n"
         "  GET /metrics       Prometheus text: requests by status, queue depth, batch sizes,\n"
         "                     documents, pages, latency histograms per stage\n"
         "Errors: {\"error\": {\"code\", \"message\"}} with the status of the error table.\n"
-        "Not built yet: ?async=1 and GET /v1/jobs/{id}, ?adapter=, the upload page (GET /),\n"
+        "Not built yet: ?adapter=, the upload page (GET /),\n"
         "a configuration file, continuous batching (a batch runs to its end).\n"
         "  --host ADDR          address to bind (default %s; 0.0.0.0 for every interface)\n"
         "  --port N             port (default %d; 0: any free port, see --port-file)\n"
@@ -46,10 +48,13 @@ static void usage(FILE *f, const ds_serve_cfg *d) {
         "  --threads N          the model's compute threads (default %d)\n"
         "  --max-queue N        documents in flight before 503 + Retry-After (default %d)\n"
         "  --max-batch N        documents decoded together (default %d, at most 64)\n"
-        "  --max-wait-ms N      how long a batch waits to fill (default %d)\n",
+        "  --max-wait-ms N      how long a batch waits to fill (default %d)\n"
+        "  --job-ttl S          an async job's answer is kept S seconds after it is done\n"
+        "                       (default %g; in memory: a restart loses them)\n",
         d->host, d->port, d->model, d->schemas, d->max_body, d->max_header_bytes, d->max_headers,
         d->max_pages, (long long)d->max_pixels, d->doc_timeout, d->read_timeout_ms,
-        d->idle_timeout_ms, d->workers, d->threads, d->max_queue, d->max_batch, d->max_wait_ms);
+        d->idle_timeout_ms, d->workers, d->threads, d->max_queue, d->max_batch, d->max_wait_ms,
+        d->job_ttl);
 }
 
 // The first line of path, without its newline, into key (static storage).
@@ -134,6 +139,8 @@ int ds_cmd_serve(int argc, char **argv) {
             c.max_pixels = (int64_t)x;
         else if (!strcmp(a, "--doc-timeout") && x >= 0)
             c.doc_timeout = x;
+        else if (!strcmp(a, "--job-ttl") && x > 0)
+            c.job_ttl = x;
         else {
             fprintf(stderr, "docseek serve: unknown option or bad value: %s %s (see --help)\n", a,
                     v);

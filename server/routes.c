@@ -1,10 +1,12 @@
 // routes.c: what each request gets. GET /healthz and /metrics are answered
 // at once; POST /v1/extract becomes a job: its document is read on a libuv
 // worker thread (uv_queue_work), decoded by the scheduler thread, and
-// answered here on the loop thread when it comes back. Not built yet: async
-// jobs (?async=1, /v1/jobs/{id}), a per-request adapter, the upload page.
+// answered here on the loop thread when it comes back; with ?async=1 the
+// request is answered 202 at once and the answer kept for GET /v1/jobs/{id}
+// (server/jobs.h). Not built yet: a per-request adapter, the upload page.
 #include "core/error.h"
 #include "core/timer.h"
+#include "server/jobs.h"
 #include "server/multipart.h"
 #include "server/scheduler.h"
 #include "server/server-impl.h"
@@ -38,15 +40,23 @@ void ds_job_finish(ds_job *j) {
     if (!j->rc) ds_metrics_observe(&s->m, 1, (j->ms_queue + j->ms_model) / 1e3);
     ds_metrics_observe(&s->m, 2, total);
     if (j->rc) atomic_fetch_add(&s->m.failed, 1);
-    if (j->conn) {
-        if (j->rc) {
+    if (!j->rc) {
+        json_object_del(j->result, "file"); // an upload has no path
+        json_object_set_new(json_object_get(j->result, "timings_ms"), "queue",
+                            json_real(j->ms_queue));
+    }
+    if (j->async_id[0]) { // kept for GET /v1/jobs/{id}
+        json_t *err = j->rc ? json_pack("{s:{s:s, s:s}}", "error", "code", ds_err_name(j->rc),
+                                        "message", j->err)
+                            : NULL;
+        ds_jobs_done(s->jobs, j->async_id, j->rc ? ds_err_http_status(j->rc) : 200,
+                     j->rc ? err : j->result);
+        json_decref(err);
+    } else if (j->conn) {
+        if (j->rc)
             ds_conn_respond_error(j->conn, j->rc, j->err);
-        } else {
-            json_object_del(j->result, "file"); // an upload has no path
-            json_object_set_new(json_object_get(j->result, "timings_ms"), "queue",
-                                json_real(j->ms_queue));
+        else
             respond_json(j->conn, 200, j->result);
-        }
     }
     ds_job_free(j);
     ds_srv_drain_check(s);
@@ -71,11 +81,15 @@ static void after_ingest(uv_work_t *w, int status) {
         j->rc = DS_E_BUSY;
         snprintf(j->err, sizeof j->err, "the server is shutting down");
     }
-    if (j->rc || !j->conn) { // failed, or nobody waits for it any more
-        if (!j->conn && !j->rc) j->rc = DS_E_IO;
+    if (!j->rc && !j->conn && !j->async_id[0]) { // nobody waits for it any more
+        j->rc = DS_E_IO;
+        snprintf(j->err, sizeof j->err, "the client went away");
+    }
+    if (j->rc) {
         ds_job_finish(j);
         return;
     }
+    if (j->async_id[0]) ds_jobs_running(j->srv->jobs, j->async_id);
     ds_sched_submit(j->srv->sched, j);
 }
 
@@ -120,13 +134,13 @@ static void route_extract(ds_srv *s, ds_conn *c, const ds_request *r) {
         ds_conn_respond_error(c, DS_E_INVAL, msg);
         return;
     }
-    if (query_value(r->query, "async", v, sizeof v) ||
-        query_value(r->query, "adapter", v, sizeof v)) {
+    if (query_value(r->query, "adapter", v, sizeof v)) {
         ds_conn_respond_error(c, DS_E_UNSUPPORTED,
-                              "async jobs and per-request adapters are not "
-                              "built yet");
+                              "per-request adapters are not built yet "
+                              "(serve --adapter sets one for all)");
         return;
     }
+    int async = query_value(r->query, "async", v, sizeof v) && strcmp(v, "0") != 0;
     const uint8_t *doc = r->body;
     size_t size = r->body_len;
     if (!strncasecmp(r->content_type, "multipart/", 10)) {
@@ -164,17 +178,44 @@ static void route_extract(ds_srv *s, ds_conn *c, const ds_request *r) {
     memcpy(j->data, doc, size);
     j->size = size;
     j->srv = s;
-    j->conn = c;
     j->t_start = ds_time_s();
     snprintf(j->type, sizeof j->type, "%s", type);
     j->work.data = j;
+    int rc = async ? ds_jobs_add(s->jobs, j->async_id) : 0;
+    if (rc) {
+        ds_job_free(j);
+        ds_conn_respond_error(c, rc, ds_errmsg());
+        return;
+    }
     atomic_fetch_add(&s->m.queue_depth, 1);
-    ds_conn_set_job(c, j);
+    if (async) { // answered now; the job goes on without the connection
+        char href[64];
+        snprintf(href, sizeof href, "/v1/jobs/%s", j->async_id);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s}", "job_id", j->async_id, "status", "queued", "href", href);
+        respond_json(c, 202, o);
+        json_decref(o);
+    } else {
+        j->conn = c;
+        ds_conn_set_job(c, j);
+    }
     if (uv_queue_work(s->loop, &j->work, work_ingest, after_ingest) != 0) {
         j->rc = DS_E_INTERNAL;
         snprintf(j->err, sizeof j->err, "cannot queue the document for reading");
         ds_job_finish(j);
     }
+}
+
+static void route_job(ds_srv *s, ds_conn *c, const char *id) {
+    json_t *o = ds_jobs_get(s->jobs, id);
+    if (!o) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "no job %.40s (unknown, or expired after --job-ttl)", id);
+        ds_conn_respond_error(c, DS_E_NOT_FOUND, msg);
+        return;
+    }
+    respond_json(c, 200, o);
+    json_decref(o);
 }
 
 void ds_route(ds_srv *s, ds_conn *c, const ds_request *r) {
@@ -214,10 +255,14 @@ void ds_route(ds_srv *s, ds_conn *c, const ds_request *r) {
             route_extract(s, c, r);
         return;
     }
+    if (!strncmp(r->path, "/v1/jobs/", 9) && get) {
+        route_job(s, c, r->path + 9);
+        return;
+    }
     char msg[300];
     snprintf(msg, sizeof msg,
-             "%.200s: no such endpoint (GET /healthz, GET /metrics, POST "
-             "/v1/extract)",
+             "%.200s: no such endpoint (GET /healthz, GET /metrics, POST /v1/extract, GET "
+             "/v1/jobs/ID)",
              r->path);
     ds_conn_respond_error(c, DS_E_NOT_FOUND, msg);
 }

@@ -23,12 +23,13 @@ typedef struct ds_job {
     ds_conn *conn; // waiting for the answer; NULL once it went away
     uint8_t *data; // the document's bytes (owned)
     size_t size;
-    char type[64];  // the type the caller fixed, "" for the model's choice
-    ds_doc *doc;    // read by a worker
-    int rc;         // 0, or the DS_E* that ended it
-    char err[512];  // its message
-    json_t *result; // the answer (fusion/result.h), on success
-    double t_start; // when the request was complete (s)
+    char type[64];     // the type the caller fixed, "" for the model's choice
+    char async_id[33]; // an asynchronous job's id (server/jobs.h), "" when a request waits
+    ds_doc *doc;       // read by a worker
+    int rc;            // 0, or the DS_E* that ended it
+    char err[512];     // its message
+    json_t *result;    // the answer (fusion/result.h), on success
+    double t_start;    // when the request was complete (s)
     double ms_ingest, ms_queue, ms_model;
     int batch; // documents decoded with it
     uv_work_t work;
@@ -56,6 +57,7 @@ struct ds_srv {
     uv_tcp_t listener;
     uv_signal_t sigterm, sigint;
     struct ds_sched *sched;
+    struct ds_job_table *jobs; // asynchronous extractions
     ds_extractor *x;
     ds_schema_set *schemas;
     ds_ingest_opts io; // how documents are read: the model's encoder input, the limits

@@ -10,6 +10,7 @@
 #include "core/timer.h"
 #include "fusion/infer.h"
 #include "fusion/lora.h"
+#include "server/jobs.h"
 #include "server/scheduler.h"
 #include "server/server-impl.h"
 
@@ -38,7 +39,8 @@ void ds_serve_cfg_default(ds_serve_cfg *c) {
                         .threads = n,
                         .max_queue = 64,
                         .max_batch = 8,
-                        .max_wait_ms = 5};
+                        .max_wait_ms = 5,
+                        .job_ttl = 3600};
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -174,6 +176,7 @@ int ds_serve_run(const ds_serve_cfg *cfg) {
         loop_ok = !rc;
         s->loop = &loop;
     }
+    if (!rc) rc = ds_jobs_new(&loop, cfg->job_ttl, &s->jobs);
     if (!rc)
         rc = ds_sched_start(s, s->x, cfg->max_batch, cfg->max_wait_ms, &loop, ds_job_finish,
                             &s->sched);
@@ -189,6 +192,7 @@ int ds_serve_run(const ds_serve_cfg *cfg) {
     } else if (s->sched) {
         ds_sched_stop(s->sched);
     }
+    ds_jobs_free(s->jobs);
     if (loop_ok) {
         uv_run(&loop, UV_RUN_DEFAULT); // what closing left
         uv_loop_close(&loop);

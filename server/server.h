@@ -33,6 +33,7 @@ typedef struct {
     int max_queue;           // documents in flight before 503 + Retry-After (default 64)
     int max_batch;           // documents decoded together (default 8)
     int max_wait_ms;         // how long a batch waits to fill (default 5)
+    double job_ttl;          // seconds an asynchronous job's answer is kept (default 3600)
 } ds_serve_cfg;
 
 void ds_serve_cfg_default(ds_serve_cfg *c);

@@ -3,6 +3,7 @@
 # loopback port, driven with curl and raw sockets (bash /dev/tcp):
 # - /healthz, /metrics; POST /v1/extract with the document as the body and as
 #   a multipart "file" part, answering exactly what `docseek extract` answers;
+#   ?async=1 jobs polled at /v1/jobs/{id}, and their expiry;
 # - keep-alive, pipelined requests answered in order, a chunked body,
 #   Expect: 100-continue answered at once;
 # - every limit with its status: 413 body, 431 headers, 422 pages, 408 slow
@@ -66,6 +67,31 @@ expect 200 "$(status POST '/v1/extract?type=invoice' --data-binary @"$INV")"
 grep -q '"doc_type":"invoice"' "$W/body"
 echo "extract: body and multipart answer what docseek extract answers"
 
+# asynchronous jobs: 202 at once, then queued/running/done with the same answer
+poll() { # poll ID: waits until the job is done or failed; its status object in $W/body
+  for _ in $(seq 1 300); do
+    status GET "/v1/jobs/$1" >/dev/null
+    grep -q '"status":"\(done\|failed\)"' "$W/body" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+expect 202 "$(status POST '/v1/extract?async=1' --data-binary @"$INV")"
+id=$(sed -n 's/.*"job_id":"\([0-9a-f]\{32\}\)".*/\1/p' "$W/body")
+[ -n "$id" ]
+grep -q "\"href\":\"/v1/jobs/$id\"" "$W/body"
+poll "$id"
+grep -q '"status":"done"' "$W/body"
+[ "$(sed 's/.*"result":\(.*\)}$/\1/' "$W/body" | sed 's/.*"fields":\(.*\),"pages".*/\1/')" = \
+  "$(fields "$W/inv.extract")" ]
+head -c 2000 "$INV" >"$W/broken.pdf"
+expect 202 "$(status POST '/v1/extract?async=1' --data-binary @"$W/broken.pdf")"
+id2=$(sed -n 's/.*"job_id":"\([0-9a-f]\{32\}\)".*/\1/p' "$W/body")
+poll "$id2"
+grep -q '"status":"failed","error":{"code":"FORMAT"' "$W/body"
+expect 404 "$(status GET /v1/jobs/0123456789abcdef0123456789abcdef)" NOT_FOUND
+echo "async: 202, then done with the same answer; a failed job names its error; unknown id 404"
+
 # bad requests
 expect 400 "$(status POST '/v1/extract?type=passport' --data-binary @"$INV")" INVAL
 expect 400 "$(status POST /v1/extract -F other=@"$INV")" INVAL
@@ -73,7 +99,6 @@ expect 400 "$(status POST /v1/extract)" INVAL
 expect 400 "$(status GET /v1/extract)" INVAL
 expect 404 "$(status GET /nothing)" NOT_FOUND
 expect 415 "$(status POST /v1/extract --data-binary 'just some text, not a document')" UNSUPPORTED
-head -c 2000 "$INV" >"$W/broken.pdf"
 expect 422 "$(status POST /v1/extract --data-binary @"$W/broken.pdf")" FORMAT
 echo "bad requests: 400, 404, 415, 422 with their codes"
 
@@ -153,12 +178,23 @@ echo "queue: 503 with Retry-After beyond --max-queue"
 
 # the API key
 echo "s3cret-key" >"$W/key"
-start keyed --api-key-file "$W/key"
+start keyed --api-key-file "$W/key" --job-ttl 1
 expect 401 "$(status POST /v1/extract --data-binary @"$INV")" UNAUTHORIZED
 expect 401 "$(status POST /v1/extract --data-binary @"$INV" -H 'Authorization: Bearer wrong')" UNAUTHORIZED
 expect 200 "$(status POST /v1/extract --data-binary @"$INV" -H 'Authorization: Bearer s3cret-key')"
 expect 200 "$(status GET /healthz)"
 ! grep -q "s3cret" "$W/keyed.log"
+# an async job's answer expires --job-ttl seconds after it is done
+expect 202 "$(status POST '/v1/extract?async=1' --data-binary @"$INV" -H 'Authorization: Bearer s3cret-key')"
+id=$(sed -n 's/.*"job_id":"\([0-9a-f]\{32\}\)".*/\1/p' "$W/body")
+for _ in $(seq 1 300); do
+  status GET "/v1/jobs/$id" -H 'Authorization: Bearer s3cret-key' >/dev/null
+  grep -q '"status":"done"' "$W/body" && break
+  sleep 0.1
+done
+grep -q '"status":"done"' "$W/body"
+sleep 2
+expect 404 "$(status GET "/v1/jobs/$id" -H 'Authorization: Bearer s3cret-key')" NOT_FOUND
 kill -TERM "$PID"
 wait "$PID"
 # the servers' own logs hold no sanitizer report (their exit codes were checked too)
