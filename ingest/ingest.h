@@ -128,6 +128,9 @@ void ds_ingest_thread_cleanup(void);
 // (red for the PDF text layer, blue for OCR) so a person can see that the boxes
 // sit on the words. Returns 0 or DS_E_IO.
 int ds_page_save_png(const ds_page *page, const char *path, int draw_words);
+// The page raster as PNG bytes in *png (free with g_free), scaled down so its longer
+// side is at most max_side pixels (0: as rendered). Returns 0 or DS_E_INTERNAL.
+int ds_page_png_memory(const ds_page *page, int max_side, void **png, size_t *len);
 
 // Fuzz entry: ingests arbitrary bytes with small limits; never crashes or leaks.
 int ds_fuzz_ingest(const uint8_t *data, size_t size);

@@ -1,6 +1,7 @@
-// page-png.c: a page raster written as PNG through libvips, optionally with
+// page-png.c: a page raster as PNG through libvips: to a file, optionally with
 // every word box outlined, for people checking that boxes sit on the words
-// (`docseek pages --png DIR`). Draws on a copy; the page is not changed.
+// (`docseek pages --png DIR`), or to memory, scaled down, for the service's
+// upload page. Draws on a copy; the page is not changed.
 #include "core/error.h"
 #include "ingest/ingest-impl.h"
 
@@ -50,5 +51,29 @@ int ds_page_save_png(const ds_page *page, const char *path, int draw_words) {
     }
     if (img) g_object_unref(img);
     free(copy);
+    return rc;
+}
+
+int ds_page_png_memory(const ds_page *page, int max_side, void **png, size_t *len) {
+    *png = NULL;
+    *len = 0;
+    int rc = ds_ingest_libs_init();
+    if (rc) return rc;
+    size_t bytes = (size_t)page->img_w * page->img_h * 3;
+    VipsImage *img = vips_image_new_from_memory(page->rgb, bytes, page->img_w, page->img_h, 3,
+                                                VIPS_FORMAT_UCHAR);
+    VipsImage *small = NULL;
+    int side = page->img_w > page->img_h ? page->img_w : page->img_h;
+    double scale = max_side > 0 && side > max_side ? (double)max_side / side : 1.0;
+    if (!img || (scale < 1 && vips_resize(img, &small, scale, NULL) != 0) ||
+        vips_pngsave_buffer(small ? small : img, png, len, "compression", 6, NULL) != 0) {
+        char msg[512];
+        rc = ds_error(DS_E_INTERNAL, "cannot encode the page as PNG: %s",
+                      ds_vips_error_line(msg, sizeof msg));
+        *png = NULL;
+        *len = 0;
+    }
+    if (small) g_object_unref(small);
+    if (img) g_object_unref(img);
     return rc;
 }

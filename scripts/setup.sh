@@ -15,7 +15,8 @@ pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev libjansson-de
   fonts-liberation2 fonts-freefont-ttf fonts-crosextra-carlito fonts-crosextra-caladea
   fonts-texgyre fonts-dejavu-core iso-codes wamerican wngerman wfrench tzdata)
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(python3 python3-venv clang-format)
+  # the upload page's test drives Debian's chromium with Playwright (from PyPI, no browser download)
+  pkgs+=(python3 python3-venv clang-format chromium)
 fi
 
 missing=()
@@ -33,8 +34,9 @@ fi
 
 if [[ "${1:-}" == "--test" ]]; then
   # Oracles for the tests only (never runtime dependencies): the public
-  # safetensors implementation and numpy. Debian's python3, not a pyenv one.
-  if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import safetensors, numpy" 2>/dev/null; then
+  # safetensors implementation and numpy, and Playwright for the upload page
+  # (driving Debian's chromium). Debian's python3, not a pyenv one.
+  if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import safetensors, numpy, playwright" 2>/dev/null; then
     echo "setup: creating .venv with test oracles from PyPI"
     /usr/bin/python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r tests/py/requirements.txt

@@ -3,7 +3,9 @@
 // worker thread (uv_queue_work), decoded by the scheduler thread, and
 // answered here on the loop thread when it comes back; with ?async=1 the
 // request is answered 202 at once and the answer kept for GET /v1/jobs/{id}
-// (server/jobs.h). Not built yet: a per-request adapter, the upload page.
+// (server/jobs.h). GET / is the upload page (server/page.c); with ?images=1
+// the answer carries each page as a PNG for it. Not built yet: a per-request
+// adapter.
 #include "core/error.h"
 #include "core/timer.h"
 #include "server/jobs.h"
@@ -11,6 +13,7 @@
 #include "server/scheduler.h"
 #include "server/server-impl.h"
 
+#include <glib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +22,7 @@ void ds_job_free(ds_job *j) {
     free(j->data);
     ds_doc_free(j->doc);
     json_decref(j->result);
+    json_decref(j->images);
     free(j);
 }
 
@@ -44,6 +48,7 @@ void ds_job_finish(ds_job *j) {
         json_object_del(j->result, "file"); // an upload has no path
         json_object_set_new(json_object_get(j->result, "timings_ms"), "queue",
                             json_real(j->ms_queue));
+        if (j->images) json_object_set(j->result, "page_images", j->images);
     }
     if (j->async_id[0]) { // kept for GET /v1/jobs/{id}
         json_t *err = j->rc ? json_pack("{s:{s:s, s:s}}", "error", "code", ds_err_name(j->rc),
@@ -70,6 +75,21 @@ static void work_ingest(uv_work_t *w) {
     j->rc = ds_ingest_memory(j->data, j->size, &j->srv->io, &j->doc);
     if (j->rc)
         snprintf(j->err, sizeof j->err, "%s", ds_errmsg()[0] ? ds_errmsg() : ds_strerror(j->rc));
+    // the upload page draws the boxes on the pages: each as a PNG of at most 1200 px
+    for (int p = 0; !j->rc && j->want_images && p < j->doc->n_pages; p++) {
+        const ds_page *pg = &j->doc->pages[p];
+        void *png = NULL;
+        size_t len = 0;
+        if (!j->images) j->images = json_array();
+        if (ds_page_png_memory(pg, 1200, &png, &len) != 0) continue; // the answer goes on
+        gchar *b64 = g_base64_encode(png, len);
+        g_free(png);
+        gchar *url = g_strconcat("data:image/png;base64,", b64, NULL);
+        json_array_append_new(j->images, json_pack("{s:f, s:f, s:s}", "width_pt", pg->width_pt,
+                                                   "height_pt", pg->height_pt, "png", url));
+        g_free(b64);
+        g_free(url);
+    }
     j->ms_ingest = (ds_time_s() - t0) * 1e3;
     free(j->data); // the pages hold what the model needs
     j->data = NULL;
@@ -141,6 +161,7 @@ static void route_extract(ds_srv *s, ds_conn *c, const ds_request *r) {
         return;
     }
     int async = query_value(r->query, "async", v, sizeof v) && strcmp(v, "0") != 0;
+    int images = query_value(r->query, "images", v, sizeof v) && strcmp(v, "0") != 0;
     const uint8_t *doc = r->body;
     size_t size = r->body_len;
     if (!strncasecmp(r->content_type, "multipart/", 10)) {
@@ -180,6 +201,7 @@ static void route_extract(ds_srv *s, ds_conn *c, const ds_request *r) {
     j->srv = s;
     j->t_start = ds_time_s();
     snprintf(j->type, sizeof j->type, "%s", type);
+    j->want_images = images;
     j->work.data = j;
     int rc = async ? ds_jobs_add(s->jobs, j->async_id) : 0;
     if (rc) {
@@ -220,6 +242,11 @@ static void route_job(ds_srv *s, ds_conn *c, const char *id) {
 
 void ds_route(ds_srv *s, ds_conn *c, const ds_request *r) {
     int get = r->method == HTTP_GET;
+    if (!strcmp(r->path, "/") && get) { // the page itself is public; what it posts is not
+        ds_conn_respond(c, 200, "text/html; charset=utf-8", ds_upload_page, strlen(ds_upload_page),
+                        NULL);
+        return;
+    }
     if (!strcmp(r->path, "/healthz")) {
         if (!get) {
             ds_conn_respond_error(c, DS_E_INVAL, "/healthz takes GET");

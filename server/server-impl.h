@@ -25,6 +25,8 @@ typedef struct ds_job {
     size_t size;
     char type[64];     // the type the caller fixed, "" for the model's choice
     char async_id[33]; // an asynchronous job's id (server/jobs.h), "" when a request waits
+    int want_images;   // ?images=1: the answer carries each page as a PNG (upload page)
+    json_t *images;    // [{"width_pt", "height_pt", "png": data URL}] made by the worker
     ds_doc *doc;       // read by a worker
     int rc;            // 0, or the DS_E* that ended it
     char err[512];     // its message
@@ -107,6 +109,9 @@ void ds_job_finish(ds_job *j);
 void ds_job_free(ds_job *j);
 // The job a connection is waiting for, so a closing connection can drop it.
 void ds_conn_set_job(ds_conn *c, ds_job *j);
+
+// The upload page (server/page.c).
+extern const char ds_upload_page[];
 
 // ---- metrics (server/metrics.c)
 void ds_metrics_count_status(ds_metrics *m, int status);

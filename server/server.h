@@ -4,7 +4,7 @@
 // decodes the documents that are ready together (server/scheduler.h). The
 // loop thread never blocks on the model or on ingest. Every error answers
 // {"error": {"code", "message"}} with the status of core/error.h's table.
-// What is not built yet is listed in cli/cmd-serve.c's help.
+// Routes: server/routes.c; what is not built yet is listed in docseek serve --help.
 #ifndef DS_SERVER_H
 #define DS_SERVER_H
 

@@ -65,7 +65,11 @@ cp "$W/body" "$W/rcp.served"
 [ "$(fields "$W/rcp.served")" = "$(fields "$W/rcp.extract")" ]
 expect 200 "$(status POST '/v1/extract?type=invoice' --data-binary @"$INV")"
 grep -q '"doc_type":"invoice"' "$W/body"
-echo "extract: body and multipart answer what docseek extract answers"
+expect 200 "$(status POST '/v1/extract?images=1' -F file=@"$INV")"
+grep -q '"page_images":\[{"width_pt":[0-9.]*,"height_pt":[0-9.]*,"png":"data:image/png;base64,iVBOR' "$W/body"
+expect 200 "$(status GET /)"
+grep -q '<title>docseek</title>' "$W/body"
+echo "extract: body and multipart answer what docseek extract answers; page images; the page"
 
 # asynchronous jobs: 202 at once, then queued/running/done with the same answer
 poll() { # poll ID: waits until the job is done or failed; its status object in $W/body
@@ -183,6 +187,7 @@ expect 401 "$(status POST /v1/extract --data-binary @"$INV")" UNAUTHORIZED
 expect 401 "$(status POST /v1/extract --data-binary @"$INV" -H 'Authorization: Bearer wrong')" UNAUTHORIZED
 expect 200 "$(status POST /v1/extract --data-binary @"$INV" -H 'Authorization: Bearer s3cret-key')"
 expect 200 "$(status GET /healthz)"
+expect 200 "$(status GET /)" # the page is public; what it posts is not
 ! grep -q "s3cret" "$W/keyed.log"
 # an async job's answer expires --job-ttl seconds after it is done
 expect 202 "$(status POST '/v1/extract?async=1' --data-binary @"$INV" -H 'Authorization: Bearer s3cret-key')"

@@ -1,0 +1,74 @@
+"""check_upload_page.py DOCSEEK SOURCE_DIR WORK_DIR: the upload page in a real
+browser (Debian's chromium, driven by Playwright). The real server starts on a
+free port; the page gets a sample invoice through its file input, and must show
+every value `docseek extract` finds for that file in its table, draw one canvas
+per page with the first value's box stroked in its colour, and show the JSON.
+A screenshot is kept as the test's artifact (WORK_DIR/upload-page.png)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from playwright.sync_api import sync_playwright
+
+docseek, src, work = sys.argv[1:4]
+os.makedirs(work, exist_ok=True)
+os.chdir(src)
+invoice = "samples/sets/invoice/invoice-100-00000.pdf"
+common = ["--model", f"{src}/models/default.safetensors", "--schemas", f"{src}/samples/schemas"]
+port_file = os.path.join(work, "port")
+if os.path.exists(port_file):
+    os.remove(port_file)
+log = open(os.path.join(work, "serve.log"), "w")
+server = subprocess.Popen([docseek, "serve", "--port", "0", "--port-file", port_file] + common,
+                          stderr=log)
+try:
+    for _ in range(300):
+        if os.path.exists(port_file) and open(port_file).read().strip():
+            break
+        time.sleep(0.1)
+    port = int(open(port_file).read())
+    want = json.loads(subprocess.run([docseek, "extract"] + common + [invoice], check=True,
+                                     capture_output=True, text=True).stdout)
+    expected = {k: v["value"] for k, v in want["fields"].items() if isinstance(v, dict)}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.set_input_files("#file", invoice)
+        page.wait_for_selector("body[data-done='1']", timeout=60000)
+        shown = {}
+        for row in page.query_selector_all("#fields tbody tr"):
+            cells = [c.inner_text() for c in row.query_selector_all("td")]
+            shown[cells[0]] = cells[1]
+        missing = {k: v for k, v in expected.items() if shown.get(k) != str(v)}
+        canvases = page.query_selector_all("#pages canvas")
+        # the first value's box: its top-left corner carries the first colour (#d62728)
+        first = next(v for v in want["fields"].values() if isinstance(v, dict))
+        page.wait_for_function("document.querySelector('#pages canvas').width > 0")
+        pixel = page.evaluate(
+            """(b) => { const c = document.querySelector('#pages canvas');
+                const s = c.width / Number(c.dataset.widthPt); const g = c.getContext('2d');
+                return Array.from(g.getImageData(Math.round(b[0] * s), Math.round(b[1] * s) + 3,
+                                                 1, 1).data); }""",
+            first["box"])
+        status = page.inner_text("#status")
+        js = page.inner_text("#json")
+        page.screenshot(path=os.path.join(work, "upload-page.png"), full_page=True)
+        browser.close()
+    print(f"  {len(expected)} values from docseek extract, {len(shown)} rows shown, "
+          f"{len(missing)} missing or different: {missing}")
+    print(f"  {len(canvases)} canvas(es) for {want['pages']} page(s); pixel at the first box: "
+          f"{pixel}; status: {status}")
+    ok = (not missing and len(canvases) == want["pages"] and '"doc_type": "invoice"' in js
+          and pixel[0] > 150 and pixel[1] < 110 and pixel[2] < 110)
+finally:
+    server.send_signal(signal.SIGTERM)
+    rc = server.wait(timeout=60)
+print(f"  server exit {rc}; screenshot {os.path.join(work, 'upload-page.png')}")
+if not ok or rc != 0:
+    sys.exit(1)
+print("upload page: the invoice's fields shown, its boxes drawn")
