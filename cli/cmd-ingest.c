@@ -244,6 +244,7 @@ static void model_loop(run *r, ds_extractor *x) {
     const char *types[DS_EXTRACT_MAX_BATCH];
     json_t *preds[DS_EXTRACT_MAX_BATCH];
     int rcs[DS_EXTRACT_MAX_BATCH];
+    char errs[DS_EXTRACT_MAX_BATCH][DS_EXTRACT_ERR_LEN];
     for (;;) {
         pthread_mutex_lock(&r->mu);
         while (r->q_n == 0 && r->workers_left > 0) pthread_cond_wait(&r->ready, &r->mu);
@@ -257,7 +258,7 @@ static void model_loop(run *r, ds_extractor *x) {
         for (int k = 0; k < n; k++) docs[k] = jobs[k].doc, types[k] = r->type;
         double t0 = ds_time_s();
         int fatal = atomic_load(&r->fatal);
-        if (!fatal) ds_extractor_docs(x, docs, types, n, preds, rcs);
+        if (!fatal) ds_extractor_docs(x, docs, types, n, preds, rcs, errs);
         double ms = (ds_time_s() - t0) * 1e3 / n;
         for (int k = 0; k < n; k++) {
             const char *path = r->files.items[jobs[k].idx].path;
@@ -268,9 +269,10 @@ static void model_loop(run *r, ds_extractor *x) {
                                      .ms_ingest = jobs[k].ms_ingest,
                                      .ms_model = ms,
                                      .batch = n};
-                if (rcs[k])
+                if (rcs[k]) {
+                    ds_error(rcs[k], "%s", errs[k]); // this document's detail, for its line
                     emit_error(r, path, jobs[k].sha256, rcs[k]);
-                else
+                } else
                     emit(r, ds_result_json(&ri, preds[k], jobs[k].doc, r->schemas), 0, 0,
                          jobs[k].doc->n_pages);
                 json_decref(preds[k]);

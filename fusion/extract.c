@@ -5,6 +5,7 @@
 #include "fusion/sequence.h"
 #include "fusion/windows.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,8 +135,15 @@ int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, j
     return rc;
 }
 
+// Keeps document i's error message (the thread's detail, set by the call that just
+// failed) before another document's error replaces it.
+static void keep_error(char (*errs)[DS_EXTRACT_ERR_LEN], int i, int rc) {
+    if (errs && rc)
+        snprintf(errs[i], DS_EXTRACT_ERR_LEN, "%s", ds_errmsg()[0] ? ds_errmsg() : ds_strerror(rc));
+}
+
 int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *const *doc_types,
-                      int n, json_t **out, int *rcs) {
+                      int n, json_t **out, int *rcs, char (*errs)[DS_EXTRACT_ERR_LEN]) {
     int first = 0;
     for (int i0 = 0; i0 < n; i0 += x->max_batch) {
         int k = n - i0 < x->max_batch ? n - i0 : x->max_batch;
@@ -149,7 +157,9 @@ int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *co
         for (int j = 0; j < k; j++) {
             int i = i0 + j;
             out[i] = NULL;
+            if (errs) errs[i][0] = 0;
             rcs[i] = ds_seq_build(x->m, x->schemas, docs[i], NULL, &seqs[nb], &info[nb]);
+            keep_error(errs, i, rcs[i]);
             if (rcs[i]) continue;
             sp[nb] = &seqs[nb];
             bd[nb] = docs[i];
@@ -168,11 +178,13 @@ int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *co
             if (!bo[j]) {
                 // the batch failed (a cache too small, say): this document alone
                 rcs[i] = ds_extractor_doc(x, docs[i], bt[j], &out[i]);
+                keep_error(errs, i, rcs[i]);
                 continue;
             }
             out[i] = bo[j];
             if (x->opts.windows && !ds_seq_read_whole(&info[j], docs[i]) &&
                 (rcs[i] = more_windows(x, docs[i], bt[j], out[i], info[j]))) {
+                keep_error(errs, i, rcs[i]);
                 json_decref(out[i]);
                 out[i] = NULL;
             }

@@ -30,12 +30,15 @@ int ds_extractor_set_batch(ds_extractor *x, int max_batch);
 // Extracts an ingested document (pixels at the model's img_size). doc_type NULL: the
 // model names it. *out: the prediction object (decode.h), owned by the caller.
 int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out);
+// Room for one document's error message in ds_extractor_docs.
+#define DS_EXTRACT_ERR_LEN 512
 // Extracts n ingested documents, decoded in batches of the extractor's size
 // (doc_types NULL, or an entry NULL: the model names the type). out[i] and rcs[i] get
-// each document's prediction or error code (out[i] NULL then); one failing document
-// does not stop the others. Returns the first error or 0.
+// each document's prediction or error code (out[i] NULL then), and errs[i], when errs
+// is not NULL, its error's message (the thread's detail would only hold the last
+// one's); one failing document does not stop the others. Returns the first error or 0.
 int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *const *doc_types,
-                      int n, json_t **out, int *rcs);
+                      int n, json_t **out, int *rcs, char (*errs)[DS_EXTRACT_ERR_LEN]);
 // The ingest options the model needs (its encoder size; pixels only with vision):
 // for callers that read the document themselves (to time it, say).
 void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io);

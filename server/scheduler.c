@@ -65,13 +65,14 @@ static void run_batch(ds_sched *s, ds_job **jobs, int n) {
     const char *types[DS_EXTRACT_MAX_BATCH];
     json_t *preds[DS_EXTRACT_MAX_BATCH];
     int rcs[DS_EXTRACT_MAX_BATCH];
+    char errs[DS_EXTRACT_MAX_BATCH][DS_EXTRACT_ERR_LEN];
     double t0 = ds_time_s();
     for (int k = 0; k < n; k++) {
         docs[k] = jobs[k]->doc;
         types[k] = jobs[k]->type[0] ? jobs[k]->type : NULL;
         jobs[k]->ms_queue = (t0 - jobs[k]->t_start) * 1e3 - jobs[k]->ms_ingest;
     }
-    ds_extractor_docs(s->x, docs, types, n, preds, rcs);
+    ds_extractor_docs(s->x, docs, types, n, preds, rcs, errs);
     double ms = (ds_time_s() - t0) * 1e3;
     ds_metrics *m = &s->srv->m;
     atomic_fetch_add(&m->batches, 1);
@@ -82,8 +83,7 @@ static void run_batch(ds_sched *s, ds_job **jobs, int n) {
         j->batch = n;
         if (rcs[k]) {
             j->rc = rcs[k];
-            snprintf(j->err, sizeof j->err, "%s",
-                     ds_errmsg()[0] ? ds_errmsg() : ds_strerror(j->rc));
+            snprintf(j->err, sizeof j->err, "%s", errs[k]);
             continue;
         }
         ds_result_info ri = {.file = "upload",
@@ -112,7 +112,9 @@ static void *sched_main(void *arg) {
         // one job is there: give others max_wait_ms to join the batch
         int n = 0;
         for (ds_job *j = s->in_head; j; j = j->next) n++;
-        if (n < s->max_batch && s->max_wait_ms > 0 && !s->stop) {
+        // (only when more documents are on their way: being read by the workers)
+        int coming = atomic_load(&s->srv->m.queue_depth) > n;
+        if (n < s->max_batch && s->max_wait_ms > 0 && !s->stop && coming) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += (long)s->max_wait_ms * 1000000L;

@@ -1,10 +1,11 @@
 // scheduler.h: the one thread that owns the model. Jobs whose documents are
 // read arrive from the loop thread; the scheduler decodes those that are
 // ready together, up to max_batch, waiting up to max_wait_ms for a batch to
-// fill once one job is there, and hands each finished job back to the loop
-// thread (uv_async_send), which answers it. A batch runs to its end: jobs
-// arriving meanwhile wait for the next one (not yet continuous batching, where
-// they would join at the next decode step).
+// fill once one job is there (only while other documents are being read),
+// and hands each finished job back to the loop thread (uv_async_send), which
+// answers it. A batch runs to its end: jobs arriving meanwhile wait for the
+// next one (not yet continuous batching, where they would join at the next
+// decode step).
 #ifndef DS_SCHEDULER_H
 #define DS_SCHEDULER_H
 
