@@ -20,6 +20,18 @@ int ds_cmd_serve(int argc, char **argv);
 // The model every command uses when none is named (relative to the working directory).
 #define DS_DEFAULT_MODEL "models/default.safetensors"
 
+// The model options of the commands that extract (extract, ingest), for their usage.
+#define DS_CLI_EXTRACTOR_USAGE                                                                     \
+    "  --model M       the model (default " DS_DEFAULT_MODEL ")\n"                                 \
+    "  --adapter A     a LoRA adapter for it (docseek finetune --lora)\n"                          \
+    "  --calibration C confidences calibrated by file C (default: the model's own,\n"              \
+    "                  MODEL.calibration.json beside it, when there is one); none: raw\n"          \
+    "  --no-windows    read only a document's first max_seq tokens (default: a longer one is\n"    \
+    "                  read in windows of pages and the answers merged)\n"                         \
+    "  --no-vision     the model sees a blank page instead of the page image (words, boxes\n"      \
+    "                  and ingest's check-box marks only; --no-marks drops those too)\n"           \
+    "  --schemas DIR   document types and fields (default samples/schemas)\n"
+
 // Prints the failure of a library call in the one format; returns 1.
 int ds_cli_fail(const char *cmd, int err);
 

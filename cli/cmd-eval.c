@@ -8,8 +8,6 @@
 #include "samples/calibration.h"
 #include "core/error.h"
 #include "fusion/extract.h"
-#include "fusion/infer.h"
-#include "fusion/lora.h"
 #include "ingest/ingest.h"
 #include "samples/eval.h"
 #include "samples/rules.h"
@@ -66,11 +64,7 @@ typedef struct {
     int given_type;
     ds_eval_format format; // FUNSD wants entities and links instead of fields
     const char *model_path;
-    ds_lora *adapter;
-    ds_model *model; // loaded on the first document (--extractor model)
-    ds_ctx *ctx;
-    ds_extractor *x;
-    ds_calibration *calib; // of the model's confidences, or NULL (raw)
+    ds_extractor *x; // --extractor model: the model, loaded once (fusion/extract.h)
 } ds_extract_env;
 
 // The rules baseline over one document: ingest (OCR where needed), then the rules.
@@ -273,22 +267,15 @@ int ds_cmd_eval(int argc, char **argv) {
         return ds_cli_fail("eval", rc);
     }
     if (a.extractor && strcmp(a.extractor, "model") == 0) { // load once, fail fast
-        rc = ds_model_load(env.model_path, &env.model);
-        if (!rc && a.adapter && !(rc = ds_lora_load(a.adapter, env.model, &env.adapter)))
-            ds_lora_attach(env.model, env.adapter);
-        if (!rc && !a.decode_f32) rc = ds_infer_set_bf16(env.model, 1); // fusion/infer.h
-        if (!rc && !(env.ctx = ds_ctx_new(DS_BACKEND_CPU, 2)))
-            rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
-        if (!rc) rc = ds_extractor_new(env.model, env.ctx, &env.schemas, &env.x);
-        if (!rc) ds_extractor_set_opts(env.x, &a.decode);
-        // fitting wants the raw confidences
-        if (!rc && !a.fit_calibration)
-            rc = ds_calib_for_model(env.model_path, a.calibration, &env.calib);
-        if (!rc) ds_extractor_set_calibration(env.x, env.calib);
-        if (rc) {
-            ds_model_free(env.model);
-            ds_lora_free(env.adapter);
-            ds_ctx_free(env.ctx);
+        ds_extractor_cfg xc = {.model = env.model_path,
+                               .adapter = a.adapter,
+                               .schemas = &env.schemas,
+                               // fitting wants the raw confidences
+                               .calibration = a.fit_calibration ? "none" : a.calibration,
+                               .threads = 2,
+                               .decode_f32 = a.decode_f32,
+                               .opts = a.decode};
+        if ((rc = ds_extractor_open(&xc, &env.x))) {
             ds_schema_set_free(&env.schemas);
             ds_eval_set_free(&truth);
             return ds_cli_fail("eval", rc);
@@ -298,11 +285,6 @@ int ds_cmd_eval(int argc, char **argv) {
     rc = a.pred ? ds_eval_preds_load(a.pred, &truth, &preds)
                 : ds_eval_run_extractor(&truth, find_extractor(a.extractor), &env, &preds);
     ds_extractor_free(env.x);
-    ds_ctx_free(env.ctx);
-    ds_model_free(env.model);
-    ds_lora_free(env.adapter);
-    ds_calib_free(env.calib);
-    free(env.calib);
     ds_schema_set_free(&env.schemas);
     ds_ingest_thread_cleanup();
     ds_eval_report rep;

@@ -13,8 +13,6 @@
 #include "core/error.h"
 #include "core/timer.h"
 #include "fusion/extract.h"
-#include "fusion/infer.h"
-#include "fusion/lora.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -26,16 +24,7 @@ static const char *usage_text =
     "its extraction as one JSON object a line: doc_type, fields (value as printed,\n"
     "normalized, page, box in page points, confidence), pages, timings, model.\n"
     "  --type T        the document type (invoice, receipt, form, contract); default: the\n"
-    "                  model names it\n"
-    "  --model M       the model (default " DS_DEFAULT_MODEL ")\n"
-    "  --adapter A     a LoRA adapter for it (docseek finetune --lora)\n"
-    "  --calibration C confidences calibrated by file C (default: the model's own,\n"
-    "                  MODEL.calibration.json beside it, when there is one); none: raw\n"
-    "  --no-windows    read only a document's first max_seq tokens (default: a longer one is\n"
-    "                  read in windows of pages and the answers merged)\n"
-    "  --no-vision     the model sees a blank page instead of the page image (words, boxes\n"
-    "                  and ingest's check-box marks only; --no-marks drops those too)\n"
-    "  --schemas DIR   document types and fields (default samples/schemas)\n"
+    "                  model names it\n" DS_CLI_EXTRACTOR_USAGE
     "  --pretty        indented JSON instead of one line per document\n" DS_CLI_INGEST_USAGE;
 
 // Extracts one file into *out (the result object, or the error object). Returns 0 or
@@ -111,37 +100,22 @@ int ds_cmd_extract(int argc, char **argv) {
         fputs(usage_text, stderr);
         return 2;
     }
-    ds_schema_set schemas;
-    ds_model *m = NULL;
-    ds_lora *l = NULL;
-    ds_ctx *ctx = NULL;
     ds_extractor *x = NULL;
-    ds_calibration *calib = NULL;
-    int rc = ds_schema_set_load(schemas_dir, &schemas);
-    if (rc) return ds_cli_fail("extract", rc);
-    if (type && !ds_schema_find(&schemas, type))
+    ds_extractor_cfg cfg = {.model = model_path,
+                            .adapter = adapter,
+                            .schemas_dir = schemas_dir,
+                            .calibration = calib_opt,
+                            .threads = 2,
+                            .opts = {.windows = windows, .no_vision = no_vision}};
+    int rc = ds_extractor_open(&cfg, &x);
+    const ds_schema_set *schemas = rc ? NULL : ds_extractor_schemas(x);
+    if (!rc && type && !ds_schema_find(schemas, type))
         rc = ds_error(DS_E_INVAL, "--type %s: no such document type in %s", type, schemas_dir);
-    if (!rc) rc = ds_model_load(model_path, &m);
-    if (!rc && adapter && !(rc = ds_lora_load(adapter, m, &l))) ds_lora_attach(m, l);
-    if (!rc) rc = ds_infer_set_bf16(m, 1);
-    if (!rc && !(ctx = ds_ctx_new(DS_BACKEND_CPU, 2)))
-        rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
-    if (!rc) rc = ds_extractor_new(m, ctx, &schemas, &x);
-    if (!rc)
-        ds_extractor_set_opts(x, &(ds_decode_opts){.windows = windows, .no_vision = no_vision});
-    if (!rc && !(rc = ds_calib_for_model(model_path, calib_opt, &calib)))
-        ds_extractor_set_calibration(x, calib);
-    if (!rc) {
-        ds_ingest_opts mo;
-        ds_extractor_ingest_opts(x, &mo); // the model's encoder input
-        io.enc_size = mo.enc_size;
-        io.no_pixels = mo.no_pixels;
-        io.blank_pixels = mo.blank_pixels;
-    }
+    if (!rc) ds_extractor_ingest_model(x, &io);
     int failed = 0;
     for (int i = 0; !rc && i < n_files; i++) {
         json_t *o = NULL;
-        failed += extract_one(x, &schemas, &io, files[i], type, model_path, &o) != 0;
+        failed += extract_one(x, schemas, &io, files[i], type, model_path, &o) != 0;
         char *s = o ? json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
                                         JSON_REAL_PRECISION(6) | JSON_PRESERVE_ORDER)
                     : NULL;
@@ -151,12 +125,6 @@ int ds_cmd_extract(int argc, char **argv) {
         json_decref(o);
     }
     ds_extractor_free(x);
-    ds_ctx_free(ctx);
-    ds_model_free(m);
-    ds_lora_free(l);
-    ds_calib_free(calib);
-    free(calib);
-    ds_schema_set_free(&schemas);
     ds_ingest_thread_cleanup(); // Tesseract's per-thread engine
     if (rc) return ds_cli_fail("extract", rc);
     if (failed) fprintf(stderr, "docseek extract: %d of %d files failed\n", failed, n_files);

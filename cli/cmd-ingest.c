@@ -17,7 +17,6 @@
 #include "core/error.h"
 #include "core/timer.h"
 #include "fusion/extract.h"
-#include "fusion/lora.h"
 #include "ingest/folder.h"
 
 #include <glib.h>
@@ -47,16 +46,8 @@ static const char *usage_text =
     "                  with '/' matches the path below DIR); repeat for several\n"
     "  --retry-failed  read again the files whose lines in FILE are errors (their lines\n"
     "                  are removed first)\n"
-    "  --type T        the document type of every file (default: the model names it)\n"
-    "  --model M       the model (default " DS_DEFAULT_MODEL ")\n"
-    "  --adapter A     a LoRA adapter for it (docseek finetune --lora)\n"
-    "  --calibration C confidences calibrated by file C (default: the model's own,\n"
-    "                  MODEL.calibration.json beside it, when there is one); none: raw\n"
-    "  --no-windows    read only a document's first max_seq tokens (default: a longer one is\n"
-    "                  read in windows of pages and the answers merged)\n"
-    "  --no-vision     the model sees a blank page instead of the page image (words, boxes\n"
-    "                  and ingest's check-box marks only; --no-marks drops those too)\n"
-    "  --schemas DIR   document types and fields (default samples/schemas)\n"
+    "  --type T        the document type of every file (default: the model names "
+    "it)\n" DS_CLI_EXTRACTOR_USAGE
     "  --log-every S   seconds between progress lines when stderr is no terminal (default "
     "10)\n" DS_CLI_INGEST_USAGE;
 
@@ -447,34 +438,22 @@ int ds_cmd_ingest(int argc, char **argv) {
     pthread_cond_init(&r.room, NULL);
     pthread_cond_init(&r.landed, NULL);
     r.inflight = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    ds_schema_set schemas = {0};
-    ds_model *m = NULL;
-    ds_lora *l = NULL;
-    ds_ctx *ctx = NULL;
     ds_extractor *x = NULL;
-    ds_calibration *calib = NULL;
     ds_journal_loaded ld;
-    int rc = ds_schema_set_load(a.schemas, &schemas);
-    r.schemas = &schemas;
-    if (!rc && a.type && !ds_schema_find(&schemas, a.type))
+    ds_extractor_cfg cfg = {.model = a.model,
+                            .adapter = a.adapter,
+                            .schemas_dir = a.schemas,
+                            .calibration = a.calibration,
+                            .threads = a.jobs,
+                            .max_batch = a.batch,
+                            .opts = {.windows = a.windows, .no_vision = a.no_vision}};
+    int rc = ds_extractor_open(&cfg, &x);
+    if (!rc) r.schemas = ds_extractor_schemas(x);
+    if (!rc && a.type && !ds_schema_find(r.schemas, a.type))
         rc = ds_error(DS_E_INVAL, "--type %s: no such document type in %s", a.type, a.schemas);
-    if (!rc) rc = ds_model_load(a.model, &m);
-    if (!rc && a.adapter && !(rc = ds_lora_load(a.adapter, m, &l))) ds_lora_attach(m, l);
-    if (!rc) rc = ds_infer_set_bf16(m, 1);
-    if (!rc && !(ctx = ds_ctx_new(DS_BACKEND_CPU, a.jobs)))
-        rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
-    if (!rc) rc = ds_extractor_new(m, ctx, &schemas, &x);
-    if (!rc) rc = ds_extractor_set_batch(x, a.batch);
-    if (!rc && !(rc = ds_calib_for_model(a.model, a.calibration, &calib)))
-        ds_extractor_set_calibration(x, calib);
     if (!rc) {
-        ds_extractor_set_opts(x, &(ds_decode_opts){.windows = a.windows, .no_vision = a.no_vision});
-        ds_ingest_opts mo;
-        ds_extractor_ingest_opts(x, &mo); // the model's encoder input
         r.io = a.io;
-        r.io.enc_size = mo.enc_size;
-        r.io.no_pixels = mo.no_pixels;
-        r.io.blank_pixels = mo.blank_pixels;
+        ds_extractor_ingest_model(x, &r.io); // the model's encoder input
         rc = ds_journal_open(a.out, a.retry_failed, &r.journal, &ld);
     }
     if (!rc) {
@@ -501,12 +480,6 @@ int ds_cmd_ingest(int argc, char **argv) {
     ds_journal_close(r.journal);
     ds_folder_list_free(&r.files);
     ds_extractor_free(x);
-    ds_ctx_free(ctx);
-    ds_model_free(m);
-    ds_lora_free(l);
-    ds_calib_free(calib);
-    free(calib);
-    ds_schema_set_free(&schemas);
     ds_ingest_thread_cleanup();
     pthread_mutex_destroy(&r.mu);
     pthread_cond_destroy(&r.ready);

@@ -2,6 +2,8 @@
 #include "fusion/extract.h"
 
 #include "core/error.h"
+#include "fusion/infer.h"
+#include "fusion/lora.h"
 #include "fusion/sequence.h"
 #include "fusion/windows.h"
 
@@ -18,6 +20,12 @@ struct ds_extractor {
     ds_decode_opts opts;         // all zero: the defaults
     int max_batch;               // documents the cache has room for
     const ds_calibration *calib; // NULL: raw confidences
+    // what ds_extractor_open loaded, freed with the extractor (NULL: borrowed)
+    ds_schema_set *own_schemas;
+    ds_model *own_model;
+    ds_lora *own_lora;
+    ds_ctx *own_ctx;
+    ds_calibration *own_calib;
 };
 
 // A cache with room for batch sequences of max_seq tokens.
@@ -74,7 +82,68 @@ void ds_extractor_free(ds_extractor *x) {
     if (!x) return;
     ds_kv_cache_free(x->cache);
     ds_arena_free(&x->arena);
+    ds_ctx_free(x->own_ctx);
+    ds_model_free(x->own_model);
+    ds_lora_free(x->own_lora);
+    ds_calib_free(x->own_calib);
+    free(x->own_calib);
+    if (x->own_schemas) ds_schema_set_free(x->own_schemas);
+    free(x->own_schemas);
     free(x);
+}
+
+int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
+    *out = NULL;
+    ds_schema_set *schemas = NULL;
+    ds_model *m = NULL;
+    ds_lora *l = NULL;
+    ds_ctx *ctx = NULL;
+    ds_calibration *calib = NULL;
+    ds_extractor *x = NULL;
+    int rc = 0;
+    if (!c->schemas) {
+        if (!(schemas = calloc(1, sizeof *schemas)))
+            rc = ds_error(DS_E_NOMEM, "extractor: out of memory");
+        else if ((rc = ds_schema_set_load(c->schemas_dir, schemas))) {
+            free(schemas);
+            schemas = NULL;
+        }
+    }
+    if (!rc) rc = ds_model_load(c->model, &m);
+    if (!rc && c->adapter && !(rc = ds_lora_load(c->adapter, m, &l))) ds_lora_attach(m, l);
+    if (!rc && !c->decode_f32) rc = ds_infer_set_bf16(m, 1);
+    if (!rc && !(ctx = ds_ctx_new(DS_BACKEND_CPU, c->threads > 0 ? c->threads : 1)))
+        rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
+    if (!rc) rc = ds_extractor_new(m, ctx, c->schemas ? c->schemas : schemas, &x);
+    if (!rc && c->max_batch > 1) rc = ds_extractor_set_batch(x, c->max_batch);
+    if (!rc) rc = ds_calib_for_model(c->model, c->calibration, &calib);
+    if (x) {
+        x->own_schemas = schemas;
+        x->own_model = m;
+        x->own_lora = l;
+        x->own_ctx = ctx;
+        x->own_calib = calib;
+        x->calib = calib;
+        x->opts = c->opts;
+    }
+    if (rc) {
+        if (x) {
+            ds_extractor_free(x);
+        } else {
+            ds_ctx_free(ctx);
+            ds_model_free(m);
+            ds_lora_free(l);
+            if (schemas) ds_schema_set_free(schemas);
+            free(schemas);
+        }
+        return rc;
+    }
+    *out = x;
+    return 0;
+}
+
+const ds_schema_set *ds_extractor_schemas(const ds_extractor *x) {
+    return x->schemas;
 }
 
 static int decode_one(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out,
@@ -195,11 +264,15 @@ int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *co
     return first;
 }
 
-void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io) {
-    ds_ingest_opts_default(io);
+void ds_extractor_ingest_model(const ds_extractor *x, ds_ingest_opts *io) {
     io->enc_size = x->m->cfg.img_size;
     io->no_pixels = !ds_cfg_use_vision(&x->m->cfg);
     io->blank_pixels = x->opts.no_vision;
+}
+
+void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io) {
+    ds_ingest_opts_default(io);
+    ds_extractor_ingest_model(x, io);
 }
 
 int ds_extractor_file(ds_extractor *x, const char *path, const char *doc_type, json_t **out) {

@@ -17,6 +17,25 @@ typedef struct ds_extractor ds_extractor;
 
 // The model and schemas are borrowed (they must outlive the extractor).
 int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_extractor **out);
+
+// What ds_extractor_open loads: everything a command that extracts needs.
+typedef struct {
+    const char *model;            // the model file
+    const char *adapter;          // a LoRA adapter for it, or NULL
+    const char *schemas_dir;      // document types, read when schemas is NULL
+    const ds_schema_set *schemas; // borrowed instead, when not NULL
+    const char *calibration;      // NULL: MODEL.calibration.json when there is one; "none"; a file
+    int threads;                  // compute threads
+    int max_batch;                // documents decoded together (ds_extractor_set_batch); 0: 1
+    int decode_f32;               // 1: decode with the f32 weights (default: bf16 copies)
+    ds_decode_opts opts;          // decoding options
+} ds_extractor_cfg;
+// Loads the model (with its adapter, bf16 decode copies and calibration), the schemas
+// and the compute threads, and makes an extractor that owns them all (freed with it).
+// Errors name the file or setting that failed.
+int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out);
+// The document types the extractor decodes (owned by it, or borrowed through it).
+const ds_schema_set *ds_extractor_schemas(const ds_extractor *x);
 void ds_extractor_free(ds_extractor *x);
 // Decoding options for the documents that follow (copied; NULL: the defaults).
 void ds_extractor_set_opts(ds_extractor *x, const ds_decode_opts *o);
@@ -42,6 +61,9 @@ int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *co
 // The ingest options the model needs (its encoder size; pixels only with vision):
 // for callers that read the document themselves (to time it, say).
 void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io);
+// The same on the caller's options: only what the model decides (encoder size, pixels,
+// --no-vision's blank page); the limits and OCR settings stay as they are.
+void ds_extractor_ingest_model(const ds_extractor *x, ds_ingest_opts *io);
 // Reads path (any format ingest knows) and extracts it.
 int ds_extractor_file(ds_extractor *x, const char *path, const char *doc_type, json_t **out);
 

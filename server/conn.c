@@ -300,8 +300,7 @@ static int on_header_value_complete(llhttp_t *p) {
 static int on_headers_complete(llhttp_t *p) {
     ds_conn *c = of(p);
     // a body nobody may send is refused before it is read (the route says 401 too)
-    int open = !strncmp(c->url, "/healthz", 8) || !strcmp(c->url, "/") || !strncmp(c->url, "/?", 2);
-    if (!open && !ds_srv_authorized(c->srv, c->authorization)) {
+    if (!ds_srv_authorized(c->srv, c->url, c->authorization)) {
         c->reject = 401;
         return HPE_USER;
     }

@@ -131,9 +131,11 @@ static int query_value(const char *query, const char *key, char *out, size_t cap
     return 0;
 }
 
-int ds_srv_authorized(const ds_srv *s, const char *authorization) {
+int ds_srv_authorized(const ds_srv *s, const char *target, const char *authorization) {
     const char *key = s->cfg.api_key;
-    if (!key) return 1;
+    size_t plen = strcspn(target, "?"); // the path, without the query
+    int open = (plen == 1 && target[0] == '/') || (plen == 8 && !strncmp(target, "/healthz", 8));
+    if (!key || open) return 1; // the upload page and the health check are public
     const char *a = authorization;
     if (strncasecmp(a, "Bearer ", 7)) return 0;
     a += 7;
@@ -259,7 +261,7 @@ void ds_route(ds_srv *s, ds_conn *c, const ds_request *r) {
         json_decref(o);
         return;
     }
-    if (!ds_srv_authorized(s, r->authorization)) {
+    if (!ds_srv_authorized(s, r->path, r->authorization)) {
         ds_conn_respond_error(c, DS_E_UNAUTHORIZED,
                               "this server needs \"Authorization: Bearer KEY\" (--api-key-file)");
         return;

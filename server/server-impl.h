@@ -61,8 +61,8 @@ struct ds_srv {
     struct ds_sched *sched;
     struct ds_job_table *jobs; // asynchronous extractions
     ds_extractor *x;
-    ds_schema_set *schemas;
-    ds_ingest_opts io; // how documents are read: the model's encoder input, the limits
+    const ds_schema_set *schemas; // the extractor's
+    ds_ingest_opts io;            // how documents are read: the model's encoder input, the limits
     const char *model_name;
     ds_conn *conns; // every open connection (a list through ds_conn.next)
     int draining;   // a signal came: no new connections, finish what is in flight
@@ -100,9 +100,10 @@ typedef struct {
 } ds_request;
 
 // ---- routes (server/routes.c): answers r on c (now, or later through a job)
-// Whether "Authorization: <authorization>" carries the key (always, without one);
-// compared in constant time.
-int ds_srv_authorized(const ds_srv *s, const char *authorization);
+// Whether a request for target (a path, its query allowed) with "Authorization:
+// <authorization>" may be answered: always without a key and for the public paths (/,
+// /healthz), else when it carries the key (compared in constant time).
+int ds_srv_authorized(const ds_srv *s, const char *target, const char *authorization);
 void ds_route(ds_srv *s, ds_conn *c, const ds_request *r);
 // A job finished (loop thread): its answer goes to its connection.
 void ds_job_finish(ds_job *j);

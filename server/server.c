@@ -8,8 +8,6 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
-#include "fusion/infer.h"
-#include "fusion/lora.h"
 #include "server/jobs.h"
 #include "server/scheduler.h"
 #include "server/server-impl.h"
@@ -135,37 +133,25 @@ static int start_listening(ds_srv *s) {
 
 int ds_serve_run(const ds_serve_cfg *cfg) {
     ds_srv *s = calloc(1, sizeof *s);
-    ds_schema_set *schemas = calloc(1, sizeof *schemas);
-    if (!s || !schemas) {
-        free(s);
-        free(schemas);
-        return ds_error(DS_E_NOMEM, "serve: out of memory");
-    }
+    if (!s) return ds_error(DS_E_NOMEM, "serve: out of memory");
     s->cfg = *cfg;
-    s->schemas = schemas;
     s->model_name = cfg->model;
     s->t_start = ds_time_s();
-    ds_model *m = NULL;
-    ds_lora *l = NULL;
-    ds_ctx *ctx = NULL;
-    ds_calibration *calib = NULL;
     uv_loop_t loop;
     int loop_ok = 0;
     // libuv's pool reads documents; its size is read once, at its first use
     char n_workers[16];
     snprintf(n_workers, sizeof n_workers, "%d", cfg->workers);
     setenv("UV_THREADPOOL_SIZE", n_workers, 1);
-    int rc = ds_schema_set_load(cfg->schemas, schemas);
-    if (!rc) rc = ds_model_load(cfg->model, &m);
-    if (!rc && cfg->adapter && !(rc = ds_lora_load(cfg->adapter, m, &l))) ds_lora_attach(m, l);
-    if (!rc) rc = ds_infer_set_bf16(m, 1);
-    if (!rc && !(ctx = ds_ctx_new(DS_BACKEND_CPU, cfg->threads)))
-        rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
-    if (!rc) rc = ds_extractor_new(m, ctx, schemas, &s->x);
-    if (!rc) rc = ds_extractor_set_batch(s->x, cfg->max_batch);
-    if (!rc) ds_extractor_set_opts(s->x, &(ds_decode_opts){.windows = 1});
-    if (!rc && !(rc = ds_calib_for_model(cfg->model, cfg->calibration, &calib)))
-        ds_extractor_set_calibration(s->x, calib);
+    ds_extractor_cfg xc = {.model = cfg->model,
+                           .adapter = cfg->adapter,
+                           .schemas_dir = cfg->schemas,
+                           .calibration = cfg->calibration,
+                           .threads = cfg->threads,
+                           .max_batch = cfg->max_batch,
+                           .opts = {.windows = 1}};
+    int rc = ds_extractor_open(&xc, &s->x);
+    if (!rc) s->schemas = ds_extractor_schemas(s->x);
     if (!rc) {
         ds_extractor_ingest_opts(s->x, &s->io);
         s->io.max_bytes = cfg->max_body;
@@ -199,13 +185,6 @@ int ds_serve_run(const ds_serve_cfg *cfg) {
     }
     if (s->barrier_used) pthread_barrier_destroy(&cleanup_barrier);
     ds_extractor_free(s->x);
-    ds_ctx_free(ctx);
-    ds_model_free(m);
-    ds_lora_free(l);
-    ds_calib_free(calib);
-    free(calib);
-    ds_schema_set_free(schemas);
-    free(schemas);
     free(s);
     return rc;
 }
