@@ -8,9 +8,12 @@
 #include "core/error.h"
 #include "fusion/model-impl.h"
 #include "fusion/sequence.h"
+#include "fusion/lora.h"
 #include "fusion/span-automaton.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -618,130 +621,334 @@ fail:
     return -1;
 }
 
+// ---- the continuous batch (decode.h)
+
+enum { SLOT_FREE, SLOT_WAITING, SLOT_PREFILL, SLOT_DECODING, SLOT_DONE };
+
+typedef struct {
+    int phase;
+    long order; // arrival, for first-come first-served prefills and answers
+    int steps;  // decode steps run
+    void *tag;
+    const ds_doc *doc;
+    ds_seq *seq;
+    const ds_lora *adapter;
+    ds_decode_opts opts;
+    int has_opts;
+    dstate d;
+    char err[DS_DECODE_ERR_LEN];
+} slot;
+
+struct ds_decoder {
+    ds_model *m;
+    ds_ctx *ctx;
+    ds_kv_cache *cache;
+    const ds_schema_set *schemas;
+    int cap;
+    slot *slots;
+    long arrivals;
+    ds_prefill *pf; // the prefill running, of slot pf_slot
+    int pf_slot;
+    long tokens;
+    // a step's scratch (cap rows)
+    int32_t *ids, *box, *page, *which;
+    ds_gen_state **gp;
+    float *hid, *logits;
+};
+
+void ds_decoder_free(ds_decoder *dc) {
+    if (!dc) return;
+    for (int i = 0; i < dc->cap && dc->slots; i++) {
+        slot *sl = &dc->slots[i];
+        if (sl->phase == SLOT_FREE) continue;
+        ds_gen_state_release(dc->cache, &sl->d.gs);
+        ds_sam_free(&sl->d.sam);
+        json_decref(sl->d.fields);
+        free(sl->d.words);
+        free(sl->d.ok);
+        free(sl->d.allowed);
+        free(sl->d.lp);
+    }
+    ds_prefill_free(dc->pf);
+    free(dc->slots);
+    free(dc->ids);
+    free(dc->box);
+    free(dc->page);
+    free(dc->which);
+    free(dc->gp);
+    free(dc->hid);
+    free(dc->logits);
+    free(dc);
+}
+
+int ds_decoder_new(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schema_set *schemas,
+                   int cap, ds_decoder **out) {
+    *out = NULL;
+    if (cap < 1) return ds_error(DS_E_INVAL, "decoder: room for %d documents", cap);
+    ds_decoder *dc = calloc(1, sizeof *dc);
+    if (!dc) return ds_error(DS_E_NOMEM, "decode: out of memory");
+    *dc = (ds_decoder){.m = m, .ctx = ctx, .cache = cache, .schemas = schemas, .cap = cap};
+    size_t n = (size_t)cap, C = (size_t)m->cfg.dim, V = (size_t)m->cfg.vocab;
+    dc->slots = calloc(n, sizeof *dc->slots);
+    dc->ids = calloc(n, sizeof(int32_t));
+    dc->box = calloc(n * 4, sizeof(int32_t));
+    dc->page = calloc(n, sizeof(int32_t));
+    dc->which = calloc(n, sizeof(int32_t));
+    dc->gp = calloc(n, sizeof *dc->gp);
+    dc->hid = malloc(sizeof(float) * C * (n + 1));
+    dc->logits = malloc(sizeof(float) * V * (n + 1));
+    if (!dc->slots || !dc->ids || !dc->box || !dc->page || !dc->which || !dc->gp || !dc->hid ||
+        !dc->logits) {
+        ds_decoder_free(dc);
+        return ds_error(DS_E_NOMEM, "decode: out of memory");
+    }
+    *out = dc;
+    return 0;
+}
+
+// Ends slot sl with error rc (its message kept: another slot's error replaces the
+// thread's detail).
+static void slot_fail(slot *sl, int rc) {
+    snprintf(sl->err, sizeof sl->err, "%s", ds_errmsg()[0] ? ds_errmsg() : ds_strerror(rc));
+    sl->d.err = rc;
+    sl->d.done = 1;
+    sl->phase = SLOT_DONE;
+}
+
+// The slot's decoding state for its document: the words the sequence kept and the
+// choice of the document type.
+static int slot_init(ds_decoder *dc, slot *sl, const char *doc_type) {
+    const ds_model *m = dc->m;
+    const ds_schema_set *schemas = dc->schemas;
+    dstate *d = &sl->d;
+    int V = m->cfg.vocab;
+    memset(d, 0, sizeof *d);
+    d->fields = json_object();
+    d->words = malloc(sizeof(wref) * (sl->seq->n_words + 1));
+    d->ok = malloc((size_t)V);
+    d->allowed = malloc(sizeof(int32_t) * (size_t)V);
+    d->lp = malloc(sizeof(float) * (size_t)V);
+    if (!d->fields || !d->words || !d->ok || !d->allowed || !d->lp)
+        return ds_error(DS_E_NOMEM, "decode: out of memory");
+    // the words the sequence kept, in its order (fusion/sequence.c: check-box words
+    // only when the config reads them)
+    const ds_doc *doc = sl->doc;
+    int w = 0;
+    for (int p = 0; p < doc->n_pages && w < sl->seq->n_words; p++)
+        for (int k = 0; k < doc->pages[p].n_words && w < sl->seq->n_words; k++) {
+            const ds_word *wd = &doc->pages[p].words[k];
+            if (!ds_seq_reads_word(&m->cfg, wd)) continue;
+            d->n_marks += wd->source == DS_WORD_MARK;
+            d->words[w].page = &doc->pages[p];
+            d->words[w].w = wd;
+            d->words[w++].p = p;
+        }
+    d->n_words = w;
+    d->conf = 1.0; // the type's probability accumulates from here (was 0: calloc)
+    start_choice(d, K_TYPE);
+    for (int s = 0; s < schemas->n; s++) {
+        const char *name = schemas->schemas[s].doc_type;
+        if (doc_type && strcmp(doc_type, name) != 0) continue;
+        int rc = add_cand(m, d, name, DS_TOK_EOV);
+        if (rc) return rc;
+        d->type_names[d->n_cand - 1] = name;
+    }
+    if (d->n_cand == 0)
+        return ds_error(DS_E_INVAL, "decode: doc type '%s' is not in the schemas", doc_type);
+    return 0;
+}
+
+int ds_decoder_add(ds_decoder *dc, const ds_doc *doc, ds_seq *seq, const char *doc_type,
+                   const ds_decode_opts *opts, const ds_lora *adapter, void *tag) {
+    slot *sl = NULL;
+    for (int i = 0; i < dc->cap && !sl; i++)
+        if (dc->slots[i].phase == SLOT_FREE) sl = &dc->slots[i];
+    if (!sl) return ds_error(DS_E_BUSY, "decoder: all %d places taken", dc->cap);
+    *sl = (slot){.phase = SLOT_WAITING,
+                 .order = dc->arrivals++,
+                 .tag = tag,
+                 .doc = doc,
+                 .seq = seq,
+                 .adapter = adapter,
+                 .has_opts = opts != NULL};
+    if (opts) sl->opts = *opts;
+    int rc = slot_init(dc, sl, doc_type);
+    if (rc) slot_fail(sl, rc);
+    return 0;
+}
+
+int ds_decoder_active(const ds_decoder *dc) {
+    int n = 0;
+    for (int i = 0; i < dc->cap; i++)
+        n += dc->slots[i].phase == SLOT_WAITING || dc->slots[i].phase == SLOT_PREFILL ||
+             dc->slots[i].phase == SLOT_DECODING;
+    return n;
+}
+
+int ds_decoder_room(const ds_decoder *dc) {
+    int n = 0;
+    for (int i = 0; i < dc->cap; i++) n += dc->slots[i].phase == SLOT_FREE;
+    return n;
+}
+
+long ds_decoder_tokens(const ds_decoder *dc) {
+    return dc->tokens;
+}
+
+// The model runs with adapter a from here (attached or detached only when it changes).
+static void use_adapter(ds_model *m, const ds_lora *a) {
+    if (m->lora == a) return;
+    if (a)
+        ds_lora_attach(m, a);
+    else
+        ds_lora_detach(m);
+}
+
+// The slot's first decision, from the hidden state of its prefix's last token ([ans]).
+static void slot_start(ds_decoder *dc, slot *sl, const float *h) {
+    float *logits = dc->logits;
+    ds_infer_logits(dc->m, dc->ctx, h, 1, logits);
+    sl->d.feed = decide(dc->m, &sl->d, h, logits, sl->has_opts ? &sl->opts : NULL, dc->schemas);
+    sl->phase = sl->d.done ? SLOT_DONE : SLOT_DECODING;
+    if (sl->d.err) slot_fail(sl, sl->d.err);
+}
+
+// One piece of the oldest waiting document's prefill (starting it when none runs).
+static void prefill_piece(ds_decoder *dc, ds_arena *arena) {
+    if (!dc->pf) {
+        slot *first = NULL;
+        for (int i = 0; i < dc->cap; i++) {
+            slot *sl = &dc->slots[i];
+            if (sl->phase == SLOT_WAITING && (!first || sl->order < first->order)) first = sl;
+        }
+        if (!first) return;
+        ds_gen_state *g = &first->d.gs;
+        int rc = ds_prefill_begin(dc->m, dc->ctx, dc->cache, &g, &first->seq, 1, &dc->pf);
+        if (rc) {
+            slot_fail(first, rc);
+            return;
+        }
+        dc->pf_slot = (int)(first - dc->slots);
+        first->phase = SLOT_PREFILL;
+    }
+    slot *sl = &dc->slots[dc->pf_slot];
+    use_adapter(dc->m, sl->adapter);
+    int done = 0, rc = ds_prefill_next(dc->pf, arena, &done);
+    ds_arena_reset(arena);
+    if (!rc && done)
+        slot_start(dc, sl,
+                   ds_prefill_hidden(dc->pf) + (size_t)(sl->seq->n_prefix - 1) * dc->m->cfg.dim);
+    if (rc) slot_fail(sl, rc);
+    if (rc || done) {
+        ds_prefill_free(dc->pf);
+        dc->pf = NULL;
+    }
+}
+
+// One decode step for the decoding documents that run with adapter a.
+static void decode_group(ds_decoder *dc, const ds_lora *a, ds_arena *arena) {
+    ds_model *m = dc->m;
+    int C = m->cfg.dim, V = m->cfg.vocab, na = 0;
+    for (int i = 0; i < dc->cap; i++) {
+        dstate *d = &dc->slots[i].d;
+        if (dc->slots[i].phase != SLOT_DECODING || dc->slots[i].adapter != a) continue;
+        dc->ids[na] = d->feed;
+        memcpy(dc->box + 4 * na, d->box, sizeof d->box);
+        dc->page[na] = d->box[0] >= 0 ? d->page : 0;
+        dc->which[na] = i;
+        dc->gp[na] = &d->gs;
+        na++;
+    }
+    if (na == 0) return;
+    use_adapter(m, a);
+    int rc = ds_infer_step(m, dc->ctx, dc->cache, dc->gp, na, dc->ids, dc->box, dc->page, dc->hid,
+                           arena);
+    if (!rc) ds_infer_logits(m, dc->ctx, dc->hid, na, dc->logits);
+    ds_arena_reset(arena);
+    dc->tokens += rc ? 0 : na;
+    for (int j = 0; j < na; j++) {
+        slot *sl = &dc->slots[dc->which[j]];
+        if (rc) {
+            slot_fail(sl, rc);
+            continue;
+        }
+        const ds_decode_opts *o = sl->has_opts ? &sl->opts : NULL;
+        sl->d.feed =
+            decide(m, &sl->d, dc->hid + (size_t)j * C, dc->logits + (size_t)j * V, o, dc->schemas);
+        int max_steps = o && o->max_steps > 0 ? o->max_steps : 1024;
+        if (sl->d.err)
+            slot_fail(sl, sl->d.err);
+        else if (sl->d.done || sl->d.feed < 0)
+            sl->phase = SLOT_DONE;
+        else if (++sl->steps >= max_steps)
+            slot_fail(sl, ds_error(DS_E_INTERNAL, "decode: no answer after %d steps", max_steps));
+    }
+}
+
+void ds_decoder_step(ds_decoder *dc, ds_arena *arena) {
+    const ds_lora *found = dc->m->lora;
+    prefill_piece(dc, arena);
+    // the decoding documents, a step for each adapter among them (usually one)
+    for (int i = 0; i < dc->cap; i++) {
+        slot *sl = &dc->slots[i];
+        if (sl->phase != SLOT_DECODING) continue;
+        int seen = 0;
+        for (int k = 0; k < i && !seen; k++)
+            seen = dc->slots[k].phase == SLOT_DECODING && dc->slots[k].adapter == sl->adapter;
+        if (!seen) decode_group(dc, sl->adapter, arena);
+    }
+    use_adapter(dc->m, found);
+}
+
+int ds_decoder_take(ds_decoder *dc, void **tag, json_t **out, int *rc, char *err, size_t cap) {
+    slot *sl = NULL;
+    for (int i = 0; i < dc->cap; i++)
+        if (dc->slots[i].phase == SLOT_DONE && (!sl || dc->slots[i].order < sl->order))
+            sl = &dc->slots[i];
+    if (!sl) return 0;
+    dstate *d = &sl->d;
+    *tag = sl->tag;
+    *out = NULL;
+    *rc = d->err;
+    if (!d->err) {
+        *out = json_pack("{s:s, s:O, s:f}", "doc_type", d->doc_type ? d->doc_type : "", "fields",
+                         d->fields, "confidence", round(d->doc_conf * 1000) / 1000);
+        if (!*out) {
+            *rc = DS_E_NOMEM;
+            snprintf(sl->err, sizeof sl->err, "decode: out of memory");
+        }
+    }
+    if (err && cap) snprintf(err, cap, "%s", *rc ? sl->err : "");
+    ds_gen_state_release(dc->cache, &d->gs);
+    ds_sam_free(&d->sam);
+    json_decref(d->fields);
+    free(d->words);
+    free(d->ok);
+    free(d->allowed);
+    free(d->lp);
+    memset(sl, 0, sizeof *sl); // SLOT_FREE
+    return 1;
+}
+
 int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schema_set *schemas,
                     const ds_doc *const *docs, ds_seq *const *seqs, const char *const *doc_types,
                     int n, const ds_decode_opts *opts, json_t **out, ds_arena *arena) {
-    int C = m->cfg.dim, V = m->cfg.vocab, rc = 0;
-    dstate *st = calloc((size_t)n, sizeof *st);
-    ds_gen_state **gp = calloc((size_t)n, sizeof *gp);
-    int32_t *ids = calloc((size_t)n, sizeof(int32_t)),
-            *box = calloc((size_t)n * 4, sizeof(int32_t));
-    int32_t *page = calloc((size_t)n, sizeof(int32_t)), *which = calloc((size_t)n, sizeof(int32_t));
-    float *hid = malloc(sizeof(float) * (size_t)C * (n + 1));
-    float *logits = malloc(sizeof(float) * (size_t)V * (n + 1));
-    const char **names = calloc((size_t)schemas->n + 1, sizeof(char *));
-    int n_pre = 0;
-    for (int i = 0; i < n; i++) n_pre += seqs[i]->n_prefix;
-    float *hpre = malloc(sizeof(float) * (size_t)C * (n_pre + 1));
-    if (!st || !gp || !ids || !box || !page || !which || !hid || !logits || !names || !hpre) {
-        rc = ds_error(DS_E_NOMEM, "decode: out of memory");
-        goto done;
+    ds_decoder *dc;
+    for (int i = 0; i < n; i++) out[i] = NULL;
+    int rc = ds_decoder_new(m, ctx, cache, schemas, n, &dc);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++)
+        ds_decoder_add(dc, docs[i], seqs[i], doc_types ? doc_types[i] : NULL, opts, m->lora,
+                       (void *)(intptr_t)i);
+    while (ds_decoder_active(dc)) ds_decoder_step(dc, arena);
+    void *tag;
+    json_t *o;
+    int r;
+    char err[DS_DECODE_ERR_LEN];
+    while (ds_decoder_take(dc, &tag, &o, &r, err, sizeof err)) {
+        out[(intptr_t)tag] = o;
+        if (r && !rc) rc = ds_error(r, "%s", err);
     }
-    for (int s = 0; s < schemas->n; s++) names[s] = schemas->schemas[s].doc_type;
-    for (int i = 0; i < n; i++) {
-        dstate *d = &st[i];
-        gp[i] = &d->gs;
-        out[i] = NULL;
-        d->fields = json_object();
-        d->words = malloc(sizeof(wref) * (seqs[i]->n_words + 1));
-        d->ok = malloc((size_t)V);
-        d->allowed = malloc(sizeof(int32_t) * (size_t)V);
-        d->lp = malloc(sizeof(float) * (size_t)V);
-        if (!d->fields || !d->words || !d->ok || !d->allowed || !d->lp) {
-            rc = ds_error(DS_E_NOMEM, "decode: out of memory");
-            goto done;
-        }
-        // the words the sequence kept, in its order (fusion/sequence.c: check-box words
-        // only when the config reads them)
-        int w = 0;
-        d->n_marks = 0;
-        for (int p = 0; p < docs[i]->n_pages && w < seqs[i]->n_words; p++)
-            for (int k = 0; k < docs[i]->pages[p].n_words && w < seqs[i]->n_words; k++) {
-                const ds_word *wd = &docs[i]->pages[p].words[k];
-                if (!ds_seq_reads_word(&m->cfg, wd)) continue;
-                d->n_marks += wd->source == DS_WORD_MARK;
-                d->words[w].page = &docs[i]->pages[p];
-                d->words[w].w = wd;
-                d->words[w++].p = p;
-            }
-        d->n_words = w;
-        d->conf = 1.0; // the type's probability accumulates from here (was 0: calloc)
-        start_choice(d, K_TYPE);
-        for (int s = 0; s < schemas->n && !rc; s++)
-            if (!doc_types || !doc_types[i] || strcmp(doc_types[i], names[s]) == 0) {
-                rc = add_cand(m, d, names[s], DS_TOK_EOV);
-                if (!rc) d->type_names[d->n_cand - 1] = names[s];
-            }
-        if (!rc && d->n_cand == 0)
-            rc = ds_error(DS_E_INVAL, "decode: doc type '%s' is not in the schemas", doc_types[i]);
-        if (rc) goto done;
-    }
-    for (int i0 = 0; i0 < n; i0 += 16) { // prefill in groups (its limit)
-        int k = n - i0 < 16 ? n - i0 : 16;
-        if ((rc = ds_infer_prefill(m, ctx, cache, gp + i0, seqs + i0, k, hpre, arena))) goto done;
-        // the answer starts from the hidden state of each prefix's last token ([ans])
-        int row = 0;
-        for (int j = 0; j < k; j++) {
-            row += seqs[i0 + j]->n_prefix;
-            const float *h = hpre + (size_t)(row - 1) * C;
-            ds_infer_logits(m, ctx, h, 1, logits);
-            dstate *d = &st[i0 + j];
-            d->feed = decide(m, d, h, logits, opts, schemas);
-        }
-    }
-    int max_steps = opts && opts->max_steps > 0 ? opts->max_steps : 1024;
-    for (int step = 0; step < max_steps; step++) {
-        int na = 0;
-        for (int i = 0; i < n; i++) {
-            dstate *d = &st[i];
-            if (d->done || d->feed < 0) continue;
-            ids[na] = d->feed;
-            memcpy(box + 4 * na, d->box, sizeof d->box);
-            page[na] = d->box[0] >= 0 ? d->page : 0;
-            which[na] = i;
-            gp[na] = &d->gs;
-            na++;
-        }
-        if (na == 0) break;
-        if ((rc = ds_infer_step(m, ctx, cache, gp, na, ids, box, page, hid, arena))) goto done;
-        ds_infer_logits(m, ctx, hid, na, logits);
-        for (int j = 0; j < na; j++) {
-            dstate *d = &st[which[j]];
-            d->feed = decide(m, d, hid + (size_t)j * C, logits + (size_t)j * V, opts, schemas);
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        dstate *d = &st[i];
-        if (d->err) {
-            rc = rc ? rc : d->err;
-            continue;
-        }
-        if (!d->done) {
-            rc = rc ? rc : ds_error(DS_E_INTERNAL, "decode: document %d did not finish", i);
-            continue;
-        }
-        out[i] = json_pack("{s:s, s:O, s:f}", "doc_type", d->doc_type ? d->doc_type : "", "fields",
-                           d->fields, "confidence", round(d->doc_conf * 1000) / 1000);
-    }
-done:
-    for (int i = 0; st && i < n; i++) {
-        ds_gen_state_release(cache, &st[i].gs);
-        ds_sam_free(&st[i].sam);
-        json_decref(st[i].fields);
-        free(st[i].words);
-        free(st[i].ok);
-        free(st[i].allowed);
-        free(st[i].lp);
-    }
-    free(st);
-    free(gp);
-    free(ids);
-    free(box);
-    free(page);
-    free(which);
-    free(hid);
-    free(logits);
-    free(names);
-    free(hpre);
+    ds_decoder_free(dc);
     return rc;
 }

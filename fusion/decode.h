@@ -42,6 +42,42 @@ int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schem
                     const ds_doc *const *docs, ds_seq *const *seqs, const char *const *doc_types,
                     int n, const ds_decode_opts *opts, json_t **out, ds_arena *arena);
 
+// The continuous batch behind ds_decode_batch, for a server: documents join it
+// whenever there is room and leave as soon as their answer is complete. Each
+// ds_decoder_step runs one piece of the oldest waiting document's prefill (its
+// embedding, or one layer: fusion/infer.h's chunked prefill) and then one decode step
+// for every document past its prefill, so a long prefill never stalls the others for
+// more than a layer. Each document runs with its own adapter (NULL: none), its own
+// type and options; documents with different adapters take separate steps. Not
+// thread-safe: the thread that owns the model drives it.
+typedef struct ds_decoder ds_decoder;
+struct ds_lora;
+// Room for cap documents at once (the cache must hold cap sequences).
+int ds_decoder_new(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schema_set *schemas,
+                   int cap, ds_decoder **out);
+// Frees the decoder and every document still in it.
+void ds_decoder_free(ds_decoder *dc);
+// Adds a document: doc and seq (ds_seq_build without truth) are borrowed until it is
+// taken; doc_type NULL: the model names it; opts (copied) NULL: the defaults; tag comes
+// back with its answer. DS_E_BUSY when all places are taken (ds_decoder_room). A
+// document that cannot start (an unknown type) still comes back, with its error.
+int ds_decoder_add(ds_decoder *dc, const ds_doc *doc, ds_seq *seq, const char *doc_type,
+                   const ds_decode_opts *opts, const struct ds_lora *adapter, void *tag);
+// Documents waiting, prefilling or decoding (not yet finished).
+int ds_decoder_active(const ds_decoder *dc);
+// Free places.
+int ds_decoder_room(const ds_decoder *dc);
+// Answer tokens decoded so far (all documents).
+long ds_decoder_tokens(const ds_decoder *dc);
+// One prefill piece and one decode step (see above); the arena is reset after each.
+// Errors end only the documents they concern (ds_decoder_take gives them).
+void ds_decoder_step(ds_decoder *dc, ds_arena *arena);
+// A finished document, the first to have arrived among them: 1 and its tag, and either
+// its answer (*out, owned by the caller; *rc 0) or its error (*rc, the message in err);
+// 0 when none has finished. Its place is free again.
+#define DS_DECODE_ERR_LEN 512
+int ds_decoder_take(ds_decoder *dc, void **tag, json_t **out, int *rc, char *err, size_t cap);
+
 // Picks one of allowed[0..n) by logits[allowed[i]]: the argmax, or with opts->temperature
 // > 0 and an rng a sample from the top-p nucleus. *p gets the chosen token's probability
 // over the allowed set (at that temperature).

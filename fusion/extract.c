@@ -7,9 +7,28 @@
 #include "fusion/sequence.h"
 #include "fusion/windows.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+// A document in the stream: read in one window or several (one at a time), its
+// answer merged over them.
+typedef struct {
+    int used, finished;
+    long order; // arrival
+    void *tag;
+    const ds_doc *doc;
+    ds_doc sub;        // the window being read: doc from page p0
+    int p0, n_windows; // its first page; windows read so far
+    char *type;        // the type asked for, then the one the first window named (owned)
+    const ds_lora *adapter;
+    ds_seq seq;       // the window's sequence (while it decodes)
+    ds_seq_info info; // how that sequence ended
+    json_t *out;      // the answer so far
+    int rc;
+    char err[DS_EXTRACT_ERR_LEN];
+} xdoc;
 
 struct ds_extractor {
     ds_model *m;
@@ -20,6 +39,8 @@ struct ds_extractor {
     ds_decode_opts opts;         // all zero: the defaults
     int max_batch;               // documents the cache has room for
     const ds_calibration *calib; // NULL: raw confidences
+    ds_decoder *dc;              // the continuous batch, made at the first document
+    xdoc *docs;                  // (max_batch) the documents in the stream
     // what ds_extractor_open loaded, freed with the extractor (NULL: borrowed)
     ds_schema_set *own_schemas;
     ds_model *own_model;
@@ -27,6 +48,13 @@ struct ds_extractor {
     ds_ctx *own_ctx;
     ds_calibration *own_calib;
 };
+
+static void xdoc_clear(xdoc *d) {
+    ds_seq_free(&d->seq);
+    json_decref(d->out);
+    free(d->type);
+    memset(d, 0, sizeof *d);
+}
 
 // A cache with room for batch sequences of max_seq tokens.
 static int make_cache(const ds_model *m, int batch, ds_kv_cache **out) {
@@ -42,7 +70,10 @@ int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_
     x->schemas = schemas;
     x->max_batch = 1;
     int rc = make_cache(m, 1, &x->cache);
+    if (!rc && !(x->docs = calloc(1, sizeof *x->docs)))
+        rc = ds_error(DS_E_NOMEM, "extractor: out of memory");
     if (rc) {
+        ds_kv_cache_free(x->cache);
         free(x);
         return rc;
     }
@@ -55,11 +86,23 @@ int ds_extractor_set_batch(ds_extractor *x, int max_batch) {
     if (max_batch < 1 || max_batch > DS_EXTRACT_MAX_BATCH)
         return ds_error(DS_E_INVAL, "extractor: batch %d outside 1..%d", max_batch,
                         DS_EXTRACT_MAX_BATCH);
+    for (int i = 0; i < x->max_batch; i++)
+        if (x->docs[i].used)
+            return ds_error(DS_E_BUSY, "extractor: the batch size changes only between documents");
     ds_kv_cache *c;
-    int rc = make_cache(x->m, max_batch, &c);
-    if (rc) return rc;
+    xdoc *docs = calloc((size_t)max_batch, sizeof *docs);
+    int rc =
+        docs ? make_cache(x->m, max_batch, &c) : ds_error(DS_E_NOMEM, "extractor: out of memory");
+    if (rc) {
+        free(docs);
+        return rc;
+    }
+    ds_decoder_free(x->dc); // made again for the new cache at the next document
+    x->dc = NULL;
     ds_kv_cache_free(x->cache);
+    free(x->docs);
     x->cache = c;
+    x->docs = docs;
     x->max_batch = max_batch;
     return 0;
 }
@@ -68,18 +111,15 @@ void ds_extractor_set_calibration(ds_extractor *x, const ds_calibration *c) {
     x->calib = c;
 }
 
-// Calibrates the confidences of a finished answer (after windows merged: they compare
-// raw confidences).
-static void calibrate(const ds_extractor *x, json_t *out) {
-    if (out && x->calib) ds_calib_apply_fields(x->calib, json_object_get(out, "fields"));
-}
-
 void ds_extractor_set_opts(ds_extractor *x, const ds_decode_opts *o) {
     x->opts = o ? *o : (ds_decode_opts){0};
 }
 
 void ds_extractor_free(ds_extractor *x) {
     if (!x) return;
+    ds_decoder_free(x->dc);
+    for (int i = 0; x->docs && i < x->max_batch; i++) xdoc_clear(&x->docs[i]);
+    free(x->docs);
     ds_kv_cache_free(x->cache);
     ds_arena_free(&x->arena);
     ds_ctx_free(x->own_ctx);
@@ -142,126 +182,191 @@ int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
     return 0;
 }
 
+ds_model *ds_extractor_model(const ds_extractor *x) {
+    return x->m;
+}
+
 const ds_schema_set *ds_extractor_schemas(const ds_extractor *x) {
     return x->schemas;
 }
 
-static int decode_one(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out,
-                      ds_seq_info *info) {
-    ds_seq s;
-    int rc = ds_seq_build(x->m, x->schemas, doc, NULL, &s, info);
+// ---- the stream: documents join and leave the decoder's continuous batch
+
+static int stream_ready(ds_extractor *x) {
+    if (x->dc) return 0;
+    return ds_decoder_new(x->m, x->ctx, x->cache, x->schemas, x->max_batch, &x->dc);
+}
+
+// Ends document d with error rc (its message: the thread's detail, or msg).
+static void xdoc_fail(xdoc *d, int rc, const char *msg) {
+    d->rc = rc;
+    snprintf(d->err, sizeof d->err, "%s",
+             msg && msg[0]    ? msg
+             : ds_errmsg()[0] ? ds_errmsg()
+                              : ds_strerror(rc));
+    json_decref(d->out);
+    d->out = NULL;
+    d->finished = 1;
+}
+
+// Builds the sequence of d's next window (from page p0) and hands it to the decoder.
+static void xdoc_window(ds_extractor *x, xdoc *d) {
+    d->sub = *d->doc;
+    d->sub.pages = d->doc->pages + d->p0;
+    d->sub.n_pages = d->doc->n_pages - d->p0;
+    ds_seq_free(&d->seq);
+    int rc = ds_seq_build(x->m, x->schemas, &d->sub, NULL, &d->seq, &d->info);
+    if (!rc) rc = ds_decoder_add(x->dc, &d->sub, &d->seq, d->type, &x->opts, d->adapter, d);
+    if (rc) xdoc_fail(d, rc, NULL);
+}
+
+int ds_extractor_submit(ds_extractor *x, const ds_doc *doc, const char *doc_type,
+                        const ds_lora *adapter, void *tag) {
+    int rc = stream_ready(x);
     if (rc) return rc;
-    ds_seq *sp = &s;
-    const char *types[1] = {doc_type};
-    rc = ds_decode_batch(x->m, x->ctx, x->cache, x->schemas, &doc, &sp, types, 1, &x->opts, out,
-                         &x->arena);
-    ds_arena_reset(&x->arena);
-    ds_seq_free(&s);
-    return rc;
-}
-
-// Reads the pages after the first window of a long document (info: how the first
-// window's sequence ended) in further windows with the type the first window named,
-// starting again at a page the previous window cut short; their answers merge into
-// *out (fusion/windows.c).
-static int more_windows(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t *out,
-                        ds_seq_info info) {
-    const char *type = json_string_value(json_object_get(out, "doc_type"));
-    char *fixed = strdup(doc_type ? doc_type : type ? type : "");
-    if (!fixed) return ds_error(DS_E_NOMEM, "extractor: out of memory");
-    int rc = 0, n_windows = 1, p0 = 0, kept = info.n_pages_kept;
-    int cut = info.last_page_cut;
-    while (!rc) {
-        p0 = ds_window_next(p0, kept, cut);
-        if (p0 >= doc->n_pages) break;
-        ds_doc sub = *doc;
-        sub.pages = doc->pages + p0;
-        sub.n_pages = doc->n_pages - p0;
-        json_t *more = NULL;
-        rc = decode_one(x, &sub, fixed, &more, &info);
-        if (!rc) rc = ds_windows_merge(out, more, p0);
-        json_decref(more);
-        kept = info.n_pages_kept;
-        cut = info.last_page_cut;
-        n_windows++;
+    xdoc *d = NULL;
+    long last = -1;
+    for (int i = 0; i < x->max_batch; i++) {
+        if (!x->docs[i].used && !d) d = &x->docs[i];
+        if (x->docs[i].used && x->docs[i].order > last) last = x->docs[i].order;
     }
-    free(fixed);
-    if (!rc) json_object_set_new(out, "windows", json_integer(n_windows));
-    return rc;
+    if (!d) return ds_error(DS_E_BUSY, "extractor: all %d places taken", x->max_batch);
+    *d = (xdoc){.used = 1, .order = last + 1, .tag = tag, .doc = doc};
+    d->adapter = adapter ? adapter : x->m->lora; // the model as it is now
+    if (doc_type && !(d->type = strdup(doc_type))) {
+        xdoc_fail(d, DS_E_NOMEM, "extractor: out of memory");
+        return 0;
+    }
+    xdoc_window(x, d);
+    return 0;
 }
 
-int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out) {
-    ds_seq_info info;
-    *out = NULL;
-    int rc = decode_one(x, doc, doc_type, out, &info);
-    if (!rc && !ds_seq_read_whole(&info, doc) && x->opts.windows)
-        rc = more_windows(x, doc, doc_type, *out, info);
+int ds_extractor_room(const ds_extractor *x) {
+    int n = 0;
+    for (int i = 0; i < x->max_batch; i++) n += !x->docs[i].used;
+    return n;
+}
+
+int ds_extractor_active(const ds_extractor *x) {
+    int n = 0;
+    for (int i = 0; i < x->max_batch; i++) n += x->docs[i].used && !x->docs[i].finished;
+    return n;
+}
+
+long ds_extractor_tokens(const ds_extractor *x) {
+    return x->dc ? ds_decoder_tokens(x->dc) : 0;
+}
+
+// A window's answer came back: the first one names the type the others read with; a
+// later one merges into the first's (fusion/windows.c). A document longer than its
+// window reads on from a page the window cut short, when windows are on.
+static void window_done(ds_extractor *x, xdoc *d, json_t *out, int rc, const char *err) {
     if (rc) {
-        json_decref(*out);
-        *out = NULL;
+        json_decref(out);
+        xdoc_fail(d, rc, err);
+        return;
     }
-    calibrate(x, *out);
-    return rc;
+    d->n_windows++;
+    if (!d->out) {
+        d->out = out;
+        const char *named = json_string_value(json_object_get(out, "doc_type"));
+        if (!d->type && !(d->type = strdup(named ? named : ""))) {
+            xdoc_fail(d, DS_E_NOMEM, "extractor: out of memory");
+            return;
+        }
+    } else {
+        rc = ds_windows_merge(d->out, out, d->p0);
+        json_decref(out);
+        if (rc) {
+            xdoc_fail(d, rc, NULL);
+            return;
+        }
+    }
+    int more = x->opts.windows && !ds_seq_read_whole(&d->info, &d->sub);
+    if (more) {
+        d->p0 = ds_window_next(d->p0, d->info.n_pages_kept, d->info.last_page_cut);
+        more = d->p0 < d->doc->n_pages;
+    }
+    if (more) {
+        xdoc_window(x, d);
+        return;
+    }
+    if (d->n_windows > 1) json_object_set_new(d->out, "windows", json_integer(d->n_windows));
+    // calibrated after the windows merged: they compare raw confidences
+    if (x->calib) ds_calib_apply_fields(x->calib, json_object_get(d->out, "fields"));
+    ds_seq_free(&d->seq);
+    d->finished = 1;
 }
 
-// Keeps document i's error message (the thread's detail, set by the call that just
-// failed) before another document's error replaces it.
-static void keep_error(char (*errs)[DS_EXTRACT_ERR_LEN], int i, int rc) {
-    if (errs && rc)
-        snprintf(errs[i], DS_EXTRACT_ERR_LEN, "%s", ds_errmsg()[0] ? ds_errmsg() : ds_strerror(rc));
+void ds_extractor_step(ds_extractor *x) {
+    if (!x->dc) return;
+    ds_decoder_step(x->dc, &x->arena);
+    void *tag;
+    json_t *out;
+    int rc;
+    char err[DS_EXTRACT_ERR_LEN];
+    while (ds_decoder_take(x->dc, &tag, &out, &rc, err, sizeof err))
+        window_done(x, tag, out, rc, err);
+}
+
+int ds_extractor_take(ds_extractor *x, void **tag, json_t **out, int *rc,
+                      char err[DS_EXTRACT_ERR_LEN]) {
+    xdoc *d = NULL;
+    for (int i = 0; i < x->max_batch; i++)
+        if (x->docs[i].used && x->docs[i].finished && (!d || x->docs[i].order < d->order))
+            d = &x->docs[i];
+    if (!d) return 0;
+    *tag = d->tag;
+    *rc = d->rc;
+    *out = d->out;
+    d->out = NULL;
+    if (err) snprintf(err, DS_EXTRACT_ERR_LEN, "%s", d->rc ? d->err : "");
+    xdoc_clear(d);
+    return 1;
 }
 
 int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *const *doc_types,
                       int n, json_t **out, int *rcs, char (*errs)[DS_EXTRACT_ERR_LEN]) {
-    int first = 0;
-    for (int i0 = 0; i0 < n; i0 += x->max_batch) {
-        int k = n - i0 < x->max_batch ? n - i0 : x->max_batch;
-        ds_seq seqs[DS_EXTRACT_MAX_BATCH];
-        ds_seq *sp[DS_EXTRACT_MAX_BATCH];
-        ds_seq_info info[DS_EXTRACT_MAX_BATCH];
-        const ds_doc *bd[DS_EXTRACT_MAX_BATCH];
-        const char *bt[DS_EXTRACT_MAX_BATCH];
-        int at[DS_EXTRACT_MAX_BATCH], nb = 0;
-        json_t *bo[DS_EXTRACT_MAX_BATCH] = {0};
-        for (int j = 0; j < k; j++) {
-            int i = i0 + j;
-            out[i] = NULL;
-            if (errs) errs[i][0] = 0;
-            rcs[i] = ds_seq_build(x->m, x->schemas, docs[i], NULL, &seqs[nb], &info[nb]);
-            keep_error(errs, i, rcs[i]);
-            if (rcs[i]) continue;
-            sp[nb] = &seqs[nb];
-            bd[nb] = docs[i];
-            bt[nb] = doc_types ? doc_types[i] : NULL;
-            at[nb++] = i;
-        }
-        // its return value is the first error; a document without an answer is
-        // decoded again alone below, which gives its own error
-        if (nb)
-            (void)ds_decode_batch(x->m, x->ctx, x->cache, x->schemas, bd, sp, bt, nb, &x->opts, bo,
-                                  &x->arena);
-        ds_arena_reset(&x->arena);
-        for (int j = 0; j < nb; j++) {
-            int i = at[j];
-            ds_seq_free(&seqs[j]);
-            if (!bo[j]) {
-                // the batch failed (a cache too small, say): this document alone
-                rcs[i] = ds_extractor_doc(x, docs[i], bt[j], &out[i]);
-                keep_error(errs, i, rcs[i]);
-                continue;
+    int next = 0, left = n, first = 0;
+    for (int i = 0; i < n; i++) out[i] = NULL;
+    while (left > 0) {
+        while (next < n && ds_extractor_room(x) > 0) {
+            int rc = ds_extractor_submit(x, docs[next], doc_types ? doc_types[next] : NULL, NULL,
+                                         (void *)(intptr_t)next);
+            if (rc) { // the decoder could not be made: every document left gets the error
+                for (; next < n; next++, left--) {
+                    rcs[next] = rc;
+                    if (errs) snprintf(errs[next], DS_EXTRACT_ERR_LEN, "%s", ds_errmsg());
+                }
+                break;
             }
-            out[i] = bo[j];
-            if (x->opts.windows && !ds_seq_read_whole(&info[j], docs[i]) &&
-                (rcs[i] = more_windows(x, docs[i], bt[j], out[i], info[j]))) {
-                keep_error(errs, i, rcs[i]);
-                json_decref(out[i]);
-                out[i] = NULL;
-            }
-            calibrate(x, out[i]);
+            next++;
         }
+        ds_extractor_step(x);
+        void *tag;
+        json_t *o;
+        int rc;
+        char err[DS_EXTRACT_ERR_LEN];
+        while (ds_extractor_take(x, &tag, &o, &rc, err)) {
+            int i = (int)(intptr_t)tag;
+            out[i] = o;
+            rcs[i] = rc;
+            if (errs) snprintf(errs[i], DS_EXTRACT_ERR_LEN, "%s", err);
+            left--;
+        }
+        if (left > 0 && next >= n && ds_extractor_active(x) == 0 &&
+            ds_extractor_room(x) == x->max_batch)
+            break; // nothing left in the stream (cannot happen): do not spin
     }
     for (int i = 0; i < n && !first; i++) first = rcs[i];
     return first;
+}
+
+int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out) {
+    int rc = 0;
+    char err[1][DS_EXTRACT_ERR_LEN];
+    ds_extractor_docs(x, &doc, &doc_type, 1, out, &rc, err);
+    return rc ? ds_error(rc, "%s", err[0]) : 0;
 }
 
 void ds_extractor_ingest_model(const ds_extractor *x, ds_ingest_opts *io) {

@@ -51,13 +51,38 @@ int ds_extractor_set_batch(ds_extractor *x, int max_batch);
 int ds_extractor_doc(ds_extractor *x, const ds_doc *doc, const char *doc_type, json_t **out);
 // Room for one document's error message in ds_extractor_docs.
 #define DS_EXTRACT_ERR_LEN 512
-// Extracts n ingested documents, decoded in batches of the extractor's size
+// Extracts n ingested documents, decoded together through the stream below, up to the
+// extractor's batch size at once
 // (doc_types NULL, or an entry NULL: the model names the type). out[i] and rcs[i] get
 // each document's prediction or error code (out[i] NULL then), and errs[i], when errs
 // is not NULL, its error's message (the thread's detail would only hold the last
 // one's); one failing document does not stop the others. Returns the first error or 0.
 int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *const *doc_types,
                       int n, json_t **out, int *rcs, char (*errs)[DS_EXTRACT_ERR_LEN]);
+// The stream behind ds_extractor_docs, for a server (continuous batching): documents
+// are submitted whenever there is room (up to the batch size) and come back as soon as
+// their answer is complete; each ds_extractor_step runs one prefill piece and one decode
+// step of fusion/decode.h's ds_decoder. A long document is read window after window
+// (one at a time) when the options ask for windows. doc is borrowed until taken;
+// doc_type NULL: the model names it; adapter NULL: the model as it is (the
+// extractor's --adapter). DS_E_BUSY when no place is free.
+struct ds_lora;
+int ds_extractor_submit(ds_extractor *x, const ds_doc *doc, const char *doc_type,
+                        const struct ds_lora *adapter, void *tag);
+// Free places; documents not yet finished.
+int ds_extractor_room(const ds_extractor *x);
+int ds_extractor_active(const ds_extractor *x);
+// One prefill piece and one decode step for the documents in the stream.
+void ds_extractor_step(ds_extractor *x);
+// A finished document (the first to have arrived among them): 1 with its tag and its
+// answer (*out, calibrated, the caller's; *rc 0) or its error (*rc, message in err);
+// 0 when none is finished.
+int ds_extractor_take(ds_extractor *x, void **tag, json_t **out, int *rc,
+                      char err[DS_EXTRACT_ERR_LEN]);
+// Answer tokens decoded so far.
+long ds_extractor_tokens(const ds_extractor *x);
+// The model (to load adapters for it).
+ds_model *ds_extractor_model(const ds_extractor *x);
 // The ingest options the model needs (its encoder size; pixels only with vision):
 // for callers that read the document themselves (to time it, say).
 void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io);

@@ -25,9 +25,30 @@ typedef struct {
 // first n_prefix of them attend bidirectionally, the rest causally. For extraction that
 // is the sequence ds_seq_build makes without truth (n = n_prefix). hidden, when not
 // NULL, receives the final hidden states of every prefilled token (sum of n rows, C).
-// DS_E_BUSY when the cache has no room.
+// DS_E_BUSY when the cache has no room. At most DS_PREFILL_MAX sequences per call.
 int ds_infer_prefill(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **st,
                      ds_seq *const *seqs, int n, float *hidden, ds_arena *arena);
+// The same prefill in pieces (chunked prefill), so that a server can run decode steps
+// of other sequences between them: the first piece embeds the tokens (the vision
+// encoder included), each further piece runs one layer over all of them, and the last
+// also computes the heads' keys. The pieces are exact: the prefix attends
+// bidirectionally, so a layer needs every prefix token's keys, which a split by layers
+// (unlike a split by tokens) always has. Between the pieces the caller may run
+// ds_infer_step on other sequences of the same cache; the states st[i] and the
+// sequences seqs[i] (borrowed) must stay where they are until the prefill is freed.
+// Error codes as ds_infer_prefill.
+#define DS_PREFILL_MAX 16
+typedef struct ds_prefill ds_prefill;
+int ds_prefill_begin(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **st,
+                     ds_seq *const *seqs, int n, ds_prefill **out);
+// How many pieces the prefill takes (1 + the number of layers).
+int ds_prefill_pieces(const ds_prefill *p);
+// Runs the next piece; *done = 1 after the last (the states then hold their prefixes).
+int ds_prefill_next(ds_prefill *p, ds_arena *arena, int *done);
+// The final hidden states of every prefilled token (sum of n rows, C), once done.
+const float *ds_prefill_hidden(const ds_prefill *p);
+// Frees the prefill (not the states: ds_gen_state_release). NULL is a no-op.
+void ds_prefill_free(ds_prefill *p);
 // One decode step: token ids[i] (with box (4) and page when box is not NULL and
 // box[4 i] >= 0) appended to sequence st[i]; hidden (n, C) receives its final hidden state.
 int ds_infer_step(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **st, int n,

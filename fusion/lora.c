@@ -48,6 +48,7 @@ void ds_lora_point(const ds_model *m, const ds_lora *l, float *base, ds_weights 
 
 void ds_lora_attach(ds_model *m, const ds_lora *l) {
     ds_lora_point(m, l, l->params, &m->w);
+    m->lora = l;
 }
 
 void ds_lora_detach(ds_model *m) {
@@ -59,6 +60,7 @@ void ds_lora_detach(ds_model *m) {
         L->lora_ffn_rank = 0;
     }
     m->w.lm.lora_rank = 0;
+    m->lora = NULL;
 }
 
 static int lora_alloc(const ds_model *m, int rank, float alpha, int experts, ds_lora **out) {

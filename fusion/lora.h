@@ -12,7 +12,7 @@
 
 #include "fusion/model.h"
 
-typedef struct {
+typedef struct ds_lora {
     int rank;
     float alpha;
     int experts; // 1: adapters on the feed-forward and every expert too

@@ -64,6 +64,7 @@ typedef struct {
     int params_owned;
     char *training;       // how it was trained (JSON text, metadata "training"), or NULL; owned
     ds_lm_bf16 *dec_bf16; // bf16 copies the decode step reads (ds_infer_set_bf16), or NULL; owned
+    const struct ds_lora *lora; // the adapter attached (fusion/lora.h), or NULL; borrowed
 } ds_model;
 
 // Token roles, for the heads.

@@ -102,15 +102,26 @@ char *ds_metrics_text(const ds_srv *s) {
         "# HELP docseek_pages_per_second Pages extracted per second since the start.\n"
         "# TYPE docseek_pages_per_second gauge\ndocseek_pages_per_second %.4f\n",
         up > 0 ? (double)atomic_load(&m->pages) / up : 0);
-    put(&t, "# HELP docseek_batch_size Documents decoded together, per batch.\n"
+    put(&t,
+        "# HELP docseek_tokens_total Answer tokens decoded.\n"
+        "# TYPE docseek_tokens_total counter\ndocseek_tokens_total %ld\n",
+        atomic_load(&m->tokens));
+    put(&t,
+        "# HELP docseek_tokens_per_second Answer tokens decoded per second since the start.\n"
+        "# TYPE docseek_tokens_per_second gauge\ndocseek_tokens_per_second %.4f\n",
+        up > 0 ? (double)atomic_load(&m->tokens) / up : 0);
+    put(&t, "# HELP docseek_batch_size Documents in the model's stream (continuous batching), "
+            "per step.\n"
             "# TYPE docseek_batch_size histogram\n");
     long cum = 0;
     for (int b = 0; b < 7; b++) {
         cum += atomic_load(&m->batch_hist[b]);
         if (b < 6) put(&t, "docseek_batch_size_bucket{le=\"%d\"} %ld\n", 1 << b, cum);
     }
-    put(&t, "docseek_batch_size_bucket{le=\"+Inf\"} %ld\ndocseek_batch_size_count %ld\n", cum,
-        atomic_load(&m->batches));
+    put(&t,
+        "docseek_batch_size_bucket{le=\"+Inf\"} %ld\ndocseek_batch_size_sum %ld\n"
+        "docseek_batch_size_count %ld\n",
+        cum, atomic_load(&m->batch_sum), atomic_load(&m->batches));
     static const char *stages[3] = {"ingest", "model", "request"};
     put(&t, "# HELP docseek_latency_seconds Time per document: reading it (ingest), waiting for "
             "and running the model (model), the whole request (request).\n"

@@ -4,8 +4,8 @@
 // answered here on the loop thread when it comes back; with ?async=1 the
 // request is answered 202 at once and the answer kept for GET /v1/jobs/{id}
 // (server/jobs.h). GET / is the upload page (server/page.c); with ?images=1
-// the answer carries each page as a PNG for it. Not built yet: a per-request
-// adapter.
+// the answer carries each page as a PNG for it; ?adapter=NAME picks one of the
+// adapters the server loaded, ?ocr= how the document is read.
 #include "core/error.h"
 #include "core/timer.h"
 #include "server/jobs.h"
@@ -72,7 +72,7 @@ void ds_job_finish(ds_job *j) {
 static void work_ingest(uv_work_t *w) {
     ds_job *j = w->data;
     double t0 = ds_time_s();
-    j->rc = ds_ingest_memory(j->data, j->size, &j->srv->io, &j->doc);
+    j->rc = ds_ingest_memory(j->data, j->size, &j->io, &j->doc);
     if (j->rc)
         snprintf(j->err, sizeof j->err, "%s", ds_errmsg()[0] ? ds_errmsg() : ds_strerror(j->rc));
     // the upload page draws the boxes on the pages: each as a PNG of at most 1200 px
@@ -156,11 +156,38 @@ static void route_extract(ds_srv *s, ds_conn *c, const ds_request *r) {
         ds_conn_respond_error(c, DS_E_INVAL, msg);
         return;
     }
+    const struct ds_lora *adapter = NULL;
     if (query_value(r->query, "adapter", v, sizeof v)) {
-        ds_conn_respond_error(c, DS_E_UNSUPPORTED,
-                              "per-request adapters are not built yet "
-                              "(serve --adapter sets one for all)");
-        return;
+        int k = 0;
+        while (k < s->cfg.n_adapters && strcmp(s->cfg.adapter_names[k], v) != 0) k++;
+        if (k == s->cfg.n_adapters) {
+            char msg[400], names[256] = "";
+            for (int i = 0; i < s->cfg.n_adapters; i++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                         s->cfg.adapter_names[i]);
+            snprintf(msg, sizeof msg,
+                     "adapter=%s: no such adapter (this server has: %s; serve --adapter NAME=FILE "
+                     "adds one)",
+                     v, names[0] ? names : "none");
+            ds_conn_respond_error(c, DS_E_INVAL, msg);
+            return;
+        }
+        adapter = s->adapters[k];
+    }
+    ds_ingest_opts io = s->io;
+    if (query_value(r->query, "ocr", v, sizeof v)) {
+        if (!strcmp(v, "auto"))
+            io.ocr = DS_OCR_AUTO;
+        else if (!strcmp(v, "always"))
+            io.ocr = DS_OCR_ALWAYS;
+        else if (!strcmp(v, "never"))
+            io.ocr = DS_OCR_NEVER;
+        else {
+            char msg[160];
+            snprintf(msg, sizeof msg, "ocr=%s: takes auto, always or never", v);
+            ds_conn_respond_error(c, DS_E_INVAL, msg);
+            return;
+        }
     }
     int async = query_value(r->query, "async", v, sizeof v) && strcmp(v, "0") != 0;
     int images = query_value(r->query, "images", v, sizeof v) && strcmp(v, "0") != 0;
@@ -203,6 +230,8 @@ static void route_extract(ds_srv *s, ds_conn *c, const ds_request *r) {
     j->srv = s;
     j->t_start = ds_time_s();
     snprintf(j->type, sizeof j->type, "%s", type);
+    j->adapter = adapter;
+    j->io = io;
     j->want_images = images;
     j->work.data = j;
     int rc = async ? ds_jobs_add(s->jobs, j->async_id) : 0;

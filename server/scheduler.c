@@ -12,7 +12,7 @@
 struct ds_sched {
     ds_srv *srv;
     ds_extractor *x;
-    int max_batch, max_wait_ms;
+    int max_batch, max_wait_ms; // the stream's places (the extractor's batch); see sched_main
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -59,83 +59,116 @@ static int batch_bucket(int n) {
     return b;
 }
 
-// Decodes jobs[0..n) together and fills their answers.
-static void run_batch(ds_sched *s, ds_job **jobs, int n) {
-    const ds_doc *docs[DS_EXTRACT_MAX_BATCH];
-    const char *types[DS_EXTRACT_MAX_BATCH];
-    json_t *preds[DS_EXTRACT_MAX_BATCH];
-    int rcs[DS_EXTRACT_MAX_BATCH];
-    char errs[DS_EXTRACT_MAX_BATCH][DS_EXTRACT_ERR_LEN];
-    double t0 = ds_time_s();
-    for (int k = 0; k < n; k++) {
-        docs[k] = jobs[k]->doc;
-        types[k] = jobs[k]->type[0] ? jobs[k]->type : NULL;
-        jobs[k]->ms_queue = (t0 - jobs[k]->t_start) * 1e3 - jobs[k]->ms_ingest;
+// The answer of a job the stream finished (pred: its prediction, or NULL with rc).
+static void finish_job(ds_sched *s, ds_job *j, json_t *pred, int rc, const char *err) {
+    j->ms_model = (ds_time_s() - j->t_model) * 1e3;
+    if (rc) {
+        j->rc = rc;
+        snprintf(j->err, sizeof j->err, "%s", err);
+        return;
     }
-    ds_extractor_docs(s->x, docs, types, n, preds, rcs, errs);
-    double ms = (ds_time_s() - t0) * 1e3;
+    ds_result_info ri = {.file = "upload",
+                         .model = s->srv->model_name,
+                         .ms_ingest = j->ms_ingest,
+                         .ms_model = j->ms_model,
+                         .batch = j->batch};
+    j->result = ds_result_json(&ri, pred, j->doc, s->srv->schemas);
+    json_decref(pred);
+    if (!j->result) {
+        j->rc = DS_E_NOMEM;
+        snprintf(j->err, sizeof j->err, "out of memory building the answer");
+        return;
+    }
     ds_metrics *m = &s->srv->m;
-    atomic_fetch_add(&m->batches, 1);
-    atomic_fetch_add(&m->batch_hist[batch_bucket(n)], 1);
-    for (int k = 0; k < n; k++) {
-        ds_job *j = jobs[k];
-        j->ms_model = ms;
-        j->batch = n;
-        if (rcs[k]) {
-            j->rc = rcs[k];
-            snprintf(j->err, sizeof j->err, "%s", errs[k]);
-            continue;
-        }
-        ds_result_info ri = {.file = "upload",
-                             .model = s->srv->model_name,
-                             .ms_ingest = j->ms_ingest,
-                             .ms_model = ms,
-                             .batch = n};
-        j->result = ds_result_json(&ri, preds[k], j->doc, s->srv->schemas);
-        json_decref(preds[k]);
-        if (!j->result) {
-            j->rc = DS_E_NOMEM;
-            snprintf(j->err, sizeof j->err, "out of memory building the answer");
-        }
-        atomic_fetch_add(&m->documents, 1);
-        atomic_fetch_add(&m->pages, j->doc->n_pages);
-    }
+    atomic_fetch_add(&m->documents, 1);
+    atomic_fetch_add(&m->pages, j->doc->n_pages);
 }
 
+// Continuous batching: every turn, the jobs waiting join the stream while it has room,
+// then one prefill piece and one decode step run (ds_extractor_step), and the jobs
+// whose answers are complete leave it at once.
 static void *sched_main(void *arg) {
     ds_sched *s = arg;
-    ds_job *jobs[DS_EXTRACT_MAX_BATCH];
+    ds_metrics *m = &s->srv->m;
+    ds_job *joining[DS_EXTRACT_MAX_BATCH];
+    ds_job *in_stream[DS_EXTRACT_MAX_BATCH];
+    int n_stream = 0;
+    long tokens = 0;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->in_head && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
-        if (!s->in_head && s->stop) break;
-        // one job is there: give others max_wait_ms to join the batch
-        int n = 0;
-        for (ds_job *j = s->in_head; j; j = j->next) n++;
-        // (only when more documents are on their way: being read by the workers)
-        int coming = atomic_load(&s->srv->m.queue_depth) > n;
-        if (n < s->max_batch && s->max_wait_ms > 0 && !s->stop && coming) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += (long)s->max_wait_ms * 1000000L;
-            until.tv_sec += until.tv_nsec / 1000000000L;
-            until.tv_nsec %= 1000000000L;
-            pthread_cond_timedwait(&s->cv, &s->mu, &until);
+        while (!s->in_head && n_stream == 0 && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->in_head && n_stream == 0 && s->stop) break;
+        if (n_stream == 0 && s->max_wait_ms > 0 && !s->stop) {
+            // an idle model and a job: give others max_wait_ms to join it, but only when
+            // more documents are on their way (being read by the workers)
+            int n = 0;
+            for (ds_job *j = s->in_head; j; j = j->next) n++;
+            if (n < s->max_batch && atomic_load(&m->queue_depth) > n) {
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_nsec += (long)s->max_wait_ms * 1000000L;
+                until.tv_sec += until.tv_nsec / 1000000000L;
+                until.tv_nsec %= 1000000000L;
+                pthread_cond_timedwait(&s->cv, &s->mu, &until);
+            }
         }
-        n = 0;
-        while (s->in_head && n < s->max_batch) {
-            jobs[n++] = s->in_head;
+        int n_join = 0, room = ds_extractor_room(s->x);
+        while (s->in_head && n_join < room) {
+            joining[n_join++] = s->in_head;
             s->in_head = s->in_head->next;
         }
         if (!s->in_head) s->in_tail = NULL;
         pthread_mutex_unlock(&s->mu);
-        run_batch(s, jobs, n);
-        pthread_mutex_lock(&s->mu);
-        for (int k = 0; k < n; k++) {
-            jobs[k]->next = s->out_head;
-            s->out_head = jobs[k];
+        double now = ds_time_s();
+        ds_job *finished = NULL;
+        for (int k = 0; k < n_join; k++) {
+            ds_job *j = joining[k];
+            j->t_model = now;
+            j->ms_queue = (now - j->t_start) * 1e3 - j->ms_ingest;
+            int rc = ds_extractor_submit(s->x, j->doc, j->type[0] ? j->type : NULL, j->adapter, j);
+            if (rc) { // cannot happen with room; answered as an error, not lost
+                finish_job(s, j, NULL, rc, ds_errmsg());
+                j->next = finished;
+                finished = j;
+                continue;
+            }
+            in_stream[n_stream++] = j;
         }
-        uv_async_send(&s->async);
+        int decoding = ds_extractor_active(s->x);
+        ds_extractor_step(s->x);
+        atomic_fetch_add(&m->batches, 1);
+        atomic_fetch_add(&m->batch_hist[batch_bucket(decoding)], 1);
+        atomic_fetch_add(&m->batch_sum, decoding);
+        long t = ds_extractor_tokens(s->x);
+        atomic_fetch_add(&m->tokens, t - tokens);
+        tokens = t;
+        for (int k = 0; k < n_stream; k++)
+            if (in_stream[k]->batch < decoding) in_stream[k]->batch = decoding;
+        void *tag;
+        json_t *pred;
+        int rc;
+        char err[DS_EXTRACT_ERR_LEN];
+        while (ds_extractor_take(s->x, &tag, &pred, &rc, err)) {
+            ds_job *j = tag;
+            finish_job(s, j, pred, rc, err);
+            for (int k = 0; k < n_stream; k++)
+                if (in_stream[k] == j) {
+                    in_stream[k] = in_stream[--n_stream];
+                    break;
+                }
+            j->next = finished;
+            finished = j;
+        }
+        pthread_mutex_lock(&s->mu);
+        if (finished) {
+            while (finished) {
+                ds_job *n = finished->next;
+                finished->next = s->out_head;
+                s->out_head = finished;
+                finished = n;
+            }
+            uv_async_send(&s->async);
+        }
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;

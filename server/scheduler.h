@@ -1,11 +1,13 @@
-// scheduler.h: the one thread that owns the model. Jobs whose documents are
-// read arrive from the loop thread; the scheduler decodes those that are
-// ready together, up to max_batch, waiting up to max_wait_ms for a batch to
-// fill once one job is there (only while other documents are being read),
-// and hands each finished job back to the loop thread (uv_async_send), which
-// answers it. A batch runs to its end: jobs arriving meanwhile wait for the
-// next one (not yet continuous batching, where they would join at the next
-// decode step).
+// scheduler.h: the one thread that owns the model, with continuous
+// batching. Jobs whose documents are read arrive from the loop thread; every
+// turn, those waiting join the extractor's stream while it has room (up to
+// max_batch documents at once), one prefill piece and one decode step run for
+// all of them (fusion/extract.h, ds_extractor_step), and each job whose
+// answer is complete leaves at once and goes back to the loop thread
+// (uv_async_send), which answers it. So a job never waits for a whole batch
+// to end, and a long prefill holds the others up by one layer at most. An
+// idle model with one job waits up to max_wait_ms for others to join it, only
+// while other documents are being read.
 #ifndef DS_SCHEDULER_H
 #define DS_SCHEDULER_H
 

@@ -32,8 +32,11 @@ typedef struct ds_job {
     char err[512];     // its message
     json_t *result;    // the answer (fusion/result.h), on success
     double t_start;    // when the request was complete (s)
+    double t_model;    // when it joined the model's stream (s)
     double ms_ingest, ms_queue, ms_model;
-    int batch; // documents decoded with it
+    int batch;                     // most documents in the model's stream while it was there
+    const struct ds_lora *adapter; // ?adapter=NAME's, or NULL: the server's --adapter
+    ds_ingest_opts io;             // how its document is read (the server's, ?ocr=)
     uv_work_t work;
     struct ds_job *next; // in the scheduler's queues
 } ds_job;
@@ -46,8 +49,10 @@ typedef struct {
     atomic_long requests[6];  // by status class: 1xx..5xx (index 1..5)
     atomic_long by_status[8]; // 200, 400, 401, 404, 413, 422, 503, other
     atomic_long documents, pages, failed;
-    atomic_long batches, batch_hist[7];     // batch sizes 1, 2, 4, 8, 16, 32, 64+
-    atomic_long tokens;                     // answer tokens decoded (not yet counted: 0)
+    atomic_long batches, batch_hist[7];     // model steps; by documents in the stream then:
+                                            // 1, 2, 4, 8, 16, 32, 64+
+    atomic_long batch_sum;                  // those documents, summed over the steps
+    atomic_long tokens;                     // answer tokens decoded
     atomic_long lat[3][DS_LAT_BUCKETS + 1]; // ingest, queue + model, total; +Inf last
     _Atomic double lat_sum[3];
     atomic_int queue_depth; // documents accepted and not yet answered
@@ -61,8 +66,9 @@ struct ds_srv {
     struct ds_sched *sched;
     struct ds_job_table *jobs; // asynchronous extractions
     ds_extractor *x;
-    const ds_schema_set *schemas; // the extractor's
-    ds_ingest_opts io;            // how documents are read: the model's encoder input, the limits
+    struct ds_lora *adapters[DS_SERVE_MAX_ADAPTERS]; // cfg.adapter_files[i], loaded
+    const ds_schema_set *schemas;                    // the extractor's
+    ds_ingest_opts io; // how documents are read: the model's encoder input, the limits
     const char *model_name;
     ds_conn *conns; // every open connection (a list through ds_conn.next)
     int draining;   // a signal came: no new connections, finish what is in flight

@@ -10,6 +10,7 @@
 #include "core/timer.h"
 #include "server/jobs.h"
 #include "server/scheduler.h"
+#include "fusion/lora.h"
 #include "server/server-impl.h"
 
 #include <pthread.h>
@@ -152,6 +153,8 @@ int ds_serve_run(const ds_serve_cfg *cfg) {
                            .opts = {.windows = 1}};
     int rc = ds_extractor_open(&xc, &s->x);
     if (!rc) s->schemas = ds_extractor_schemas(s->x);
+    for (int i = 0; !rc && i < cfg->n_adapters; i++)
+        rc = ds_lora_load(cfg->adapter_files[i], ds_extractor_model(s->x), &s->adapters[i]);
     if (!rc) {
         ds_extractor_ingest_opts(s->x, &s->io);
         s->io.max_bytes = cfg->max_body;
@@ -185,6 +188,7 @@ int ds_serve_run(const ds_serve_cfg *cfg) {
     }
     if (s->barrier_used) pthread_barrier_destroy(&cleanup_barrier);
     ds_extractor_free(s->x);
+    for (int i = 0; i < cfg->n_adapters; i++) ds_lora_free(s->adapters[i]);
     free(s);
     return rc;
 }

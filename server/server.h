@@ -11,12 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define DS_SERVE_MAX_ADAPTERS 16
+
 typedef struct {
-    const char *host;        // address to bind (default 127.0.0.1: loopback only)
-    int port;                // default 8080; 0: any free port (see port_file)
-    const char *port_file;   // when set, the bound port is written there once listening
-    const char *model;       // the model file (default models/default.safetensors)
-    const char *adapter;     // a LoRA adapter, or NULL
+    const char *host;      // address to bind (default 127.0.0.1: loopback only)
+    int port;              // default 8080; 0: any free port (see port_file)
+    const char *port_file; // when set, the bound port is written there once listening
+    const char *model;     // the model file (default models/default.safetensors)
+    const char *adapter;   // a LoRA adapter for every request without ?adapter=, or NULL
+    // adapters a request names with ?adapter=NAME (--adapter NAME=FILE)
+    const char *adapter_names[DS_SERVE_MAX_ADAPTERS], *adapter_files[DS_SERVE_MAX_ADAPTERS];
+    int n_adapters;
     const char *schemas;     // document types (default samples/schemas)
     const char *calibration; // NULL: the model's own when present; "none": raw
     const char *api_key;     // NULL: no key needed; else "Authorization: Bearer KEY"

@@ -9,6 +9,7 @@
 # - every limit with its status: 413 body, 431 headers, 422 pages, 408 slow
 #   client, 503 + Retry-After when the queue is full, 401 without the key;
 #   400 / 404 / 415 for bad requests, each a JSON error from the one table;
+# - ?adapter=NAME and ?ocr= per request; options from --config FILE;
 # - SIGTERM: the request in flight is answered, then the server exits 0.
 set -euo pipefail
 D=$1
@@ -202,6 +203,40 @@ sleep 2
 expect 404 "$(status GET "/v1/jobs/$id" -H 'Authorization: Bearer s3cret-key')" NOT_FOUND
 kill -TERM "$PID"
 wait "$PID"
+# per-request adapters and OCR, and the configuration file: an adapter of the default
+# model (2 steps on 2 invoices, a high rate so that it matters), named in the file;
+# the command line overrides the file
+mkdir -p "$W/ft"
+for f in samples/sets/invoice/invoice-100-0000[01].*; do ln -sf "$SRC/$f" "$W/ft/"; done
+"$D" finetune --lora "${S[@]}" --data "$W/ft" --out "$W/ad.safetensors" --steps 2 --batch 1 \
+  --rank 4 --lr 0.05 --warmup 1 --cache "$W/ft-cache" >/dev/null 2>&1
+"$D" extract "${S[@]}" --adapter "$W/ad.safetensors" "$INV" >"$W/inv.adapted"
+"$D" extract "${S[@]}" --ocr always "$INV" >"$W/inv.ocr"
+printf '{"max-batch": 2, "max-pages": 1, "adapter": ["big=%s"], "job-ttl": 60}\n' \
+  "$W/ad.safetensors" >"$W/serve.json"
+start configured --config "$W/serve.json" --max-pages 5
+expect 200 "$(status POST '/v1/extract?adapter=big' --data-binary @"$INV")"
+[ "$(fields "$W/body")" = "$(fields "$W/inv.adapted")" ]
+expect 200 "$(status POST /v1/extract --data-binary @"$INV")"
+[ "$(fields "$W/body")" = "$(fields "$W/inv.extract")" ]
+expect 400 "$(status POST '/v1/extract?adapter=small' --data-binary @"$INV")" INVAL
+grep -q 'this server has: big' "$W/body"
+expect 200 "$(status POST '/v1/extract?ocr=always' --data-binary @"$INV")"
+[ "$(fields "$W/body")" = "$(fields "$W/inv.ocr")" ]
+expect 400 "$(status POST '/v1/extract?ocr=sometimes' --data-binary @"$INV")" INVAL
+expect 200 "$(status POST /v1/extract --data-binary @"$tif")" # --max-pages 5 beat the file's 1
+kill -TERM "$PID"
+wait "$PID"
+echo '{"max-batch": 2, "colour": "blue"}' >"$W/bad.json"
+set +e
+"$D" serve "${S[@]}" --config "$W/bad.json" 2>"$W/bad.log"
+rc=$?
+set -e
+[ "$rc" = 2 ]
+grep -q "bad.json: unknown option --colour" "$W/bad.log"
+echo "?adapter=NAME answers what extract --adapter does, ?ocr=always what --ocr always does; \
+--config read, the command line over it, an unknown key refused"
+
 # the servers' own logs hold no sanitizer report (their exit codes were checked too)
 ! grep -l "ERROR: [A-Za-z]*Sanitizer\|runtime error:" "$W"/*.log
 echo "serve: every endpoint, both uploads, keep-alive, pipelining, each limit, clean stop"

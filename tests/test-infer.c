@@ -194,3 +194,108 @@ DS_TEST(infer_kv_cache_full_pool_is_busy) {
     ds_kv_cache_free(c);
     return 0;
 }
+
+// Decodes token p of sequence s in state g (one decode step of a batch of one); its
+// logits go to row (seq_off + p) of got.
+static int decode_one(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_seq *s,
+                      ds_gen_state *g, int row0, float *got, float *hid, ds_arena *a) {
+    int p = g->kv.len;
+    ds_gen_state *gp = g;
+    DS_CHECK(
+        ds_infer_step(m, ctx, cache, &gp, 1, s->ids + p, s->box + 4 * p, s->page + p, hid, a) == 0);
+    ds_infer_logits(m, ctx, hid, 1, got + (size_t)(row0 + p) * m->cfg.vocab);
+    ds_arena_reset(a);
+    return 0;
+}
+
+// Chunked prefill (a server's continuous batching): sequence B is prefilled a piece at a
+// time (its embedding, then a layer per piece) while sequence A, already prefilled,
+// decodes a token between every two pieces, in the same cache. Every logit of both
+// (B's prefix from the pieces' hidden states, then both answers decoded) must equal one
+// full forward over the two sequences, as the one-call prefill does.
+DS_TEST(infer_chunked_prefill_between_decode_steps) {
+    ds_model_cfg cfg;
+    ds_fixture_tiny_cfg(&cfg, 12);
+    ds_model *m;
+    DS_CHECK(ds_model_init(&cfg, NULL, 7, &m) == 0);
+    ds_rng r;
+    ds_rng_seed(&r, 11);
+    ds_seq seqs[2], *ptrs[2] = {&seqs[0], &seqs[1]};
+    DS_CHECK(ds_fixture_seq(&cfg, &r, 1, 9, &seqs[0]) == 0);
+    DS_CHECK(ds_fixture_seq(&cfg, &r, 2, 14, &seqs[1]) == 0);
+    ds_batch b;
+    DS_CHECK(ds_batch_pack(&cfg, ptrs, 2, &b) == 0);
+    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 2);
+    ds_arena arena;
+    ds_arena_init(&arena, 0, 0);
+    ds_fwd *f;
+    ds_step_stats st;
+    DS_CHECK(ds_model_forward(m, ctx, &b, &arena, &f, &st) == 0);
+    int C = cfg.dim, V = cfg.vocab;
+    float *ref = malloc(sizeof(float) * (size_t)b.N * V);
+    float *got = malloc(sizeof(float) * (size_t)b.N * V);
+    float *hid = malloc(sizeof(float) * (size_t)b.N * C);
+    ds_infer_logits(m, ctx, f->lm.out, b.N, ref);
+    for (int64_t i = 0; i < (int64_t)b.N * V; i++) got[i] = NAN; // every row must be written
+    ds_kv_cache *cache;
+    DS_CHECK(ds_kv_cache_new(&cfg, 64, 8, &cache) == 0);
+    ds_gen_state gs[2];
+    memset(gs, 0, sizeof gs);
+    ds_seq pre[2];
+    for (int i = 0; i < 2; i++) {
+        pre[i] = seqs[i];
+        pre[i].n = seqs[i].n_prefix;
+    }
+    ds_arena inf;
+    ds_arena_init(&inf, 0, 0);
+    // A: prefilled in one call, its prefix rows kept
+    ds_gen_state *ga = &gs[0], *gb = &gs[1];
+    ds_seq *pa = &pre[0], *pb = &pre[1];
+    DS_CHECK(ds_infer_prefill(m, ctx, cache, &ga, &pa, 1, hid, &inf) == 0);
+    ds_infer_logits(m, ctx, hid, pre[0].n, got);
+    // B: a piece at a time, A decoding between the pieces
+    ds_prefill *p;
+    DS_CHECK(ds_prefill_begin(m, ctx, cache, &gb, &pb, 1, &p) == 0);
+    int pieces = 0, between = 0, done = 0;
+    while (!done) {
+        DS_CHECK(ds_prefill_next(p, &inf, &done) == 0);
+        ds_arena_reset(&inf);
+        pieces++;
+        if (!done && gs[0].kv.len < seqs[0].n) {
+            DS_CHECK(decode_one(m, ctx, cache, &seqs[0], &gs[0], b.seq_off[0], got, hid, &inf) ==
+                     0);
+            between++;
+        }
+    }
+    DS_CHECK_INT_EQ(pieces, ds_prefill_pieces(p));
+    DS_CHECK_INT_EQ(pieces, 1 + cfg.n_layers);
+    ds_infer_logits(m, ctx, ds_prefill_hidden(p), pre[1].n, got + (size_t)b.seq_off[1] * V);
+    ds_prefill_free(p);
+    printf("  B's prefill of %d tokens in %d pieces; A decoded %d tokens between them\n", pre[1].n,
+           pieces, between);
+    DS_CHECK(between == cfg.n_layers); // a decode step after every piece but the last
+    // then both answers to their ends, alternately
+    while (gs[0].kv.len < seqs[0].n || gs[1].kv.len < seqs[1].n)
+        for (int i = 0; i < 2; i++)
+            if (gs[i].kv.len < seqs[i].n)
+                DS_CHECK(
+                    decode_one(m, ctx, cache, &seqs[i], &gs[i], b.seq_off[i], got, hid, &inf) == 0);
+    float mx = 0;
+    for (int64_t i = 0; i < (int64_t)b.N * V; i++) mx = fmaxf(mx, fabsf(ref[i]));
+    int64_t bad = ds_test_close_f32("chunked-prefill + interleaved decode vs full logits", got, ref,
+                                    (int64_t)b.N * V, 1e-5 * mx, 1e-4);
+    bad += ds_test_close_f32("B's pointer keys", gs[1].ptr_keys, f->kw + (size_t)b.word_off[1] * C,
+                             (int64_t)gs[1].n_words * C, 1e-5, 1e-4);
+    for (int i = 0; i < 2; i++) ds_gen_state_release(cache, &gs[i]);
+    ds_arena_free(&inf);
+    ds_arena_free(&arena);
+    ds_kv_cache_free(cache);
+    ds_ctx_free(ctx);
+    ds_batch_free(&b);
+    for (int i = 0; i < 2; i++) ds_seq_free(&seqs[i]);
+    ds_model_free(m);
+    free(ref);
+    free(got);
+    free(hid);
+    return bad != 0;
+}
