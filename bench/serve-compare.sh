@@ -5,7 +5,8 @@
 # machine, one after the other), and puts 1, 8 and 32 keep-alive clients on
 # each with bench_serve (REQUESTS answers per concurrency, default 96), all
 # posting FILE (default: the sample invoice). Prints bench_serve's lines for
-# both and the throughput ratio per concurrency. A benchmark: nothing asserts
+# both, where the model thread's time went (from /metrics), and the
+# throughput ratio per concurrency. A benchmark: nothing asserts
 # on time.
 set -euo pipefail
 B=${1:-build}
@@ -36,6 +37,17 @@ run() { # run NAME SERVE_ARGS...: one server, the three loads; bench lines to $W
   rm -f "$W/port"
   "$B/bench_serve" --port "$port" --file "$FILE" --requests "$N" --concurrency 1 \
     --concurrency 8 --concurrency 32 | tee "$W/$name"
+  # where the model thread's time went, over the three loads
+  curl -s "http://127.0.0.1:$port/metrics" | awk '
+    /^docseek_documents_total / { docs = $2 }
+    /^docseek_tokens_total / { tok = $2 }
+    /phase="prefill"/ { pre = $2 }
+    /phase="decode"/ { dec = $2 }
+    /^docseek_batch_size_sum / { bsum = $2 }
+    /^docseek_batch_size_count / { steps = $2 }
+    END { printf "model thread: %d documents, %d answer tokens; prefill %.1f ms and decode %.1f ms " \
+          "per document; %.2f documents in the stream per step on average\n", docs, tok,
+          1e3 * pre / docs, 1e3 * dec / docs, bsum / steps }'
   kill -TERM "$pid"
   wait "$pid"
   pid=

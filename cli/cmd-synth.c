@@ -1,4 +1,4 @@
-// cmd-synth.c: `docseek synth --type T --count N --seed S --out DIR [--scan]
+// cmd-synth.c: `docseek synth --type T --count N --seed S --out DIR [--scan [--on-sheet]]
 // [--family F | --families A-B]`: writes generated documents and their ground truth. The
 // recorded command reproduces the same files byte for byte.
 #include "cli/cli.h"
@@ -11,11 +11,13 @@
 #include <string.h>
 
 static const char *synth_usage =
-    "usage: docseek synth --type T --count N --seed S --out DIR [--scan] [--family F]\n"
-    "       [--families A-B]\n"
+    "usage: docseek synth --type T --count N --seed S --out DIR [--scan [--on-sheet]]\n"
+    "       [--family F | --families A-B]\n"
     "Writes N generated documents of type T (invoice, receipt, form, contract) and,\n"
     "beside each, NAME.json with its ground truth (values and the boxes they were drawn in).\n"
     "  --scan       rasterise and degrade each page into a JPEG (TIFF if several pages)\n"
+    "  --on-sheet   with --scan: a one-page document smaller than A4 (a receipt) is\n"
+    "               scanned lying at a random place on an A4 sheet\n"
     "  --family F   only layout family F\n"
     "  --families A-B  cycle through families A to B (default 0-11, the classic ones;\n"
     "               contracts also have 12-35: agreements as filed with the SEC,\n"
@@ -44,12 +46,14 @@ int ds_cmd_synth(int argc, char **argv) {
             if (sscanf(argv[++i], "%d-%d", &o.family_lo, &o.family_hi) != 2) o.family_lo = -1;
         } else if (strcmp(a, "--scan") == 0) {
             o.scan = 1;
+        } else if (strcmp(a, "--on-sheet") == 0) {
+            o.on_sheet = 1;
         } else {
             fprintf(stderr, "docseek synth: unexpected argument '%s'\n%s", a, synth_usage);
             return 2;
         }
     }
-    if (!o.type || !o.out_dir || o.count < 1 || o.family_lo < 0) {
+    if (!o.type || !o.out_dir || o.count < 1 || o.family_lo < 0 || (o.on_sheet && !o.scan)) {
         fputs(synth_usage, stderr);
         return 2;
     }

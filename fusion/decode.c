@@ -6,9 +6,10 @@
 #include "samples/normalize.h"
 
 #include "core/error.h"
+#include "core/timer.h"
+#include "fusion/lora.h"
 #include "fusion/model-impl.h"
 #include "fusion/sequence.h"
-#include "fusion/lora.h"
 #include "fusion/span-automaton.h"
 
 #include <math.h>
@@ -649,7 +650,7 @@ struct ds_decoder {
     long arrivals;
     ds_prefill *pf; // the prefill running, of slot pf_slot
     int pf_slot;
-    long tokens;
+    ds_decode_stats stats;
     // a step's scratch (cap rows)
     int32_t *ids, *box, *page, *which;
     ds_gen_state **gp;
@@ -791,8 +792,8 @@ int ds_decoder_room(const ds_decoder *dc) {
     return n;
 }
 
-long ds_decoder_tokens(const ds_decoder *dc) {
-    return dc->tokens;
+ds_decode_stats ds_decoder_stats(const ds_decoder *dc) {
+    return dc->stats;
 }
 
 // The model runs with adapter a from here (attached or detached only when it changes).
@@ -833,8 +834,11 @@ static void prefill_piece(ds_decoder *dc, ds_arena *arena) {
     }
     slot *sl = &dc->slots[dc->pf_slot];
     use_adapter(dc->m, sl->adapter);
+    double t0 = ds_time_s();
     int done = 0, rc = ds_prefill_next(dc->pf, arena, &done);
     ds_arena_reset(arena);
+    dc->stats.prefill_s += ds_time_s() - t0;
+    dc->stats.prefills += !rc && done;
     if (!rc && done)
         slot_start(dc, sl,
                    ds_prefill_hidden(dc->pf) + (size_t)(sl->seq->n_prefix - 1) * dc->m->cfg.dim);
@@ -861,11 +865,13 @@ static void decode_group(ds_decoder *dc, const ds_lora *a, ds_arena *arena) {
     }
     if (na == 0) return;
     use_adapter(m, a);
+    double t0 = ds_time_s();
     int rc = ds_infer_step(m, dc->ctx, dc->cache, dc->gp, na, dc->ids, dc->box, dc->page, dc->hid,
                            arena);
     if (!rc) ds_infer_logits(m, dc->ctx, dc->hid, na, dc->logits);
     ds_arena_reset(arena);
-    dc->tokens += rc ? 0 : na;
+    dc->stats.tokens += rc ? 0 : na;
+    dc->stats.decode_steps++;
     for (int j = 0; j < na; j++) {
         slot *sl = &dc->slots[dc->which[j]];
         if (rc) {
@@ -883,6 +889,7 @@ static void decode_group(ds_decoder *dc, const ds_lora *a, ds_arena *arena) {
         else if (++sl->steps >= max_steps)
             slot_fail(sl, ds_error(DS_E_INTERNAL, "decode: no answer after %d steps", max_steps));
     }
+    dc->stats.decode_s += ds_time_s() - t0; // the step and the decisions it fed
 }
 
 void ds_decoder_step(ds_decoder *dc, ds_arena *arena) {

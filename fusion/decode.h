@@ -67,8 +67,15 @@ int ds_decoder_add(ds_decoder *dc, const ds_doc *doc, ds_seq *seq, const char *d
 int ds_decoder_active(const ds_decoder *dc);
 // Free places.
 int ds_decoder_room(const ds_decoder *dc);
-// Answer tokens decoded so far (all documents).
-long ds_decoder_tokens(const ds_decoder *dc);
+// What the decoder has done so far (all documents): where a server's model time goes.
+typedef struct {
+    long tokens;       // answer tokens decoded
+    long decode_steps; // decode steps run (a step per adapter group)
+    long prefills;     // prefills finished
+    double prefill_s;  // seconds in prefill pieces (the vision encoder included)
+    double decode_s;   // seconds in decode steps and the decisions they feed
+} ds_decode_stats;
+ds_decode_stats ds_decoder_stats(const ds_decoder *dc);
 // One prefill piece and one decode step (see above); the arena is reset after each.
 // Errors end only the documents they concern (ds_decoder_take gives them).
 void ds_decoder_step(ds_decoder *dc, ds_arena *arena);

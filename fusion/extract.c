@@ -253,8 +253,8 @@ int ds_extractor_active(const ds_extractor *x) {
     return n;
 }
 
-long ds_extractor_tokens(const ds_extractor *x) {
-    return x->dc ? ds_decoder_tokens(x->dc) : 0;
+ds_decode_stats ds_extractor_stats(const ds_extractor *x) {
+    return x->dc ? ds_decoder_stats(x->dc) : (ds_decode_stats){0};
 }
 
 // A window's answer came back: the first one names the type the others read with; a

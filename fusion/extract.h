@@ -79,8 +79,8 @@ void ds_extractor_step(ds_extractor *x);
 // 0 when none is finished.
 int ds_extractor_take(ds_extractor *x, void **tag, json_t **out, int *rc,
                       char err[DS_EXTRACT_ERR_LEN]);
-// Answer tokens decoded so far.
-long ds_extractor_tokens(const ds_extractor *x);
+// What the stream's decoder has done so far (decode.h); zeros before the first document.
+ds_decode_stats ds_extractor_stats(const ds_extractor *x);
 // The model (to load adapters for it).
 ds_model *ds_extractor_model(const ds_extractor *x);
 // The ingest options the model needs (its encoder size; pixels only with vision):

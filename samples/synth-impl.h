@@ -114,7 +114,11 @@ void ds_synth_contract_filed(ds_synth_doc *d, int family);
 
 // ---- scans (samples/synth-scan.c): rasterise page 1..n of a PDF at dpi and degrade it.
 // Writes a JPEG to path (multi-page documents: one JPEG of the first page) and maps
-// the truth's boxes through the same rotation. Returns 0 or a DS_E* code.
-int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, const char *path);
+// the truth's boxes through the same rotation. With on_sheet, a one-page document
+// smaller than A4 is scanned lying at a random place on an A4 sheet, as receipts are
+// (SROIE): the image is the sheet and the boxes move with the page. Returns 0 or a
+// DS_E* code.
+int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, int on_sheet,
+                  const char *path);
 
 #endif

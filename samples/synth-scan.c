@@ -1,7 +1,8 @@
 // synth-scan.c: a generated PDF turned into a scan: rendered at 120-200 dpi
 // with docseek's own renderer, rotated by up to ±3° about the page centre,
 // blurred, given sensor noise and uneven lighting through libvips, and saved
-// as JPEG (quality 40-90; multi-page documents as a JPEG-compressed TIFF).
+// as JPEG (quality 40-90; multi-page documents as a JPEG-compressed TIFF);
+// on request a small page lies on an A4 sheet, as receipts are scanned.
 // The truth's boxes go through the same rotation (the axis-aligned box of the
 // rotated corners), and the image records its dpi so pages keep their size
 // in points when ingest reads them back.
@@ -35,6 +36,14 @@ static void map_box(const ds_rot *t, json_t *box) {
         json_array_set_new(box, (size_t)k, json_real(round(v[k] * 100) / 100));
 }
 
+// A seed for libvips' noise, from r without advancing it (so the truth's boxes, drawn
+// from r, stay as they were before the noise had a seed): without one, libvips seeds
+// from the clock and a scan was never the same twice.
+static int noise_seed(const ds_rng *r) {
+    ds_rng copy = *r;
+    return (int)ds_rng_below(&copy, 1u << 30);
+}
+
 // One page: rotate, blur, noise, lighting; returns a new uchar image or NULL.
 static VipsImage *degrade(const ds_page *p, ds_rng *r, const ds_rot *t) {
     VipsImage *im[8] = {0};
@@ -47,11 +56,13 @@ static VipsImage *degrade(const ds_page *p, ds_rng *r, const ds_rot *t) {
     double odx = t->cx - t->c * t->cx + t->s * t->cy, ody = t->cy - t->s * t->cx - t->c * t->cy;
     double sigma = 0.3 + 0.8 * ds_rng_uniform(r), noise = 3 + 9 * ds_rng_uniform(r);
     double light = 0.25 * ds_rng_uniform(r);
+    int seed = noise_seed(r);
     int ok = im[0] &&
              vips_affine(im[0], &im[1], t->c, -t->s, t->s, t->c, "odx", odx, "ody", ody, "oarea",
                          area, "background", bg, "extend", VIPS_EXTEND_BACKGROUND, NULL) == 0 &&
              vips_gaussblur(im[1], &im[2], sigma, NULL) == 0 &&
-             vips_gaussnoise(&im[3], p->img_w, p->img_h, "sigma", noise, "mean", 0.0, NULL) == 0 &&
+             vips_gaussnoise(&im[3], p->img_w, p->img_h, "sigma", noise, "mean", 0.0, "seed", seed,
+                             NULL) == 0 &&
              vips_add(im[2], im[3], &im[4], NULL) == 0 &&
              vips_xyz(&im[5], p->img_w, p->img_h, NULL) == 0 &&
              vips_linear1(im[5], &im[6], -light / p->img_w, 1.0, NULL) == 0 &&
@@ -68,7 +79,39 @@ static VipsImage *degrade(const ds_page *p, ds_rng *r, const ds_rot *t) {
     return out;
 }
 
-int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, const char *path) {
+// Page im (the scanned page, scale px per pt) laid on an A4 sheet at a random place with
+// a background of paper grey and sensor noise; *dx, *dy get its offset in points. NULL
+// when it fails; im itself when it is no smaller than A4.
+static VipsImage *on_a4(VipsImage *im, double scale, ds_rng *r, double *dx, double *dy) {
+    int W = (int)(595 * scale), H = (int)(842 * scale), w = im->Xsize, h = im->Ysize;
+    *dx = *dy = 0;
+    if (w >= W || h >= H) {
+        g_object_ref(im);
+        return im;
+    }
+    int x = (int)ds_rng_below(r, (uint64_t)(W - w)), y = (int)ds_rng_below(r, (uint64_t)(H - h));
+    double grey = 225 + 30 * ds_rng_uniform(r);
+    double bgv[3] = {grey, grey, grey};
+    VipsArrayDouble *bg = vips_array_double_new(bgv, 3);
+    VipsImage *sheet = NULL, *noise = NULL, *noisy = NULL, *out = NULL;
+    int ok = vips_embed(im, &sheet, x, y, W, H, "extend", VIPS_EXTEND_BACKGROUND, "background", bg,
+                        NULL) == 0 &&
+             vips_gaussnoise(&noise, W, H, "sigma", 2.0, "mean", 0.0, "seed", noise_seed(r),
+                             NULL) == 0 &&
+             vips_add(sheet, noise, &noisy, NULL) == 0 &&
+             vips_cast(noisy, &out, VIPS_FORMAT_UCHAR, NULL) == 0;
+    if (!ok) out = NULL;
+    if (sheet) g_object_unref(sheet);
+    if (noise) g_object_unref(noise);
+    if (noisy) g_object_unref(noisy);
+    vips_area_unref(VIPS_AREA(bg));
+    *dx = x / scale;
+    *dy = y / scale;
+    return out;
+}
+
+int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, int on_sheet,
+                  const char *path) {
     ds_ingest_opts o;
     ds_ingest_opts_default(&o);
     o.dpi = (float)(120 + ds_rng_below(r, 81));
@@ -89,6 +132,13 @@ int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, const cha
         if (!pages[i])
             rc =
                 ds_error(DS_E_INTERNAL, "degrading page %d failed: %s", i + 1, vips_error_buffer());
+    }
+    double dx = 0, dy = 0; // where the page lies on its sheet (points)
+    if (rc == 0 && on_sheet && n == 1) {
+        VipsImage *sheet = on_a4(pages[0], t.scale, r, &dx, &dy);
+        if (!sheet) rc = ds_error(DS_E_INTERNAL, "laying the page on a sheet failed");
+        g_object_unref(pages[0]);
+        pages[0] = sheet;
     }
     VipsImage *joined = NULL;
     int q = 40 + (int)ds_rng_below(r, 51);
@@ -123,7 +173,14 @@ int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, const cha
     json_object_foreach(json_object_get(truth, "boxes"), name, list) {
         size_t i;
         json_t *e;
-        json_array_foreach(list, i, e) map_box(&t, json_object_get(e, "box"));
+        json_array_foreach(list, i, e) {
+            json_t *box = json_object_get(e, "box");
+            map_box(&t, box);
+            for (size_t k = 0; k < 4; k++) {
+                double v = json_number_value(json_array_get(box, k)) + (k % 2 ? dy : dx);
+                json_array_set_new(box, k, json_real(round(v * 100) / 100));
+            }
+        }
     }
     if (joined) g_object_unref(joined);
     for (int i = 0; i < n; i++)

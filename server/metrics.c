@@ -110,6 +110,13 @@ char *ds_metrics_text(const ds_srv *s) {
         "# HELP docseek_tokens_per_second Answer tokens decoded per second since the start.\n"
         "# TYPE docseek_tokens_per_second gauge\ndocseek_tokens_per_second %.4f\n",
         up > 0 ? (double)atomic_load(&m->tokens) / up : 0);
+    put(&t,
+        "# HELP docseek_model_seconds_total The model thread's time, by phase: prefills (the "
+        "vision encoder and the layers over the document) and decode steps.\n"
+        "# TYPE docseek_model_seconds_total counter\n"
+        "docseek_model_seconds_total{phase=\"prefill\"} %.6f\n"
+        "docseek_model_seconds_total{phase=\"decode\"} %.6f\n",
+        atomic_load(&m->prefill_us) / 1e6, atomic_load(&m->decode_us) / 1e6);
     put(&t, "# HELP docseek_batch_size Documents in the model's stream (continuous batching), "
             "per step.\n"
             "# TYPE docseek_batch_size histogram\n");

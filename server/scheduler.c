@@ -93,7 +93,6 @@ static void *sched_main(void *arg) {
     ds_job *joining[DS_EXTRACT_MAX_BATCH];
     ds_job *in_stream[DS_EXTRACT_MAX_BATCH];
     int n_stream = 0;
-    long tokens = 0;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->in_head && n_stream == 0 && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
@@ -139,9 +138,10 @@ static void *sched_main(void *arg) {
         atomic_fetch_add(&m->batches, 1);
         atomic_fetch_add(&m->batch_hist[batch_bucket(decoding)], 1);
         atomic_fetch_add(&m->batch_sum, decoding);
-        long t = ds_extractor_tokens(s->x);
-        atomic_fetch_add(&m->tokens, t - tokens);
-        tokens = t;
+        ds_decode_stats ds = ds_extractor_stats(s->x);
+        atomic_store(&m->tokens, ds.tokens); // this thread's figures, read by /metrics
+        atomic_store(&m->prefill_us, (long)(ds.prefill_s * 1e6));
+        atomic_store(&m->decode_us, (long)(ds.decode_s * 1e6));
         for (int k = 0; k < n_stream; k++)
             if (in_stream[k]->batch < decoding) in_stream[k]->batch = decoding;
         void *tag;

@@ -53,6 +53,7 @@ typedef struct {
                                             // 1, 2, 4, 8, 16, 32, 64+
     atomic_long batch_sum;                  // those documents, summed over the steps
     atomic_long tokens;                     // answer tokens decoded
+    atomic_long prefill_us, decode_us;      // the model thread's time in prefills, decode steps
     atomic_long lat[3][DS_LAT_BUCKETS + 1]; // ingest, queue + model, total; +Inf last
     _Atomic double lat_sum[3];
     atomic_int queue_depth; // documents accepted and not yet answered

@@ -8,9 +8,9 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
+#include "fusion/lora.h"
 #include "server/jobs.h"
 #include "server/scheduler.h"
-#include "fusion/lora.h"
 #include "server/server-impl.h"
 
 #include <pthread.h>

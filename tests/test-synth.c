@@ -233,7 +233,31 @@ DS_TEST(synth_deterministic) {
                 files++;
             }
     }
-    printf("  %d of %d files identical across two runs with seed 11\n", same, files);
+    // scans too (libvips' noise is seeded from the document's seed), on a sheet or not
+    for (int sheet = 0; sheet < 2; sheet++) {
+        ds_synth_opts o = {.type = "receipt",
+                           .count = 2,
+                           .seed = 12 + sheet,
+                           .out_dir = d1,
+                           .scan = 1,
+                           .on_sheet = sheet,
+                           .family_lo = 0,
+                           .family_hi = 11};
+        DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
+        o.out_dir = d2;
+        DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
+        for (int i = 0; i < 2; i++)
+            for (int ext = 0; ext < 2; ext++) {
+                snprintf(a, sizeof a, "%s/receipt-%d-%05d.%s", d1, 12 + sheet, i,
+                         ext ? "json" : "jpg");
+                snprintf(b, sizeof b, "%s/receipt-%d-%05d.%s", d2, 12 + sheet, i,
+                         ext ? "json" : "jpg");
+                same += same_file(a, b);
+                files++;
+            }
+    }
+    printf("  %d of %d files (PDFs, scans, truths) identical across two runs of the same seeds\n",
+           same, files);
     ds_synth_opts bad = {
         .type = "passport", .count = 1, .seed = 1, .out_dir = d1, .family_lo = 0, .family_hi = 11};
     int rc = ds_synth_generate(&bad);
@@ -247,17 +271,28 @@ DS_TEST(synth_deterministic) {
 }
 
 // A scan: the image keeps the page's size in points, and OCR finds most values'
-// words inside their (rotated) boxes.
+// words inside their (rotated) boxes: scanned invoices, and receipts lying on an A4
+// sheet (their boxes moved with the page).
 DS_TEST(synth_scan_boxes) {
     char dir[1024], path[1200], got[4096];
     snprintf(dir, sizeof dir, "%s/synth-scan", ds_test_tmpdir());
-    int found = 0, total = 0;
-    for (int fam = 0; fam < 3; fam++) {
-        DS_CHECK_INT_EQ(generate("invoice", fam, 1, dir), 0);
-        snprintf(path, sizeof path, "%s/invoice-7-00000.json", dir);
+    int found = 0, total = 0, found_sheet = 0, total_sheet = 0;
+    for (int k = 0; k < 5; k++) {
+        int sheet = k >= 3; // invoices of families 0-2, then receipts on a sheet
+        const char *type = sheet ? "receipt" : "invoice";
+        ds_synth_opts so = {.type = type,
+                            .count = 1,
+                            .seed = 7,
+                            .out_dir = dir,
+                            .scan = 1,
+                            .on_sheet = sheet,
+                            .family_lo = k,
+                            .family_hi = k};
+        DS_CHECK_INT_EQ(ds_synth_generate(&so), 0);
+        snprintf(path, sizeof path, "%s/%s-7-00000.json", dir, type);
         json_t *truth = json_load_file(path, 0, NULL);
         DS_CHECK(truth != NULL);
-        snprintf(path, sizeof path, "%s/invoice-7-00000.jpg", dir);
+        snprintf(path, sizeof path, "%s/%s-7-00000.jpg", dir, type);
         ds_ingest_opts o;
         ds_ingest_opts_default(&o);
         o.no_pixels = 1;
@@ -275,8 +310,8 @@ DS_TEST(synth_scan_boxes) {
             char want[512];
             snprintf(want, sizeof want, "%s", json_string_value(value));
             collapse(want);
-            found += strcmp(got, want) == 0;
-            total++;
+            int ok = strcmp(got, want) == 0;
+            sheet ? (found_sheet += ok, total_sheet++) : (found += ok, total++);
         }
         ds_doc_free(doc);
         json_decref(truth);
@@ -284,5 +319,7 @@ DS_TEST(synth_scan_boxes) {
     ds_ingest_thread_cleanup();
     printf("  3 scanned invoices: OCR reads %d of %d values exactly inside their rotated boxes\n",
            found, total);
-    return !(total > 0 && found * 10 >= total * 6);
+    printf("  2 receipts scanned on an A4 sheet: %d of %d\n", found_sheet, total_sheet);
+    return !(total > 0 && found * 10 >= total * 6 && total_sheet > 0 &&
+             found_sheet * 10 >= total_sheet * 6);
 }

@@ -1,0 +1,32 @@
+#!/bin/sh
+# train-sheet-receipts.sh: the third stage of the default model: the shipped
+# model continued on receipts scanned lying on an A4 sheet (as SROIE's are:
+# synth --on-sheet) mixed with a share of the first two stages' data, so that
+# what it knew stays. Writes out/default-v6.safetensors (and its .csv/.png).
+#   scripts/train-sheet-receipts.sh [STEPS]   (default 2000)
+set -eu
+STEPS=${1:-2000}
+export OMP_THREAD_LIMIT=1
+DS=${DOCSEEK:-build/docseek}
+D=out/data
+for t in invoice receipt form contract; do
+  [ -d $D/s3-$t ] || $DS synth --type $t --count 300 --seed 1000 --out $D/s3-$t
+  [ -d $D/s3-$t-scan ] || $DS synth --type $t --count 60 --seed 2000 --scan --out $D/s3-$t-scan
+done
+[ -d $D/s3-contract-filed ] ||
+  $DS synth --type contract --count 200 --seed 3000 --families 12-23 --out $D/s3-contract-filed
+[ -d $D/s3-contract-filed-long ] ||
+  $DS synth --type contract --count 120 --seed 3400 --families 24-35 --out $D/s3-contract-filed-long
+[ -d $D/s3-form-scan2 ] || $DS synth --type form --count 120 --seed 3200 --scan --out $D/s3-form-scan2
+[ -d $D/s3-receipt-scan2 ] ||
+  $DS synth --type receipt --count 120 --seed 3300 --scan --out $D/s3-receipt-scan2
+[ -d $D/s3-receipt-sheet ] ||
+  $DS synth --type receipt --count 400 --seed 3500 --scan --on-sheet --out $D/s3-receipt-sheet
+# held out: receipts on a sheet, seeds never trained on
+[ -d $D/heldout-sheet ] ||
+  $DS synth --type receipt --count 30 --seed 9700 --scan --on-sheet --out $D/heldout-sheet
+data=""
+for f in $D/s3-*; do data="$data --data $f"; done
+$DS train --init models/default.safetensors $data --windows --out out/default-v6.safetensors \
+  --steps "$STEPS" --batch 4 --lr 4e-4 --warmup 100 --seed 7 --eval $D/heldout --eval-every 500 \
+  --checkpoint-every 250 --cache out/cache-v6 ${RESUME:-}
