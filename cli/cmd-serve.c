@@ -25,8 +25,9 @@ static void usage(FILE *f, const ds_serve_cfg *d) {
         "                     once; ?images=1 adds each page as a PNG data URL (page_images)\n"
         "  GET /v1/jobs/ID    an async job: queued, running, done (with \"result\") or failed\n"
         "  GET /healthz       {\"status\": \"ok\", ...}; 503 while shutting down\n"
-        "  GET /metrics       Prometheus text: requests by status, queue depth, batch sizes,\n"
-        "                     documents, pages, latency histograms per stage\n"
+        "  GET /metrics       Prometheus text: requests by status, queue depth, documents in\n"
+        "                     the model's stream per step, documents, pages, tokens, the model's\n"
+        "                     seconds in prefill and decode, latency histograms per stage\n"
         "  GET /              the upload page: drop a document, see its pages with the boxes\n"
         "Errors: {\"error\": {\"code\", \"message\"}} with the status of the error table.\n"
         "The model thread batches continuously: documents join the decoding at every step\n"
@@ -48,8 +49,10 @@ static void usage(FILE *f, const ds_serve_cfg *d) {
         "  --max-header-bytes N header lines together (default %d; 431 above)\n"
         "  --max-headers N      header fields (default %d; 431 above)\n"
         "  --max-pages N        pages of a document (default %d; 422 above)\n"
-        "  --max-pixels N       pixels of a page (default %lld; 413 above)\n"
+        "  --max-pixels N       pixels of a page (default %lld; 422 above)\n"
         "  --doc-timeout S      seconds to read one document (default %g; 504 above)\n"
+        "  --request-timeout S  seconds from a request to its answer (default %g; 504 above;\n"
+        "                       0: none)\n"
         "  --read-timeout-ms N  a request must arrive within this (default %d; 408)\n"
         "  --idle-timeout-ms N  idle keep-alive connections close after (default %d)\n"
         "  --workers N          threads reading documents (default %d: the CPUs online)\n"
@@ -63,8 +66,8 @@ static void usage(FILE *f, const ds_serve_cfg *d) {
         "                       (default %g; in memory: a restart loses them)\n",
         d->host, d->port, d->model, DS_SERVE_MAX_ADAPTERS, d->schemas, d->max_body,
         d->max_header_bytes, d->max_headers, d->max_pages, (long long)d->max_pixels, d->doc_timeout,
-        d->read_timeout_ms, d->idle_timeout_ms, d->workers, d->threads, d->max_queue, d->max_batch,
-        d->max_wait_ms, d->job_ttl);
+        d->request_timeout, d->read_timeout_ms, d->idle_timeout_ms, d->workers, d->threads,
+        d->max_queue, d->max_batch, d->max_wait_ms, d->job_ttl);
 }
 
 // The first line of path, without its newline, into key (static storage).
@@ -137,7 +140,8 @@ static int apply(ds_serve_cfg *c, const char **key_file, const char *a, const ch
     char *end;
     double x = strtod(v, &end);
     int known = !strcmp(a, "--max-body") || !strcmp(a, "--max-pixels") ||
-                !strcmp(a, "--doc-timeout") || !strcmp(a, "--job-ttl");
+                !strcmp(a, "--doc-timeout") || !strcmp(a, "--job-ttl") ||
+                !strcmp(a, "--request-timeout");
     for (size_t k = 0; k < sizeof ints / sizeof *ints; k++) known |= !strcmp(a, ints[k].flag);
     if (!known) {
         fprintf(stderr, "docseek serve: %sunknown option %s (see --help)\n", where, a);
@@ -164,6 +168,8 @@ static int apply(ds_serve_cfg *c, const char **key_file, const char *a, const ch
         c->max_pixels = (int64_t)x;
     else if (!strcmp(a, "--doc-timeout") && x >= 0)
         c->doc_timeout = x;
+    else if (!strcmp(a, "--request-timeout") && x >= 0)
+        c->request_timeout = x;
     else if (!strcmp(a, "--job-ttl") && x > 0)
         c->job_ttl = x;
     else {

@@ -30,7 +30,8 @@
     X(UNAUTHORIZED, -14, 401, "missing or wrong API key")                                          \
     X(NOT_FOUND, -15, 404, "not found")                                                            \
     X(INTERNAL, -16, 500, "internal error")                                                        \
-    X(NODEVICE, -17, 503, "requested compute device is not available")
+    X(NODEVICE, -17, 503, "requested compute device is not available")                             \
+    X(TOO_MANY_PIXELS, -18, 422, "a page has more pixels than allowed")
 
 typedef enum {
 #define DS_ERR_ENUM(name, code, http, msg) DS_E_##name = code,

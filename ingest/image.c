@@ -31,7 +31,7 @@ static int vips_fail(int code, int page, const char *what) {
 static int decode_page(ds_ingest_ctx *c, VipsImage *hdr, ds_page *page, int index) {
     int64_t pixels = (int64_t)hdr->Xsize * hdr->Ysize;
     if (c->opts->max_pixels && pixels > c->opts->max_pixels)
-        return ds_error(DS_E_TOO_LARGE,
+        return ds_error(DS_E_TOO_MANY_PIXELS,
                         "page %d: image of %dx%d = %lld pixels exceeds the limit of %lld pixels",
                         index + 1, hdr->Xsize, hdr->Ysize, (long long)pixels,
                         (long long)c->opts->max_pixels);

@@ -36,7 +36,7 @@ static int render_page(ds_ingest_ctx *c, PopplerPage *pp, ds_page *page, int ind
                         page->width_pt, page->height_pt);
     int64_t pixels = (int64_t)w * h;
     if (c->opts->max_pixels && pixels > c->opts->max_pixels)
-        return ds_error(DS_E_TOO_LARGE,
+        return ds_error(DS_E_TOO_MANY_PIXELS,
                         "page %d: %.0fx%.0f pt at %.0f dpi is %dx%d = %lld pixels, the limit is "
                         "%lld (lower the dpi or raise the limit)",
                         index + 1, page->width_pt, page->height_pt, c->opts->dpi, w, h,

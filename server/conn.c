@@ -67,7 +67,10 @@ static void on_closed(uv_handle_t *h) {
 static void conn_close(ds_conn *c) {
     if (c->closed) return;
     c->closed = 1;
-    if (c->job) c->job->conn = NULL; // its answer has nowhere to go
+    if (c->job) { // its answer has nowhere to go
+        c->job->conn = NULL;
+        atomic_store(&c->job->abandoned, 1);
+    }
     ds_conn **p = &c->srv->conns;
     while (*p && *p != c) p = &(*p)->next;
     if (*p) *p = c->next;
@@ -202,8 +205,12 @@ void ds_conn_respond_error(ds_conn *c, int err, const char *msg) {
     json_decref(o);
 }
 
+static void on_timer(uv_timer_t *t);
+
 void ds_conn_set_job(ds_conn *c, ds_job *j) {
     c->job = j;
+    double s = c->srv->cfg.request_timeout;
+    if (s > 0) uv_timer_start(&c->timer, on_timer, (uint64_t)(s * 1e3 > 1 ? s * 1e3 : 1), 0);
 }
 
 // ---- reading
@@ -511,7 +518,18 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
 
 static void on_timer(uv_timer_t *t) {
     ds_conn *c = t->data;
-    if (c->busy || c->closed) return;
+    if (c->closed) return;
+    if (c->busy && c->job) { // the answer is late: 504, and the job goes on unwatched
+        ds_job *j = c->job;
+        j->conn = NULL;
+        atomic_store(&j->abandoned, 1);
+        char msg[160];
+        snprintf(msg, sizeof msg, "no answer within %g s (--request-timeout)",
+                 c->srv->cfg.request_timeout);
+        ds_conn_respond_error(c, DS_E_TIMEOUT, msg);
+        return;
+    }
+    if (c->busy) return;
     if (c->in_message) { // a slow client: the request did not arrive in time
         uv_read_stop((uv_stream_t *)&c->tcp);
         char msg[128];

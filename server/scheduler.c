@@ -122,6 +122,13 @@ static void *sched_main(void *arg) {
         ds_job *finished = NULL;
         for (int k = 0; k < n_join; k++) {
             ds_job *j = joining[k];
+            if (atomic_load(&j->abandoned)) { // answered already (504) or its client left
+                j->rc = DS_E_IO;
+                snprintf(j->err, sizeof j->err, "nobody waits for the answer any more");
+                j->next = finished;
+                finished = j;
+                continue;
+            }
             j->t_model = now;
             j->ms_queue = (now - j->t_start) * 1e3 - j->ms_ingest;
             int rc = ds_extractor_submit(s->x, j->doc, j->type[0] ? j->type : NULL, j->adapter, j);

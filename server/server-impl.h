@@ -20,8 +20,10 @@ typedef struct ds_conn ds_conn;
 
 typedef struct ds_job {
     ds_srv *srv;
-    ds_conn *conn; // waiting for the answer; NULL once it went away
-    uint8_t *data; // the document's bytes (owned)
+    ds_conn *conn;        // waiting for the answer; NULL once it went away
+    atomic_int abandoned; // nobody waits for the answer any more (set on the loop thread,
+                          // read by the scheduler: it skips the job)
+    uint8_t *data;        // the document's bytes (owned)
     size_t size;
     char type[64];     // the type the caller fixed, "" for the model's choice
     char async_id[33]; // an asynchronous job's id (server/jobs.h), "" when a request waits
@@ -115,7 +117,8 @@ void ds_route(ds_srv *s, ds_conn *c, const ds_request *r);
 // A job finished (loop thread): its answer goes to its connection.
 void ds_job_finish(ds_job *j);
 void ds_job_free(ds_job *j);
-// The job a connection is waiting for, so a closing connection can drop it.
+// The job a connection is waiting for, so a closing connection can drop it; its
+// answer is due within --request-timeout (else 504, and the job is abandoned).
 void ds_conn_set_job(ds_conn *c, ds_job *j);
 
 // The upload page (server/page.c).

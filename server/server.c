@@ -32,6 +32,7 @@ void ds_serve_cfg_default(ds_serve_cfg *c) {
                         .max_pages = 50,
                         .max_pixels = 100000000,
                         .doc_timeout = 60,
+                        .request_timeout = 120,
                         .read_timeout_ms = 30000,
                         .idle_timeout_ms = 60000,
                         .workers = n,

@@ -31,6 +31,8 @@ typedef struct {
     int max_pages;           // pages of a document (422 above; default 50)
     int64_t max_pixels;      // pixels of a page, from its header (422 above; 100 M)
     double doc_timeout;      // seconds to read one document (504 above; default 60)
+    double request_timeout;  // seconds from a request to its answer (504 above; default 120;
+                             // 0: none)
     int read_timeout_ms;     // a request must arrive within this (408; default 30 s)
     int idle_timeout_ms;     // an idle keep-alive connection is closed after (default 60 s)
     int workers;             // threads reading documents (default: CPUs online)

@@ -7,7 +7,8 @@
 # - keep-alive, pipelined requests answered in order, a chunked body,
 #   Expect: 100-continue answered at once;
 # - every limit with its status: 413 body, 431 headers, 422 pages, 408 slow
-#   client, 503 + Retry-After when the queue is full, 401 without the key;
+#   client, 503 + Retry-After when the queue is full, 504 past the request
+#   timeout, 401 without the key;
 #   400 / 404 / 415 for bad requests, each a JSON error from the one table;
 # - ?adapter=NAME and ?ocr= per request; options from --config FILE;
 # - SIGTERM: the request in flight is answered, then the server exits 0.
@@ -180,6 +181,18 @@ grep -l "HTTP/1.1 200" "$W"/q*.head >/dev/null
 kill -TERM "$PID"
 wait "$PID"
 echo "queue: 503 with Retry-After beyond --max-queue"
+
+# a request not answered within --request-timeout: 504, and the server goes on
+start timed --request-timeout 0.05 --workers 1 --max-pixels 1000000
+expect 422 "$(status POST /v1/extract --data-binary @"$INV")" TOO_MANY_PIXELS
+grep -q 'the limit is 1000000' "$W/body"
+expect 504 "$(status POST /v1/extract --data-binary @"$RCP")" TIMEOUT
+grep -q 'no answer within 0.05 s (--request-timeout)' "$W/body"
+expect 200 "$(status GET /healthz)"
+expect 504 "$(status POST /v1/extract --data-binary @"$RCP")" TIMEOUT
+kill -TERM "$PID"
+wait "$PID"
+echo "422 past --max-pixels; request timeout: 504 with the limit named, the server answers on"
 
 # the API key
 echo "s3cret-key" >"$W/key"
