@@ -1,8 +1,10 @@
 #!/bin/sh
-# train-sheet-receipts.sh: the third stage of the default model: the shipped
-# model continued on receipts scanned lying on an A4 sheet (as SROIE's are:
+# train-sheet-receipts.sh: a third stage for the default model: the shipped
+# model continued on receipts scanned lying on an A4 sheet (as many of SROIE's are:
 # synth --on-sheet) mixed with a share of the first two stages' data, so that
 # what it knew stays. Writes out/default-v6.safetensors (and its .csv/.png).
+# Tried 2026-11-29 and not shipped: better on generated on-sheet receipts,
+# worse on SROIE's real ones (README, "Real documents").
 #   scripts/train-sheet-receipts.sh [STEPS]   (default 2000)
 set -eu
 STEPS=${1:-2000}
