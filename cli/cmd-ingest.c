@@ -476,6 +476,10 @@ int ds_cmd_ingest(int argc, char **argv) {
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         st = run_all(&r, x, &a);
+        if (ds_journal_sync(r.journal) != 0) { // the lines may not be on the disk
+            fprintf(stderr, "docseek ingest: %s\n", ds_errmsg());
+            st = st ? st : 1;
+        }
     }
     ds_journal_close(r.journal);
     ds_folder_list_free(&r.files);

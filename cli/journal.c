@@ -3,6 +3,7 @@
 
 #include "fusion/result.h"
 #include "core/error.h"
+#include "core/timer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,8 @@ typedef struct {
 struct ds_journal {
     char *path;
     int fd;
-    off_t size; // the file's length: the next line's offset (O_APPEND)
+    off_t size;       // the file's length: the next line's offset (O_APPEND)
+    double synced_at; // when the lines last reached the disk (fdatasync)
     pthread_mutex_t mu;
     GHashTable *done;   // "sha256 path" -> NULL: every recorded line
     GHashTable *result; // sha256 -> line_at: lines with a result (not errors)
@@ -260,9 +262,24 @@ int ds_journal_append(ds_journal *j, const json_t *o) {
         int failed = json_object_get(o, "error") != NULL;
         if (file && (sha || failed)) record(j, file, sha ? sha : "", !failed, j->size, len - 1);
         j->size += (off_t)len;
+        // a kill leaves written lines in the page cache; a power cut does not: at most
+        // the last second of lines is lost to one (the next run reads those files again)
+        double now = ds_time_s();
+        if (now - j->synced_at >= 1.0) {
+            if (fdatasync(j->fd) != 0) rc = ds_error(DS_E_IO, "%s: %s", j->path, strerror(errno));
+            j->synced_at = now;
+        }
     }
     pthread_mutex_unlock(&j->mu);
     free(line);
+    return rc;
+}
+
+int ds_journal_sync(ds_journal *j) {
+    pthread_mutex_lock(&j->mu);
+    int rc = fdatasync(j->fd) != 0 ? ds_error(DS_E_IO, "%s: %s", j->path, strerror(errno)) : 0;
+    j->synced_at = ds_time_s();
+    pthread_mutex_unlock(&j->mu);
     return rc;
 }
 

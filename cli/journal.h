@@ -42,9 +42,12 @@ typedef enum {
 // file and "same_content_as" naming the recorded path. Thread-safe.
 ds_journal_state ds_journal_lookup(ds_journal *j, const char *file, const char *sha256,
                                    json_t **copy);
-// Appends o as one line and records it. Thread-safe. DS_E_IO (disk full, say): the
-// line may be torn; the next open cuts it off.
+// Appends o as one line and records it; the lines reach the disk (fdatasync) at most
+// a second apart, so a power cut loses at most the last second's lines. Thread-safe.
+// DS_E_IO (disk full, say): the line may be torn; the next open cuts it off.
 int ds_journal_append(ds_journal *j, const json_t *o);
+// Puts every line written so far on the disk (the end of a run). 0 or DS_E_IO.
+int ds_journal_sync(ds_journal *j);
 void ds_journal_close(ds_journal *j);
 
 #endif
