@@ -50,7 +50,9 @@ static const char *usage_text =
     "  --no-vision         the model sees a blank page instead of the page image\n"
     "  --schemas DIR       doc and field types, docseek format (default samples/schemas)\n"
     "  --uppercase         compare text fields upper-cased (Kleister always does)\n"
-    "  --month-first       read numeric dates month/day/year (default day/month/year)\n"
+    "  --month-first       read numeric dates month/day/year (default day/month/year, but\n"
+    "                      month first for --format kleister: US filings)\n"
+    "  --day-first         read numeric dates day/month/year\n"
     "  --json FILE         write the report as JSON\n"
     "  --html FILE         write an HTML page of the wrong fields beside their pages\n"
     "  --worst N           documents listed in the table (default 10)\n"
@@ -113,6 +115,7 @@ typedef struct {
     ds_eval_opts opts;
     int worst, quiet, given_type, decode_f32;
     ds_decode_opts decode; // --spans-only, --windows and the constraint switches
+    int date_order_given;  // --month-first or --day-first was given
 } eval_args;
 
 static int parse_args(int argc, char **argv, eval_args *a) {
@@ -128,6 +131,10 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             a->opts.uppercase = 1;
         } else if (strcmp(s, "--month-first") == 0) {
             a->opts.month_first = 1;
+            a->date_order_given = 1;
+        } else if (strcmp(s, "--day-first") == 0) {
+            a->opts.month_first = 0;
+            a->date_order_given = 1;
         } else if (strcmp(s, "--quiet") == 0) {
             a->quiet = 1;
         } else if (strcmp(s, "--given-type") == 0) {
@@ -191,6 +198,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             return 2;
         }
     }
+    // Kleister-NDA's agreements are US filings: "5/12/09" is May 12
+    if (a->format == DS_EVAL_KLEISTER && !a->date_order_given) a->opts.month_first = 1;
     if (!a->gt || (a->pred && a->extractor) || (!a->pred && !a->extractor && !a->write_truth)) {
         fprintf(stderr,
                 "docseek eval: needs --gt DIR and one of --pred FILE, --extractor NAME "
