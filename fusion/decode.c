@@ -309,24 +309,27 @@ static void pg_mixture(ds_model *m, const ds_gen_state *gs, const float *h, cons
     free(a);
 }
 
-// Dates, amounts and currencies are pointed at only as runs (of up to DS_TYPED_RUN
-// words) that read as one, so a date field cannot take "2.10", a total a phone
-// number, nor a currency a word that is no code or symbol. 1 when words [ws, we]
-// qualify for type t (always, for other types).
+// Dates, amounts, currencies and durations are pointed at only as runs (of up to
+// DS_TYPED_RUN words) that read as one, so a date field cannot take "2.10", a total a
+// phone number, a currency a word that is no code or symbol, nor a contract's term a
+// clause about something else. 1 when words [ws, we] qualify for type t (always, for
+// other types).
 #define DS_TYPED_RUN 6
-// The field types whose values must read as such: dates, amounts, currencies.
+// The field types whose values must read as such: dates, amounts, currencies, durations.
 static int is_typed(ds_field_type t) {
-    return t == DS_FIELD_DATE || t == DS_FIELD_AMOUNT || t == DS_FIELD_CURRENCY;
+    return t == DS_FIELD_DATE || t == DS_FIELD_AMOUNT || t == DS_FIELD_CURRENCY ||
+           t == DS_FIELD_DURATION;
 }
 
 // Whether text reads as a value of field type t (any text for the others).
 static int reads_as(ds_field_type t, const char *text) {
-    char iso[11], code[4];
+    char iso[11], code[4], dur[32];
     double a;
     if (t == DS_FIELD_DATE)
         return ds_norm_date(text, 0, iso) == 0 || ds_norm_date(text, 1, iso) == 0;
     if (t == DS_FIELD_AMOUNT) return ds_norm_amount(text, &a) == 0;
     if (t == DS_FIELD_CURRENCY) return ds_norm_currency(text, code) == 0;
+    if (t == DS_FIELD_DURATION) return ds_norm_duration(text, dur) == 0;
     return 1;
 }
 

@@ -96,3 +96,52 @@ DS_TEST(decode_typed_pointers) {
     ds_schema_set_free(&schemas);
     return decoded != 24 || n < 6 || bad != 0 || undated != 0;
 }
+
+// A contract's term is a duration: random tiny models pointing at an agreement's words
+// return a term that reads as one ("two (2) years") or none, never another clause.
+DS_TEST(decode_typed_duration) {
+    ds_fx_init();
+    ds_schema_set schemas;
+    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
+    ds_model_cfg cfg;
+    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    const char *lines[4] = {"This Agreement is made on 5 May 2021 between Acme Inc. and Beta LLC",
+                            "Each party shall keep the other's information secret and safe",
+                            "This Agreement remains in force for a period of two (2) years",
+                            "It is governed by the laws of the State of Ohio; 12 copies signed"};
+    ds_doc *doc;
+    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 4, cfg.img_size, &doc), 0);
+    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
+    int decoded = 0, terms = 0, bad = 0;
+    for (int seed = 1; seed <= 12; seed++) {
+        ds_model *m;
+        DS_CHECK(ds_fixture_text_model(&cfg, "Agreement made between party secret period years",
+                                       320, (uint64_t)seed, &m) == 0);
+        ds_extractor *x;
+        DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
+        ds_extractor_set_opts(x, &(ds_decode_opts){.spans_only = 1});
+        json_t *out = NULL;
+        if (ds_extractor_doc(x, doc, "contract", &out) == 0) {
+            decoded++;
+            const char *v = json_string_value(
+                json_object_get(json_object_get(json_object_get(out, "fields"), "term"), "value"));
+            char dur[32];
+            if (v) {
+                terms++;
+                if (ds_norm_duration(v, dur) != 0) {
+                    bad++;
+                    printf("  seed %d: term \"%s\" is no duration\n", seed, v);
+                }
+            }
+        }
+        json_decref(out);
+        ds_extractor_free(x);
+        ds_model_free(m);
+    }
+    printf("  12 random models: %d of 12 contracts decoded, %d terms, %d not durations\n", decoded,
+           terms, bad);
+    ds_ctx_free(ctx);
+    ds_doc_free(doc);
+    ds_schema_set_free(&schemas);
+    return decoded != 12 || terms == 0 || bad != 0;
+}
