@@ -318,18 +318,19 @@ static void pg_mixture(ds_model *m, const ds_gen_state *gs, const float *h, cons
 // The field types whose values must read as such: dates, amounts, currencies, durations.
 static int is_typed(ds_field_type t) {
     return t == DS_FIELD_DATE || t == DS_FIELD_AMOUNT || t == DS_FIELD_CURRENCY ||
-           t == DS_FIELD_DURATION;
+           t == DS_FIELD_DURATION || t == DS_FIELD_PLACE;
 }
 
 // Whether text reads as a value of field type t (any text for the others).
 static int reads_as(ds_field_type t, const char *text) {
-    char iso[11], code[4], dur[32];
+    char iso[11], code[4], dur[32], place[64];
     double a;
     if (t == DS_FIELD_DATE)
         return ds_norm_date(text, 0, iso) == 0 || ds_norm_date(text, 1, iso) == 0;
     if (t == DS_FIELD_AMOUNT) return ds_norm_amount(text, &a) == 0;
     if (t == DS_FIELD_CURRENCY) return ds_norm_currency(text, code) == 0;
     if (t == DS_FIELD_DURATION) return ds_norm_duration(text, dur) == 0;
+    if (t == DS_FIELD_PLACE) return ds_norm_place(text, place) == 0;
     return 1;
 }
 

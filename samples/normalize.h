@@ -42,6 +42,11 @@ int ds_norm_currency(const char *s, char code[4]);
 // Durations: out gets "N units" ("two (2) years" -> "2 years", "one year" -> "1 years",
 // "12-month" -> "12 months"). Returns 0, or DS_E_FORMAT when s is not a duration.
 int ds_norm_duration(const char *s, char out[32]);
+// Places: out gets the canonical name of a country or a first-level region (a state,
+// a province) named by s, case and surrounding punctuation aside ("the State of" is
+// not part of it: "New York," -> "New York"); from iso-codes (samples/places.c).
+// Returns 0, or DS_E_FORMAT when s names none.
+int ds_norm_place(const char *s, char out[64]);
 // Check boxes: *out gets 1 (x, yes, checked, true, 1, ☑, ☒) or 0 (no, unchecked, false,
 // 0, ☐, empty, ""); case ignored. Returns 0 or DS_E_FORMAT.
 int ds_norm_checkbox(const char *s, int *out);

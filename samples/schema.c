@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char *ds_field_type_names[DS_FIELD_TYPE_COUNT] = {
-    "text", "date", "amount", "currency", "checkbox", "enum", "party_list", "duration"};
+    "text", "date", "amount", "currency", "checkbox", "enum", "party_list", "duration", "place"};
 
 const char *ds_field_type_name(ds_field_type t) {
     return (unsigned)t < DS_FIELD_TYPE_COUNT ? ds_field_type_names[t] : "?";

@@ -15,6 +15,7 @@ typedef enum {
     DS_FIELD_ENUM,       // one of values[]
     DS_FIELD_PARTY_LIST, // several text values, compared as a multiset
     DS_FIELD_DURATION,   // a length of time, compared as "N units" ("two (2) years" = "2 years")
+    DS_FIELD_PLACE,      // a country or a state / province (iso-codes), compared as text
     DS_FIELD_TYPE_COUNT
 } ds_field_type;
 
@@ -38,7 +39,7 @@ typedef struct {
     int n;
 } ds_schema_set;
 
-// "text", "date", "amount", "currency", "checkbox", "enum", "party_list", "duration".
+// "text", "date", "amount", "currency", "checkbox", "enum", "party_list", "duration", "place".
 const char *ds_field_type_name(ds_field_type t);
 // Parses a type name; returns 0 or DS_E_FORMAT.
 int ds_field_type_parse(const char *name, ds_field_type *out);

@@ -97,9 +97,10 @@ DS_TEST(decode_typed_pointers) {
     return decoded != 24 || n < 6 || bad != 0 || undated != 0;
 }
 
-// A contract's term is a duration: random tiny models pointing at an agreement's words
-// return a term that reads as one ("two (2) years") or none, never another clause.
-DS_TEST(decode_typed_duration) {
+// A contract's term is a duration and its jurisdiction a place: random tiny models
+// pointing at an agreement's words return a term that reads as one ("two (2) years") and
+// a state or country ("Ohio"), or none, never another clause.
+DS_TEST(decode_typed_duration_place) {
     ds_fx_init();
     ds_schema_set schemas;
     DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
@@ -112,7 +113,7 @@ DS_TEST(decode_typed_duration) {
     ds_doc *doc;
     DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 4, cfg.img_size, &doc), 0);
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
-    int decoded = 0, terms = 0, bad = 0;
+    int decoded = 0, terms = 0, laws = 0, bad = 0;
     for (int seed = 1; seed <= 12; seed++) {
         ds_model *m;
         DS_CHECK(ds_fixture_text_model(&cfg, "Agreement made between party secret period years",
@@ -123,9 +124,12 @@ DS_TEST(decode_typed_duration) {
         json_t *out = NULL;
         if (ds_extractor_doc(x, doc, "contract", &out) == 0) {
             decoded++;
-            const char *v = json_string_value(
-                json_object_get(json_object_get(json_object_get(out, "fields"), "term"), "value"));
-            char dur[32];
+            json_t *fields = json_object_get(out, "fields");
+            const char *v =
+                json_string_value(json_object_get(json_object_get(fields, "term"), "value"));
+            const char *law = json_string_value(
+                json_object_get(json_object_get(fields, "jurisdiction"), "value"));
+            char dur[32], place[64];
             if (v) {
                 terms++;
                 if (ds_norm_duration(v, dur) != 0) {
@@ -133,15 +137,23 @@ DS_TEST(decode_typed_duration) {
                     printf("  seed %d: term \"%s\" is no duration\n", seed, v);
                 }
             }
+            if (law) {
+                laws++;
+                if (ds_norm_place(law, place) != 0) {
+                    bad++;
+                    printf("  seed %d: jurisdiction \"%s\" is no place\n", seed, law);
+                }
+            }
         }
         json_decref(out);
         ds_extractor_free(x);
         ds_model_free(m);
     }
-    printf("  12 random models: %d of 12 contracts decoded, %d terms, %d not durations\n", decoded,
-           terms, bad);
+    printf("  12 random models: %d of 12 contracts decoded, %d terms and %d jurisdictions, %d not "
+           "of their type\n",
+           decoded, terms, laws, bad);
     ds_ctx_free(ctx);
     ds_doc_free(doc);
     ds_schema_set_free(&schemas);
-    return decoded != 12 || terms == 0 || bad != 0;
+    return decoded != 12 || terms == 0 || laws == 0 || bad != 0;
 }

@@ -77,6 +77,35 @@ DS_TEST(normalize_durations_parties) {
     return bad;
 }
 
+// Places (the contract's jurisdiction): a country or a state / province by its name,
+// from iso-codes, whatever its case and surrounding punctuation; nothing else.
+DS_TEST(normalize_places) {
+    static const struct {
+        const char *in, *want; // want NULL: not a place
+    } cases[] = {{"New York,", "New York"},
+                 {"Massachusetts", "Massachusetts"},
+                 {"DELAWARE.", "Delaware"},
+                 {"the Netherlands", "Netherlands"},
+                 {"Ontario", "Ontario"},
+                 {"(California)", "California"},
+                 {"Germany", "Germany"},
+                 {"Employee", NULL},
+                 {"Delaware corporation", NULL},
+                 {"State of Ohio", NULL},
+                 {"shall", NULL},
+                 {"", NULL}};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[64] = "";
+        int rc = ds_norm_place(cases[i].in, out);
+        int ok = cases[i].want ? rc == 0 && !strcmp(out, cases[i].want) : rc == DS_E_FORMAT;
+        if (!ok) printf("  \"%s\" -> %s \"%s\"\n", cases[i].in, ds_err_name(rc), out);
+        bad += !ok;
+    }
+    printf("  %zu names, %d wrong\n", sizeof cases / sizeof *cases, bad);
+    return bad;
+}
+
 DS_TEST(normalize_dates) {
     ds_norm_opts o = {0}, mf = {.month_first = 1};
     int bad = 0;
