@@ -12,6 +12,7 @@
 #include "fusion/sequence.h"
 #include "fusion/span-automaton.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -318,7 +319,57 @@ static void pg_mixture(ds_model *m, const ds_gen_state *gs, const float *h, cons
 // The field types whose values must read as such: dates, amounts, currencies, durations.
 static int is_typed(ds_field_type t) {
     return t == DS_FIELD_DATE || t == DS_FIELD_AMOUNT || t == DS_FIELD_CURRENCY ||
-           t == DS_FIELD_DURATION || t == DS_FIELD_PLACE;
+           t == DS_FIELD_DURATION || t == DS_FIELD_PLACE || t == DS_FIELD_PARTY_LIST;
+}
+
+// Whether text can be a party's name: a company or a person, as a run of capitalised
+// words ("Haynes Wire Company", "R. J. Seifert Enterprises", "NEON SYSTEMS, INC.")
+// joined by connectors (and, of, &, ...; not at either end), two words at least, no word
+// that names a part of a document ("Exhibit 10.2", "EX-10.2", "CONFIDENTIALITY
+// AGREEMENT", "Section 5") and no bare number.
+static int party_name(const char *text) {
+    static const char *connectors[] = {"and", "of",  "the", "&", "de", "du",  "la", "von",
+                                       "van", "der", "y",   "e", "et", "und", "for"};
+    static const char *document_words[] = {
+        "exhibit",   "agreement", "confidentiality", "section", "article", "schedule",
+        "annex",     "appendix",  "whereas",         "page",    "dated",   "now",
+        "therefore", "recitals",  "witnesseth",      "party",   "parties", "hereto",
+        "between",   "version",   "paragraph"};
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    int words = 0, named = 0, last_conn = 0;
+    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        char core[64];
+        size_t n = 0;
+        for (const char *p = w; *p && n + 1 < sizeof core; p++)
+            if (!strchr(",.;:()\"'“”", *p)) core[n++] = (char)tolower((unsigned char)*p);
+        core[n] = 0;
+        words++;
+        if (!n) continue; // punctuation alone
+        int conn = 0;
+        for (size_t k = 0; k < sizeof connectors / sizeof *connectors; k++)
+            conn |= !strcmp(core, connectors[k]);
+        last_conn = conn;
+        if (conn) {
+            if (words == 1) return 0; // a name does not start with "and"
+            continue;
+        }
+        if (!strncmp(core, "ex-", 3)) return 0; // an exhibit's label, "EX-10.2"
+        for (size_t k = 0; k < sizeof document_words / sizeof *document_words; k++)
+            if (!strcmp(core, document_words[k])) return 0;
+        unsigned char c0 = (unsigned char)w[strspn(w, "(\"'“")];
+        if (isdigit(c0)) {
+            int letters = 0;
+            for (const char *p = core; *p; p++) letters += isalpha((unsigned char)*p) != 0;
+            if (!letters) return 0; // "10.2", "(3)": a number, not a name
+        } else if (!(isupper(c0) || c0 >= 0x80)) {
+            return 0; // a lower-case word: prose
+        }
+        named++;
+    }
+    // two words at least ("Escalade, Inc.", "Richard Harcke"): a single capitalised
+    // word is a defined term ("Recipient"), a month or a sentence's start
+    return named >= 2 && !last_conn;
 }
 
 // Whether text reads as a value of field type t (any text for the others).
@@ -331,6 +382,7 @@ static int reads_as(ds_field_type t, const char *text) {
     if (t == DS_FIELD_CURRENCY) return ds_norm_currency(text, code) == 0;
     if (t == DS_FIELD_DURATION) return ds_norm_duration(text, dur) == 0;
     if (t == DS_FIELD_PLACE) return ds_norm_place(text, place) == 0;
+    if (t == DS_FIELD_PARTY_LIST) return party_name(text);
     return 1;
 }
 

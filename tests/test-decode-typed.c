@@ -12,6 +12,7 @@
 #include "tests/model-fixtures.h"
 #include "tests/test.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -97,23 +98,25 @@ DS_TEST(decode_typed_pointers) {
     return decoded != 24 || n < 6 || bad != 0 || undated != 0;
 }
 
-// A contract's term is a duration and its jurisdiction a place: random tiny models
-// pointing at an agreement's words return a term that reads as one ("two (2) years") and
-// a state or country ("Ohio"), or none, never another clause.
+// A contract's term is a duration, its jurisdiction a place and its parties names:
+// random tiny models pointing at an agreement's words return a term that reads as one
+// ("two (2) years"), a state or country ("Ohio") and parties of two capitalised words
+// or more ("Acme Inc."), never another clause, an exhibit label or a heading.
 DS_TEST(decode_typed_duration_place) {
     ds_fx_init();
     ds_schema_set schemas;
     DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
     ds_model_cfg cfg;
     DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
-    const char *lines[4] = {"This Agreement is made on 5 May 2021 between Acme Inc. and Beta LLC",
+    const char *lines[5] = {"EX-10.2 Exhibit 10.2 CONFIDENTIALITY AGREEMENT Recipient",
+                            "This Agreement is made on 5 May 2021 between Acme Inc. and Beta LLC",
                             "Each party shall keep the other's information secret and safe",
                             "This Agreement remains in force for a period of two (2) years",
                             "It is governed by the laws of the State of Ohio; 12 copies signed"};
     ds_doc *doc;
-    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 4, cfg.img_size, &doc), 0);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 5, cfg.img_size, &doc), 0);
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
-    int decoded = 0, terms = 0, laws = 0, bad = 0;
+    int decoded = 0, terms = 0, laws = 0, parties = 0, bad = 0;
     for (int seed = 1; seed <= 12; seed++) {
         ds_model *m;
         DS_CHECK(ds_fixture_text_model(&cfg, "Agreement made between party secret period years",
@@ -137,6 +140,19 @@ DS_TEST(decode_typed_duration_place) {
                     printf("  seed %d: term \"%s\" is no duration\n", seed, v);
                 }
             }
+            size_t i;
+            json_t *it;
+            json_array_foreach(json_object_get(fields, "parties"), i, it) {
+                // a name: two words at least, capitalised, no exhibit label or heading
+                const char *pv = json_string_value(json_object_get(it, "value"));
+                parties++;
+                if (!pv || !strchr(pv, ' ') || !(isupper((unsigned char)pv[0])) ||
+                    strstr(pv, "Exhibit") || strstr(pv, "EX-") || strstr(pv, "AGREEMENT") ||
+                    strstr(pv, "Agreement")) {
+                    bad++;
+                    printf("  seed %d: party \"%s\" is no name\n", seed, pv ? pv : "?");
+                }
+            }
             if (law) {
                 laws++;
                 if (ds_norm_place(law, place) != 0) {
@@ -149,11 +165,11 @@ DS_TEST(decode_typed_duration_place) {
         ds_extractor_free(x);
         ds_model_free(m);
     }
-    printf("  12 random models: %d of 12 contracts decoded, %d terms and %d jurisdictions, %d not "
-           "of their type\n",
-           decoded, terms, laws, bad);
+    printf("  12 random models: %d of 12 contracts decoded, %d terms, %d jurisdictions and %d "
+           "parties, %d not of their type\n",
+           decoded, terms, laws, parties, bad);
     ds_ctx_free(ctx);
     ds_doc_free(doc);
     ds_schema_set_free(&schemas);
-    return decoded != 12 || terms == 0 || laws == 0 || bad != 0;
+    return decoded != 12 || terms == 0 || laws == 0 || parties == 0 || bad != 0;
 }
