@@ -319,7 +319,8 @@ static void pg_mixture(ds_model *m, const ds_gen_state *gs, const float *h, cons
 // The field types whose values must read as such: dates, amounts, currencies, durations.
 static int is_typed(ds_field_type t) {
     return t == DS_FIELD_DATE || t == DS_FIELD_AMOUNT || t == DS_FIELD_CURRENCY ||
-           t == DS_FIELD_DURATION || t == DS_FIELD_PLACE || t == DS_FIELD_PARTY_LIST;
+           t == DS_FIELD_DURATION || t == DS_FIELD_PLACE || t == DS_FIELD_PARTY_LIST ||
+           t == DS_FIELD_NAME;
 }
 
 // Whether text can be a party's name: a company or a person, as a run of capitalised
@@ -382,7 +383,7 @@ static int reads_as(ds_field_type t, const char *text) {
     if (t == DS_FIELD_CURRENCY) return ds_norm_currency(text, code) == 0;
     if (t == DS_FIELD_DURATION) return ds_norm_duration(text, dur) == 0;
     if (t == DS_FIELD_PLACE) return ds_norm_place(text, place) == 0;
-    if (t == DS_FIELD_PARTY_LIST) return party_name(text);
+    if (t == DS_FIELD_PARTY_LIST || t == DS_FIELD_NAME) return party_name(text);
     return 1;
 }
 

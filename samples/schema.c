@@ -12,7 +12,8 @@
 #include <string.h>
 
 static const char *ds_field_type_names[DS_FIELD_TYPE_COUNT] = {
-    "text", "date", "amount", "currency", "checkbox", "enum", "party_list", "duration", "place"};
+    "text", "date",       "amount",   "currency", "checkbox",
+    "enum", "party_list", "duration", "place",    "name"};
 
 const char *ds_field_type_name(ds_field_type t) {
     return (unsigned)t < DS_FIELD_TYPE_COUNT ? ds_field_type_names[t] : "?";

@@ -16,6 +16,7 @@ typedef enum {
     DS_FIELD_PARTY_LIST, // several text values, compared as a multiset
     DS_FIELD_DURATION,   // a length of time, compared as "N units" ("two (2) years" = "2 years")
     DS_FIELD_PLACE,      // a country or a state / province (iso-codes), compared as text
+    DS_FIELD_NAME,       // a company's or a person's name, compared as text
     DS_FIELD_TYPE_COUNT
 } ds_field_type;
 
@@ -39,7 +40,8 @@ typedef struct {
     int n;
 } ds_schema_set;
 
-// "text", "date", "amount", "currency", "checkbox", "enum", "party_list", "duration", "place".
+// "text", "date", "amount", "currency", "checkbox", "enum", "party_list", "duration", "place",
+// "name".
 const char *ds_field_type_name(ds_field_type t);
 // Parses a type name; returns 0 or DS_E_FORMAT.
 int ds_field_type_parse(const char *name, ds_field_type *out);
