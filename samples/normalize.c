@@ -537,11 +537,17 @@ int ds_norm_value_make(ds_field_type t, const char *raw, const ds_norm_opts *o,
     case DS_FIELD_DURATION:
         if ((out->parsed = ds_norm_duration(src, buf) == 0)) out->text = strdup(buf);
         break;
+    case DS_FIELD_PLACE: { // its name, without the punctuation a word carried ("New York.")
+        char place[64];
+        if ((out->parsed = ds_norm_place(src, place) == 0))
+            out->text = as_text(place, o, o->uppercase);
+        break;
+    }
     case DS_FIELD_ENUM:
         out->parsed = 1;
         if ((out->text = ds_norm_collapse(src))) ds_norm_case(out->text, 0);
         break;
-    default: // text, party_list
+    default: // text, party_list, name
         out->parsed = 1;
         out->text = as_text(src, o, o->uppercase);
         break;

@@ -102,6 +102,12 @@ DS_TEST(normalize_places) {
         if (!ok) printf("  \"%s\" -> %s \"%s\"\n", cases[i].in, ds_err_name(rc), out);
         bad += !ok;
     }
+    // compared by the name ("New York." as "New York"), in Kleister's upper case too
+    ds_norm_opts o = {0}, kl = {.uppercase = 1, .underscore_space = 1};
+    bad += expect(DS_FIELD_PLACE, "New York.", &o, "New York", 1);
+    bad += expect(DS_FIELD_PLACE, "New_York", &kl, "NEW YORK", 1); // the label's form
+    bad += expect(DS_FIELD_PLACE, "new york,", &kl, "NEW YORK", 1);
+    bad += expect(DS_FIELD_PLACE, "the laws of Ohio", &o, "the laws of Ohio", 0);
     printf("  %zu names, %d wrong\n", sizeof cases / sizeof *cases, bad);
     return bad;
 }
