@@ -325,9 +325,9 @@ static int is_typed(ds_field_type t) {
 
 // Whether text can be a party's name: a company or a person, as a run of capitalised
 // words ("Haynes Wire Company", "R. J. Seifert Enterprises", "NEON SYSTEMS, INC.")
-// joined by connectors (and, of, &, ...; not at either end), two words at least, no word
-// that names a part of a document ("Exhibit 10.2", "EX-10.2", "CONFIDENTIALITY
-// AGREEMENT", "Section 5") and no bare number.
+// joined by connectors (and, of, &, ...; at neither end but a first "The"), two words at
+// least, no word that names a part of a document ("Exhibit 10.2", "EX-10.2",
+// "CONFIDENTIALITY AGREEMENT", "Section 5") and no bare number.
 static int party_name(const char *text) {
     static const char *connectors[] = {"and", "of",  "the", "&", "de", "du",  "la", "von",
                                        "van", "der", "y",   "e", "et", "und", "for"};
@@ -351,8 +351,8 @@ static int party_name(const char *text) {
         for (size_t k = 0; k < sizeof connectors / sizeof *connectors; k++)
             conn |= !strcmp(core, connectors[k]);
         last_conn = conn;
-        if (conn) {
-            if (words == 1) return 0; // a name does not start with "and"
+        if (conn) { // a name does not start with "and" ("The Coca-Cola Company" does)
+            if (words == 1 && (strcmp(core, "the") != 0 || !isupper((unsigned char)w[0]))) return 0;
             continue;
         }
         if (!strncmp(core, "ex-", 3)) return 0; // an exhibit's label, "EX-10.2"

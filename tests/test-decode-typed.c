@@ -109,7 +109,8 @@ DS_TEST(decode_typed_duration_place) {
     ds_model_cfg cfg;
     DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
     const char *lines[5] = {"EX-10.2 Exhibit 10.2 CONFIDENTIALITY AGREEMENT Recipient",
-                            "This Agreement is made on 5 May 2021 between Acme Inc. and Beta LLC",
+                            "This Agreement is made on 5 May 2021 between The Acme Company and "
+                            "Beta LLC",
                             "Each party shall keep the other's information secret and safe",
                             "This Agreement remains in force for a period of two (2) years",
                             "It is governed by the laws of the State of Ohio; 12 copies signed"};
