@@ -327,14 +327,15 @@ int ds_extractor_take(ds_extractor *x, void **tag, json_t **out, int *rc,
 
 int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *const *doc_types,
                       int n, json_t **out, int *rcs, char (*errs)[DS_EXTRACT_ERR_LEN]) {
-    int next = 0, left = n, first = 0;
+    int next = 0, first = 0;
     for (int i = 0; i < n; i++) out[i] = NULL;
-    while (left > 0) {
+    // until every document is submitted and the stream is empty again (all taken)
+    while (next < n || ds_extractor_room(x) < x->max_batch) {
         while (next < n && ds_extractor_room(x) > 0) {
             int rc = ds_extractor_submit(x, docs[next], doc_types ? doc_types[next] : NULL, NULL,
                                          (void *)(intptr_t)next);
             if (rc) { // the decoder could not be made: every document left gets the error
-                for (; next < n; next++, left--) {
+                for (; next < n; next++) {
                     rcs[next] = rc;
                     if (errs) snprintf(errs[next], DS_EXTRACT_ERR_LEN, "%s", ds_errmsg());
                 }
@@ -352,11 +353,7 @@ int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *co
             out[i] = o;
             rcs[i] = rc;
             if (errs) snprintf(errs[i], DS_EXTRACT_ERR_LEN, "%s", err);
-            left--;
         }
-        if (left > 0 && next >= n && ds_extractor_active(x) == 0 &&
-            ds_extractor_room(x) == x->max_batch)
-            break; // nothing left in the stream (cannot happen): do not spin
     }
     for (int i = 0; i < n && !first; i++) first = rcs[i];
     return first;
