@@ -13,6 +13,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+// The prefixes of seqs (what a prefill reads: the answer is decoded) into pre.
+static void prefixes(const ds_seq *seqs, int n, ds_seq *pre, ds_seq **pre_ptrs) {
+    for (int i = 0; i < n; i++) {
+        pre[i] = seqs[i];
+        pre[i].n = seqs[i].n_prefix;
+        pre_ptrs[i] = &pre[i];
+    }
+}
+
+// The reference: the training forward over seqs packed into *b; *ref (malloc'd) gets its
+// logits (b->N, V) and *f its saved state (in arena).
+static int full_forward_logits(ds_model *m, ds_ctx *ctx, ds_seq *seqs, int n, ds_batch *b,
+                               ds_arena *arena, ds_fwd **f, float **ref) {
+    ds_seq *ptrs[8];
+    DS_CHECK(n <= 8);
+    for (int i = 0; i < n; i++) ptrs[i] = &seqs[i];
+    DS_CHECK(ds_batch_pack(&m->cfg, ptrs, n, b) == 0);
+    ds_step_stats st;
+    DS_CHECK(ds_model_forward(m, ctx, b, arena, f, &st) == 0);
+    DS_CHECK((*ref = malloc(sizeof(float) * (size_t)b->N * m->cfg.vocab)) != NULL);
+    ds_infer_logits(m, ctx, (*f)->lm.out, b->N, *ref);
+    return 0;
+}
+
+// The largest |logit|: the scale the tolerances are relative to.
+static float logit_scale(const float *ref, int64_t n) {
+    float mx = 0;
+    for (int64_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(ref[i]));
+    return mx;
+}
+
 // Logits (b->N, V) of the sequences through the cache: prefill of the prefixes, then
 // batched decoding of the rest, all unfinished sequences in one step each time.
 static int cached_logits(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_seq *seqs, int ns,
@@ -29,12 +60,8 @@ static int cached_logits(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_seq *s
     for (int i = 0; i < ns; i++) n_pre += seqs[i].n_prefix;
     float *hid = malloc(sizeof(float) * (size_t)b->N * C);
     float *lg = malloc(sizeof(float) * (size_t)b->N * V);
-    ds_seq pre[NS], *pre_ptrs[NS]; // the prefixes: the answers are decoded
-    for (int i = 0; i < ns; i++) {
-        pre[i] = seqs[i];
-        pre[i].n = seqs[i].n_prefix;
-        pre_ptrs[i] = &pre[i];
-    }
+    ds_seq pre[NS], *pre_ptrs[NS];
+    prefixes(seqs, ns, pre, pre_ptrs);
     DS_CHECK(ds_infer_prefill(m, ctx, cache, gp, pre_ptrs, ns, hid, &inf) == 0);
     ds_infer_logits(m, ctx, hid, n_pre, lg);
     // scatter the prefill rows to their batch positions
@@ -90,25 +117,20 @@ static int kv_parity(int f16, int bf16) {
     ds_rng_fill_normal(&r, m->router_bias, (int64_t)cfg.n_layers * cfg.n_experts, 0.0f, 0.05f);
     enum { NS = 3 };
     ds_seq seqs[NS];
-    ds_seq *ptrs[NS];
     for (int i = 0; i < NS; i++) {
         DS_CHECK(ds_fixture_seq(&cfg, &r, 1 + i % 2, 4 + 5 * i, &seqs[i]) == 0);
-        ptrs[i] = &seqs[i];
         printf("  sequence %d: %d tokens, prefix %d (window %d)\n", i, seqs[i].n, seqs[i].n_prefix,
                cfg.window);
     }
-    ds_batch b;
-    DS_CHECK(ds_batch_pack(&cfg, ptrs, NS, &b) == 0);
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 2);
     DS_CHECK(ctx);
     ds_arena arena;
     ds_arena_init(&arena, 0, 0);
+    ds_batch b;
     ds_fwd *f;
-    ds_step_stats st;
-    DS_CHECK(ds_model_forward(m, ctx, &b, &arena, &f, &st) == 0);
+    float *ref;
+    DS_CHECK(full_forward_logits(m, ctx, seqs, NS, &b, &arena, &f, &ref) == 0);
     int C = cfg.dim, V = cfg.vocab;
-    float *ref = malloc(sizeof(float) * (size_t)b.N * V);
-    ds_infer_logits(m, ctx, f->lm.out, b.N, ref);
 
     ds_kv_cache *cache;
     DS_CHECK(ds_kv_cache_new_f16(&cfg, 64, 8, f16, &cache) == 0);
@@ -116,9 +138,7 @@ static int kv_parity(int f16, int bf16) {
     ds_gen_state gs[NS];
     float *got = malloc(sizeof(float) * (size_t)b.N * V);
     DS_CHECK(cached_logits(m, ctx, cache, seqs, NS, &b, gs, got) == 0);
-    // relative to the logits' scale
-    float mx = 0;
-    for (int64_t i = 0; i < (int64_t)b.N * V; i++) mx = fmaxf(mx, fabsf(ref[i]));
+    float mx = logit_scale(ref, (int64_t)b.N * V); // the tolerances are relative to it
     int64_t bad = 0;
     if (!bf16) {
         bad +=
@@ -220,42 +240,35 @@ DS_TEST(infer_chunked_prefill_between_decode_steps) {
     DS_CHECK(ds_model_init(&cfg, NULL, 7, &m) == 0);
     ds_rng r;
     ds_rng_seed(&r, 11);
-    ds_seq seqs[2], *ptrs[2] = {&seqs[0], &seqs[1]};
+    ds_seq seqs[2];
     DS_CHECK(ds_fixture_seq(&cfg, &r, 1, 9, &seqs[0]) == 0);
     DS_CHECK(ds_fixture_seq(&cfg, &r, 2, 14, &seqs[1]) == 0);
-    ds_batch b;
-    DS_CHECK(ds_batch_pack(&cfg, ptrs, 2, &b) == 0);
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 2);
     ds_arena arena;
     ds_arena_init(&arena, 0, 0);
+    ds_batch b;
     ds_fwd *f;
-    ds_step_stats st;
-    DS_CHECK(ds_model_forward(m, ctx, &b, &arena, &f, &st) == 0);
+    float *ref;
+    DS_CHECK(full_forward_logits(m, ctx, seqs, 2, &b, &arena, &f, &ref) == 0);
     int C = cfg.dim, V = cfg.vocab;
-    float *ref = malloc(sizeof(float) * (size_t)b.N * V);
     float *got = malloc(sizeof(float) * (size_t)b.N * V);
     float *hid = malloc(sizeof(float) * (size_t)b.N * C);
-    ds_infer_logits(m, ctx, f->lm.out, b.N, ref);
     for (int64_t i = 0; i < (int64_t)b.N * V; i++) got[i] = NAN; // every row must be written
     ds_kv_cache *cache;
     DS_CHECK(ds_kv_cache_new(&cfg, 64, 8, &cache) == 0);
     ds_gen_state gs[2];
     memset(gs, 0, sizeof gs);
-    ds_seq pre[2];
-    for (int i = 0; i < 2; i++) {
-        pre[i] = seqs[i];
-        pre[i].n = seqs[i].n_prefix;
-    }
+    ds_seq pre[2], *pre_ptrs[2];
+    prefixes(seqs, 2, pre, pre_ptrs);
     ds_arena inf;
     ds_arena_init(&inf, 0, 0);
     // A: prefilled in one call, its prefix rows kept
     ds_gen_state *ga = &gs[0], *gb = &gs[1];
-    ds_seq *pa = &pre[0], *pb = &pre[1];
-    DS_CHECK(ds_infer_prefill(m, ctx, cache, &ga, &pa, 1, hid, &inf) == 0);
+    DS_CHECK(ds_infer_prefill(m, ctx, cache, &ga, &pre_ptrs[0], 1, hid, &inf) == 0);
     ds_infer_logits(m, ctx, hid, pre[0].n, got);
     // B: a piece at a time, A decoding between the pieces
     ds_prefill *p;
-    DS_CHECK(ds_prefill_begin(m, ctx, cache, &gb, &pb, 1, &p) == 0);
+    DS_CHECK(ds_prefill_begin(m, ctx, cache, &gb, &pre_ptrs[1], 1, &p) == 0);
     int pieces = 0, between = 0, done = 0;
     while (!done) {
         DS_CHECK(ds_prefill_next(p, &inf, &done) == 0);
@@ -280,8 +293,7 @@ DS_TEST(infer_chunked_prefill_between_decode_steps) {
             if (gs[i].kv.len < seqs[i].n)
                 DS_CHECK(
                     decode_one(m, ctx, cache, &seqs[i], &gs[i], b.seq_off[i], got, hid, &inf) == 0);
-    float mx = 0;
-    for (int64_t i = 0; i < (int64_t)b.N * V; i++) mx = fmaxf(mx, fabsf(ref[i]));
+    float mx = logit_scale(ref, (int64_t)b.N * V);
     int64_t bad = ds_test_close_f32("chunked-prefill + interleaved decode vs full logits", got, ref,
                                     (int64_t)b.N * V, 1e-5 * mx, 1e-4);
     bad += ds_test_close_f32("B's pointer keys", gs[1].ptr_keys, f->kw + (size_t)b.word_off[1] * C,
