@@ -210,51 +210,45 @@ static int same_file(const char *a, const char *b) {
     return same;
 }
 
+// Generates o into d1 and again into d2; counts the documents (ext) and truths that are
+// the same bytes both times.
+static int twice(ds_synth_opts o, const char *d1, const char *d2, const char *ext, int *same,
+                 int *files) {
+    char a[1200], b[1200];
+    o.out_dir = d1;
+    DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
+    o.out_dir = d2;
+    DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
+    for (int i = 0; i < o.count; i++)
+        for (int truth = 0; truth < 2; truth++) {
+            snprintf(a, sizeof a, "%s/%s-%lu-%05d.%s", d1, o.type, o.seed, i, truth ? "json" : ext);
+            snprintf(b, sizeof b, "%s/%s-%lu-%05d.%s", d2, o.type, o.seed, i, truth ? "json" : ext);
+            *same += same_file(a, b);
+            (*files)++;
+        }
+    return 0;
+}
+
 DS_TEST(synth_deterministic) {
-    char d1[1024], d2[1024], a[1200], b[1200];
+    char d1[1024], d2[1024];
     snprintf(d1, sizeof d1, "%s/synth-det-1", ds_test_tmpdir());
     snprintf(d2, sizeof d2, "%s/synth-det-2", ds_test_tmpdir());
     int same = 0, files = 0;
     for (int t = 0; t < 4; t++) {
-        ds_synth_opts o = {.type = types[t],
-                           .count = 3,
-                           .seed = 11,
-                           .out_dir = d1,
-                           .family_lo = 0,
-                           .family_hi = 11};
-        DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
-        o.out_dir = d2;
-        DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
-        for (int i = 0; i < 3; i++)
-            for (int ext = 0; ext < 2; ext++) {
-                snprintf(a, sizeof a, "%s/%s-11-%05d.%s", d1, types[t], i, ext ? "json" : "pdf");
-                snprintf(b, sizeof b, "%s/%s-11-%05d.%s", d2, types[t], i, ext ? "json" : "pdf");
-                same += same_file(a, b);
-                files++;
-            }
+        ds_synth_opts o = {
+            .type = types[t], .count = 3, .seed = 11, .family_lo = 0, .family_hi = 11};
+        DS_CHECK(twice(o, d1, d2, "pdf", &same, &files) == 0);
     }
     // scans too (libvips' noise is seeded from the document's seed), on a sheet or not
     for (int sheet = 0; sheet < 2; sheet++) {
         ds_synth_opts o = {.type = "receipt",
                            .count = 2,
-                           .seed = 12 + sheet,
-                           .out_dir = d1,
+                           .seed = 12 + (unsigned long)sheet,
                            .scan = 1,
                            .on_sheet = sheet,
                            .family_lo = 0,
                            .family_hi = 11};
-        DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
-        o.out_dir = d2;
-        DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
-        for (int i = 0; i < 2; i++)
-            for (int ext = 0; ext < 2; ext++) {
-                snprintf(a, sizeof a, "%s/receipt-%d-%05d.%s", d1, 12 + sheet, i,
-                         ext ? "json" : "jpg");
-                snprintf(b, sizeof b, "%s/receipt-%d-%05d.%s", d2, 12 + sheet, i,
-                         ext ? "json" : "jpg");
-                same += same_file(a, b);
-                files++;
-            }
+        DS_CHECK(twice(o, d1, d2, "jpg", &same, &files) == 0);
     }
     printf("  %d of %d files (PDFs, scans, truths) identical across two runs of the same seeds\n",
            same, files);
