@@ -21,20 +21,14 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
+. "$SRC/tests/serve-start.sh"
 
 run() { # run NAME SERVE_ARGS...: one server, the three loads; bench lines to $W/NAME
   local name=$1
   shift
-  "$B/docseek" serve --port 0 --port-file "$W/port" --schemas "$SRC/samples/schemas" \
-    --model "$SRC/models/default.safetensors" "$@" 2>"$W/$name.log" &
-  pid=$!
-  for _ in $(seq 1 300); do
-    [ -s "$W/port" ] && break
-    sleep 0.1
-  done
-  local port
-  port=$(cat "$W/port")
-  rm -f "$W/port"
+  serve_start "$B/docseek" "$SRC" "$W/port" "$W/$name.log" "$@"
+  pid=$SERVE_PID
+  local port=$SERVE_PORT
   "$B/bench_serve" --port "$port" --file "$FILE" --requests "$N" --concurrency 1 \
     --concurrency 8 --concurrency 32 | tee "$W/$name"
   # where the model thread's time went, over the three loads

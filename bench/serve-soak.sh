@@ -27,14 +27,10 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-"$B/docseek" serve --port 0 --port-file "$W/port" --schemas "$SRC/samples/schemas" \
-  --model "$SRC/models/default.safetensors" --max-batch 16 --max-queue 256 2>"$W/serve.log" &
-pid=$!
-for _ in $(seq 1 600); do
-  [ -s "$W/port" ] && break
-  sleep 0.1
-done
-port=$(cat "$W/port")
+. "$SRC/tests/serve-start.sh"
+serve_start "$B/docseek" "$SRC" "$W/port" "$W/serve.log" --max-batch 16 --max-queue 256
+pid=$SERVE_PID
+port=$SERVE_PORT
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
 t0=$(date +%s)
 rounds=0

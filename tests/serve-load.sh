@@ -12,14 +12,10 @@ W=$4
 rm -rf "$W"
 mkdir -p "$W"
 cd "$SRC"
-"$D" serve --port 0 --port-file "$W/port" --schemas "$SRC/samples/schemas" \
-    --model "$SRC/models/default.safetensors" --max-queue 64 2>"$W/serve.log" &
-pid=$!
-for _ in $(seq 1 300); do
-  [ -s "$W/port" ] && break
-  sleep 0.1
-done
-port=$(cat "$W/port")
+. "$SRC/tests/serve-start.sh"
+serve_start "$D" "$SRC" "$W/port" "$W/serve.log" --max-queue 64
+pid=$SERVE_PID
+port=$SERVE_PORT
 rc=0
 "$B" --port "$port" --requests 32 --concurrency 8 --concurrency 16 --expect-ok || rc=1
 "$B" --port "$port" --requests 16 --concurrency 8 --expect-ok \

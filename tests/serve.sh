@@ -25,19 +25,15 @@ RCP=$(ls samples/sets/receipt/*.jpg | head -1)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
+. "$SRC/tests/serve-start.sh"
 
 # start NAME ARGS...: a server on a free port; sets PORT
 start() {
   local name=$1
   shift
-  rm -f "$W/$name.port"
-  "$D" serve --port 0 --port-file "$W/$name.port" "${S[@]}" "$@" 2>"$W/$name.log" &
-  pids+=($!)
-  PID=$!
-  for _ in $(seq 1 300); do
-    [ -s "$W/$name.port" ] && break
-    sleep 0.1
-  done
+  serve_start "$D" "$SRC" "$W/$name.port" "$W/$name.log" "$@" || true
+  pids+=("$SERVE_PID")
+  PID=$SERVE_PID
   PORT=$(cat "$W/$name.port")
   curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null
 }
