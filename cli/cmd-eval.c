@@ -10,6 +10,7 @@
 #include "fusion/extract.h"
 #include "ingest/ingest.h"
 #include "samples/eval.h"
+#include "samples/form-entities.h"
 #include "samples/rules.h"
 #include "samples/schema.h"
 #include "samples/gt-formats.h"
@@ -78,10 +79,12 @@ static int rules_extract(const char *doc_path, const char *doc_type, json_t **pr
     ds_doc *doc;
     int rc = ds_ingest_file(doc_path, &o, &doc);
     if (rc) return rc;
+    const ds_schema *sc = doc_type ? ds_schema_find(&env->schemas, doc_type) : NULL;
+    int give = env->given_type || (sc && !sc->routed); // a type never guessed is named
     if (env->format == DS_EVAL_FUNSD)
         rc = ds_rules_form_entities(doc, pred);
     else
-        rc = ds_rules_extract(doc, &env->schemas, env->given_type ? doc_type : NULL, pred);
+        rc = ds_rules_extract(doc, &env->schemas, give ? doc_type : NULL, pred);
     ds_doc_free(doc);
     return rc;
 }
@@ -89,7 +92,17 @@ static int rules_extract(const char *doc_path, const char *doc_type, json_t **pr
 // docseek's model over one document: ingest at the model's encoder size, decode.
 static int model_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
     ds_extract_env *env = user;
-    return ds_extractor_file(env->x, doc_path, env->given_type ? doc_type : NULL, pred);
+    if (env->format != DS_EVAL_FUNSD) { // a type the model never picks is named (form_entities)
+        const ds_schema *sc = doc_type ? ds_schema_find(&env->schemas, doc_type) : NULL;
+        int give = env->given_type || (sc && !sc->routed);
+        return ds_extractor_file(env->x, doc_path, give ? doc_type : NULL, pred);
+    }
+    // FUNSD: the form read as its entity lists, then as FUNSD's entities and links
+    json_t *p = NULL;
+    int rc = ds_extractor_file(env->x, doc_path, "form_entities", &p);
+    if (!rc) rc = ds_form_entities_to_funsd(p, pred);
+    json_decref(p);
+    return rc;
 }
 
 // The extractors `--extractor NAME` can run.

@@ -13,7 +13,8 @@
 static const char *synth_usage =
     "usage: docseek synth --type T --count N --seed S --out DIR [--scan [--on-sheet]]\n"
     "       [--family F | --families A-B]\n"
-    "Writes N generated documents of type T (invoice, receipt, form, contract) and,\n"
+    "Writes N generated documents of type T (invoice, receipt, form, contract,\n"
+    "form_entities: FUNSD-style headers, questions and answers) and,\n"
     "beside each, NAME.json with its ground truth (values and the boxes they were drawn in).\n"
     "  --scan       rasterise and degrade each page into a JPEG (TIFF if several pages)\n"
     "  --on-sheet   with --scan: a one-page document smaller than A4 (a receipt) is\n"

@@ -87,6 +87,18 @@ static void start_choice(dstate *d, int kind) {
     d->cpos = 0;
 }
 
+// Whether a list may take one more item: under its max_items, and with room in the
+// sequence for the item ([copy][copy_end]), the list's [eov], every later field at its
+// shortest ([field], a name, [null]) and [eos]. A type that is only read when named
+// (a form's entities) has no reserve of its own (fusion/sequence.h), so on a full
+// sequence its lists end early instead of running past max_seq.
+static int list_has_room(const ds_model *m, const dstate *d, const ds_field *fd) {
+    size_t items = json_array_size(json_object_get(d->fields, fd->name));
+    int later = d->schema->n_fields - 1 - d->field;
+    int used = d->gs.kv.len + (d->qn - d->qi); // positions, and forced tokens still queued
+    return items < (size_t)fd->max_items && used + 3 + 12 * later + 1 < m->cfg.max_seq;
+}
+
 // Sets up field f (forced [field] + name, then its decision) or finishes.
 static int start_field(const ds_model *m, dstate *d, int f) {
     d->field = f;
@@ -116,22 +128,22 @@ static int start_field(const ds_model *m, dstate *d, int f) {
         if (!rc) rc = add_cand(m, d, NULL, DS_TOK_NULLV);
         if (!rc && marks) rc = add_cand(m, d, NULL, DS_TOK_COPY);
     } else if (m->cfg.copy_pointer) {
-        start_choice(d, fd->type == DS_FIELD_PARTY_LIST ? K_LIST : K_SPAN);
-        rc = add_cand(m, d, NULL, DS_TOK_COPY);
-        if (!rc)
-            rc = add_cand(m, d, NULL, fd->type == DS_FIELD_PARTY_LIST ? DS_TOK_EOV : DS_TOK_NULLV);
+        int list = ds_field_is_multi(fd->type);
+        start_choice(d, list ? K_LIST : K_SPAN);
+        if (!list || list_has_room(m, d, fd)) rc = add_cand(m, d, NULL, DS_TOK_COPY);
+        if (!rc) rc = add_cand(m, d, NULL, list ? DS_TOK_EOV : DS_TOK_NULLV);
     } else {
         d->mode = M_GEN;
         d->gn = 0;
     }
-    if (fd->type == DS_FIELD_PARTY_LIST && !json_object_get(d->fields, fd->name))
+    if (ds_field_is_multi(fd->type) && !json_object_get(d->fields, fd->name))
         json_object_set_new(d->fields, fd->name, json_array());
     return rc;
 }
 
 static void put_value(dstate *d, json_t *v) {
     const ds_field *fd = &d->schema->fields[d->field];
-    if (fd->type == DS_FIELD_PARTY_LIST) {
+    if (ds_field_is_multi(fd->type)) {
         if (v) json_array_append_new(json_object_get(d->fields, fd->name), v);
         return;
     }
@@ -610,14 +622,13 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             put_value(d, mark_value(d, d->ws, conf));
         else
             put_value(d, d->typed_miss ? NULL : span_value(d, d->ws, best, conf));
-        if (d->schema->fields[d->field].type == DS_FIELD_PARTY_LIST) {
+        const ds_field *fd = &d->schema->fields[d->field];
+        if (ds_field_is_multi(fd->type)) {
             // the next item or the end of the list is predicted here, at [copy_end]; a list
-            // ends after DS_LIST_MAX items (the answer's room in the sequence counts on it)
+            // ends after max_items items (the answer's room in the sequence counts on it)
             start_choice(d, K_LIST);
             d->conf = 1.0;
-            size_t items =
-                json_array_size(json_object_get(d->fields, d->schema->fields[d->field].name));
-            if (items < DS_LIST_MAX) add_cand(m, d, NULL, DS_TOK_COPY);
+            if (list_has_room(m, d, fd)) add_cand(m, d, NULL, DS_TOK_COPY);
             add_cand(m, d, NULL, DS_TOK_EOV);
             return decide(m, d, h, logits, o, schemas);
         }
@@ -806,7 +817,7 @@ static int slot_init(ds_decoder *dc, slot *sl, const char *doc_type) {
     start_choice(d, K_TYPE);
     for (int s = 0; s < schemas->n; s++) {
         const char *name = schemas->schemas[s].doc_type;
-        if (doc_type && strcmp(doc_type, name) != 0) continue;
+        if (doc_type ? strcmp(doc_type, name) != 0 : !schemas->schemas[s].routed) continue;
         int rc = add_cand(m, d, name, DS_TOK_EOV);
         if (rc) return rc;
         d->type_names[d->n_cand - 1] = name;

@@ -25,27 +25,33 @@ int ds_seq_encode_value(const ds_model *m, const char *text, int32_t *ids, int c
     return k;
 }
 
-int ds_seq_answer_reserve(const ds_model *m, const ds_schema_set *schemas) {
+// Tokens the answer of schema sc takes at most (lists full, names as encoded).
+static int schema_reserve(const ds_model *m, const ds_schema *sc) {
     int32_t ids[256];
+    int k = ds_seq_encode_value(m, sc->doc_type, ids, 256);
+    int n = 3 + (k > 0 ? k : 8); // [ans] type [eov] ... [eos]
+    for (int f = 0; f < sc->n_fields; f++) {
+        const ds_field *fd = &sc->fields[f];
+        k = ds_seq_encode_value(m, fd->name, ids, 256);
+        n += 1 + (k > 0 ? k : 16);
+        if (ds_field_is_multi(fd->type))
+            n += 2 * fd->max_items + 1;
+        else if (fd->type == DS_FIELD_ENUM || fd->type == DS_FIELD_CHECKBOX)
+            n += 8;
+        else
+            n += 2;
+    }
+    return n + 16; // generated fallbacks for a few values
+}
+
+int ds_seq_answer_reserve(const ds_model *m, const ds_schema_set *schemas) {
     int best = 0;
     for (int s = 0; s < schemas->n; s++) {
-        const ds_schema *sc = &schemas->schemas[s];
-        int k = ds_seq_encode_value(m, sc->doc_type, ids, 256);
-        int n = 3 + (k > 0 ? k : 8); // [ans] type [eov] ... [eos]
-        for (int f = 0; f < sc->n_fields; f++) {
-            const ds_field *fd = &sc->fields[f];
-            k = ds_seq_encode_value(m, fd->name, ids, 256);
-            n += 1 + (k > 0 ? k : 16);
-            if (fd->type == DS_FIELD_PARTY_LIST)
-                n += 2 * DS_LIST_MAX + 1;
-            else if (fd->type == DS_FIELD_ENUM || fd->type == DS_FIELD_CHECKBOX)
-                n += 8;
-            else
-                n += 2;
-        }
+        if (!schemas->schemas[s].routed) continue; // read only when named: fusion/decode.c
+        int n = schema_reserve(m, &schemas->schemas[s]);
         best = n > best ? n : best;
     }
-    return best + 16; // generated fallbacks for a few values
+    return best;
 }
 
 typedef struct {
@@ -407,7 +413,11 @@ int ds_seq_build_window(const ds_model *m, const ds_schema_set *schemas, const d
     push(&b, DS_TOK_BOS, 0, 0);
     push(&b, DS_TOK_TASK_EXTRACT, 0, 0);
     s->doc_lo = b.t;
-    int budget = cap - ds_seq_answer_reserve(m, schemas);
+    int reserve = ds_seq_answer_reserve(m, schemas);
+    const char *truth_type = json_string_value(json_object_get(truth, "doc_type"));
+    const ds_schema *ts = truth_type ? ds_schema_find(schemas, truth_type) : NULL;
+    if (ts && !ts->routed && schema_reserve(m, ts) > reserve) reserve = schema_reserve(m, ts);
+    int budget = cap - reserve;
     int nw = 0;
     for (int p = 0; p < n_pages; p++) {
         const ds_page *pg = &doc->pages[p];
@@ -504,15 +514,27 @@ int ds_seq_build_window(const ds_model *m, const ds_schema_set *schemas, const d
             const json_t *fb = json_object_get(boxes, fd->name);
             char buf[64];
             if (ds_field_is_multi(fd->type)) {
-                // items, then [eov]; no items is [eov] at once (the decoder's empty list)
+                // items, then [eov]; no items is [eov] at once (the decoder's empty list).
+                // At most max_items, as the decoder writes. A text list (a form's entities,
+                // dozens of short items) leaves out an item that is no run of words rather
+                // than teach the model to spell it, and points each item near its own box
+                // when the truth gives one per item.
                 json_t *one = json_is_string(v) ? json_pack("[O]", v) : NULL; // a lone item
+                const json_t *items = one ? one : v;
+                int own_box = json_array_size(fb) == json_array_size(items);
+                int skip_unseen = unseen_null || fd->type == DS_FIELD_TEXT_LIST;
+                int pushed = 0;
                 size_t i;
                 json_t *item;
-                json_array_foreach(one ? one : v, i, item) {
+                json_array_foreach(items, i, item) {
                     const char *txt = value_text(item, buf, sizeof buf);
-                    rc = txt ? push_value(&b, m, words, nw, txt, fb, fd->type, unseen_null, info)
-                             : 0;
+                    if (!txt || pushed >= fd->max_items) continue;
+                    json_t *ib = own_box ? json_pack("[O]", json_array_get(fb, i)) : NULL;
+                    rc = push_value(&b, m, words, nw, txt, ib ? ib : fb, fd->type, skip_unseen,
+                                    info);
+                    json_decref(ib);
                     if (rc < 0) break;
+                    pushed += rc == 0;
                 }
                 json_decref(one);
                 if (rc < 0) goto fail;

@@ -44,11 +44,9 @@ static inline int ds_seq_reads_word(const ds_model_cfg *c, const ds_word *w) {
     return c->use_marks || w->source != DS_WORD_MARK;
 }
 
-// Items a list value holds at most (a contract's parties): the answer's room counts
-// on it, and the decoder ends a list there.
-#define DS_LIST_MAX 6
-
-// Tokens kept free for the answer: document words beyond max_seq minus this are dropped.
+// Tokens kept free for the answer of any type the model routes to: document words
+// beyond max_seq minus this are dropped. A type read only when named ("routed": false,
+// a form's long entity lists) gets what is left; training on it keeps its whole room.
 int ds_seq_answer_reserve(const ds_model *m, const ds_schema_set *schemas);
 
 // Builds the sequence of doc. truth (a docseek ground-truth object, or NULL for inference)

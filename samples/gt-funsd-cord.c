@@ -62,7 +62,10 @@ static int funsd_entities(ds_eval_doc *d, const json_t *form, const char *path, 
         int rc = ds_eval_parse_box(NULL, json_object_get(e, "box"), path, label, &b);
         if (rc) return rc;
         b.in_pixels = 1; // FUNSD boxes are image pixels
-        json_array_append_new(ents, json_pack("{s:s, s:s}", "text", text, "label", label));
+        // the box goes along (pixels) for training: fusion/sequence.c points a value at the
+        // words under it (samples/form-entities.h)
+        json_array_append_new(ents, json_pack("{s:s, s:s, s:O}", "text", text, "label", label,
+                                              "box", json_object_get(e, "box")));
         char *c = ds_norm_collapse(text);
         if (!c) return ds_error(DS_E_NOMEM, "out of memory");
         rc = c[0] && strcmp(label, "other") ? add_text(d, label, text, &b) : 0;

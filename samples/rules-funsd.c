@@ -9,6 +9,7 @@
 #include "samples/rules.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,11 +18,16 @@ typedef struct {
     float y0;
 } ds_line_span;
 
-static void join(const ds_page *p, int first, int n, char *out, size_t cap) {
+// The text of words [first, first + n) and the box around them.
+static void join(const ds_page *p, int first, int n, char *out, size_t cap, ds_box *box) {
     out[0] = 0;
+    *box = p->words[first].box;
     for (int i = first; i < first + n; i++) {
         size_t len = strlen(out);
         snprintf(out + len, cap - len, "%s%s", len ? " " : "", p->words[i].text);
+        const ds_box *b = &p->words[i].box;
+        box->x0 = fminf(box->x0, b->x0), box->y0 = fminf(box->y0, b->y0);
+        box->x1 = fmaxf(box->x1, b->x1), box->y1 = fmaxf(box->y1, b->y1);
     }
 }
 
@@ -41,8 +47,10 @@ static int is_header(const ds_page *p, const ds_line_span *l) {
     return letters >= 4;
 }
 
-static void add_entity(json_t *ents, const char *text, const char *label) {
-    if (text[0]) json_array_append_new(ents, json_pack("{s:s, s:s}", "text", text, "label", label));
+static void add_entity(json_t *ents, const char *text, const char *label, const ds_box *b) {
+    if (text[0])
+        json_array_append_new(ents, json_pack("{s:s, s:s, s:[f, f, f, f]}", "text", text, "label",
+                                              label, "box", b->x0, b->y0, b->x1, b->y1));
 }
 
 int ds_rules_form_entities(const ds_doc *doc, json_t **out) {
@@ -61,36 +69,37 @@ int ds_rules_form_entities(const ds_doc *doc, json_t **out) {
         if (l->n++ == 0) l->first = i, l->y0 = p->words[i].box.y0;
     }
     char q[1024], a[1024];
+    ds_box qb, ab;
     for (int li = 0; li < n_lines; li++) {
         const ds_line_span *l = &lines[li];
         if (l->n == 0) continue;
         if (is_header(p, l)) {
-            join(p, l->first, l->n, q, sizeof q);
-            add_entity(ents, q, "header");
+            join(p, l->first, l->n, q, sizeof q, &qb);
+            add_entity(ents, q, "header", &qb);
             continue;
         }
         int colon = -1; // the first word that ends a label
         for (int i = l->first; i < l->first + l->n && colon < 0; i++)
             if (ends_with_colon(p->words[i].text)) colon = i;
         if (colon < 0) continue;
-        join(p, l->first, colon - l->first + 1, q, sizeof q);
+        join(p, l->first, colon - l->first + 1, q, sizeof q, &qb);
         int rest = l->first + l->n - colon - 1;
         a[0] = 0;
         if (rest > 0) {
-            join(p, colon + 1, rest, a, sizeof a);
+            join(p, colon + 1, rest, a, sizeof a, &ab);
         } else if (li + 1 < n_lines && lines[li + 1].n) { // answer on the next line
             const ds_line_span *next = &lines[li + 1];
             int has_colon = 0;
             for (int i = next->first; i < next->first + next->n; i++)
                 has_colon |= ends_with_colon(p->words[i].text);
             if (!has_colon) {
-                join(p, next->first, next->n, a, sizeof a);
+                join(p, next->first, next->n, a, sizeof a, &ab);
                 li++;
             }
         }
-        add_entity(ents, q, "question");
+        add_entity(ents, q, "question", &qb);
         if (a[0]) {
-            add_entity(ents, a, "answer");
+            add_entity(ents, a, "answer", &ab);
             json_array_append_new(links, json_pack("[s, s]", q, a));
         }
     }

@@ -248,13 +248,39 @@ static const char *guess_type(const ds_rview *v, const ds_schema_set *set) {
         const ds_page *pg = &v->doc->pages[0];
         if (pg->width_pt < 300 && pg->height_pt > pg->width_pt) score[receipt] += 6;
     }
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (score[i] > score[best]) best = i;
+    int best = 0; // types read only when named (a form's entities) are never guessed
+    while (best + 1 < n && !set->schemas[best].routed) best++;
+    for (int i = best + 1; i < n; i++)
+        if (set->schemas[i].routed && score[i] > score[best]) best = i;
     return set->n ? set->schemas[best].doc_type : NULL;
 }
 
 // ---- entry point
+
+// A form read as entity lists (schema form_entities) by the FUNSD rules
+// (rules-funsd.c): their header / question / answer entities, first page.
+static int entity_lists(const ds_doc *doc, json_t *fields) {
+    json_t *r;
+    int rc = ds_rules_form_entities(doc, &r);
+    if (rc) return rc;
+    static const char *lists[3][2] = {
+        {"header", "headers"}, {"question", "questions"}, {"answer", "answers"}};
+    for (int l = 0; l < 3 && !rc; l++) rc = json_object_set_new(fields, lists[l][1], json_array());
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r, "entities"), i, e) {
+        const char *label = json_string_value(json_object_get(e, "label"));
+        for (int l = 0; l < 3 && !rc; l++) {
+            if (strcmp(label, lists[l][0]) != 0) continue;
+            json_t *item =
+                json_pack("{s:O, s:i, s:O, s:f}", "value", json_object_get(e, "text"), "page", 1,
+                          "box", json_object_get(e, "box"), "confidence", 0.5);
+            rc = !item || json_array_append_new(json_object_get(fields, lists[l][1]), item);
+        }
+    }
+    json_decref(r);
+    return rc ? ds_error(DS_E_NOMEM, "rules: out of memory") : 0;
+}
 
 int ds_rules_extract(const ds_doc *doc, const ds_schema_set *schemas, const char *doc_type,
                      json_t **out) {
@@ -275,6 +301,13 @@ int ds_rules_extract(const ds_doc *doc, const ds_schema_set *schemas, const char
     if (!o) {
         ds_rview_free(&v);
         return ds_error(DS_E_NOMEM, "rules: out of memory");
+    }
+    if (strcmp(s->doc_type, "form_entities") == 0) { // FUNSD's reading, as lists
+        ds_rview_free(&v);
+        rc = entity_lists(doc, fields);
+        if (rc) json_decref(o);
+        *out = rc ? NULL : o;
+        return rc;
     }
     // Check boxes and enums (a form's ticked option) are not in the text layer or
     // the OCR words at all: they are omitted here and left to the vision model.

@@ -12,8 +12,8 @@
 #include <string.h>
 
 static const char *ds_field_type_names[DS_FIELD_TYPE_COUNT] = {
-    "text", "date",       "amount",   "currency", "checkbox",
-    "enum", "party_list", "duration", "place",    "name"};
+    "text",       "date",     "amount", "currency", "checkbox", "enum",
+    "party_list", "duration", "place",  "name",     "text_list"};
 
 const char *ds_field_type_name(ds_field_type t) {
     return (unsigned)t < DS_FIELD_TYPE_COUNT ? ds_field_type_names[t] : "?";
@@ -27,12 +27,12 @@ int ds_field_type_parse(const char *name, ds_field_type *out) {
         }
     return ds_error(DS_E_FORMAT,
                     "unknown field type '%s' (text, date, amount, currency, checkbox, enum, "
-                    "party_list, duration)",
+                    "party_list, duration, place, name, text_list)",
                     name);
 }
 
 int ds_field_is_multi(ds_field_type t) {
-    return t == DS_FIELD_PARTY_LIST;
+    return t == DS_FIELD_PARTY_LIST || t == DS_FIELD_TEXT_LIST;
 }
 
 static char *dup_or_empty(const char *s) {
@@ -55,6 +55,12 @@ int ds_schema_parse(const char *json_text, const char *what, ds_schema *out) {
     }
     out->doc_type = strdup(type);
     out->description = dup_or_empty(json_string_value(json_object_get(root, "description")));
+    json_t *routed = json_object_get(root, "routed");
+    if (routed && !json_is_boolean(routed)) {
+        rc = ds_error(DS_E_FORMAT, "%s: \"routed\" must be true or false", what);
+        goto done;
+    }
+    out->routed = !routed || json_is_true(routed);
     out->fields = calloc(json_array_size(fields), sizeof(ds_field));
     if (!out->doc_type || !out->description || !out->fields) {
         rc = ds_error(DS_E_NOMEM, "out of memory");
@@ -84,6 +90,19 @@ int ds_schema_parse(const char *json_text, const char *what, ds_schema *out) {
         d->name = strdup(name);
         d->description = dup_or_empty(json_string_value(json_object_get(f, "description")));
         out->n_fields++;
+        json_t *max_items = json_object_get(f, "max_items");
+        d->max_items = ds_field_is_multi(d->type) ? DS_LIST_MAX : 1;
+        if (max_items) {
+            json_int_t k = json_integer_value(max_items);
+            if (!ds_field_is_multi(d->type) || !json_is_integer(max_items) || k < 1 ||
+                k > DS_LIST_MAX_ITEMS) {
+                rc = ds_error(DS_E_FORMAT,
+                              "%s: field '%s': \"max_items\" must be 1..%d, on a list only", what,
+                              name, DS_LIST_MAX_ITEMS);
+                goto done;
+            }
+            d->max_items = (int)k;
+        }
         json_t *vals = json_object_get(f, "values");
         if (d->type == DS_FIELD_ENUM) {
             if (!json_is_array(vals) || json_array_size(vals) == 0) {

@@ -17,6 +17,7 @@ typedef enum {
     DS_FIELD_DURATION,   // a length of time, compared as "N units" ("two (2) years" = "2 years")
     DS_FIELD_PLACE,      // a country or a state / province (iso-codes), compared as text
     DS_FIELD_NAME,       // a company's or a person's name, compared as text
+    DS_FIELD_TEXT_LIST,  // several text values (a form's questions), compared as a multiset
     DS_FIELD_TYPE_COUNT
 } ds_field_type;
 
@@ -26,13 +27,23 @@ typedef struct {
     char *description; // "" when the schema gives none
     char **values;     // DS_FIELD_ENUM: the allowed values
     int n_values;
+    int max_items; // a list: the most items the model writes ("max_items", default DS_LIST_MAX)
 } ds_field;
+
+// Items a list holds at most unless its schema says ("max_items"): the answer's room in
+// a sequence counts on it, and the decoder ends a list there.
+#define DS_LIST_MAX 6
+// The most a schema may allow (a form's entities: FUNSD's busiest form has 109 answers).
+#define DS_LIST_MAX_ITEMS 128
 
 typedef struct {
     char *doc_type;
     char *description;
     ds_field *fields;
     int n_fields;
+    // 0 ("routed": false): the model never picks this type by itself; a caller names it
+    // (a form's entity list is a reading of any document, not a kind of document)
+    int routed;
 } ds_schema;
 
 typedef struct {
@@ -41,11 +52,11 @@ typedef struct {
 } ds_schema_set;
 
 // "text", "date", "amount", "currency", "checkbox", "enum", "party_list", "duration", "place",
-// "name".
+// "name", "text_list".
 const char *ds_field_type_name(ds_field_type t);
 // Parses a type name; returns 0 or DS_E_FORMAT.
 int ds_field_type_parse(const char *name, ds_field_type *out);
-// 1 when a field holds several values (party_list).
+// 1 when a field holds several values (party_list, text_list).
 int ds_field_is_multi(ds_field_type t);
 
 // Reads every *.json schema in dir (sorted by file name). Errors name the file and the field.

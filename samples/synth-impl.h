@@ -108,6 +108,8 @@ void ds_synth_invoice(ds_synth_doc *d, int family);
 void ds_synth_receipt(ds_synth_doc *d, int family);
 void ds_synth_form(ds_synth_doc *d, int family);
 void ds_synth_contract(ds_synth_doc *d, int family);
+// Forms with FUNSD-style truth (schema form_entities): headers, questions, answers.
+void ds_synth_form_entities(ds_synth_doc *d, int family);
 // Families 12-35 of contracts: agreements as filed with the SEC (exhibit headers,
 // people and companies as parties, legal prose over several pages; 24-35 long).
 void ds_synth_contract_filed(ds_synth_doc *d, int family);

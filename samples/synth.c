@@ -6,6 +6,7 @@
 #include "samples/synth.h"
 #include "core/error.h"
 #include "ingest/ingest.h"
+#include "samples/form-entities.h"
 #include "samples/synth-impl.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ static const ds_synth_kind kinds[] = {
     {"receipt", ds_synth_receipt, NULL, 226.77, 620},    // 80 mm till roll
     {"form", ds_synth_form, NULL, 612, 792},             // US Letter
     {"contract", ds_synth_contract, ds_synth_contract_filed, 612, 792},
+    {"form_entities", ds_synth_form_entities, NULL, 612, 792}, // FUNSD-style truth
 };
 
 static const ds_synth_kind *find_kind(const char *type) {
@@ -72,6 +74,8 @@ static int one(const ds_synth_opts *o, const ds_synth_kind *k, int index) {
     if (rc == 0) (family < 12 ? k->draw : k->draw_more)(&d, family);
     ds_synth_bytes pdf = {0};
     json_t *truth = NULL;
+    // entity lists in reading order, as the model is to write them
+    if (strcmp(k->type, "form_entities") == 0) ds_form_entities_sort(d.fields, d.boxes);
     int rc2 = ds_synth_end(&d, k->type, &pdf, &truth);
     rc = rc ? rc : rc2;
     json_object_set_new(truth, "family", json_integer(family));
@@ -104,7 +108,9 @@ static int one(const ds_synth_opts *o, const ds_synth_kind *k, int index) {
 int ds_synth_generate(const ds_synth_opts *o) {
     const ds_synth_kind *k = find_kind(o->type);
     if (!k)
-        return ds_error(DS_E_INVAL, "unknown document type '%s' (invoice, receipt, form, contract)",
+        return ds_error(DS_E_INVAL,
+                        "unknown document type '%s' (invoice, receipt, form, contract, "
+                        "form_entities)",
                         o->type);
     int n = ds_synth_families(o->type);
     if (o->family_lo < 0 || o->family_lo > o->family_hi || o->family_hi >= n)

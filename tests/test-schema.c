@@ -11,7 +11,7 @@ DS_TEST(schema_committed_set) {
     int rc = ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &set);
     if (rc) fprintf(stderr, "  %s\n", ds_errmsg());
     DS_CHECK_INT_EQ(rc, 0);
-    DS_CHECK_INT_EQ(set.n, 4);
+    DS_CHECK_INT_EQ(set.n, 5);
     for (int i = 0; i < set.n; i++) {
         printf("  %-8s %d fields:", set.schemas[i].doc_type, set.schemas[i].n_fields);
         for (int k = 0; k < set.schemas[i].n_fields; k++)
@@ -28,6 +28,13 @@ DS_TEST(schema_committed_set) {
     const ds_schema *con = ds_schema_find(&set, "contract");
     DS_CHECK(con && ds_field_is_multi(ds_schema_field(con, "parties")->type));
     DS_CHECK(ds_schema_find(&set, "receipt") && !ds_schema_find(&set, "passport"));
+    DS_CHECK(con->routed && ds_schema_field(con, "parties")->max_items == 6);
+    // a form's entities: long text lists, read only when a caller names the type
+    const ds_schema *ent = ds_schema_find(&set, "form_entities");
+    DS_CHECK(ent && !ent->routed);
+    const ds_field *q = ent ? ds_schema_field(ent, "questions") : NULL;
+    DS_CHECK(q && q->type == DS_FIELD_TEXT_LIST && ds_field_is_multi(q->type) &&
+             q->max_items == 48);
     ds_schema_set_free(&set);
     return 0;
 }
@@ -47,6 +54,15 @@ DS_TEST(schema_rejects_malformed) {
         {"{\"fields\": [{\"name\": \"a\", \"type\": \"text\"}]}", "doc_type"},
         {"{\"doc_type\": \"x\", \"fields\": [{\"type\": \"text\"}]}", "field 1 needs"},
         {"{\"doc_type\": ", "JSON error"},
+        {"{\"doc_type\": \"x\", \"fields\": [{\"name\": \"a\", \"type\": \"text\","
+         " \"max_items\": 3}]}",
+         "on a list only"},
+        {"{\"doc_type\": \"x\", \"fields\": [{\"name\": \"a\", \"type\": \"text_list\","
+         " \"max_items\": 0}]}",
+         "must be 1..128"},
+        {"{\"doc_type\": \"x\", \"routed\": \"no\", \"fields\": [{\"name\": \"a\","
+         " \"type\": \"text\"}]}",
+         "\"routed\" must be true or false"},
     };
     int fails = 0;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

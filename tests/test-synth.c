@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *types[] = {"invoice", "receipt", "form", "contract"};
+// the four document types (samples/sets has them), then forms with FUNSD-style truth
+static const char *types[] = {"invoice", "receipt", "form", "contract", "form_entities"};
 
 static void collapse(char *s) {
     char *o = s;
@@ -144,17 +145,33 @@ DS_TEST(synth_truth_in_text_layer) {
     char dir[1024], pdf[1200], json[1200];
     snprintf(dir, sizeof dir, "%s/synth-truth", ds_test_tmpdir());
     int checked = 0, bad = 0, ticks = 0, docs = 0;
-    for (int t = 0; t < 4; t++)
+    int lists = 0;
+    for (int t = 0; t < 5; t++)
         for (int fam = 0; fam < ds_synth_families(types[t]); fam++, docs++) {
             DS_CHECK_INT_EQ(generate(types[t], fam, 0, dir), 0);
             snprintf(json, sizeof json, "%s/%s-7-00000.json", dir, types[t]);
             snprintf(pdf, sizeof pdf, "%s/%s-7-00000.pdf", dir, types[t]);
+            int before = checked;
             bad += check_truth(pdf, json, &checked, &ticks);
+            if (t == 4) { // every entity at its box, and a form has all three kinds
+                json_t *tr = json_load_file(json, 0, NULL);
+                json_t *f = json_object_get(tr, "fields");
+                int n = 0, kinds = 0;
+                const char *k;
+                json_t *v;
+                json_object_foreach(f, k, v) {
+                    n += (int)json_array_size(v);
+                    kinds += json_array_size(v) > 0;
+                }
+                bad += kinds != 3 || checked - before != n;
+                lists += n;
+                json_decref(tr);
+            }
         }
-    printf("  %d documents (every family of the 4 types): %d values compared at their boxes, %d "
-           "check boxes read from pixels, %d mismatches\n",
-           docs, checked, ticks, bad);
-    return bad != 0 || checked < 48 * 4 || ticks < 12 * 3;
+    printf("  %d documents (every family of the 5 types): %d values compared at their boxes "
+           "(%d entities of forms), %d check boxes read from pixels, %d mismatches\n",
+           docs, checked, lists, ticks, bad);
+    return bad != 0 || checked < 48 * 4 || ticks < 12 * 3 || lists < 12 * 8;
 }
 
 // The committed sets (samples/sets): every born-digital document against its truth,

@@ -7,6 +7,7 @@
 #include "core/timer.h"
 #include "fusion/sequence.h"
 #include "fusion/windows.h"
+#include "samples/form-entities.h"
 #include "samples/gt-formats.h"
 
 #include <dirent.h>
@@ -111,12 +112,18 @@ int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_
         json_t *o;
         json_array_foreach(set.as_pred, k, o) {
             const char *id = json_string_value(json_object_get(o, "id"));
-            if (id && strcmp(id, d->id) == 0 && json_object_get(o, "fields")) {
+            if (!id || strcmp(id, d->id) != 0) continue;
+            // FUNSD's entities are the form_entities schema's lists (samples/form-entities.h)
+            const json_t *ents = json_object_get(o, "entities");
+            json_t *t = json_object_get(o, "fields") ? ds_gt_truth_as_docseek(&set, o)
+                        : ents                       ? ds_form_entities_from_funsd(ents)
+                                                     : NULL;
+            if (t) {
                 out->doc_paths[out->n] = strdup(d->doc_path);
-                out->truths[out->n] = ds_gt_truth_as_docseek(&set, o);
+                out->truths[out->n] = t;
                 out->n++;
-                break;
             }
+            break;
         }
     }
     ds_eval_set_free(&set);

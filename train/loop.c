@@ -43,11 +43,14 @@ float ds_train_lr(const ds_train_opts *o, int s) {
 
 typedef struct {
     ds_extractor *x;
+    const ds_schema_set *schemas;
 } eval_env;
 
 static int eval_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
-    (void)doc_type; // the model names the type itself
-    return ds_extractor_file(((eval_env *)user)->x, doc_path, NULL, pred);
+    // the model names the type itself, unless it is one it never picks (form_entities)
+    eval_env *env = user;
+    const ds_schema *sc = doc_type ? ds_schema_find(env->schemas, doc_type) : NULL;
+    return ds_extractor_file(env->x, doc_path, sc && !sc->routed ? doc_type : NULL, pred);
 }
 
 int ds_train_evaluate(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas,
@@ -55,7 +58,7 @@ int ds_train_evaluate(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas,
     ds_eval_set truth;
     int rc = ds_gt_load(DS_EVAL_DOCSEEK, dir, schemas_dir, &truth);
     if (rc) return rc;
-    eval_env env;
+    eval_env env = {.schemas = schemas};
     if ((rc = ds_extractor_new(m, ctx, schemas, &env.x))) {
         ds_eval_set_free(&truth);
         return rc;
