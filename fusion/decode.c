@@ -48,6 +48,10 @@ typedef struct {
     uint8_t alive[MAX_CAND];
     int ws;
     int typed_miss; // a date / amount field in a document with no run of its type
+    // a text list (a form's entities): the first word its next item may start at. Its
+    // items come in reading order and do not overlap, as the truth lists them
+    // (samples/form-entities.h), so the list cannot repeat itself.
+    int list_next;
     double conf, doc_conf;
     int32_t gen[MAX_GEN];
     int gn;
@@ -96,6 +100,7 @@ static int list_has_room(const ds_model *m, const dstate *d, const ds_field *fd)
     size_t items = json_array_size(json_object_get(d->fields, fd->name));
     int later = d->schema->n_fields - 1 - d->field;
     int used = d->gs.kv.len + (d->qn - d->qi); // positions, and forced tokens still queued
+    if (fd->type == DS_FIELD_TEXT_LIST && d->list_next >= d->gs.n_words) return 0; // read out
     return items < (size_t)fd->max_items && used + 3 + 12 * later + 1 < m->cfg.max_seq;
 }
 
@@ -103,6 +108,7 @@ static int list_has_room(const ds_model *m, const dstate *d, const ds_field *fd)
 static int start_field(const ds_model *m, dstate *d, int f) {
     d->field = f;
     d->conf = 1.0;
+    d->list_next = 0;
     if (f >= d->schema->n_fields) {
         d->done = 1;
         return 0;
@@ -587,6 +593,9 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         d->typed_miss = best < 0 && is_typed(ft);
         if (best < 0)
             for (int i = best = 0; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
+        if (ft == DS_FIELD_TEXT_LIST) // after the list's previous item (list_has_room: one is)
+            for (int i = best = d->list_next; i < d->gs.n_words; i++)
+                best = p[i] > p[best] ? i : best;
         d->conf *= p[best];
         free(p);
         d->ws = best;
@@ -618,6 +627,7 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             for (int i = best = d->ws; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
         double conf = d->conf * p[best];
         free(p);
+        d->list_next = best + 1;
         if (ft == DS_FIELD_CHECKBOX || ft == DS_FIELD_ENUM)
             put_value(d, mark_value(d, d->ws, conf));
         else

@@ -100,9 +100,11 @@ typedef struct {
     int blank_pixels;              // 1: the encoder tensor is a white page (--no-vision)
     int no_marks;                  // 1: do not look for check boxes (selection marks)
     int no_graphic_text;           // 1: do not OCR text drawn as graphics on text-layer pages
+    int no_ocr_magnify;            // 1: read small type as it is (see ingest/ocr.c)
 } ds_ingest_opts;
 
-// Fills opts with the defaults above.
+// Fills opts with the defaults above; DS_OCR_MAGNIFY=0 in the environment sets
+// no_ocr_magnify (so every command can be measured without the magnified pass).
 void ds_ingest_opts_default(ds_ingest_opts *opts);
 
 // Detects the format from the first bytes; DS_FORMAT_UNKNOWN if none matches.

@@ -138,6 +138,15 @@ static int check_answer(const json_t *out, const ds_schema_set *S, const ds_doc 
             json_array_foreach(v, i, item) {
                 bad += check_value(fd, item, doc, text);
                 (*n_values)++, (*n_text)++;
+                // a text list's items come in reading order, one after the other: none
+                // repeats an earlier one's box
+                for (size_t k = 0; k < i && fd->type == DS_FIELD_TEXT_LIST; k++)
+                    if (json_equal(json_object_get(item, "box"),
+                                   json_object_get(json_array_get(v, k), "box"))) {
+                        printf("  %s: item %zu repeats item %zu\n", fd->name, i, k);
+                        bad++;
+                        break;
+                    }
             }
             continue;
         }
