@@ -14,27 +14,75 @@
 #include <string.h>
 
 // A label and the kind of value it asks for: p person, c company, d date, n number,
-// k code, w words, t phone, a amount, l place.
+// k code, w words, t phone, a amount, l place, y yes or no.
 typedef struct {
     const char *label;
     char kind;
 } ds_prompt;
 
 static const ds_prompt prompts[] = {
-    {"TO", 'p'},           {"FROM", 'p'},         {"DATE", 'd'},           {"RE", 'w'},
-    {"SUBJECT", 'w'},      {"FAX NO.", 't'},      {"PHONE", 't'},          {"PAGES", 'n'},
-    {"CC", 'p'},           {"Brand", 'w'},        {"Title", 'w'},          {"Code #", 'k'},
-    {"Size", 'w'},         {"Magazine", 'w'},     {"Field Date", 'd'},     {"Location", 'l'},
-    {"Project #", 'k'},    {"Total Sample", 'n'}, {"Date Sent", 'd'},      {"Name", 'p'},
-    {"Address", 'l'},      {"City", 'l'},         {"Telephone", 't'},      {"Account No.", 'k'},
-    {"Product", 'w'},      {"Quantity", 'n'},     {"Cost", 'a'},           {"Budget", 'a'},
-    {"Approved by", 'p'},  {"Department", 'w'},   {"Division", 'w'},       {"Region", 'l'},
-    {"Start Date", 'd'},   {"End Date", 'd'},     {"Market", 'l'},         {"Objective", 'w'},
-    {"Supplier", 'c'},     {"Vendor", 'c'},       {"Purchase Order", 'k'}, {"Amount", 'a'},
-    {"Requested by", 'p'}, {"Prepared by", 'p'},  {"Issue Date", 'd'},     {"Test Number", 'k'},
-    {"Sample Size", 'n'},  {"Lot No.", 'k'},      {"Media", 'w'},          {"Agency", 'c'},
-    {"Client", 'c'},       {"Job No.", 'k'},      {"Period", 'w'},         {"Tar", 'n'},
-    {"Nicotine", 'n'},     {"Package", 'w'},      {"Distribution", 'l'},   {"Research No.", 'k'},
+    {"TO", 'p'},
+    {"FROM", 'p'},
+    {"DATE", 'd'},
+    {"RE", 'w'},
+    {"SUBJECT", 'w'},
+    {"FAX NO.", 't'},
+    {"PHONE", 't'},
+    {"PAGES", 'n'},
+    {"CC", 'p'},
+    {"Brand", 'w'},
+    {"Title", 'w'},
+    {"Code #", 'k'},
+    {"Size", 'w'},
+    {"Magazine", 'w'},
+    {"Field Date", 'd'},
+    {"Location", 'l'},
+    {"Project #", 'k'},
+    {"Total Sample", 'n'},
+    {"Date Sent", 'd'},
+    {"Name", 'p'},
+    {"Address", 'l'},
+    {"City", 'l'},
+    {"Telephone", 't'},
+    {"Account No.", 'k'},
+    {"Product", 'w'},
+    {"Quantity", 'n'},
+    {"Cost", 'a'},
+    {"Budget", 'a'},
+    {"Approved by", 'p'},
+    {"Department", 'w'},
+    {"Division", 'w'},
+    {"Region", 'l'},
+    {"Start Date", 'd'},
+    {"End Date", 'd'},
+    {"Market", 'l'},
+    {"Objective", 'w'},
+    {"Supplier", 'c'},
+    {"Vendor", 'c'},
+    {"Purchase Order", 'k'},
+    {"Amount", 'a'},
+    {"Requested by", 'p'},
+    {"Prepared by", 'p'},
+    {"Issue Date", 'd'},
+    {"Test Number", 'k'},
+    {"Sample Size", 'n'},
+    {"Lot No.", 'k'},
+    {"Media", 'w'},
+    {"Agency", 'c'},
+    {"Client", 'c'},
+    {"Job No.", 'k'},
+    {"Period", 'w'},
+    {"Tar", 'n'},
+    {"Nicotine", 'n'},
+    {"Package", 'w'},
+    {"Distribution", 'l'},
+    {"Research No.", 'k'},
+    {"Research Request Attached", 'y'},
+    {"Was the sample approved?", 'y'},
+    {"New product", 'y'},
+    {"Confidential", 'y'},
+    {"Samples enclosed", 'y'},
+    {"Is a follow-up study planned?", 'y'},
 };
 #define N_PROMPTS (sizeof prompts / sizeof *prompts)
 
@@ -79,6 +127,9 @@ static void value(ds_rng *r, char kind, char *out, size_t n) {
         ds_synth_amount((long)ds_rng_below(r, 5000000), DS_LANG_EN, a, sizeof a);
         snprintf(out, n, "$%s", a);
         break;
+    case 'y':
+        snprintf(out, n, "%s", ds_rng_below(r, 2) ? "Yes" : "No");
+        break;
     case 'l':
         snprintf(out, n, "%s", ds_synth_city(r));
         break;
@@ -95,6 +146,7 @@ static void value(ds_rng *r, char kind, char *out, size_t n) {
 typedef struct {
     ds_synth_doc *d;
     int colon, below, caps, blank_pct;
+    int inline_value; // the value follows its label closely, without a rule
     double label_w, size;
 } ds_style;
 
@@ -104,10 +156,16 @@ static double row(const ds_style *st, double x, double y, double w) {
     ds_rng *r = &d->rng;
     const ds_prompt *p = &prompts[ds_rng_below(r, N_PROMPTS)];
     char q[64], a[128];
-    snprintf(q, sizeof q, "%s%s", p->label, st->colon ? ":" : "");
-    ds_synth_field(d, "questions", q, ds_synth_text(d, x, y, st->size, 0, 0, q), 1);
+    int ask = p->label[strlen(p->label) - 1] == '?';
+    snprintf(q, sizeof q, "%s%s", p->label, st->colon && !ask ? ":" : "");
+    ds_synth_box qb = ds_synth_text(d, x, y, st->size, 0, 0, q);
+    ds_synth_field(d, "questions", q, qb, 1);
     double vx = st->below ? x : x + st->label_w, vy = st->below ? y + st->size + 5 : y;
-    ds_synth_line(d, vx, vy + 3, x + w, vy + 3, 0.5);
+    if (st->inline_value && !st->below)
+        vx = qb.x1 + 2 + (double)ds_rng_below(r, 10);
+    else if (!st->below && qb.x1 + 6 > vx)
+        vx = qb.x1 + 6; // a long prompt pushes its answer right
+    if (!st->inline_value) ds_synth_line(d, vx, vy + 3, x + w, vy + 3, 0.5);
     if (ds_rng_below(r, 100) >= (unsigned)st->blank_pct) {
         value(r, p->kind, a, sizeof a);
         if (st->caps) upper(a);
@@ -165,7 +223,8 @@ void ds_synth_form_entities(ds_synth_doc *d, int family) {
     static const char *mono[] = {"FreeMono", "Liberation Mono"};
     if (family % 3 < 2) d->font = mono[family % 3];
     d->lang = DS_LANG_EN;
-    ds_style st = {d, family % 2 == 0, family % 4 == 3, (int)ds_rng_below(r, 2), 15, 0, 0};
+    ds_style st = {d, family % 2 == 0, family % 4 == 3, (int)ds_rng_below(r, 2), 15, 0, 0, 0};
+    st.inline_value = family % 4 != 3 && ds_rng_below(r, 3) == 0;
     st.size = 9 + (double)ds_rng_below(r, 3);
     st.label_w = st.size * (8 + (double)ds_rng_below(r, 5));
     double W = d->page_w, m = 40 + (double)ds_rng_below(r, 30), y = 36;

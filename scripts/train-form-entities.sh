@@ -3,10 +3,14 @@
 # continued on generated forms whose truth is FUNSD-style entity lists (synth
 # --type form_entities: headers, questions, answers; born-digital and scanned),
 # mixed with a share of the first two stages' data so that what it knew stays.
-# Writes out/default-v7.safetensors (and its .csv/.png).
-#   scripts/train-form-entities.sh [STEPS]   (default 2500; RESUME=--resume continues)
+# Writes $OUT (default out/default-v8.safetensors, and its .csv/.png).
+#   [LR=3e-4] [SEED=9] [OUT=FILE] scripts/train-form-entities.sh [STEPS]
+#   (default 3000 steps; RESUME=--resume continues)
 set -eu
-STEPS=${1:-2500}
+STEPS=${1:-3000}
+LR=${LR:-3e-4}
+SEED=${SEED:-9}
+OUT=${OUT:-out/default-v8.safetensors}
 export OMP_THREAD_LIMIT=1
 DS=${DOCSEEK:-build/docseek}
 D=out/data
@@ -25,6 +29,6 @@ for f in $D/s3-invoice $D/s3-invoice-scan $D/s3-receipt $D/s3-receipt-scan $D/s3
   $D/s3-contract-filed-long $D/s3-form-scan2 $D/s3-receipt-scan2 $D/train-fe $D/train-fe-scan; do
   data="$data --data $f"
 done
-$DS train --init models/default.safetensors $data --windows --out out/default-v7.safetensors \
-  --steps "$STEPS" --batch 4 --lr 5e-4 --warmup 100 --seed 8 --eval $D/heldout-fe --eval-every 500 \
-  --checkpoint-every 250 --cache "${CACHE:-out/cache-v7}" ${RESUME:-}
+$DS train --init models/default.safetensors $data --windows --out "$OUT" \
+  --steps "$STEPS" --batch 4 --lr "$LR" --warmup 100 --seed "$SEED" --eval $D/heldout-fe \
+  --eval-every 500 --checkpoint-every 250 --cache "${CACHE:-out/cache-v8}" ${RESUME:-}
