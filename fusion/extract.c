@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 // A document in the stream: read in one window or several (one at a time), its
 // answer merged over them.
@@ -47,6 +48,10 @@ struct ds_extractor {
     ds_lora *own_lora;
     ds_ctx *own_ctx;
     ds_calibration *own_calib;
+    // adapters of types read only when named, found beside the model (type_adapters)
+    ds_lora *type_lora[DS_EXTRACT_TYPE_ADAPTERS];
+    const char *type_name[DS_EXTRACT_TYPE_ADAPTERS]; // the schema's doc_type (borrowed)
+    int n_type_lora;
 };
 
 static void xdoc_clear(xdoc *d) {
@@ -125,11 +130,39 @@ void ds_extractor_free(ds_extractor *x) {
     ds_ctx_free(x->own_ctx);
     ds_model_free(x->own_model);
     ds_lora_free(x->own_lora);
+    for (int i = 0; i < x->n_type_lora; i++) ds_lora_free(x->type_lora[i]);
     ds_calib_free(x->own_calib);
     free(x->own_calib);
     if (x->own_schemas) ds_schema_set_free(x->own_schemas);
     free(x->own_schemas);
     free(x);
+}
+
+// A type the model never picks by itself (a form's entities) may come with its own
+// adapter beside the model, MODEL.TYPE.lora.safetensors (models/default.safetensors:
+// models/default.form_entities.lora.safetensors): the base weights stay as they are
+// for every other type, and a document asked for that type is read with it.
+static int type_adapters(ds_extractor *x, const char *model_path) {
+    size_t n = strlen(model_path), ne = strlen(".safetensors");
+    if (n >= ne && !strcmp(model_path + n - ne, ".safetensors")) n -= ne;
+    for (int s = 0; s < x->schemas->n && x->n_type_lora < DS_EXTRACT_TYPE_ADAPTERS; s++) {
+        const ds_schema *sc = &x->schemas->schemas[s];
+        char path[4096];
+        snprintf(path, sizeof path, "%.*s.%s.lora.safetensors", (int)n, model_path, sc->doc_type);
+        if (sc->routed || access(path, F_OK) != 0) continue;
+        int rc = ds_lora_load(path, x->m, &x->type_lora[x->n_type_lora]);
+        if (rc) return rc;
+        x->type_name[x->n_type_lora++] = sc->doc_type;
+    }
+    return 0;
+}
+
+// The adapter a document of type doc_type is read with when nobody named one: its
+// type's (type_adapters), else none.
+static const ds_lora *type_adapter(const ds_extractor *x, const char *doc_type) {
+    for (int i = 0; doc_type && i < x->n_type_lora; i++)
+        if (!strcmp(x->type_name[i], doc_type)) return x->type_lora[i];
+    return NULL;
 }
 
 int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
@@ -166,6 +199,7 @@ int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
         x->calib = calib;
         x->opts = c->opts;
     }
+    if (!rc && !c->no_type_adapters) rc = type_adapters(x, c->model);
     if (rc) {
         if (x) {
             ds_extractor_free(x);
@@ -232,7 +266,8 @@ int ds_extractor_submit(ds_extractor *x, const ds_doc *doc, const char *doc_type
     }
     if (!d) return ds_error(DS_E_BUSY, "extractor: all %d places taken", x->max_batch);
     *d = (xdoc){.used = 1, .order = last + 1, .tag = tag, .doc = doc};
-    d->adapter = adapter ? adapter : x->m->lora; // the model as it is now
+    // the adapter named, else the model as it is now, else the type's own
+    d->adapter = adapter ? adapter : x->m->lora ? x->m->lora : type_adapter(x, doc_type);
     if (doc_type && !(d->type = strdup(doc_type))) {
         xdoc_fail(d, DS_E_NOMEM, "extractor: out of memory");
         return 0;

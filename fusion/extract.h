@@ -28,10 +28,16 @@ typedef struct {
     int threads;                  // compute threads
     int max_batch;                // documents decoded together (ds_extractor_set_batch); 0: 1
     int decode_f32;               // 1: decode with the f32 weights (default: bf16 copies)
+    int no_type_adapters;         // 1: ignore MODEL.TYPE.lora.safetensors beside the model
     ds_decode_opts opts;          // decoding options
 } ds_extractor_cfg;
+// Adapters of types read only when named that ds_extractor_open loads at most.
+#define DS_EXTRACT_TYPE_ADAPTERS 8
 // Loads the model (with its adapter, bf16 decode copies and calibration), the schemas
 // and the compute threads, and makes an extractor that owns them all (freed with it).
+// A type the model never picks by itself ("routed": false, form_entities) is read with
+// its own adapter when one lies beside the model, MODEL.TYPE.lora.safetensors, unless
+// the document or the extractor names another.
 // Errors name the file or setting that failed.
 int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out);
 // The document types the extractor decodes (owned by it, or borrowed through it).

@@ -43,6 +43,20 @@ test -n "$b"
 fa=$(echo "$a" | awk '{print $NF}')
 fb=$(echo "$b" | awk '{print $NF}')
 echo "base + adapter and merged model both extract (F1 $fa and $fb); base file unchanged"
+# A type read only when named (form_entities) takes its own adapter from beside the
+# model, MODEL.TYPE.lora.safetensors: the same answer as naming the adapter, and one
+# that differs from the base's; other types do not use it.
+doc=$(ls "$W"/eval/*.pdf | head -1)
+x() { "$D" extract "$doc" --model "$@" $S 2>/dev/null | sed 's/"timings_ms":{[^}]*}//; s/"model":"[^"]*"//'; }
+plain=$(x "$W/base.safetensors" --type form_entities)
+named=$(x "$W/base.safetensors" --type form_entities --adapter "$W/ad.safetensors")
+inv=$(x "$W/base.safetensors" --type invoice)
+cp "$W/base.safetensors" "$W/typed.safetensors"
+cp "$W/ad.safetensors" "$W/typed.form_entities.lora.safetensors"
+beside=$(x "$W/typed.safetensors" --type form_entities)
+inv2=$(x "$W/typed.safetensors" --type invoice)
+test -n "$plain" && test "$beside" = "$named" && test "$named" != "$plain" && test "$inv" = "$inv2"
+echo "a form_entities adapter beside the model reads that type as --adapter does; invoices unchanged"
 # Adapters on the experts too: trained, reloaded for extraction and merged; resuming
 # an attention-only checkpoint as an experts adapter is refused by name.
 "$D" finetune --lora --experts --model "$W/base.safetensors" --data "$W/data" \
