@@ -23,6 +23,7 @@ static const char *usage_text =
     "                    train the form_entities type)\n"
     "  --data DIR        labelled documents (NAME.pdf/.png/... beside NAME.json)\n"
     "  --rank N          adapter rank (default 16); --alpha X (default 32)\n"
+    "  --init-adapter F  go on training adapter F (its rank and layers) instead of a new one\n"
     "  --experts         adapters on the feed-forward too: the dense layers, the shared\n"
     "                    experts and every routed expert (default: attention only)\n"
     "  --steps N         (default 300); --batch N (4); --lr X (1e-3); --warmup N (20)\n"
@@ -38,7 +39,7 @@ static const char *usage_text =
 
 int ds_cmd_finetune(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
-    const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL;
+    const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *init = NULL;
     int n_dirs = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2, resume = 0;
     int experts = 0, windows = 0;
     float alpha = 32;
@@ -87,6 +88,8 @@ int ds_cmd_finetune(int argc, char **argv) {
             out = v;
         else if (!strcmp(a, "--model"))
             base = v;
+        else if (!strcmp(a, "--init-adapter"))
+            init = v;
         else if (!strcmp(a, "--adapter"))
             adapter = v;
         else if (!strcmp(a, "--format"))
@@ -170,8 +173,11 @@ int ds_cmd_finetune(int argc, char **argv) {
     ds_trainer *t = NULL;
     ds_dataset d;
     memset(&d, 0, sizeof d);
-    rc =
-        ctx ? ds_lora_new(m, rank, alpha, experts, o.seed, &l) : ds_error(DS_E_NOMEM, "no threads");
+    // a new adapter (B zero: changes nothing yet), or one to go on from (its rank and
+    // layers: a form_entities adapter adapted to the user's forms)
+    rc = !ctx   ? ds_error(DS_E_NOMEM, "no threads")
+         : init ? ds_lora_load(init, m, &l)
+                : ds_lora_new(m, rank, alpha, experts, o.seed, &l);
     if (!rc) rc = ds_trainer_new_lora(m, ctx, &o.opt, l, &t);
     if (!rc && resume) {
         if (access(ckpt, F_OK) == 0) {
@@ -186,9 +192,10 @@ int ds_cmd_finetune(int argc, char **argv) {
     d.windows = windows;
     if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
     if (!rc) {
-        DS_LOGI("finetune: rank %d, alpha %g, %s: %lld adapter parameters on %d documents", rank,
-                alpha, experts ? "attention and experts" : "attention", (long long)l->table.total,
-                d.n - d.n_failed);
+        DS_LOGI("finetune: rank %d, alpha %g, %s: %lld adapter parameters on %d documents%s%s",
+                l->rank, (double)l->alpha, l->experts ? "attention and experts" : "attention",
+                (long long)l->table.total, d.n - d.n_failed, init ? ", from " : "",
+                init ? init : "");
         rc = ds_train_run(m, ctx, t, &d, &schemas, &o);
     }
     if (!rc) rc = ds_lora_save(l, m, out);
