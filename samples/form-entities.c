@@ -92,8 +92,8 @@ int ds_form_entities_to_funsd(const json_t *pred, json_t **out) {
             if (!text) continue;
             json_t *e = json_pack("{s:s, s:s}", "text", text, "label", labels[l][1]);
             json_t *box = json_object_get(it, "box");
-            if (!e || (box && json_object_set(e, "box", box))) goto nomem;
-            json_array_append_new(ents, e);
+            if (e && box && json_object_set(e, "box", box)) json_decref(e), e = NULL;
+            if (!e || json_array_append_new(ents, e)) goto nomem;
         }
     }
     const json_t *qs = json_object_get(fields, "questions");
