@@ -70,6 +70,12 @@ typedef struct {
     ds_extractor *x; // --extractor model: the model, loaded once (fusion/extract.h)
 } ds_extract_env;
 
+// The type an extractor is told: the truth's with --given-type, and always one the
+// model and the rules never pick by themselves (form_entities); else NULL (guess).
+static const char *told_type(const ds_extract_env *env, const char *doc_type) {
+    return env->given_type ? doc_type : ds_schema_named_only(&env->schemas, doc_type);
+}
+
 // The rules baseline over one document: ingest (OCR where needed), then the rules.
 static int rules_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
     ds_extract_env *env = user;
@@ -79,12 +85,10 @@ static int rules_extract(const char *doc_path, const char *doc_type, json_t **pr
     ds_doc *doc;
     int rc = ds_ingest_file(doc_path, &o, &doc);
     if (rc) return rc;
-    const ds_schema *sc = doc_type ? ds_schema_find(&env->schemas, doc_type) : NULL;
-    int give = env->given_type || (sc && !sc->routed); // a type never guessed is named
     if (env->format == DS_EVAL_FUNSD)
         rc = ds_rules_form_entities(doc, pred);
     else
-        rc = ds_rules_extract(doc, &env->schemas, give ? doc_type : NULL, pred);
+        rc = ds_rules_extract(doc, &env->schemas, told_type(env, doc_type), pred);
     ds_doc_free(doc);
     return rc;
 }
@@ -92,11 +96,8 @@ static int rules_extract(const char *doc_path, const char *doc_type, json_t **pr
 // docseek's model over one document: ingest at the model's encoder size, decode.
 static int model_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
     ds_extract_env *env = user;
-    if (env->format != DS_EVAL_FUNSD) { // a type the model never picks is named (form_entities)
-        const ds_schema *sc = doc_type ? ds_schema_find(&env->schemas, doc_type) : NULL;
-        int give = env->given_type || (sc && !sc->routed);
-        return ds_extractor_file(env->x, doc_path, give ? doc_type : NULL, pred);
-    }
+    if (env->format != DS_EVAL_FUNSD)
+        return ds_extractor_file(env->x, doc_path, told_type(env, doc_type), pred);
     // FUNSD: the form read as its entity lists, then as FUNSD's entities and links
     json_t *p = NULL;
     int rc = ds_extractor_file(env->x, doc_path, "form_entities", &p);

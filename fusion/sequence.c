@@ -416,7 +416,8 @@ int ds_seq_build_window(const ds_model *m, const ds_schema_set *schemas, const d
     int reserve = ds_seq_answer_reserve(m, schemas);
     const char *truth_type = json_string_value(json_object_get(truth, "doc_type"));
     const ds_schema *ts = truth_type ? ds_schema_find(schemas, truth_type) : NULL;
-    if (ts && !ts->routed && schema_reserve(m, ts) > reserve) reserve = schema_reserve(m, ts);
+    int own = ts && !ts->routed ? schema_reserve(m, ts) : 0; // a type named only: its room
+    if (own > reserve) reserve = own;
     int budget = cap - reserve;
     int nw = 0;
     for (int p = 0; p < n_pages; p++) {

@@ -207,3 +207,8 @@ const ds_field *ds_schema_field(const ds_schema *s, const char *name) {
         if (strcmp(s->fields[i].name, name) == 0) return &s->fields[i];
     return NULL;
 }
+
+const char *ds_schema_named_only(const ds_schema_set *set, const char *doc_type) {
+    const ds_schema *s = doc_type ? ds_schema_find(set, doc_type) : NULL;
+    return s && !s->routed ? doc_type : NULL;
+}

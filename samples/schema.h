@@ -65,6 +65,10 @@ int ds_schema_set_load(const char *dir, ds_schema_set *out);
 int ds_schema_parse(const char *json_text, const char *what, ds_schema *out);
 void ds_schema_free(ds_schema *s);
 void ds_schema_set_free(ds_schema_set *set);
+// doc_type when the caller must name it for a decoder or the rules to read it (a type
+// of the set with "routed": false, form_entities), else NULL: what `eval` and the
+// trainer's evaluation pass on when the truth's type is one the model never picks.
+const char *ds_schema_named_only(const ds_schema_set *set, const char *doc_type);
 // NULL when the set has no such type / the schema no such field.
 const ds_schema *ds_schema_find(const ds_schema_set *set, const char *doc_type);
 const ds_field *ds_schema_field(const ds_schema *s, const char *name);

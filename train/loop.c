@@ -49,8 +49,7 @@ typedef struct {
 static int eval_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
     // the model names the type itself, unless it is one it never picks (form_entities)
     eval_env *env = user;
-    const ds_schema *sc = doc_type ? ds_schema_find(env->schemas, doc_type) : NULL;
-    return ds_extractor_file(env->x, doc_path, sc && !sc->routed ? doc_type : NULL, pred);
+    return ds_extractor_file(env->x, doc_path, ds_schema_named_only(env->schemas, doc_type), pred);
 }
 
 int ds_train_evaluate(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas,
