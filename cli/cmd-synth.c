@@ -21,7 +21,9 @@ static const char *synth_usage =
     "               scanned lying at a random place on an A4 sheet\n"
     "  --family F   only layout family F\n"
     "  --families A-B  cycle through families A to B (default 0-11, the classic ones;\n"
-    "               contracts also have 12-35: agreements as filed with the SEC,\n"
+    "               receipts also have 12-23: long till receipts as Malaysian shops\n"
+    "               print them, with sub-totals, tax, rounding and a GST summary;\n"
+    "               contracts 12-35: agreements as filed with the SEC,\n"
     "               24-35 of them long, 4-6 pages)\n";
 
 int ds_cmd_synth(int argc, char **argv) {

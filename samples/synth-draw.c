@@ -71,6 +71,12 @@ static ds_synth_box place(ds_synth_doc *d, double *x, double baseline, double si
     return b;
 }
 
+double ds_synth_text_width(ds_synth_doc *d, double size, int bold, const char *text) {
+    double x = 0;
+    ds_synth_box b = place(d, &x, 0, size, bold, 0, text);
+    return b.x1 - b.x0;
+}
+
 ds_synth_box ds_synth_text(ds_synth_doc *d, double x, double baseline, double size, int bold,
                            int align, const char *text) {
     ds_synth_box b = place(d, &x, baseline, size, bold, align, text);

@@ -75,6 +75,8 @@ ds_synth_box ds_synth_text(ds_synth_doc *d, double x, double baseline, double si
 // The same, as filled outlines: visible in the pixels, absent from the text layer.
 ds_synth_box ds_synth_text_outline(ds_synth_doc *d, double x, double baseline, double size,
                                    int bold, int align, const char *text);
+// How wide text would be set (points), drawing nothing.
+double ds_synth_text_width(ds_synth_doc *d, double size, int bold, const char *text);
 // Records a field's value (string, or appends to an array when multi) and where it was drawn.
 void ds_synth_field(ds_synth_doc *d, const char *name, const char *value, ds_synth_box box,
                     int multi);
@@ -106,6 +108,10 @@ void ds_synth_paragraph_end(ds_synth_flow *f);
 // ---- document types (samples/synth-<type>.c): draw document `family` into d.
 void ds_synth_invoice(ds_synth_doc *d, int family);
 void ds_synth_receipt(ds_synth_doc *d, int family);
+// Families 12-23 of receipts: long till receipts as SROIE's Malaysian shops print
+// them (registration and GST numbers, item codes, sub-totals, tax, rounding, a
+// GST summary: many amounts besides the total).
+void ds_synth_receipt_till(ds_synth_doc *d, int family);
 void ds_synth_form(ds_synth_doc *d, int family);
 void ds_synth_contract(ds_synth_doc *d, int family);
 // Forms with FUNSD-style truth (schema form_entities): headers, questions, answers.

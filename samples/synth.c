@@ -19,16 +19,17 @@
 typedef struct {
     const char *type;
     void (*draw)(ds_synth_doc *d, int family);      // families 0-11
-    void (*draw_more)(ds_synth_doc *d, int family); // families 12-35, where the type has them
+    void (*draw_more)(ds_synth_doc *d, int family); // families 12 and up, where the type has them
+    int families;
     double w, h; // page size in points (receipts: a narrow strip)
 } ds_synth_kind;
 
 static const ds_synth_kind kinds[] = {
-    {"invoice", ds_synth_invoice, NULL, 595.28, 841.89}, // A4
-    {"receipt", ds_synth_receipt, NULL, 226.77, 620},    // 80 mm till roll
-    {"form", ds_synth_form, NULL, 612, 792},             // US Letter
-    {"contract", ds_synth_contract, ds_synth_contract_filed, 612, 792},
-    {"form_entities", ds_synth_form_entities, NULL, 612, 792}, // FUNSD-style truth
+    {"invoice", ds_synth_invoice, NULL, 12, 595.28, 841.89},               // A4
+    {"receipt", ds_synth_receipt, ds_synth_receipt_till, 24, 226.77, 620}, // 80 mm till roll
+    {"form", ds_synth_form, NULL, 12, 612, 792},                           // US Letter
+    {"contract", ds_synth_contract, ds_synth_contract_filed, 36, 612, 792},
+    {"form_entities", ds_synth_form_entities, NULL, 12, 612, 792}, // FUNSD-style truth
 };
 
 static const ds_synth_kind *find_kind(const char *type) {
@@ -39,7 +40,7 @@ static const ds_synth_kind *find_kind(const char *type) {
 
 int ds_synth_families(const char *type) {
     const ds_synth_kind *k = find_kind(type);
-    return !k ? 0 : k->draw_more ? 36 : 12;
+    return k ? k->families : 0;
 }
 
 // splitmix-style mixing so neighbouring indices and seeds give unrelated streams.
@@ -69,7 +70,8 @@ static int one(const ds_synth_opts *o, const ds_synth_kind *k, int index) {
     int family = o->family_lo + index % (o->family_hi - o->family_lo + 1);
     ds_synth_doc d;
     double h = k->h;
-    if (strcmp(k->type, "receipt") == 0) h = 520 + (seed % 200); // strips vary in length
+    if (strcmp(k->type, "receipt") == 0) // strips vary in length; a till's long ones more
+        h = family < 12 ? 520 + (double)(seed % 200) : 560 + (double)(seed % 700);
     int rc = ds_synth_begin(&d, seed, k->w, h);
     if (rc == 0) (family < 12 ? k->draw : k->draw_more)(&d, family);
     ds_synth_bytes pdf = {0};

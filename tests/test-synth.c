@@ -174,6 +174,74 @@ DS_TEST(synth_truth_in_text_layer) {
     return bad != 0 || checked < 48 * 4 || ticks < 12 * 3 || lists < 12 * 8;
 }
 
+// "1,043.95" -> 104395 cents; -1 when the word is no amount with two decimals.
+static long cents_of(const char *w) {
+    long v = 0;
+    int digits = 0, dot = -1, neg = *w == '-';
+    for (const char *p = w + neg; *p; p++) {
+        if (*p >= '0' && *p <= '9')
+            v = v * 10 + (*p - '0'), digits++;
+        else if (*p == '.' && dot < 0)
+            dot = digits;
+        else if (*p != ',' || dot >= 0)
+            return -1;
+    }
+    return dot >= 1 && digits - dot == 2 ? (neg ? -v : v) : -1;
+}
+
+// Till receipts (families 12-23) are what makes a real receipt hard: the total is
+// one of many amounts on the page (sub-total, tax, rounding, cash, change, the GST
+// summary; 8 a receipt on average), rounded to 5 sen, on a line whose label says TOTAL.
+DS_TEST(synth_till_receipt_amounts) {
+    char dir[1024], pdf[1200], json[1200];
+    snprintf(dir, sizeof dir, "%s/synth-till", ds_test_tmpdir());
+    int bad = 0, fams = 0, others = 0;
+    for (int fam = 12; fam < 24; fam++, fams++) {
+        DS_CHECK_INT_EQ(generate("receipt", fam, 0, dir), 0);
+        snprintf(json, sizeof json, "%s/receipt-7-00000.json", dir);
+        snprintf(pdf, sizeof pdf, "%s/receipt-7-00000.pdf", dir);
+        json_t *truth = json_load_file(json, 0, NULL);
+        const char *total =
+            json_string_value(json_object_get(json_object_get(truth, "fields"), "total"));
+        ds_ingest_opts o;
+        ds_ingest_opts_default(&o);
+        o.ocr = DS_OCR_NEVER;
+        o.no_pixels = 1;
+        ds_doc *doc = NULL;
+        DS_CHECK_INT_EQ(ds_ingest_file(pdf, &o, &doc), 0);
+        const ds_page *pg = &doc->pages[0];
+        long want = total ? cents_of(total) : -1, seen[256];
+        int n_other = 0, labelled = 0;
+        for (int i = 0; i < pg->n_words; i++) {
+            long c = cents_of(pg->words[i].text);
+            if (c < 0) continue;
+            if (c == want) { // the total's line (or the line above, when it wrapped) names it
+                for (int j = 0; j < pg->n_words; j++)
+                    if (pg->words[j].line >= pg->words[i].line - 1 &&
+                        pg->words[j].line <= pg->words[i].line &&
+                        strcasestr(pg->words[j].text, "TOTAL"))
+                        labelled = 1;
+                continue;
+            }
+            int dup = 0;
+            for (int k = 0; k < n_other; k++) dup |= seen[k] == c;
+            if (!dup && n_other < 256) seen[n_other++] = c;
+        }
+        others += n_other;
+        if (want < 0 || want % 5 != 0 || n_other < 3 || !labelled) {
+            fprintf(stderr, "  family %d: total %s, %d other amounts, labelled %d\n", fam,
+                    total ? total : "(none)", n_other, labelled);
+            bad++;
+        }
+        ds_doc_free(doc);
+        json_decref(truth);
+    }
+    printf("  %d till receipts: the total a multiple of 5 sen, labelled TOTAL, among %d other "
+           "amounts (3 or more each): %d mismatches\n",
+           fams, others, bad);
+    return bad != 0 || others < 8 * fams;
+}
+
 // The committed sets (samples/sets): every born-digital document against its truth,
 // every scan readable with the page size its truth's boxes assume.
 DS_TEST(synth_sample_sets) {
