@@ -5,6 +5,9 @@
 # `docseek eval --format funsd` against FUNSD's own entities, beside the rules
 # baseline. The model's entity F1 must reach the floor the training issue reported
 # for the committed adapter (0.1054; the rules score 0.1102, so no win is asserted).
+# With FUNSD_FORMS=N (the sanitizer build sets 5) it reads the first N forms only
+# and asserts an entity F1 above zero, not the floor, which holds for all 20: the
+# floor is the release run's, the sanitizers look for memory errors on the way.
 set -e
 D=$1
 SRC=$2
@@ -17,6 +20,15 @@ fi
 FLOOR=${FUNSD_FLOOR:-0.105}
 rm -rf "$W"
 mkdir -p "$W"
+if [ -n "${FUNSD_FORMS:-}" ]; then
+  mkdir -p "$W/set/annotations" "$W/set/images"
+  for a in $(ls "$DATA/annotations" | head -n "$FUNSD_FORMS"); do
+    ln -s "$DATA/annotations/$a" "$W/set/annotations/"
+    ln -s "$DATA/images/${a%.json}.png" "$W/set/images/"
+  done
+  DATA="$W/set"
+  FLOOR=0.000001
+fi
 f1() {
   "$D" eval --gt "$DATA" --format funsd --schemas "$SRC/samples/schemas" --worst 0 \
     --model "$SRC/models/default.safetensors" "$@" 2>>"$W/eval.err" |
@@ -24,7 +36,7 @@ f1() {
 }
 rules=$(f1 --extractor rules)
 model=$(f1 --extractor model)
-echo "FUNSD entity F1: model $model, rules $rules (floor $FLOOR)"
+echo "FUNSD entity F1 (${FUNSD_FORMS:-all 20} forms): model $model, rules $rules (floor $FLOOR)"
 ok=$(awk -v m="$model" -v f="$FLOOR" 'BEGIN { print (m != "" && m + 0 >= f + 0) ? "ok" : "LOW" }')
 [ "$ok" = ok ] && echo "FUNSD floor met"
 [ "$ok" = ok ]
