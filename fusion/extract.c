@@ -48,7 +48,7 @@ struct ds_extractor {
     ds_lora *own_lora;
     ds_ctx *own_ctx;
     ds_calibration *own_calib;
-    // adapters of types read only when named, found beside the model (type_adapters)
+    // adapters of types, used when the caller names the type (type_adapters)
     ds_lora *type_lora[DS_EXTRACT_TYPE_ADAPTERS];
     const char *type_name[DS_EXTRACT_TYPE_ADAPTERS]; // the schema's doc_type (borrowed)
     int n_type_lora;
@@ -138,10 +138,12 @@ void ds_extractor_free(ds_extractor *x) {
     free(x);
 }
 
-// A type the model never picks by itself (a form's entities) may come with its own
-// adapter beside the model, MODEL.TYPE.lora.safetensors (models/default.safetensors:
-// models/default.form_entities.lora.safetensors): the base weights stay as they are
-// for every other type, and a document asked for that type is read with it.
+// A type may come with its own adapter beside the model, MODEL.TYPE.lora.safetensors
+// (models/default.safetensors: models/default.form_entities.lora.safetensors): a
+// document whose caller names that type is read with it, and the base weights stay
+// as they are for every other document. One the model routes itself is read with the
+// base weights throughout: an adapter changes the prefill, so switching once the model
+// has named the type would cost a second prefill.
 static int type_adapters(ds_extractor *x, const char *model_path) {
     size_t n = strlen(model_path), ne = strlen(".safetensors");
     if (n >= ne && !strcmp(model_path + n - ne, ".safetensors")) n -= ne;
@@ -149,7 +151,7 @@ static int type_adapters(ds_extractor *x, const char *model_path) {
         const ds_schema *sc = &x->schemas->schemas[s];
         char path[4096];
         snprintf(path, sizeof path, "%.*s.%s.lora.safetensors", (int)n, model_path, sc->doc_type);
-        if (sc->routed || access(path, F_OK) != 0) continue;
+        if (access(path, F_OK) != 0) continue;
         int rc = ds_lora_load(path, x->m, &x->type_lora[x->n_type_lora]);
         if (rc) return rc;
         x->type_name[x->n_type_lora++] = sc->doc_type;

@@ -31,13 +31,14 @@ typedef struct {
     int no_type_adapters;         // 1: ignore MODEL.TYPE.lora.safetensors beside the model
     ds_decode_opts opts;          // decoding options
 } ds_extractor_cfg;
-// Adapters of types read only when named that ds_extractor_open loads at most.
+// Type adapters (MODEL.TYPE.lora.safetensors) that ds_extractor_open loads at most.
 #define DS_EXTRACT_TYPE_ADAPTERS 8
 // Loads the model (with its adapter, bf16 decode copies and calibration), the schemas
 // and the compute threads, and makes an extractor that owns them all (freed with it).
-// A type the model never picks by itself ("routed": false, form_entities) is read with
-// its own adapter when one lies beside the model, MODEL.TYPE.lora.safetensors, unless
-// the document or the extractor names another.
+// A document whose caller names its type is read with that type's adapter when one
+// lies beside the model, MODEL.TYPE.lora.safetensors (form_entities, which the model
+// never picks by itself; a receipt specialist), unless the document or the extractor
+// names another adapter; a document the model routes itself uses the base weights.
 // Errors name the file or setting that failed.
 int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out);
 // The document types the extractor decodes (owned by it, or borrowed through it).
