@@ -2,8 +2,10 @@
 // JavaScript, no library): drop a document or pick one; it is posted to
 // /v1/extract?images=1, and each page comes back as an image with the
 // extracted fields' boxes drawn on it, the fields in a table and the JSON
-// beside them. An API key, when the server needs one, is typed in and sent as
-// a bearer token; it stays in the page.
+// beside them. The document type (or the model's choice), an adapter and the
+// OCR mode can be chosen: the lists come from GET /v1/types. An API key, when
+// the server needs one, is typed in and sent as a bearer token; it stays in
+// the page.
 #include "server/server-impl.h"
 
 const char ds_upload_page[] =
@@ -29,7 +31,14 @@ const char ds_upload_page[] =
     "</style></head><body>\n"
     "<header><h1>docseek</h1></header>\n"
     "<div id=drop>Drop a PDF or an image here, or <input type=file id=file>\n"
-    "<div style='margin-top:8px'><input id=key type=password size=28 "
+    "<div style='margin-top:8px'><label>type <select id=type>"
+    "<option value=''>the model decides</option></select></label>\n"
+    "<label id=adapterl hidden>adapter <select id=adapter><option value=''>none</option>"
+    "</select></label>\n"
+    "<label>OCR <select id=ocr><option value=auto>pages without a text layer</option>"
+    "<option value=always>every page</option><option value=never>never</option></select>"
+    "</label>\n"
+    "<input id=key type=password size=28 "
     "placeholder='API key (if the server needs one)'></div></div>\n"
     "<div id=status></div>\n"
     "<div id=out><div id=pages></div><div id=side>"
@@ -62,10 +71,21 @@ const char ds_upload_page[] =
     "tr.dataset.field=name;\n"
     "  for(const x of [name,v.value,v.normalized,v.confidence,v.page]){"
     "tr.insertCell().textContent=x===undefined||x===null?'':String(x);}}}\n"
+    "function auth(){const h={};if($('key').value)h.Authorization='Bearer '+$('key').value;"
+    "return h;}\n"
+    "async function choices(){try{const r=await fetch('/v1/types',{headers:auth()});"
+    "if(!r.ok)return;\n"
+    " const t=await r.json(),sel=$('type'),ad=$('adapter');sel.length=1;ad.length=1;\n"
+    " for(const x of t.types){const o=new Option(x.doc_type+(x.routed?'':' (when chosen)'),"
+    "x.doc_type);o.title=x.description+': '+x.fields.join(', ');sel.add(o);}\n"
+    " for(const n of t.adapters)ad.add(new Option(n,n));$('adapterl').hidden=!t.adapters.length;\n"
+    " document.body.dataset.choices='1';}catch(e){}}\n"
     "async function send(file){status('reading '+file.name+' ...');$('json').textContent='';\n"
-    " const form=new FormData();form.append('file',file);const headers={};\n"
-    " if($('key').value)headers.Authorization='Bearer '+$('key').value;\n"
-    " try{const r=await fetch('/v1/extract?images=1',{method:'POST',body:form,headers});\n"
+    " const form=new FormData();form.append('file',file);const headers=auth();\n"
+    " const q=new URLSearchParams({images:'1'});\n"
+    " for(const k of ['type','adapter'])if($(k).value)q.set(k,$(k).value);\n"
+    " if($('ocr').value!=='auto')q.set('ocr',$('ocr').value);\n"
+    " try{const r=await fetch('/v1/extract?'+q,{method:'POST',body:form,headers});\n"
     "  const answer=await r.json();\n"
     "  if(!r.ok){status(r.status+' '+answer.error.code+': '+answer.error.message,true);return;}\n"
     "  draw(answer);table(answer);const shown=Object.assign({},answer);"
@@ -75,6 +95,7 @@ const char ds_upload_page[] =
     "Math.round(answer.timings_ms.ingest+answer.timings_ms.model)+' ms');\n"
     "  document.body.dataset.done='1';}\n"
     " catch(e){status('failed: '+e,true);}}\n"
+    "choices();$('key').addEventListener('change',choices);\n"
     "$('file').addEventListener('change',e=>{if(e.target.files[0])send(e.target.files[0]);});\n"
     "const drop=$('drop');\n"
     "drop.addEventListener('dragover',e=>{e.preventDefault();drop.classList.add('over');});\n"

@@ -5,7 +5,9 @@
 // request is answered 202 at once and the answer kept for GET /v1/jobs/{id}
 // (server/jobs.h). GET / is the upload page (server/page.c); with ?images=1
 // the answer carries each page as a PNG for it; ?adapter=NAME picks one of the
-// adapters the server loaded, ?ocr= how the document is read.
+// adapters the server loaded, ?ocr= how the document is read. GET /v1/types
+// lists the document types (their fields; whether the model picks the type by
+// itself) and the adapters' names, for a client's choices (the upload page's).
 #include "core/error.h"
 #include "core/timer.h"
 #include "server/jobs.h"
@@ -271,6 +273,28 @@ static void route_job(ds_srv *s, ds_conn *c, const char *id) {
     json_decref(o);
 }
 
+// {"types": [{"doc_type", "description", "routed", "fields": [names]}], "adapters": [names]}
+static void route_types(ds_srv *s, ds_conn *c) {
+    json_t *types = json_array(), *adapters = json_array();
+    for (int i = 0; i < s->schemas->n; i++) {
+        const ds_schema *sc = &s->schemas->schemas[i];
+        json_t *fields = json_array();
+        for (int k = 0; k < sc->n_fields; k++)
+            json_array_append_new(fields, json_string(sc->fields[k].name));
+        json_array_append_new(types, json_pack("{s:s, s:s, s:b, s:o}", "doc_type", sc->doc_type,
+                                               "description", sc->description, "routed", sc->routed,
+                                               "fields", fields));
+    }
+    for (int i = 0; i < s->cfg.n_adapters; i++)
+        json_array_append_new(adapters, json_string(s->cfg.adapter_names[i]));
+    json_t *o = json_pack("{s:o, s:o}", "types", types, "adapters", adapters);
+    if (!o)
+        ds_conn_respond_error(c, DS_E_NOMEM, "out of memory");
+    else
+        respond_json(c, 200, o);
+    json_decref(o);
+}
+
 void ds_route(ds_srv *s, ds_conn *c, const ds_request *r) {
     int get = r->method == HTTP_GET;
     if (!strcmp(r->path, "/") && get) { // the page itself is public; what it posts is not
@@ -313,6 +337,10 @@ void ds_route(ds_srv *s, ds_conn *c, const ds_request *r) {
             route_extract(s, c, r);
         return;
     }
+    if (!strcmp(r->path, "/v1/types") && get) {
+        route_types(s, c);
+        return;
+    }
     if (!strncmp(r->path, "/v1/jobs/", 9) && get) {
         route_job(s, c, r->path + 9);
         return;
@@ -320,7 +348,7 @@ void ds_route(ds_srv *s, ds_conn *c, const ds_request *r) {
     char msg[300];
     snprintf(msg, sizeof msg,
              "%.200s: no such endpoint (GET /healthz, GET /metrics, POST /v1/extract, GET "
-             "/v1/jobs/ID)",
+             "/v1/jobs/ID, GET /v1/types)",
              r->path);
     ds_conn_respond_error(c, DS_E_NOT_FOUND, msg);
 }

@@ -10,7 +10,8 @@
 #   client, 503 + Retry-After when the queue is full, 504 past the request
 #   timeout, 401 without the key;
 #   400 / 404 / 415 for bad requests, each a JSON error from the one table;
-# - ?adapter=NAME and ?ocr= per request; options from --config FILE;
+# - ?adapter=NAME and ?ocr= per request; GET /v1/types (types, adapters);
+#   options from --config FILE;
 # - SIGTERM: the request in flight is answered, then the server exits 0.
 set -euo pipefail
 D=$1
@@ -198,6 +199,11 @@ expect 401 "$(status POST /v1/extract --data-binary @"$INV" -H 'Authorization: B
 expect 200 "$(status POST /v1/extract --data-binary @"$INV" -H 'Authorization: Bearer s3cret-key')"
 expect 200 "$(status GET /healthz)"
 expect 200 "$(status GET /)" # the page is public; what it posts is not
+expect 401 "$(status GET /v1/types)" UNAUTHORIZED # and what it lists
+expect 200 "$(status GET /v1/types -H 'Authorization: Bearer s3cret-key')"
+grep -q '"doc_type":"form_entities"[^}]*"routed":false' "$W/body"
+grep -q '"doc_type":"receipt"[^}]*"routed":true[^}]*"fields":\["company","address","date","total"\]' "$W/body"
+grep -q '"adapters":\[\]' "$W/body"
 ! grep -q "s3cret" "$W/keyed.log"
 # an async job's answer expires --job-ttl seconds after it is done
 expect 202 "$(status POST '/v1/extract?async=1' --data-binary @"$INV" -H 'Authorization: Bearer s3cret-key')"
@@ -230,6 +236,8 @@ expect 200 "$(status POST /v1/extract --data-binary @"$INV")"
 [ "$(fields "$W/body")" = "$(fields "$W/inv.extract")" ]
 expect 400 "$(status POST '/v1/extract?adapter=small' --data-binary @"$INV")" INVAL
 grep -q 'this server has: big' "$W/body"
+expect 200 "$(status GET /v1/types)"
+grep -q '"adapters":\["big"\]' "$W/body"
 expect 200 "$(status POST '/v1/extract?ocr=always' --data-binary @"$INV")"
 [ "$(fields "$W/body")" = "$(fields "$W/inv.ocr")" ]
 expect 400 "$(status POST '/v1/extract?ocr=sometimes' --data-binary @"$INV")" INVAL

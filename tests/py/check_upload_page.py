@@ -3,7 +3,9 @@ browser (Debian's chromium, driven by Playwright). The real server starts on a
 free port; the page gets a sample invoice through its file input, and must show
 every value `docseek extract` finds for that file in its table, draw one canvas
 per page with the first value's box stroked in its colour, and show the JSON.
-A screenshot is kept as the test's artifact (WORK_DIR/upload-page.png)."""
+Its choices come from GET /v1/types: every schema's type is offered, and the
+same invoice read again with type receipt and OCR on every page is posted with
+type=receipt&ocr=always and answered as a receipt. A screenshot is kept as the test's artifact (WORK_DIR/upload-page.png)."""
 import json
 import os
 import signal
@@ -58,17 +60,36 @@ try:
         status = page.inner_text("#status")
         js = page.inner_text("#json")
         page.screenshot(path=os.path.join(work, "upload-page.png"), full_page=True)
+        # the choices: every schema's type offered; a type and an OCR mode sent and obeyed
+        page.wait_for_selector("body[data-choices='1']", timeout=10000)
+        offered = page.eval_on_selector_all("#type option", "os => os.map(o => o.value)")
+        schemas = sorted(f[:-5] for f in os.listdir("samples/schemas") if f.endswith(".json"))
+        page.select_option("#type", "receipt")
+        page.select_option("#ocr", "always")
+        page.evaluate("delete document.body.dataset.done")
+        with page.expect_request(lambda q: "/v1/extract" in q.url) as req:
+            page.set_input_files("#file", [])
+            page.set_input_files("#file", invoice)
+        page.wait_for_selector("body[data-done='1']", timeout=60000)
+        sent = req.value.url
+        as_receipt = json.loads(page.inner_text("#json"))
         browser.close()
     print(f"  {len(expected)} values from docseek extract, {len(shown)} rows shown, "
           f"{len(missing)} missing or different: {missing}")
     print(f"  {len(canvases)} canvas(es) for {want['pages']} page(s); pixel at the first box: "
           f"{pixel}; status: {status}")
+    print(f"  types offered {offered[1:]} (schemas {schemas}); chosen receipt + OCR always: "
+          f"{sent.split('?')[1]} -> {as_receipt['doc_type']}, fields {sorted(as_receipt['fields'])}")
     ok = (not missing and len(canvases) == want["pages"] and '"doc_type": "invoice"' in js
           and pixel[0] > 150 and pixel[1] < 110 and pixel[2] < 110)
+    ok = (ok and offered[0] == "" and sorted(offered[1:]) == schemas
+          and "type=receipt" in sent and "ocr=always" in sent
+          and as_receipt["doc_type"] == "receipt"
+          and sorted(as_receipt["fields"]) == ["address", "company", "date", "total"])
 finally:
     server.send_signal(signal.SIGTERM)
     rc = server.wait(timeout=60)
 print(f"  server exit {rc}; screenshot {os.path.join(work, 'upload-page.png')}")
 if not ok or rc != 0:
     sys.exit(1)
-print("upload page: the invoice's fields shown, its boxes drawn")
+print("upload page: the invoice's fields shown, its boxes drawn; the type and OCR chosen obeyed")
