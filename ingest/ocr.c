@@ -75,11 +75,11 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-// The median of the slopes (sorted in place); 0 when there are none.
-static float median_slope(float *slopes, int n) {
+// The median of n values (sorted in place); 0 when there are none.
+static float median_of(float *v, int n) {
     if (n == 0) return 0.0f;
-    qsort(slopes, (size_t)n, sizeof *slopes, by_value);
-    return n % 2 ? slopes[n / 2] : 0.5f * (slopes[n / 2 - 1] + slopes[n / 2]);
+    qsort(v, (size_t)n, sizeof *v, by_value);
+    return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // The raster Tesseract reads: the page's, or a magnified copy (owned: g_free).
@@ -207,7 +207,7 @@ static int recognize(ds_ingest_ctx *c, TessBaseAPI *api, const ocr_raster *r, in
         TessResultIteratorDelete(ri);
     }
     TessBaseAPIClear(api);
-    *skew = median_slope(slopes, n_slopes);
+    *skew = median_of(slopes, n_slopes);
     free(slopes);
     return rc;
 }
@@ -219,7 +219,7 @@ static float median_height_px(const ds_word_list *list, float px_per_pt) {
     if (!h) return 0;
     for (int i = 0; i < list->n; i++)
         h[i] = (list->items[i].box.y1 - list->items[i].box.y0) * px_per_pt;
-    float m = median_slope(h, list->n);
+    float m = median_of(h, list->n);
     free(h);
     return m;
 }

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-static const char *labels[3][2] = {
+const char *const ds_form_entity_kinds[3][2] = {
     {"headers", "header"}, {"questions", "question"}, {"answers", "answer"}};
 
 typedef struct {
@@ -87,10 +87,10 @@ int ds_form_entities_to_funsd(const json_t *pred, json_t **out) {
     for (int l = 0; l < 3; l++) {
         size_t i;
         json_t *it;
-        json_array_foreach(json_object_get(fields, labels[l][0]), i, it) {
+        json_array_foreach(json_object_get(fields, ds_form_entity_kinds[l][0]), i, it) {
             const char *text = json_string_value(json_object_get(it, "value"));
             if (!text) continue;
-            json_t *e = json_pack("{s:s, s:s}", "text", text, "label", labels[l][1]);
+            json_t *e = json_pack("{s:s, s:s}", "text", text, "label", ds_form_entity_kinds[l][1]);
             json_t *box = json_object_get(it, "box");
             if (e && box && json_object_set(e, "box", box)) json_decref(e), e = NULL;
             if (!e || json_array_append_new(ents, e)) goto nomem;
@@ -127,8 +127,8 @@ json_t *ds_form_entities_from_funsd(const json_t *entities) {
         json_pack("{s:s, s:o, s:o}", "doc_type", "form_entities", "fields", fields, "boxes", boxes);
     if (!truth) return NULL;
     for (int l = 0; l < 3; l++) {
-        json_object_set_new(fields, labels[l][0], json_array());
-        json_object_set_new(boxes, labels[l][0], json_array());
+        json_object_set_new(fields, ds_form_entity_kinds[l][0], json_array());
+        json_object_set_new(boxes, ds_form_entity_kinds[l][0], json_array());
     }
     size_t i;
     json_t *e;
@@ -138,10 +138,11 @@ json_t *ds_form_entities_from_funsd(const json_t *entities) {
         ebox b;
         if (!text || !label || !read_box(e, &b) || !text[strspn(text, " \t\n")]) continue;
         for (int l = 0; l < 3; l++) {
-            if (strcmp(label, labels[l][1]) != 0) continue;
-            json_array_append_new(json_object_get(fields, labels[l][0]), json_string(text));
+            if (strcmp(label, ds_form_entity_kinds[l][1]) != 0) continue;
+            json_array_append_new(json_object_get(fields, ds_form_entity_kinds[l][0]),
+                                  json_string(text));
             json_array_append_new(
-                json_object_get(boxes, labels[l][0]),
+                json_object_get(boxes, ds_form_entity_kinds[l][0]),
                 json_pack("{s:i, s:[f, f, f, f]}", "page", 1, "box", b.x0, b.y0, b.x1, b.y1));
         }
     }

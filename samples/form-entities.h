@@ -7,6 +7,10 @@
 
 #include <jansson.h>
 
+// The three lists of schema form_entities and the FUNSD label of their entities:
+// {"headers", "header"}, {"questions", "question"}, {"answers", "answer"}.
+extern const char *const ds_form_entity_kinds[3][2];
+
 // Sorts every list of fields (with its boxes, {name: [{"page", "box"}]}, when they
 // are one per item) into reading order: page, then line (boxes that share most of
 // their height), then left to right. The model learns to write the lists so.

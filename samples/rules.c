@@ -6,6 +6,7 @@
 // tuned on the evaluation sets; it is the floor every model must beat.
 #include "samples/rules.h"
 #include "core/error.h"
+#include "samples/form-entities.h"
 #include "samples/rules-impl.h"
 
 #include <math.h>
@@ -263,19 +264,18 @@ static int entity_lists(const ds_doc *doc, json_t *fields) {
     json_t *r;
     int rc = ds_rules_form_entities(doc, &r);
     if (rc) return rc;
-    static const char *lists[3][2] = {
-        {"header", "headers"}, {"question", "questions"}, {"answer", "answers"}};
-    for (int l = 0; l < 3 && !rc; l++) rc = json_object_set_new(fields, lists[l][1], json_array());
+    const char *const(*lists)[2] = ds_form_entity_kinds; // {list, FUNSD label}
+    for (int l = 0; l < 3 && !rc; l++) rc = json_object_set_new(fields, lists[l][0], json_array());
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(r, "entities"), i, e) {
         const char *label = json_string_value(json_object_get(e, "label"));
         for (int l = 0; l < 3 && !rc; l++) {
-            if (strcmp(label, lists[l][0]) != 0) continue;
+            if (strcmp(label, lists[l][1]) != 0) continue;
             json_t *item =
                 json_pack("{s:O, s:i, s:O, s:f}", "value", json_object_get(e, "text"), "page", 1,
                           "box", json_object_get(e, "box"), "confidence", 0.5);
-            rc = !item || json_array_append_new(json_object_get(fields, lists[l][1]), item);
+            rc = !item || json_array_append_new(json_object_get(fields, lists[l][0]), item);
         }
     }
     json_decref(r);
