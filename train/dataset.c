@@ -154,10 +154,11 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
-// The cache format and what goes into a sequence: 9 small type read magnified by OCR,
+// The cache format and what goes into a sequence: 10 only doubtful small type read
+// magnified, 9 small type read magnified by OCR,
 // 8 windows (absent values) and empty lists as [eov], 7 near runs, 6 text drawn as
 // graphics read by OCR, 5 OCR words ordered along the page's tilt.
-#define DS_SEQ_MAGIC "DSSEQ9\n"
+#define DS_SEQ_MAGIC "DSSEQ10\n"
 
 typedef struct {
     int32_t n, n_prefix, n_words, n_pages, doc_lo, doc_hi, img_size, pad;
