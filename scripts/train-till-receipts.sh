@@ -5,7 +5,7 @@
 # the total, as in SROIE) mixed with a share of the first two stages' data, so
 # that what it knew stays. Writes $OUT (default out/default-v9.safetensors, and
 # its .csv/.png).
-#   scripts/train-till-receipts.sh [STEPS]   (default 2000; LR, SEED, OUT from the environment)
+#   scripts/train-till-receipts.sh [STEPS]   (default 2000; LR, SEED, OUT, CACHE from the environment)
 set -eu
 STEPS=${1:-2000}
 LR=${LR:-3e-4}
@@ -32,4 +32,4 @@ for f in $D/s3-invoice $D/s3-invoice-scan $D/s3-receipt $D/s3-receipt-scan $D/s3
 done
 $DS train --init models/default.safetensors $data --windows --out "$OUT" \
   --steps "$STEPS" --batch 4 --lr "$LR" --warmup 100 --seed "$SEED" --eval $D/heldout --eval-every 500 \
-  --checkpoint-every 250 --cache out/cache-v9 ${RESUME:-}
+  --checkpoint-every 250 --cache ${CACHE:-out/cache-v9} ${RESUME:-}
