@@ -284,9 +284,9 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
         // half a second it is abandoned and the first reading stands.
         if (!rc) rc = recognize(c, e->api, &big, index, 4 * t_first + 0.5, &list2, &skew2);
         g_free(big.owned);
-        int abandoned = rc == DS_OCR_ABANDONED;
-        if (abandoned) rc = 0;
-        if (!rc && !abandoned && better_reading(&list, &list2)) {
+        int better = !rc && better_reading(&list, &list2);
+        if (rc == DS_OCR_ABANDONED) rc = 0; // the first reading stands
+        if (better) {
             ds_word_list_free(&list);
             list = list2, skew = skew2;
         } else {

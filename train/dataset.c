@@ -158,7 +158,8 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 // magnified, 9 small type read magnified by OCR,
 // 8 windows (absent values) and empty lists as [eov], 7 near runs, 6 text drawn as
 // graphics read by OCR, 5 OCR words ordered along the page's tilt.
-#define DS_SEQ_MAGIC "DSSEQ10\n"
+#define DS_SEQ_MAGIC     "DSSEQ10\n"
+#define DS_SEQ_MAGIC_LEN (sizeof DS_SEQ_MAGIC - 1)
 
 typedef struct {
     int32_t n, n_prefix, n_words, n_pages, doc_lo, doc_hi, img_size, pad;
@@ -182,7 +183,8 @@ static int cache_write(const char *path, ds_seq *s, const uint8_t *px, int S) {
     FILE *f = fopen(tmp, "wb");
     if (!f) return ds_error(DS_E_IO, "dataset cache: cannot write %s: %s", tmp, strerror(errno));
     seq_header h = {s->n, s->n_prefix, s->n_words, s->n_pages, s->doc_lo, s->doc_hi, S, 0};
-    int ok = fwrite(DS_SEQ_MAGIC, 1, 7, f) == 7 && fwrite(&h, sizeof h, 1, f) == 1;
+    int ok = fwrite(DS_SEQ_MAGIC, 1, DS_SEQ_MAGIC_LEN, f) == DS_SEQ_MAGIC_LEN &&
+             fwrite(&h, sizeof h, 1, f) == 1;
     void **ptr[12];
     size_t size[12], count[12];
     seq_fields(s, ptr, size, count);
@@ -201,11 +203,12 @@ static int cache_write(const char *path, ds_seq *s, const uint8_t *px, int S) {
 static int cache_read(const char *path, ds_seq *s, uint8_t **px, int S) {
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
-    char magic[7];
+    char magic[DS_SEQ_MAGIC_LEN];
     seq_header h;
-    int ok = fread(magic, 1, 7, f) == 7 && memcmp(magic, DS_SEQ_MAGIC, 7) == 0 &&
-             fread(&h, sizeof h, 1, f) == 1 && h.n > 0 && h.n < (1 << 24) && h.n_words >= 0 &&
-             h.n_words < (1 << 24) && h.n_pages >= 0 && h.n_pages <= 64 && h.img_size == S;
+    int ok = fread(magic, 1, DS_SEQ_MAGIC_LEN, f) == DS_SEQ_MAGIC_LEN &&
+             memcmp(magic, DS_SEQ_MAGIC, DS_SEQ_MAGIC_LEN) == 0 && fread(&h, sizeof h, 1, f) == 1 &&
+             h.n > 0 && h.n < (1 << 24) && h.n_words >= 0 && h.n_words < (1 << 24) &&
+             h.n_pages >= 0 && h.n_pages <= 64 && h.img_size == S;
     if (ok) ok = ds_seq_alloc(s, h.n, h.n_words, 0, 0) == 0;
     if (ok) {
         s->n_prefix = h.n_prefix, s->n_pages = h.n_pages;
@@ -399,7 +402,7 @@ int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *sc
         return ds_error(DS_E_NOMEM, "dataset: out of memory (or a model without tokenizer)");
     }
     a.key0 = fnv(fnv(1469598103934665603ull, cs, strlen(cs)), ts, strlen(ts));
-    a.key0 = fnv(a.key0, DS_SEQ_MAGIC, 7);
+    a.key0 = fnv(a.key0, DS_SEQ_MAGIC, DS_SEQ_MAGIC_LEN);
     free(cs);
     free(ts);
     json_decref(cj);
