@@ -3,7 +3,12 @@
 // land in our log lines instead of raw on stderr.
 // libvips runs with one worker thread per call and no operation cache:
 // documents are ingested in parallel on our own worker threads, and a cache
-// would hold references to request buffers long after the request.
+// would hold references to request buffers long after the request. Its orc
+// (run-time compiled SIMD) code is off: with orc 0.4.33 (Debian 12), freeing
+// an operation's compiled program while another thread compiles or frees one
+// crashes in orc_code_free. ingest_threads_in_parallel (4 threads reading
+// images) crashed in 5 of 10 runs with orc on, 0 of 10 with it off, and
+// extract latency is the same within noise (build/bench_extract).
 #include "core/error.h"
 #include "core/log.h"
 #include "ingest/ingest-impl.h"
@@ -13,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <vips/vips.h>
+
+#include <vips/vector.h> // needs vips.h first
 
 static pthread_once_t ds_libs_once = PTHREAD_ONCE_INIT;
 static int ds_libs_status;
@@ -37,6 +44,7 @@ static void libs_start(void) {
     }
     vips_concurrency_set(1);
     vips_cache_set_max(0);
+    vips_vector_set_enabled(FALSE);
     if (!getenv("OMP_THREAD_LIMIT"))
         DS_LOGW("OMP_THREAD_LIMIT is not set: OCR runs ~7x slower. Set OMP_THREAD_LIMIT=1 in the "
                 "environment before starting docseek.");

@@ -4,6 +4,7 @@
 // BITMAPFILEHEADER + BITMAPINFOHEADER layout).
 #include "tests/ingest-fixtures.h"
 #include "core/error.h"
+#include "ingest/ingest-impl.h"
 
 #include <cairo-pdf.h>
 #include <stdio.h>
@@ -72,9 +73,8 @@ int ds_fx_write_file(const char *path, const void *data, size_t n) {
 void ds_fx_init(void) {
     static int done;
     if (done) return;
-    if (VIPS_INIT("ds_tests") != 0) fprintf(stderr, "  vips_init failed\n");
-    vips_cache_set_max(0);
-    vips_concurrency_set(1);
+    // docseek's own start of libvips, so the tests run with its settings
+    if (ds_ingest_libs_init() != 0) fprintf(stderr, "  %s\n", ds_errmsg());
     done = 1;
 }
 

@@ -12,6 +12,7 @@
 #include "tests/ingest-fixtures.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -503,6 +504,52 @@ DS_TEST(ingest_api_basics) {
     ds_doc_free(back);
     ds_doc_free(doc);
     return fails;
+}
+
+// ---- threads
+
+typedef struct {
+    const ds_fx_buf *jpeg;
+    int failed;
+} parallel_job;
+
+static void *ingest_repeatedly(void *arg) {
+    parallel_job *job = arg;
+    ds_ingest_opts o = no_ocr_opts();
+    o.enc_size = 48; // a downscale: libvips' reduce, the path its orc code served
+    for (int i = 0; i < 600 && !job->failed; i++) {
+        ds_doc *doc = NULL;
+        job->failed = ingest_ok(job->jpeg->data, job->jpeg->n, &o, &doc) != 0 ||
+                      doc->pages[0].img_w != 160 || !doc->pages[0].pixels;
+        ds_doc_free(doc);
+    }
+    return NULL;
+}
+
+// Four threads reading images at once, as ingest --jobs and the server do. With
+// libvips' orc code on, this crashed inside orc_code_free in some runs.
+DS_TEST(ingest_threads_in_parallel) {
+    uint8_t *px = test_image(160, 120);
+    DS_CHECK(px != NULL);
+    ds_fx_buf jpeg;
+    int rc = ds_fx_image_encode(px, 160, 120, 3, DS_FORMAT_JPEG, 0, 0, &jpeg);
+    free(px);
+    DS_CHECK_INT_EQ(rc, 0);
+    enum { N = 4 };
+    pthread_t t[N];
+    parallel_job jobs[N];
+    int started = 0, fails = 0;
+    for (; started < N; started++) {
+        jobs[started] = (parallel_job){&jpeg, 0};
+        if (pthread_create(&t[started], NULL, ingest_repeatedly, &jobs[started]) != 0) break;
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(t[i], NULL);
+        fails += jobs[i].failed;
+    }
+    printf("  %d threads x 600 JPEG reads with encoder input: %d failed\n", started, fails);
+    ds_fx_buf_free(&jpeg);
+    return fails + (started != N);
 }
 
 // ---- fuzz smoke
