@@ -10,11 +10,15 @@
 #include <string.h>
 
 #ifdef DS_HAVE_CUDA
-int ds_cuda_ctx_init(ds_ctx *ctx);
+int ds_cuda_ctx_init(ds_ctx *ctx, int device);
 void ds_cuda_ctx_release(ds_ctx *ctx);
 #endif
 
 ds_ctx *ds_ctx_new(ds_backend backend, int n_threads) {
+    return ds_ctx_new_device(backend, n_threads, 0);
+}
+
+ds_ctx *ds_ctx_new_device(ds_backend backend, int n_threads, int device) {
     ds_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
         ds_error(DS_E_NOMEM, "cannot allocate a compute context");
@@ -34,10 +38,11 @@ ds_ctx *ds_ctx_new(ds_backend backend, int n_threads) {
         return ctx;
     }
 #ifdef DS_HAVE_CUDA
-    if (ds_cuda_ctx_init(ctx) == 0) return ctx;
+    if (ds_cuda_ctx_init(ctx, device) == 0) return ctx;
     free(ctx);
     return NULL;
 #else
+    (void)device;
     free(ctx);
     ds_error(DS_E_NODEVICE, "this docseek was built without CUDA (rebuild with nvcc installed)");
     return NULL;

@@ -224,6 +224,8 @@ struct ds_ops {
 // ignored otherwise). Returns NULL and sets the error detail when the
 // backend is not available (DS_E_NODEVICE for CUDA without a GPU).
 ds_ctx *ds_ctx_new(ds_backend backend, int n_threads);
+// The same on GPU number device (CUDA; 0 for the CPU).
+ds_ctx *ds_ctx_new_device(ds_backend backend, int n_threads, int device);
 // Frees the context, its scratch and its thread pool. NULL is a no-op.
 void ds_ctx_free(ds_ctx *ctx);
 // Scratch of at least bytes, owned by the context, valid until the next call.
@@ -232,6 +234,14 @@ void *ds_ctx_scratch(ds_ctx *ctx, size_t bytes);
 
 // The CPU reference table.
 const ds_ops *ds_ops_cpu(void);
+
+#ifdef DS_HAVE_CUDA
+// The CUDA table (kernels/cuda), over device pointers; usable only through a CUDA context.
+const ds_ops *ds_ops_cuda(void);
+// 1: the context's GEMMs in full f32 (the parity tests' tight tolerance); 0, the
+// default: bf16 tensor-core products with f32 sums (cuBLAS COMPUTE_32F_FAST_16BF).
+void ds_cuda_set_gemm_f32(ds_ctx *ctx, int on);
+#endif
 
 // Gradient clipping factor: 1 when norm <= max_norm, else max_norm / norm.
 static inline float ds_clip_scale(double norm, float max_norm) {

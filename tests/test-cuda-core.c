@@ -1,0 +1,135 @@
+// test-cuda-core.c: the CUDA backend's table and its first ops against the CPU
+// reference: memory round trips, add / axpy / sumsq, and the linear layer
+// forward and backward through cuBLAS, in full f32 and on bf16 tensor cores.
+// The table check runs wherever CUDA is compiled; the parity checks need a GPU
+// and print a skip line without one.
+#include "tests/test.h"
+#include "core/error.h"
+#include "tests/cuda-parity.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+DS_TEST(cuda_table_complete) {
+#ifdef DS_HAVE_CUDA
+    const ds_ops *ops = ds_ops_cuda();
+    const void *const *fn = (const void *const *)((const char *)ops + sizeof(const char *));
+    size_t n = (sizeof(ds_ops) - sizeof(const char *)) / sizeof(void *), missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fn[i]) continue;
+        printf("  op %zu of ds_ops has no CUDA kernel\n", i);
+        missing++;
+    }
+    printf("  cuda table: %zu ops, %zu missing\n", n, missing);
+    DS_CHECK(strcmp(ops->name, "cuda") == 0);
+    DS_CHECK_INT_EQ(missing, 0);
+#else
+    printf("  skip: built without CUDA\n");
+#endif
+    return 0;
+}
+
+DS_TEST(cuda_memory_elementwise) {
+    ds_ctx *g = ds_par_gpu(), *c = ds_par_cpu();
+    if (!g) return 0;
+    int64_t fails = 0;
+    const int64_t sizes[] = {1, 255, 256, 100003};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        int64_t n = sizes[s];
+        float *a = ds_par_randn(n, 11 + s, 1.0f), *b = ds_par_randn(n, 21 + s, 1.0f);
+        float *da = ds_par_up(g, a, n), *db = ds_par_up(g, b, n), *dout = ds_par_zeros(g, 4 * n);
+        float *back = ds_par_down(g, da, n);
+        fails += memcmp(back, a, sizeof(float) * n) != 0; // a round trip is exact
+        free(back);
+        float *ref = malloc(sizeof(float) * n);
+        c->ops->add(c, ref, a, b, n);
+        g->ops->add(g, dout, da, db, n);
+        fails += ds_par_check(g, "add", dout, ref, n, 0, 0);
+        c->ops->axpy(c, ref, b, -0.75f, n);
+        g->ops->axpy(g, dout, db, -0.75f, n);
+        fails += ds_par_check(g, "axpy", dout, ref, n, DS_PAR_F32_ATOL, DS_PAR_F32_RTOL);
+        double want = c->ops->sumsq(c, a, n), got = g->ops->sumsq(g, da, n);
+        printf("  sumsq n=%lld: cpu %.9g cuda %.9g\n", (long long)n, want, got);
+        fails += fabs(got - want) > 1e-9 * want + 1e-12;
+        g->ops->zero(g, dout, sizeof(float) * n);
+        memset(ref, 0, sizeof(float) * n);
+        fails += ds_par_check(g, "zero", dout, ref, n, 0, 0);
+        g->ops->free(g, da);
+        g->ops->free(g, db);
+        g->ops->free(g, dout);
+        free(a), free(b), free(ref);
+    }
+    g->ops->free(g, NULL);
+    return (int)fails;
+}
+
+// One shape of the linear layer, forward and backward (gradients accumulate onto
+// non-zero starting values, as the op promises), at the given tolerance.
+static int64_t linear_case(ds_ctx *g, int M, int K, int N, int bias, double atol, double rtol) {
+    ds_ctx *c = ds_par_cpu();
+    uint64_t seed = (uint64_t)M * 1000003u + (uint64_t)K * 1009u + (uint64_t)N;
+    float *x = ds_par_randn((int64_t)M * K, seed, 1.0f),
+          *w = ds_par_randn((int64_t)N * K, seed + 1, 0.1f);
+    float *bs = ds_par_randn(N, seed + 2, 1.0f), *dy = ds_par_randn((int64_t)M * N, seed + 3, 1.0f);
+    float *dx = ds_par_randn((int64_t)M * K, seed + 4, 1.0f),
+          *dw = ds_par_randn((int64_t)N * K, seed + 5, 1.0f);
+    float *db = ds_par_randn(N, seed + 6, 1.0f);
+    float *gx = ds_par_up(g, x, (int64_t)M * K), *gw = ds_par_up(g, w, (int64_t)N * K);
+    float *gb = ds_par_up(g, bs, N), *gdy = ds_par_up(g, dy, (int64_t)M * N);
+    float *gdx = ds_par_up(g, dx, (int64_t)M * K), *gdw = ds_par_up(g, dw, (int64_t)N * K);
+    float *gdb = ds_par_up(g, db, N), *gy = ds_par_zeros(g, sizeof(float) * M * N);
+    float *y = malloc(sizeof(float) * M * N);
+    char what[96];
+    int64_t fails = 0;
+    c->ops->matmul_forward(c, y, x, w, bias ? bs : NULL, M, K, N);
+    g->ops->matmul_forward(g, gy, gx, gw, bias ? gb : NULL, M, K, N);
+    snprintf(what, sizeof what, "matmul fwd %dx%dx%d%s", M, K, N, bias ? " +bias" : "");
+    fails += ds_par_check(g, what, gy, y, (int64_t)M * N, atol, rtol);
+    c->ops->matmul_backward(c, dx, dw, bias ? db : NULL, dy, x, w, M, K, N);
+    g->ops->matmul_backward(g, gdx, gdw, bias ? gdb : NULL, gdy, gx, gw, M, K, N);
+    snprintf(what, sizeof what, "matmul dinp %dx%dx%d", M, K, N);
+    fails += ds_par_check(g, what, gdx, dx, (int64_t)M * K, atol, rtol);
+    snprintf(what, sizeof what, "matmul dweight %dx%dx%d", M, K, N);
+    fails += ds_par_check(g, what, gdw, dw, (int64_t)N * K, atol, rtol);
+    if (bias) fails += ds_par_check(g, "matmul dbias", gdb, db, N, atol, rtol);
+    float *bufs[] = {gx, gw, gb, gdy, gdx, gdw, gdb, gy};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) g->ops->free(g, bufs[i]);
+    free(x), free(w), free(bs), free(dy), free(dx), free(dw), free(db), free(y);
+    return fails;
+}
+
+static const int linear_shapes[][4] = {
+    {1, 3, 5, 1}, {7, 64, 33, 0}, {64, 128, 96, 1}, {200, 257, 130, 1}};
+
+DS_TEST(cuda_matmul_f32) {
+    ds_ctx *g = ds_par_gpu();
+    if (!g) return 0;
+    int64_t fails = 0;
+    for (size_t i = 0; i < sizeof linear_shapes / sizeof *linear_shapes; i++) {
+        const int *s = linear_shapes[i];
+        // f32: only the order of the sums differs; their size grows with sqrt(K).
+        fails += linear_case(g, s[0], s[1], s[2], s[3], 1e-5 * sqrt(s[1] > s[0] ? s[1] : s[0]) * 4,
+                             1e-4);
+    }
+    return (int)fails;
+}
+
+DS_TEST(cuda_matmul_bf16) {
+#ifdef DS_HAVE_CUDA
+    ds_ctx *g = ds_par_gpu();
+    if (!g) return 0;
+    ds_cuda_set_gemm_f32(g, 0); // the default: bf16 products, f32 sums
+    int64_t fails = 0;
+    for (size_t i = 0; i < sizeof linear_shapes / sizeof *linear_shapes; i++) {
+        const int *s = linear_shapes[i];
+        int k = s[1] > s[0] ? s[1] : s[0];
+        fails += linear_case(g, s[0], s[1], s[2], s[3], 1e-2 * sqrt(k), DS_PAR_BF16_RTOL);
+    }
+    ds_cuda_set_gemm_f32(g, 1);
+    return (int)fails;
+#else
+    printf("  skip: built without CUDA\n");
+    return 0;
+#endif
+}
