@@ -1,0 +1,284 @@
+// gpu.c: bench_gpu prints what docseek's CUDA ops achieve beside the device's
+// own ceilings measured in the same run: a device-to-device copy (bandwidth)
+// and a large cuBLAS bf16 GEMM with f32 sums (FLOP/s). Each op is timed as the
+// best of repeated calls lasting at least --seconds, synchronised through the
+// ops table, so a figure includes launch overhead as a caller would see it.
+// FLOPs count multiply-adds as 2; attention counts only the (query, key) pairs
+// its mask lets through. Without a GPU it says so and exits 0. Not a test.
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/timer.h"
+#include "kernels/ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef DS_HAVE_CUDA
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+int ds_cuda_device_name(int index, char *buf, size_t size);
+
+static double min_seconds = 0.5;
+
+typedef void (*bench_fn)(void *env);
+
+// Best seconds per call (the stream drained after each) over at least min_seconds.
+static double best_time(ds_ctx *g, bench_fn fn, void *env) {
+    fn(env);
+    g->ops->sync(g);
+    double best = 1e30, start = ds_time_s();
+    for (int reps = 0; reps < 3 || ds_time_s() - start < min_seconds; reps++) {
+        double t0 = ds_time_s();
+        fn(env);
+        g->ops->sync(g);
+        double dt = ds_time_s() - t0;
+        if (dt < best) best = dt;
+    }
+    return best;
+}
+
+static float *dev_randn(ds_ctx *g, int64_t n, uint64_t seed, float std) {
+    float *h = malloc(sizeof(float) * (size_t)n), *d = g->ops->alloc(g, sizeof(float) * (size_t)n);
+    if (!h || !d) {
+        fprintf(stderr, "bench_gpu: out of memory for %lld floats\n", (long long)n);
+        exit(1);
+    }
+    ds_rng r;
+    ds_rng_seed(&r, seed);
+    ds_rng_fill_normal(&r, h, n, 0, std);
+    g->ops->upload(g, d, h, sizeof(float) * (size_t)n);
+    free(h);
+    return d;
+}
+
+// ---- the ceilings, straight through the CUDA runtime and cuBLAS
+
+static double copy_gbs(void) {
+    size_t bytes = (size_t)1 << 30;
+    void *a = NULL, *b = NULL;
+    if (cudaMalloc(&a, bytes) != cudaSuccess || cudaMalloc(&b, bytes) != cudaSuccess) return 0;
+    cudaEvent_t e0, e1;
+    cudaEventCreate(&e0);
+    cudaEventCreate(&e1);
+    cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice); // warm-up
+    float best = 1e30f;
+    for (int i = 0; i < 10; i++) {
+        float ms = 0;
+        cudaEventRecord(e0, 0);
+        cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice);
+        cudaEventRecord(e1, 0);
+        cudaEventSynchronize(e1);
+        cudaEventElapsedTime(&ms, e0, e1);
+        if (ms < best) best = ms;
+    }
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    cudaFree(a);
+    cudaFree(b);
+    return 2.0 * (double)bytes / (best * 1e-3) / 1e9; // read and written
+}
+
+static double gemm_bf16_tflops(int n) {
+    cublasHandle_t h;
+    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) return 0;
+    void *A = NULL, *B = NULL, *C = NULL;
+    size_t nn = (size_t)n * n;
+    if (cudaMalloc(&A, nn * 2) != cudaSuccess || cudaMalloc(&B, nn * 2) != cudaSuccess ||
+        cudaMalloc(&C, nn * 4) != cudaSuccess)
+        return 0;
+    cudaMemset(A, 0, nn * 2);
+    cudaMemset(B, 0, nn * 2);
+    const float one = 1, zero = 0;
+    cudaEvent_t e0, e1;
+    cudaEventCreate(&e0);
+    cudaEventCreate(&e1);
+    float best = 1e30f;
+    for (int i = 0; i < 11; i++) {
+        float ms = 0;
+        cudaEventRecord(e0, 0);
+        cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &one, A, CUDA_R_16BF, n, B, CUDA_R_16BF,
+                     n, &zero, C, CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        cudaEventRecord(e1, 0);
+        cudaEventSynchronize(e1);
+        cudaEventElapsedTime(&ms, e0, e1);
+        if (i > 0 && ms < best) best = ms; // the first call picks the algorithm
+    }
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    cudaFree(A);
+    cudaFree(B);
+    cudaFree(C);
+    cublasDestroy(h);
+    return 2.0 * n * (double)n * n / (best * 1e-3) / 1e12;
+}
+
+// ---- docseek's ops
+
+typedef struct {
+    ds_ctx *g;
+    float *out, *inp, *w, *dout, *dinp, *dw;
+    int M, K, N;
+} mm_env;
+
+static void run_mm_fwd(void *p) {
+    mm_env *e = p;
+    e->g->ops->matmul_forward(e->g, e->out, e->inp, e->w, NULL, e->M, e->K, e->N);
+}
+
+static void run_mm_bwd(void *p) {
+    mm_env *e = p;
+    e->g->ops->matmul_backward(e->g, e->dinp, e->dw, NULL, e->dout, e->inp, e->w, e->M, e->K, e->N);
+}
+
+static void bench_matmul(ds_ctx *g, int M, int K, int N, double ceiling) {
+    mm_env e = {g,
+                dev_randn(g, (int64_t)M * N, 1, 1),
+                dev_randn(g, (int64_t)M * K, 2, 1),
+                dev_randn(g, (int64_t)N * K, 3, 0.05f),
+                dev_randn(g, (int64_t)M * N, 4, 1),
+                dev_randn(g, (int64_t)M * K, 5, 1),
+                dev_randn(g, (int64_t)N * K, 6, 1),
+                M,
+                K,
+                N};
+    double f = best_time(g, run_mm_fwd, &e), b = best_time(g, run_mm_bwd, &e);
+    double flop = 2.0 * M * (double)K * N;
+    printf("matmul %5d x %5d x %5d   fwd %8.1f TFLOP/s (%4.0f%%)   bwd %8.1f TFLOP/s (%4.0f%%)\n",
+           M, K, N, flop / f / 1e12, 100 * flop / f / 1e12 / ceiling, 2 * flop / b / 1e12,
+           100 * 2 * flop / b / 1e12 / ceiling);
+    float *bufs[] = {e.out, e.inp, e.w, e.dout, e.dinp, e.dw};
+    for (int i = 0; i < 6; i++) g->ops->free(g, bufs[i]);
+}
+
+typedef struct {
+    ds_ctx *g;
+    float *out, *att, *q, *k, *v, *dout, *dq, *dk, *dv;
+    int B, T, nh, nkv, hd;
+    ds_attn_mask mask;
+} attn_env;
+
+static void run_attn_fwd(void *p) {
+    attn_env *e = p;
+    e->g->ops->attention_forward(e->g, e->out, e->att, e->q, e->k, e->v, e->B, e->T, e->nh, e->nkv,
+                                 e->hd, e->mask);
+}
+
+static void run_attn_bwd(void *p) {
+    attn_env *e = p;
+    e->g->ops->attention_backward(e->g, e->dq, e->dk, e->dv, e->dout, e->att, e->q, e->k, e->v,
+                                  e->B, e->T, e->nh, e->nkv, e->hd, e->mask);
+}
+
+static void bench_attention(ds_ctx *g, int B, int T, int nh, int nkv, int hd, double ceiling) {
+    int64_t nq = (int64_t)B * T * nh * hd, nk = (int64_t)B * T * nkv * hd;
+    attn_env e = {g,
+                  dev_randn(g, nq, 1, 1),
+                  dev_randn(g, (int64_t)B * nh * T * T, 2, 0),
+                  dev_randn(g, nq, 3, 1),
+                  dev_randn(g, nk, 4, 1),
+                  dev_randn(g, nk, 5, 1),
+                  dev_randn(g, nq, 6, 1),
+                  dev_randn(g, nq, 7, 0),
+                  dev_randn(g, nk, 8, 0),
+                  dev_randn(g, nk, 9, 0),
+                  B,
+                  T,
+                  nh,
+                  nkv,
+                  hd,
+                  {1, 0, 0}};
+    double f = best_time(g, run_attn_fwd, &e), b = best_time(g, run_attn_bwd, &e);
+    double pairs = (double)B * nh * T * (T + 1) / 2; // causal
+    double flop = 4.0 * pairs * hd;                  // q.k and att.v
+    printf("attention B%d T%d heads %d/%d hd %d causal   fwd %6.1f TFLOP/s (%4.1f%%)   bwd %6.1f "
+           "TFLOP/s\n",
+           B, T, nh, nkv, hd, flop / f / 1e12, 100 * flop / f / 1e12 / ceiling,
+           2 * flop / b / 1e12);
+    float *bufs[] = {e.out, e.att, e.q, e.k, e.v, e.dout, e.dq, e.dk, e.dv};
+    for (int i = 0; i < 9; i++) g->ops->free(g, bufs[i]);
+}
+
+typedef struct {
+    ds_ctx *g;
+    float *out, *rstd, *inp, *w, *m, *v, *grad;
+    int T, C;
+    int64_t n;
+    ds_adamw_cfg cfg;
+} bw_env;
+
+static void run_rmsnorm(void *p) {
+    bw_env *e = p;
+    e->g->ops->rmsnorm_forward(e->g, e->out, e->rstd, e->inp, e->w, e->T, e->C, 1e-6f);
+}
+
+static void run_adamw(void *p) {
+    bw_env *e = p;
+    e->cfg.step++;
+    e->g->ops->adamw_update(e->g, e->inp, e->grad, e->m, e->v, e->n, &e->cfg);
+}
+
+static void bench_bandwidth(ds_ctx *g, double copy) {
+    int T = 16384, C = 1024;
+    int64_t n = (int64_t)T * C;
+    bw_env e = {g,
+                dev_randn(g, n, 1, 0),
+                dev_randn(g, T, 2, 0),
+                dev_randn(g, n, 3, 1),
+                dev_randn(g, C, 4, 1),
+                dev_randn(g, n, 5, 0),
+                dev_randn(g, n, 6, 0),
+                dev_randn(g, n, 7, 1),
+                T,
+                C,
+                n,
+                {1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f, 0}};
+    double r = best_time(g, run_rmsnorm, &e), a = best_time(g, run_adamw, &e);
+    double rb = 2.0 * n * 4, ab = 7.0 * n * 4; // rmsnorm reads x, writes y; adamw 4 in, 3 out
+    printf("rmsnorm %d x %d   %8.0f GB/s (%4.0f%% of the copy)\n", T, C, rb / r / 1e9,
+           100 * rb / r / 1e9 / copy);
+    printf("adamw %lld params  %8.0f GB/s (%4.0f%% of the copy)\n", (long long)n, ab / a / 1e9,
+           100 * ab / a / 1e9 / copy);
+    float *bufs[] = {e.out, e.rstd, e.inp, e.w, e.m, e.v, e.grad};
+    for (int i = 0; i < 7; i++) g->ops->free(g, bufs[i]);
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            min_seconds = atof(argv[++i]);
+        } else {
+            fprintf(stderr, "usage: bench_gpu [--seconds S]\n");
+            return 2;
+        }
+    }
+    ds_ctx *g = ds_ctx_new(DS_BACKEND_CUDA, 1);
+    if (!g) {
+        printf("bench_gpu: no GPU here (%s)\n", ds_errmsg());
+        return 0;
+    }
+    char name[256];
+    if (ds_cuda_device_name(0, name, sizeof name) != 0) snprintf(name, sizeof name, "?");
+    double copy = copy_gbs(), gemm = gemm_bf16_tflops(8192);
+    printf("device: %s\n", name);
+    printf("ceilings: device-to-device copy %.0f GB/s; cuBLAS bf16 GEMM 8192^3 %.1f TFLOP/s\n",
+           copy, gemm);
+    printf("docseek's GEMMs: bf16 tensor cores, f32 buffers and sums (COMPUTE_32F_FAST_16BF)\n");
+    bench_matmul(g, 8192, 8192, 8192, gemm);
+    bench_matmul(g, 16384, 1024, 4096, gemm);
+    bench_matmul(g, 16384, 4096, 1024, gemm);
+    bench_attention(g, 8, 1024, 8, 2, 64, gemm);
+    bench_bandwidth(g, copy);
+    ds_ctx_free(g);
+    return 0;
+}
+
+#else
+
+int main(void) {
+    printf("bench_gpu: built without CUDA (nvcc was not found at configure time)\n");
+    return 0;
+}
+
+#endif
