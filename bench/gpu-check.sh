@@ -63,6 +63,10 @@ echo "parity tests in $((t2 - t1)) s"
 bench=$?
 t3=$(date +%s)
 echo "bench_gpu in $((t3 - t2)) s; whole check $((t3 - t0)) s"
+if grep -q "skip: no CUDA device" "$LOG/parity.log"; then
+  echo "gpu-check: NO GPU here: the parity tests only skipped, nothing was checked"
+  exit 3
+fi
 if [ $parity -ne 0 ] || [ $bench -ne 0 ]; then
   echo "gpu-check: FAILED (parity exit $parity, bench exit $bench)"
   exit 1

@@ -2,8 +2,8 @@
 // expert that has rows, with matmul.cu's row-major mapping (out_e^T = W_e . inp_e^T). The
 // GEMM sizes come from the offsets, which live on the device: each call downloads the E + 1
 // of them, and that download waits for the stream (moe_permute's results must be there).
-// Not here: a batched or grouped cuBLAS call that would skip that wait (cublasGemmGroupedBatchedEx
-// needs host arrays of sizes too), and the bf16-weight decode path (matmul-bf16.cu).
+// Not here: one grouped cuBLAS call (its per-group sizes are host arrays too, so it would not
+// save the wait), and the bf16-weight decode path (matmul-bf16.cu).
 #include "kernels/cuda/cuda-impl.h"
 
 extern "C" {

@@ -52,7 +52,7 @@ static __global__ void permute_kernel(int32_t *offsets, int32_t *row_of, int32_t
             row_of[i] = r;
             token_of[r] = i / topk;
         }
-        __syncwarp(); // every lane has read its cursor before the first lane of each expert moves it
+        __syncwarp(); // all cursors read before the first lane of each expert moves its own
         if (valid && rank == 0) cur[e] += __popc(peers);
         __syncwarp();
     }
@@ -129,8 +129,8 @@ void ds_cuda_moe_combine_forward(ds_ctx *ctx, float *out, const float *yp, const
                                  const int32_t *row_of, int T, int topk, int C) {
     if (T <= 0 || C <= 0) return;
     // topk 0 still runs: out is overwritten with zeros, as on the CPU.
-    combine_forward_kernel<<<ds_cuda_blocks((long long)T * C, 256), 256, 0,
-                             ds_cuda_stream(ctx)>>>(out, yp, w, row_of, T, topk, C);
+    combine_forward_kernel<<<ds_cuda_blocks((long long)T * C, 256), 256, 0, ds_cuda_stream(ctx)>>>(
+        out, yp, w, row_of, T, topk, C);
     DS_CUDA_LAUNCHED();
 }
 
