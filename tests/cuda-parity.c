@@ -20,6 +20,11 @@ ds_ctx *ds_par_gpu(void) {
     return gpu;
 }
 
+int ds_par_quick(void) {
+    const char *q = getenv("DS_PARITY_QUICK");
+    return q && q[0] && strcmp(q, "0") != 0;
+}
+
 ds_ctx *ds_par_cpu(void) {
     static ds_ctx *cpu;
     if (!cpu) cpu = ds_ctx_new(DS_BACKEND_CPU, 1);

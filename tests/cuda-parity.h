@@ -31,6 +31,9 @@ float *ds_par_down(ds_ctx *g, const float *dev, int64_t n);
 int32_t *ds_par_down_i32(ds_ctx *g, const int32_t *dev, int64_t n);
 // Random host values N(0, std^2) from seed (malloc'ed; free with free()).
 float *ds_par_randn(int64_t n, uint64_t seed, float std);
+// 1 when DS_PARITY_QUICK is set (ctest sets it for the CUDA emulator, tests/cuda-emu): tests
+// leave out the shapes too large to emulate in seconds, never an op or a mask kind.
+int ds_par_quick(void);
 // Compares n device values with a host reference: the mismatch count (0 = pass).
 int64_t ds_par_check(ds_ctx *g, const char *what, const float *dev, const float *ref, int64_t n,
                      double atol, double rtol);
