@@ -3,11 +3,10 @@
 # committed sample sets (30 documents a type, born-digital and scanned), read by
 # `docseek ingest` over the whole folder as a user runs it and scored by the
 # evaluator. Each type's field F1 must reach the floor below: what the training
-# issue reported for the committed model (invoice 0.979, receipt 1.000, form
-# 0.985 since OCR reads small type magnified (0.9778 before), contract 1.000 since
-# places are compared by their names; form's 0.9852 rounds down to 0.985). A
-# change to ingest, the sequence or the decoder that costs the model one value
-# fails here.
+# issue reported for the committed model, the three-stage one (invoice 0.9926,
+# receipt 1.000, form 0.9815, contract 0.9539: one scanned contract read as an
+# invoice; each rounded down). A change to ingest, the sequence or the decoder
+# that costs the model one value fails here.
 set -e
 D=$1
 SRC=$2
@@ -19,7 +18,7 @@ fail=0
     --model "$SRC/models/default.safetensors" --glob '*.pdf' --glob '*.jpg' --glob '*.tif' \
     --glob '*.png' 2>"$W/ingest.err" || { cat "$W/ingest.err"; exit 1; }
 tail -2 "$W/ingest.err"
-for t in invoice:0.979 receipt:1.000 form:0.985 contract:1.000; do
+for t in invoice:0.992 receipt:1.000 form:0.981 contract:0.953; do
   type=${t%%:*}
   floor=${t#*:}
   f1=$("$D" eval --gt "$SRC/samples/sets/$type" --schemas "$SRC/samples/schemas" \

@@ -4,7 +4,8 @@
 # type form_entities (with the form_entities adapter beside the model), scored by
 # `docseek eval --format funsd` against FUNSD's own entities, beside the rules
 # baseline. The model's entity F1 must reach the floor the training issue reported
-# for the committed adapter (0.1054; the rules score 0.1102, so no win is asserted).
+# for the committed adapter (0.0988, on the three-stage model; the rules score
+# 0.1045, so no win is asserted).
 # With FUNSD_FORMS=N (the sanitizer build sets 5) it reads the first N forms only
 # and asserts an entity F1 above zero, not the floor, which holds for all 20: the
 # floor is the release run's, the sanitizers look for memory errors on the way.
@@ -17,7 +18,7 @@ if [ ! -d "$DATA" ]; then
   echo "SKIP: $DATA not found (the real data sets live beside the project); FUNSD floor met"
   exit 0
 fi
-FLOOR=${FUNSD_FLOOR:-0.105}
+FLOOR=${FUNSD_FLOOR:-0.098}
 rm -rf "$W"
 mkdir -p "$W"
 if [ -n "${FUNSD_FORMS:-}" ]; then

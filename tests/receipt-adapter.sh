@@ -1,11 +1,14 @@
 #!/bin/sh
 # receipt-adapter.sh DOCSEEK SOURCE_DIR WORK_DIR: the shipped receipt specialist
 # (models/default.receipt.lora.safetensors, beside the default model) on long till
-# receipts it never saw (synth receipt families 12-23, seed 9520, born-digital),
-# read with the type given so that the adapter is used: field F1 must reach the
-# floor measured when it shipped, and beat the same model without the adapter
-# (a copy of the model file alone in WORK_DIR). Measured when it shipped: 1.0000
-# with, 0.6526 without.
+# receipts it never saw (synth receipt families 12-23), read with the type given so
+# that the adapter is used. On 24 born-digital ones (seed 9520) field F1 must reach
+# the floor; on scanned ones (seed 9620, read by OCR) it must beat the same model
+# without the adapter (a copy of the model file alone in WORK_DIR): the three-stage
+# base reads born-digital till receipts perfectly by itself, scans are where the
+# specialist earns its place. Measured when it shipped: born-digital 1.0000 with the
+# adapter (1.0000 without); 24 scans 0.8586 with, 0.8272 without. TILL_SCANS=N reads
+# N scans instead and only reports the comparison (the sanitizers' run).
 set -e
 D=$1
 SRC=$2
@@ -15,15 +18,25 @@ FLOOR=0.99
 rm -rf "$W"
 mkdir -p "$W"
 "$D" synth --type receipt --count "$N" --seed 9520 --families 12-23 --out "$W/till" >/dev/null
+"$D" synth --type receipt --count "${TILL_SCANS:-24}" --seed 9620 --families 12-23 --scan \
+  --out "$W/scans" >/dev/null
 cp "$SRC/models/default.safetensors" "$W/base.safetensors"
 f1() {
-  "$D" eval --gt "$W/till" --given-type --schemas "$SRC/samples/schemas" --worst 0 \
-    --extractor model --model "$1" 2>>"$W/eval.err" | awk '$1 == "overall" { print $NF }'
+  "$D" eval --gt "$1" --given-type --schemas "$SRC/samples/schemas" --worst 0 \
+    --extractor model --model "$2" 2>>"$W/eval.err" | awk '$1 == "overall" { print $NF }'
 }
-with=$(f1 "$SRC/models/default.safetensors")
-without=$(f1 "$W/base.safetensors")
-echo "till receipts ($N, type given): F1 $with with the receipt adapter, $without without (floor $FLOOR)"
-ok=$(awk -v a="$with" -v b="$without" -v f="$FLOOR" \
-  'BEGIN { print (a != "" && b != "" && a + 0 >= f + 0 && a + 0 > b + 0) ? "ok" : "LOW" }')
+with=$(f1 "$W/till" "$SRC/models/default.safetensors")
+scan_with=$(f1 "$W/scans" "$SRC/models/default.safetensors")
+scan_without=$(f1 "$W/scans" "$W/base.safetensors")
+echo "till receipts ($N born-digital, type given): F1 $with with the receipt adapter (floor $FLOOR)"
+echo "scanned till receipts (${TILL_SCANS:-24}): F1 $scan_with with the adapter, $scan_without without"
+ok=$(awk -v a="$with" -v f="$FLOOR" 'BEGIN { print (a != "" && a + 0 >= f + 0) ? "ok" : "LOW" }')
 [ "$ok" = ok ]
-echo "receipt adapter: floor met, better than the base"
+if [ -z "${TILL_SCANS:-}" ]; then
+  ok=$(awk -v a="$scan_with" -v b="$scan_without" \
+    'BEGIN { print (a != "" && b != "" && a + 0 > b + 0) ? "ok" : "LOW" }')
+  [ "$ok" = ok ]
+  echo "receipt adapter: floor met, better than the base"
+else
+  echo "receipt adapter: floor met (the scans are compared in the release run)"
+fi
