@@ -7,6 +7,7 @@
 // Deliberately not here: flash-style tiling without att (backward reads the saved
 // probabilities), tensor cores, atomics, dropout, score biases, KV caches.
 #include "kernels/cuda/cuda-impl.h"
+#include "kernels/cuda/reduce.cuh"
 
 extern "C" {
 #include "core/error.h"
@@ -57,47 +58,12 @@ static __device__ int attn_first_row(int T, ds_attn_mask m, int j, int use_hi) {
     return a;
 }
 
-static __device__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-static __device__ float warp_max(float v) {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-
-// Block-wide sum / max that every thread receives; red is 32 floats of shared memory.
-// The leading barrier lets a second reduction reuse red; the trailing one (inside)
-// also makes every global write made before the call visible to the whole block.
-static __device__ float block_sum(float v, float *red) {
-    v = warp_sum(v);
-    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    __syncthreads();
-    if (lane == 0) red[w] = v;
-    __syncthreads();
-    float s = 0.0f;
-    for (int i = 0; i < nw; i++) s += red[i];
-    return s;
-}
-
-static __device__ float block_max(float v, float *red) {
-    v = warp_max(v);
-    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    __syncthreads();
-    if (lane == 0) red[w] = v;
-    __syncthreads();
-    float m = -INFINITY;
-    for (int i = 0; i < nw; i++) m = fmaxf(m, red[i]);
-    return m;
-}
-
 // a (hd) . b (hd) by one warp; every lane gets the result. One function for every dot
 // so the forward, dq and dk passes form dP identically.
 static __device__ float warp_dot(const float *a, const float *b, int hd, int lane) {
     float s = 0.0f;
     for (int d = lane; d < hd; d += 32) s += a[d] * b[d];
-    return warp_sum(s);
+    return ds_warp_sum(s);
 }
 
 // ---- forward: block (b, h, i) fills row i of att and of out.
@@ -131,7 +97,7 @@ static __global__ void attn_forward_kernel(float *out, float *att, const float *
         if (lane == 0) P[j] = s;
         mx = fmaxf(mx, s);
     }
-    mx = block_max(mx, red);
+    mx = ds_block_max(mx, red);
 
     // exp and its sum; masked entries exactly 0, as the P V pass and backward expect.
     float sum = 0.0f;
@@ -144,7 +110,7 @@ static __global__ void attn_forward_kernel(float *out, float *att, const float *
         P[j] = e;
         sum += e;
     }
-    float inv = 1.0f / block_sum(sum, red); // the maximum contributes exp(0): sum >= 1
+    float inv = 1.0f / ds_block_sum(sum, red); // the maximum contributes exp(0): sum >= 1
     for (int j = jl + tid; j < jh; j += blockDim.x) P[j] *= inv;
     __syncthreads(); // the normalised row is read by other warps below
 
@@ -205,7 +171,7 @@ static __global__ void attn_backward_rows_kernel(float *dq, float *Dsum, const f
     float part = 0.0f; // lane 0 of each warp sums its keys' P dP
     for (int j = jl + w; j < jh; j += ATT_WARPS)
         part += P[j] * warp_dot(doi, V + j * ldk, hd, lane);
-    const float D = block_sum(lane == 0 ? part : 0.0f, red);
+    const float D = ds_block_sum(lane == 0 ? part : 0.0f, red);
     if (tid == 0) Dsum[bh * T + i] = D;
     if (!dq) return; // uniform over the block, and no barrier follows for the others
 

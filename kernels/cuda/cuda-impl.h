@@ -33,10 +33,13 @@ static inline cudaStream_t ds_cuda_stream(ds_ctx *ctx) {
     return ds_cuda_of(ctx)->stream;
 }
 
-// Column-major C (m, n) = op(A) op(B) + beta C over f32 buffers, in the context's
-// GEMM precision (matmul.cu); the row-major ops are written in terms of it.
-void ds_cuda_gemm(ds_ctx *ctx, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                  const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+// Column sums over rows in a fixed order (column-sum.cu), for parameter gradients summed
+// over T rows: ds_cuda_chunk_rows splits T into *n_chunks chunks (about 32 rows each, at
+// most 256 chunks; it depends on T only, so a shape always sums in the same order); a
+// kernel writes each chunk's per-column partials into partial (n_chunks, C), then
+// ds_cuda_column_sum_add adds dst (C) += the partial rows in chunk order.
+int ds_cuda_chunk_rows(int T, int *n_chunks);
+void ds_cuda_column_sum_add(ds_ctx *ctx, float *dst, const float *partial, int n_chunks, int C);
 
 void *ds_cuda_alloc(ds_ctx *ctx, size_t bytes);
 void ds_cuda_free(ds_ctx *ctx, void *ptr);

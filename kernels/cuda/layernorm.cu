@@ -6,13 +6,9 @@
 // them in chunk order, so they are deterministic (no float atomics).
 // Not here: a fused residual add, vectorised (float4) loads.
 #include "kernels/cuda/cuda-impl.h"
+#include "kernels/cuda/reduce.cuh"
 
 enum { WARP = 32, ROW_THREADS = 256, ROWS_PER_BLOCK = ROW_THREADS / WARP, COL_THREADS = 128 };
-
-static __device__ float warp_sum(float v) {
-    for (int o = WARP / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 
 // One warp per row t; lanes stride over the C columns.
 static __global__ void layernorm_forward_kernel(float *out, float *mean, float *rstd,
@@ -24,10 +20,10 @@ static __global__ void layernorm_forward_kernel(float *out, float *mean, float *
     const float *x = inp + t * C;
     float m = 0.0f;
     for (int c = lane; c < C; c += WARP) m += x[c];
-    m = warp_sum(m) / (float)C;
+    m = ds_warp_sum(m) / (float)C;
     float v = 0.0f;
     for (int c = lane; c < C; c += WARP) v += (x[c] - m) * (x[c] - m);
-    v = warp_sum(v);
+    v = ds_warp_sum(v);
     float r = 1.0f / sqrtf(v / (float)C + eps);
     float *y = out + t * C;
     for (int c = lane; c < C; c += WARP) y[c] = (x[c] - m) * r * weight[c] + bias[c];
@@ -52,8 +48,8 @@ static __global__ void layernorm_dinp_kernel(float *dinp, const float *dout, con
         g_mean += g;
         gx_mean += g * (x[c] - m) * r;
     }
-    g_mean = warp_sum(g_mean) / (float)C;
-    gx_mean = warp_sum(gx_mean) / (float)C;
+    g_mean = ds_warp_sum(g_mean) / (float)C;
+    gx_mean = ds_warp_sum(gx_mean) / (float)C;
     float *dx = dinp + t * C;
     for (int c = lane; c < C; c += WARP) {
         float xhat = (x[c] - m) * r;
@@ -83,26 +79,6 @@ static __global__ void layernorm_param_partial_kernel(float *dw_partial, float *
     if (db_partial) db_partial[k] = sb;
 }
 
-// dst (C) += the n_chunks partial rows, added in chunk order.
-static __global__ void column_reduce_kernel(float *dst, const float *partial, int n_chunks, int C) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    float s = 0.0f;
-    for (int k = 0; k < n_chunks; k++) s += partial[(long long)k * C + c];
-    dst[c] += s;
-}
-
-// Rows per chunk for the column sums: chunks of about 32 rows, at most 256 of
-// them (the grid's y extent and the scratch stay small). Depends on T only, so a
-// given shape always sums in the same order.
-static int chunk_rows(int T, int *n_chunks) {
-    int n = (T + 31) / 32;
-    n = n > 256 ? 256 : n;
-    int rows = (T + n - 1) / n;
-    *n_chunks = (T + rows - 1) / rows;
-    return rows;
-}
-
 void ds_cuda_layernorm_forward(ds_ctx *ctx, float *out, float *mean, float *rstd, const float *inp,
                                const float *weight, const float *bias, int T, int C, float eps) {
     if (T <= 0) return; // C = 0 runs on, as the CPU does (NaN statistics from 0 / 0)
@@ -123,7 +99,7 @@ void ds_cuda_layernorm_backward(ds_ctx *ctx, float *dinp, float *dweight, float 
         DS_CUDA_LAUNCHED();
     }
     if (!dweight && !dbias) return;
-    int n_chunks, rows = chunk_rows(T, &n_chunks);
+    int n_chunks, rows = ds_cuda_chunk_rows(T, &n_chunks);
     size_t slab = (size_t)n_chunks * C; // one (n_chunks, C) partial set
     float *partial = (float *)ds_ctx_scratch(ctx, sizeof(float) * 2 * slab);
     float *dw_partial = dweight ? partial : NULL, *db_partial = dbias ? partial + slab : NULL;
@@ -131,14 +107,6 @@ void ds_cuda_layernorm_backward(ds_ctx *ctx, float *dinp, float *dweight, float 
     layernorm_param_partial_kernel<<<grid, COL_THREADS, 0, st>>>(dw_partial, db_partial, dout, inp,
                                                                  mean, rstd, T, C, rows);
     DS_CUDA_LAUNCHED();
-    if (dweight) {
-        column_reduce_kernel<<<ds_cuda_blocks(C, COL_THREADS), COL_THREADS, 0, st>>>(
-            dweight, dw_partial, n_chunks, C);
-        DS_CUDA_LAUNCHED();
-    }
-    if (dbias) {
-        column_reduce_kernel<<<ds_cuda_blocks(C, COL_THREADS), COL_THREADS, 0, st>>>(
-            dbias, db_partial, n_chunks, C);
-        DS_CUDA_LAUNCHED();
-    }
+    if (dweight) ds_cuda_column_sum_add(ctx, dweight, dw_partial, n_chunks, C);
+    if (dbias) ds_cuda_column_sum_add(ctx, dbias, db_partial, n_chunks, C);
 }

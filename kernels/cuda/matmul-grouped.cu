@@ -1,5 +1,5 @@
-// matmul-grouped.cu: the expert GEMMs of kernels/cpu/matmul-grouped.c, one cuBLAS GEMM per
-// expert that has rows, with matmul.cu's row-major mapping (out_e^T = W_e . inp_e^T). The
+// matmul-grouped.cu: the expert GEMMs of kernels/cpu/matmul-grouped.c: each expert that has
+// rows is a linear layer without bias over its slice of rows (matmul.cu's ops). The
 // GEMM sizes come from the offsets, which live on the device: each call downloads the E + 1
 // of them, and that download waits for the stream (moe_permute's results must be there).
 // Not here: one grouped cuBLAS call (its per-group sizes are host arrays too, so it would not
@@ -32,9 +32,8 @@ void ds_cuda_matmul_grouped_forward(ds_ctx *ctx, float *out, const float *inp, c
     for (int e = 0; e < E; e++) {
         int m = off[e + 1] - off[e];
         if (m <= 0) continue; // an expert without tokens: no GEMM
-        // out_e (m, N) = inp_e (m, K) @ W_e (N, K)^T
-        ds_cuda_gemm(ctx, CUBLAS_OP_T, CUBLAS_OP_N, N, m, K, weight + (int64_t)e * N * K, K,
-                     inp + (int64_t)off[e] * K, K, 0.0f, out + (int64_t)off[e] * N, N);
+        ds_cuda_matmul_forward(ctx, out + (int64_t)off[e] * N, inp + (int64_t)off[e] * K,
+                               weight + (int64_t)e * N * K, NULL, m, K, N);
     }
     free(off);
 }
@@ -52,13 +51,10 @@ void ds_cuda_matmul_grouped_backward(ds_ctx *ctx, float *dinp, float *dweight, c
     for (int e = 0; e < E; e++) {
         int m = off[e + 1] - off[e];
         if (m <= 0) continue; // an expert without tokens keeps its gradient
-        const float *w = weight + (int64_t)e * N * K, *dy = dout + (int64_t)off[e] * N;
-        if (dinp) // dinp_e (m, K) += dout_e (m, N) @ W_e (N, K)
-            ds_cuda_gemm(ctx, CUBLAS_OP_N, CUBLAS_OP_N, K, m, N, w, K, dy, N, 1.0f,
-                         dinp + (int64_t)off[e] * K, K);
-        if (dweight) // dW_e (N, K) += dout_e^T (N, m) @ inp_e (m, K)
-            ds_cuda_gemm(ctx, CUBLAS_OP_N, CUBLAS_OP_T, K, N, m, inp + (int64_t)off[e] * K, K, dy,
-                         N, 1.0f, dweight + (int64_t)e * N * K, K);
+        ds_cuda_matmul_backward(ctx, dinp ? dinp + (int64_t)off[e] * K : NULL,
+                                dweight ? dweight + (int64_t)e * N * K : NULL, NULL,
+                                dout + (int64_t)off[e] * N, inp + (int64_t)off[e] * K,
+                                weight + (int64_t)e * N * K, m, K, N);
     }
     free(off);
 }

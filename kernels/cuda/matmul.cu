@@ -12,9 +12,8 @@ static cublasComputeType_t compute_of(ds_ctx *ctx) {
 }
 
 // Column-major C (m, n) = alpha op(A) op(B) + beta C, all f32 in memory.
-extern "C" void ds_cuda_gemm(ds_ctx *ctx, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
-                             int k, const float *A, int lda, const float *B, int ldb, float beta,
-                             float *C, int ldc) {
+static void gemm(ds_ctx *ctx, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     const float alpha = 1.0f;
     DS_CUBLAS_TRY(cublasGemmEx(ds_cuda_of(ctx)->blas, ta, tb, m, n, k, &alpha, A, CUDA_R_32F, lda,
                                B, CUDA_R_32F, ldb, &beta, C, CUDA_R_32F, ldc, compute_of(ctx),
@@ -41,7 +40,7 @@ void ds_cuda_matmul_forward(ds_ctx *ctx, float *out, const float *inp, const flo
     if (K <= 0) { // an empty sum: the bias alone
         ds_cuda_zero(ctx, out, sizeof(float) * M * N);
     } else {
-        ds_cuda_gemm(ctx, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, weight, K, inp, K, 0.0f, out, N);
+        gemm(ctx, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, weight, K, inp, K, 0.0f, out, N);
     }
     if (bias) {
         add_bias_kernel<<<ds_cuda_blocks((long long)M * N, 256), 256, 0, ds_cuda_stream(ctx)>>>(
@@ -55,9 +54,9 @@ void ds_cuda_matmul_backward(ds_ctx *ctx, float *dinp, float *dweight, float *db
                              int N) {
     if (M <= 0 || N <= 0) return;
     if (dinp && K > 0) // dinp (M, K) += dout (M, N) @ weight (N, K)
-        ds_cuda_gemm(ctx, CUBLAS_OP_N, CUBLAS_OP_N, K, M, N, weight, K, dout, N, 1.0f, dinp, K);
+        gemm(ctx, CUBLAS_OP_N, CUBLAS_OP_N, K, M, N, weight, K, dout, N, 1.0f, dinp, K);
     if (dweight && K > 0) // dweight (N, K) += dout^T (N, M) @ inp (M, K)
-        ds_cuda_gemm(ctx, CUBLAS_OP_N, CUBLAS_OP_T, K, N, M, inp, K, dout, N, 1.0f, dweight, K);
+        gemm(ctx, CUBLAS_OP_N, CUBLAS_OP_T, K, N, M, inp, K, dout, N, 1.0f, dweight, K);
     if (dbias) {
         bias_grad_kernel<<<ds_cuda_blocks(N, 128), 128, 0, ds_cuda_stream(ctx)>>>(dbias, dout, M,
                                                                                   N);

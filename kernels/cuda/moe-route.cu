@@ -7,6 +7,7 @@
 // ties tied; only values within an ulp or two of each other could order differently.
 // Not here: the router GEMM, capacity limits, balance losses (as on the CPU).
 #include "kernels/cuda/cuda-impl.h"
+#include "kernels/cuda/reduce.cuh"
 
 extern "C" {
 #include "core/error.h"
@@ -29,21 +30,6 @@ static void check_cfg(ds_router_cfg c) {
 static int route_threads(int E) {
     int t = (E + 31) / 32 * 32;
     return t < ROUTE_THREADS_MAX ? t : ROUTE_THREADS_MAX;
-}
-
-// Max or sum over the block (blockDim a multiple of 32), the same value to every thread. The
-// tree is fixed, so the result does not vary from run to run. red holds 32 floats.
-static __device__ float block_reduce(float v, int is_max, float *red) {
-    for (int o = 16; o > 0; o /= 2) {
-        float u = __shfl_xor_sync(0xffffffffu, v, o);
-        v = is_max ? fmaxf(v, u) : v + u;
-    }
-    __syncthreads(); // a previous call may still be reading red
-    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = v;
-    __syncthreads();
-    v = red[0];
-    for (int w = 1; w < (int)(blockDim.x >> 5); w++) v = is_max ? fmaxf(v, red[w]) : v + red[w];
-    return v;
 }
 
 // Dynamic shared memory: s, b (E) floats, gscore (G), red (32), then keep (G), idx (K) ints.
@@ -72,13 +58,13 @@ static __global__ void route_forward_kernel(int32_t *expert_idx, float *expert_w
     } else { // ds_softmax_row: exp(l - max), then times 1 / sum
         float mx = -INFINITY;
         for (int e = tid; e < E; e += nt) mx = fmaxf(mx, l[e]);
-        mx = block_reduce(mx, 1, red);
+        mx = ds_block_max(mx, red);
         float sum = 0.0f;
         for (int e = tid; e < E; e += nt) {
             s[e] = expf(l[e] - mx);
             sum += s[e];
         }
-        float inv = 1.0f / block_reduce(sum, 0, red);
+        float inv = 1.0f / ds_block_sum(sum, red);
         for (int e = tid; e < E; e += nt) s[e] *= inv;
     }
     for (int e = tid; e < E; e += nt) {

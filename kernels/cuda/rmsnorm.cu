@@ -6,13 +6,9 @@
 // result is deterministic (no float atomics, whose order varies run to run).
 // Not here: a fused residual add, vectorised (float4) loads.
 #include "kernels/cuda/cuda-impl.h"
+#include "kernels/cuda/reduce.cuh"
 
 enum { WARP = 32, ROW_THREADS = 256, ROWS_PER_BLOCK = ROW_THREADS / WARP, COL_THREADS = 128 };
-
-static __device__ float warp_sum(float v) {
-    for (int o = WARP / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 
 // One warp per row t; lanes stride over the C columns.
 static __global__ void rmsnorm_forward_kernel(float *out, float *rstd, const float *inp,
@@ -23,7 +19,7 @@ static __global__ void rmsnorm_forward_kernel(float *out, float *rstd, const flo
     const float *x = inp + t * C;
     float ss = 0.0f;
     for (int c = lane; c < C; c += WARP) ss += x[c] * x[c];
-    ss = warp_sum(ss);
+    ss = ds_warp_sum(ss);
     float r = 1.0f / sqrtf(ss / (float)C + eps);
     float *y = out + t * C;
     for (int c = lane; c < C; c += WARP) y[c] = x[c] * r * weight[c];
@@ -40,7 +36,7 @@ static __global__ void rmsnorm_dinp_kernel(float *dinp, const float *dout, const
     const float r = rstd[t];
     float dot = 0.0f;
     for (int c = lane; c < C; c += WARP) dot += dy[c] * weight[c] * x[c] * r;
-    dot = warp_sum(dot) / (float)C;
+    dot = ds_warp_sum(dot) / (float)C;
     float *dx = dinp + t * C;
     for (int c = lane; c < C; c += WARP) dx[c] += r * (dy[c] * weight[c] - x[c] * r * dot);
 }
@@ -57,26 +53,6 @@ static __global__ void rmsnorm_dweight_partial_kernel(float *partial, const floa
     float s = 0.0f;
     for (long long t = t0; t < t1; t++) s += dout[t * C + c] * inp[t * C + c] * rstd[t];
     partial[(long long)blockIdx.y * C + c] = s;
-}
-
-// dst (C) += the n_chunks partial rows, added in chunk order.
-static __global__ void column_reduce_kernel(float *dst, const float *partial, int n_chunks, int C) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    float s = 0.0f;
-    for (int k = 0; k < n_chunks; k++) s += partial[(long long)k * C + c];
-    dst[c] += s;
-}
-
-// Rows per chunk for the column sums: chunks of about 32 rows, at most 256 of
-// them (the grid's y extent and the scratch stay small). Depends on T only, so a
-// given shape always sums in the same order.
-static int chunk_rows(int T, int *n_chunks) {
-    int n = (T + 31) / 32;
-    n = n > 256 ? 256 : n;
-    int rows = (T + n - 1) / n;
-    *n_chunks = (T + rows - 1) / rows;
-    return rows;
 }
 
 void ds_cuda_rmsnorm_forward(ds_ctx *ctx, float *out, float *rstd, const float *inp,
@@ -98,14 +74,12 @@ void ds_cuda_rmsnorm_backward(ds_ctx *ctx, float *dinp, float *dweight, const fl
         DS_CUDA_LAUNCHED();
     }
     if (dweight) {
-        int n_chunks, rows = chunk_rows(T, &n_chunks);
+        int n_chunks, rows = ds_cuda_chunk_rows(T, &n_chunks);
         float *partial = (float *)ds_ctx_scratch(ctx, sizeof(float) * (size_t)n_chunks * C);
         dim3 grid(ds_cuda_blocks(C, COL_THREADS), n_chunks);
         rmsnorm_dweight_partial_kernel<<<grid, COL_THREADS, 0, st>>>(partial, dout, inp, rstd, T, C,
                                                                      rows);
         DS_CUDA_LAUNCHED();
-        column_reduce_kernel<<<ds_cuda_blocks(C, COL_THREADS), COL_THREADS, 0, st>>>(
-            dweight, partial, n_chunks, C);
-        DS_CUDA_LAUNCHED();
+        ds_cuda_column_sum_add(ctx, dweight, partial, n_chunks, C);
     }
 }

@@ -6,46 +6,12 @@
 // Deliberately not here: masking (attention.cu has its own), temperature, and
 // an online (single-pass) softmax: rows of ~10^4 floats stay in L2 between passes.
 #include "kernels/cuda/cuda-impl.h"
+#include "kernels/cuda/reduce.cuh"
 
 #include <math.h>
 
 // 256 threads: a 8k-wide vocabulary row is 32 floats per thread.
 enum { SOFTMAX_THREADS = 256 };
-
-static __device__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-static __device__ float warp_max(float v) {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-
-// Block-wide sum / max that every thread receives; red is 32 floats of shared memory.
-// The leading barrier lets a second reduction reuse red while a slow warp may still
-// be reading the first one's partials.
-static __device__ float block_sum(float v, float *red) {
-    v = warp_sum(v);
-    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    __syncthreads();
-    if (lane == 0) red[w] = v;
-    __syncthreads();
-    float s = 0.0f;
-    for (int i = 0; i < nw; i++) s += red[i];
-    return s;
-}
-
-static __device__ float block_max(float v, float *red) {
-    v = warp_max(v);
-    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    __syncthreads();
-    if (lane == 0) red[w] = v;
-    __syncthreads();
-    float m = -INFINITY;
-    for (int i = 0; i < nw; i++) m = fmaxf(m, red[i]);
-    return m;
-}
 
 // One block per row. Each thread writes only the elements it read, so out may alias
 // inp (ds_softmax_row allows it on the CPU side too).
@@ -55,14 +21,14 @@ static __global__ void softmax_forward_kernel(float *out, const float *inp, int 
     float *y = out + (long long)blockIdx.x * V;
     float mx = -INFINITY;
     for (int j = threadIdx.x; j < V; j += blockDim.x) mx = fmaxf(mx, x[j]);
-    mx = block_max(mx, red);
+    mx = ds_block_max(mx, red);
     float sum = 0.0f;
     for (int j = threadIdx.x; j < V; j += blockDim.x) {
         float e = expf(x[j] - mx);
         y[j] = e;
         sum += e;
     }
-    float inv = 1.0f / block_sum(sum, red); // the maximum contributes exp(0): sum >= 1
+    float inv = 1.0f / ds_block_sum(sum, red); // the maximum contributes exp(0): sum >= 1
     for (int j = threadIdx.x; j < V; j += blockDim.x) y[j] *= inv;
 }
 
@@ -80,7 +46,7 @@ static __global__ void softmax_backward_kernel(float *dinp, const float *dout, c
     long long off = (long long)blockIdx.x * V;
     float dot = 0.0f;
     for (int j = threadIdx.x; j < V; j += blockDim.x) dot += dout[off + j] * y[off + j];
-    dot = block_sum(dot, red);
+    dot = ds_block_sum(dot, red);
     for (int j = threadIdx.x; j < V; j += blockDim.x)
         dinp[off + j] += y[off + j] * (dout[off + j] - dot);
 }
