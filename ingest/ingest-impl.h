@@ -73,6 +73,9 @@ uint8_t *ds_page_ink(const ds_page *page, int level, int *W, int *H, float *ppt)
 int ds_ink_components(uint8_t *ink, int W, int H, ds_rect **out, int *n);
 // Reads the page raster with OCR (Tesseract) and replaces the page's words.
 int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int page_index);
+// Keeps only the confident words (0.6 and more) of a reading whose words' mean
+// confidence is under 0.4: a page of noise, not text. Returns the words dropped.
+int ds_ocr_drop_noise(ds_word_list *list);
 // OCR of regions of the page raster (pixels), each read as one line; words with
 // a confidence of at least min_conf are added to out (source OCR). Regions left
 // when the document's time budget runs out are skipped, not an error.
