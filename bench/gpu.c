@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "core/timer.h"
 #include "kernels/ops.h"
+#include "text/lm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +245,117 @@ static void bench_bandwidth(ds_ctx *g, double copy) {
     for (int i = 0; i < 7; i++) g->ops->free(g, bufs[i]);
 }
 
+// ---- a training step of the language model's layer stack (text/lm.c, moe.c): forward,
+// backward and AdamW over its parameters, everything on the device: the default
+// configuration (configs/default.json) four times as wide and twice as deep, 8
+// sequences of 1,024 tokens, each a 768-token bidirectional prefix and a causal answer.
+
+typedef struct {
+    ds_ctx *g;
+    ds_model_cfg cfg;
+    ds_lm_weights w, gw;
+    float *params, *grads, *m, *v, *x0, *dout, *dx0, *bias;
+    int64_t n_params;
+    ds_seq_layout lay;
+    ds_arena arena, host;
+    ds_adamw_cfg opt;
+    int failed;
+} stack_env;
+
+static void run_stack_step(void *p) {
+    stack_env *e = p;
+    ds_ctx *g = e->g;
+    int N = e->lay.seq_off[e->lay.n_seq], C = e->cfg.dim;
+    g->ops->zero(g, e->grads, sizeof(float) * (size_t)e->n_params);
+    g->ops->zero(g, e->dx0, sizeof(float) * (size_t)N * C);
+    ds_arena_reset(&e->arena);
+    ds_lm_acts a;
+    e->failed |= ds_lm_forward(g, &e->cfg, &e->w, e->bias, e->x0, &e->lay, &a, &e->arena) != 0;
+    e->failed |=
+        ds_lm_backward(g, &e->cfg, &e->w, &e->gw, &e->lay, &a, e->dout, e->dx0, &e->arena) != 0;
+    e->opt.step++;
+    g->ops->adamw_update(g, e->params, e->grads, e->m, e->v, e->n_params, &e->opt);
+}
+
+// Model FLOPs of one training step (3x the forward: the backward is two GEMMs per
+// forward GEMM): 2 per weight a token uses (routed experts: topk of them), and 4 hd per
+// head for each (query, key) pair the mask lets through (scores and weighted values).
+static double stack_flops(const ds_model_cfg *c, const int32_t *seq_off, const int32_t *n_prefix,
+                          int n_seq) {
+    double C = c->dim, qkv = (double)(c->n_heads + 2 * c->n_kv_heads) * c->head_dim;
+    double per_tok = 0, pairs = 0;
+    for (int l = 0; l < c->n_layers; l++) {
+        per_tok += C * qkv + (double)c->n_heads * c->head_dim * C;
+        if (l < c->n_dense_layers)
+            per_tok += 3.0 * C * c->dense_hidden;
+        else
+            per_tok += C * c->n_experts + 3.0 * C * c->expert_hidden * (c->topk + c->n_shared);
+    }
+    for (int b = 0; b < n_seq; b++) {
+        int T = seq_off[b + 1] - seq_off[b], P = n_prefix[b];
+        for (int i = 0; i < T; i++) { // keys j visible from query i
+            int lo = i - c->window + 1 > 0 ? i - c->window + 1 : 0;
+            int hi = i < P ? (P - 1 < i + c->window - 1 ? P - 1 : i + c->window - 1) : i;
+            pairs += hi - lo + 1;
+        }
+    }
+    double fwd =
+        2.0 * per_tok * seq_off[n_seq] + 4.0 * c->head_dim * c->n_heads * pairs * c->n_layers;
+    return 3.0 * fwd;
+}
+
+static void bench_stack(ds_ctx *g, double ceiling) {
+    stack_env e = {.g = g};
+    ds_model_cfg *c = &e.cfg;
+    ds_model_cfg_default(c);
+    c->dim = 1024, c->n_layers = 8, c->n_dense_layers = 1;
+    c->n_heads = 16, c->n_kv_heads = 4, c->head_dim = 64, c->window = 1024, c->max_seq = 2048;
+    c->dense_hidden = 2048, c->n_experts = 16, c->n_groups = 4, c->topk_groups = 2, c->topk = 2;
+    c->expert_hidden = 512, c->n_shared = 1, c->router_sigmoid = 1, c->router_normalize = 1;
+    c->balance_weight = 1e-4f, c->vocab = 8192;
+    enum { B = 8, T = 1024, PREFIX = 768 };
+    static int32_t seq_off[B + 1], n_prefix[B], pos[B * T];
+    for (int b = 0; b <= B; b++) seq_off[b] = b * T;
+    for (int b = 0; b < B; b++) n_prefix[b] = PREFIX;
+    for (int t = 0; t < B * T; t++) pos[t] = t % T;
+    int N = B * T, C = c->dim;
+    ds_carver walk = {NULL, 0, NULL, 0};
+    ds_lm_layout(c, &e.w, &walk);
+    e.n_params = walk.offset;
+    e.params = dev_randn(g, e.n_params, 11, 0.02f);
+    e.grads = dev_randn(g, e.n_params, 12, 0);
+    e.m = dev_randn(g, e.n_params, 13, 0);
+    e.v = dev_randn(g, e.n_params, 14, 0);
+    ds_carver cw = {e.params, 0, NULL, 0}, cg = {e.grads, 0, NULL, 0};
+    ds_lm_layout(c, &e.w, &cw);
+    ds_lm_layout(c, &e.gw, &cg);
+    e.x0 = dev_randn(g, (int64_t)N * C, 15, 1);
+    e.dout = dev_randn(g, (int64_t)N * C, 16, 1e-3f);
+    e.dx0 = dev_randn(g, (int64_t)N * C, 17, 0);
+    e.bias = dev_randn(g, (int64_t)c->n_layers * c->n_experts, 18, 0);
+    int32_t *pos_d = g->ops->alloc(g, sizeof pos);
+    g->ops->upload(g, pos_d, pos, sizeof pos);
+    e.lay = (ds_seq_layout){B, seq_off, n_prefix, pos_d};
+    ds_ctx_arena_init(g, &e.arena, &e.host, 0, 0);
+    e.opt = (ds_adamw_cfg){1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f, 0};
+    double t = best_time(g, run_stack_step, &e), flops = stack_flops(c, seq_off, n_prefix, B);
+    if (e.failed) {
+        printf("lm stack step: FAILED (%s)\n", ds_errmsg());
+    } else {
+        printf("lm stack training step (dim %d, %d layers, %d experts top-%d, %.0f M params; %d "
+               "tokens): %.1f ms, %.0f tokens/s, %.1f TFLOP/s of model FLOPs, MFU %.1f%% of the "
+               "bf16 GEMM ceiling; activation arena %.2f GiB\n",
+               C, c->n_layers, c->n_experts, c->topk, e.n_params / 1e6, N, t * 1e3, N / t,
+               flops / t / 1e12, 100 * flops / t / 1e12 / ceiling,
+               e.arena.bytes_reserved / (double)(1u << 30));
+    }
+    ds_arena_free(&e.arena);
+    ds_arena_free(&e.host);
+    float *bufs[] = {e.params, e.grads, e.m, e.v, e.x0, e.dout, e.dx0, e.bias};
+    for (int i = 0; i < 8; i++) g->ops->free(g, bufs[i]);
+    g->ops->free(g, pos_d);
+}
+
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
@@ -270,6 +382,7 @@ int main(int argc, char **argv) {
     bench_matmul(g, 16384, 4096, 1024, gemm);
     bench_attention(g, 8, 1024, 8, 2, 64, gemm);
     bench_bandwidth(g, copy);
+    bench_stack(g, gemm);
     ds_ctx_free(g);
     return 0;
 }

@@ -1,5 +1,7 @@
 // arena.c: singly linked chunks, newest first. A request larger than the
 // chunk size gets a chunk of its own, so big tensors do not waste the rest.
+// Chunk headers live on the host and point at their memory, so the memory may
+// be a device's (ds_arena_init_backed): the arena never reads or writes it.
 #include "core/arena.h"
 
 #include <stdint.h>
@@ -10,9 +12,9 @@
 
 struct ds_arena_chunk {
     ds_arena_chunk *prev;
-    size_t size; // usable bytes after the header
+    size_t size; // usable bytes
     size_t used;
-    _Alignas(DS_ARENA_ALIGN) unsigned char data[];
+    unsigned char *data;
 };
 
 void ds_arena_init(ds_arena *a, size_t chunk_size, size_t limit) {
@@ -21,8 +23,23 @@ void ds_arena_init(ds_arena *a, size_t chunk_size, size_t limit) {
     a->bytes_limit = limit;
 }
 
+void ds_arena_init_backed(ds_arena *a, size_t chunk_size, size_t limit,
+                          const ds_arena_backing *backing, ds_arena *host) {
+    ds_arena_init(a, chunk_size, limit);
+    a->backing = *backing;
+    a->host = host;
+}
+
 static size_t align_up(size_t n) {
     return (n + DS_ARENA_ALIGN - 1) & ~(size_t)(DS_ARENA_ALIGN - 1);
+}
+
+static void chunk_free(ds_arena *a, ds_arena_chunk *c) {
+    if (a->backing.free)
+        a->backing.free(a->backing.user, c->data);
+    else
+        free(c->data);
+    free(c);
 }
 
 void *ds_arena_alloc(ds_arena *a, size_t size) {
@@ -32,8 +49,14 @@ void *ds_arena_alloc(ds_arena *a, size_t size) {
     ds_arena_chunk *c = a->head;
     if (!c || c->size - c->used < need) {
         size_t csize = need > a->chunk_size ? need : a->chunk_size;
-        c = aligned_alloc(DS_ARENA_ALIGN, align_up(sizeof(ds_arena_chunk) + csize));
+        c = malloc(sizeof *c);
         if (!c) return NULL;
+        c->data = a->backing.alloc ? a->backing.alloc(a->backing.user, csize)
+                                   : aligned_alloc(DS_ARENA_ALIGN, csize);
+        if (!c->data) {
+            free(c);
+            return NULL;
+        }
         c->prev = a->head;
         c->size = csize;
         c->used = 0;
@@ -48,13 +71,22 @@ void *ds_arena_alloc(ds_arena *a, size_t size) {
 
 void *ds_arena_calloc(ds_arena *a, size_t n, size_t size) {
     if (size && n > SIZE_MAX / size) return NULL;
+    if (a->backing.alloc) return NULL; // the arena cannot write a device's memory
     void *p = ds_arena_alloc(a, n * size);
     if (p) memset(p, 0, n * size);
     return p;
 }
 
+ds_arena *ds_arena_host(ds_arena *a) {
+    return a->host ? a->host : a;
+}
+
 ds_arena_mark_t ds_arena_mark(const ds_arena *a) {
-    ds_arena_mark_t m = {a->head, a->head ? a->head->used : 0, a->bytes_used};
+    ds_arena_mark_t m = {a->head, a->head ? a->head->used : 0, a->bytes_used, NULL, 0, 0};
+    if (a->host) {
+        ds_arena_mark_t h = ds_arena_mark(a->host);
+        m.host_chunk = h.chunk, m.host_used = h.used, m.host_bytes_used = h.bytes_used;
+    }
     return m;
 }
 
@@ -62,11 +94,15 @@ void ds_arena_rewind(ds_arena *a, ds_arena_mark_t mark) {
     while (a->head && a->head != mark.chunk) {
         ds_arena_chunk *prev = a->head->prev;
         a->bytes_reserved -= a->head->size;
-        free(a->head);
+        chunk_free(a, a->head);
         a->head = prev;
     }
     if (a->head) a->head->used = mark.used;
     a->bytes_used = mark.bytes_used;
+    if (a->host) {
+        ds_arena_mark_t h = {mark.host_chunk, mark.host_used, mark.host_bytes_used, NULL, 0, 0};
+        ds_arena_rewind(a->host, h);
+    }
 }
 
 void ds_arena_reset(ds_arena *a) {
@@ -77,7 +113,7 @@ void ds_arena_reset(ds_arena *a) {
         size_t total = a->bytes_reserved;
         while (a->head) {
             ds_arena_chunk *prev = a->head->prev;
-            free(a->head);
+            chunk_free(a, a->head);
             a->head = prev;
         }
         a->bytes_reserved = 0;
@@ -86,12 +122,13 @@ void ds_arena_reset(ds_arena *a) {
         a->head->used = 0;
     }
     a->bytes_used = 0;
+    if (a->host) ds_arena_reset(a->host);
 }
 
 void ds_arena_free(ds_arena *a) {
     while (a->head) {
         ds_arena_chunk *prev = a->head->prev;
-        free(a->head);
+        chunk_free(a, a->head);
         a->head = prev;
     }
     a->bytes_used = a->bytes_reserved = 0;

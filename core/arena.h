@@ -10,25 +10,45 @@
 
 typedef struct ds_arena_chunk ds_arena_chunk;
 
+// Where a backed arena's chunks come from (a compute device's memory): alloc returns
+// 64-byte aligned memory or NULL; free releases it.
 typedef struct {
-    ds_arena_chunk *head;  // newest chunk
-    size_t chunk_size;     // default size of a new chunk
-    size_t bytes_used;     // live bytes (including alignment padding)
-    size_t bytes_reserved; // bytes held in chunks
-    size_t bytes_limit;    // 0 = unlimited; else allocations past it fail with NULL
+    void *(*alloc)(void *user, size_t bytes);
+    void (*free)(void *user, void *ptr);
+    void *user;
+} ds_arena_backing;
+
+typedef struct ds_arena {
+    ds_arena_chunk *head;     // newest chunk
+    size_t chunk_size;        // default size of a new chunk
+    size_t bytes_used;        // live bytes (including alignment padding)
+    size_t bytes_reserved;    // bytes held in chunks
+    size_t bytes_limit;       // 0 = unlimited; else allocations past it fail with NULL
+    ds_arena_backing backing; // zero: host memory (aligned_alloc)
+    struct ds_arena *host;    // a backed arena's companion for host-side bookkeeping, or NULL
 } ds_arena;
 
 typedef struct {
     ds_arena_chunk *chunk;
     size_t used;
     size_t bytes_used;
+    ds_arena_chunk *host_chunk; // the companion's position, when there is one
+    size_t host_used;
+    size_t host_bytes_used;
 } ds_arena_mark_t;
 
 // Initialises an empty arena; chunk_size 0 means 1 MiB; limit 0 means unlimited.
 void ds_arena_init(ds_arena *a, size_t chunk_size, size_t limit);
+// The same over memory from backing (a device's), with host an arena in host memory for
+// the small arrays code must read on the host (offsets, counts); marks, rewinds and
+// resets move the two together. The caller owns host and frees it after a.
+void ds_arena_init_backed(ds_arena *a, size_t chunk_size, size_t limit,
+                          const ds_arena_backing *backing, ds_arena *host);
+// The arena for host-side arrays: a's companion when it has one, else a itself.
+ds_arena *ds_arena_host(ds_arena *a);
 // Returns size bytes aligned to 64, or NULL when out of memory or past the limit.
 void *ds_arena_alloc(ds_arena *a, size_t size);
-// Like ds_arena_alloc, and zeroes the memory.
+// Like ds_arena_alloc, and zeroes the memory (host arenas only: NULL for a backed one).
 void *ds_arena_calloc(ds_arena *a, size_t n, size_t size);
 ds_arena_mark_t ds_arena_mark(const ds_arena *a);
 // Frees every allocation made after the mark (chunks past it are released).
@@ -49,5 +69,8 @@ void ds_arena_free(ds_arena *a);
             return ds_error(DS_E_NOMEM, "%s:%d: activation arena full (%zu bytes used)", __FILE__, \
                             __LINE__, (arena)->bytes_used);                                        \
     } while (0)
+
+// The same in host memory whatever the arena's backing: for arrays the host reads.
+#define DS_ARENA_HOST_ALLOC(arena, ptr, n) DS_ARENA_ALLOC(ds_arena_host(arena), ptr, n)
 
 #endif

@@ -48,7 +48,7 @@ static int lm_layer(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state *
     if (L->lora_qkv_a)
         ds_lora_forward(ctx, qkv, lmid, ltmp, ln, L->lora_qkv_a, L->lora_qkv_b, N, C, qd + 2 * kd,
                         w->lora_rank, w->lora_scale);
-    ds_qkv_split(q, k, v, qkv, N, nh, nkv, hd);
+    ds_qkv_split(ctx, q, k, v, qkv, N, nh, nkv, hd);
     ops->rope_forward(ctx, q, q, pos, N, nh, hd, cfg->rope_theta);
     ops->rope_forward(ctx, k, k, pos, N, nkv, hd, cfg->rope_theta);
     for (int i = 0; i < in->n_seq; i++) {

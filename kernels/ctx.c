@@ -59,6 +59,27 @@ void ds_ctx_free(ds_ctx *ctx) {
     free(ctx);
 }
 
+static void *arena_chunk_alloc(void *user, size_t bytes) {
+    ds_ctx *ctx = user;
+    return ctx->ops->alloc(ctx, bytes);
+}
+
+static void arena_chunk_free(void *user, void *ptr) {
+    ds_ctx *ctx = user;
+    ctx->ops->free(ctx, ptr);
+}
+
+void ds_ctx_arena_init(ds_ctx *ctx, ds_arena *arena, ds_arena *host, size_t chunk_size,
+                       size_t limit) {
+    ds_arena_init(host, 0, 0);
+    if (ctx->backend == DS_BACKEND_CPU) {
+        ds_arena_init(arena, chunk_size, limit);
+        return;
+    }
+    ds_arena_backing b = {arena_chunk_alloc, arena_chunk_free, ctx};
+    ds_arena_init_backed(arena, chunk_size, limit, &b, host);
+}
+
 void *ds_ctx_scratch(ds_ctx *ctx, size_t bytes) {
     if (bytes <= ctx->scratch_bytes) return ctx->scratch;
     if (ctx->scratch) ctx->ops->free(ctx, ctx->scratch);

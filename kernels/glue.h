@@ -1,34 +1,28 @@
-// glue.h: small host-side reshapes shared by the model's layers: splitting a
-// fused QKV projection into the separate q, k, v the attention op takes, and
-// the reverse for gradients. CPU memory only (the CUDA path gets its own
-// kernels when the model moves there); cheap next to the GEMMs around them.
+// glue.h: small reshapes shared by the model's layers: splitting a fused QKV
+// projection into the separate q, k, v the attention op takes, and the reverse
+// for gradients, through the context's copy_2d (so on any backend's memory);
+// and a host-memory row update for the per-token loops of fusion and the heads.
 #ifndef DS_GLUE_H
 #define DS_GLUE_H
 
-#include <string.h>
+#include "kernels/ops.h"
 
-// qkv (N, (nq + 2 nkv) * hd) -> q (N, nq*hd), k, v (N, nkv*hd)
-static inline void ds_qkv_split(float *q, float *k, float *v, const float *qkv, int N, int nq,
-                                int nkv, int hd) {
+// qkv (N, (nq + 2 nkv) * hd) -> q (N, nq*hd), k, v (N, nkv*hd), on the context's memory
+static inline void ds_qkv_split(ds_ctx *ctx, float *q, float *k, float *v, const float *qkv, int N,
+                                int nq, int nkv, int hd) {
     int qd = nq * hd, kd = nkv * hd, row = qd + 2 * kd;
-    for (int t = 0; t < N; t++) {
-        const float *r = qkv + (size_t)t * row;
-        memcpy(q + (size_t)t * qd, r, sizeof(float) * qd);
-        memcpy(k + (size_t)t * kd, r + qd, sizeof(float) * kd);
-        memcpy(v + (size_t)t * kd, r + qd + kd, sizeof(float) * kd);
-    }
+    ctx->ops->copy_2d(ctx, q, qd, qkv, row, N, qd);
+    ctx->ops->copy_2d(ctx, k, kd, qkv + qd, row, N, kd);
+    ctx->ops->copy_2d(ctx, v, kd, qkv + qd + kd, row, N, kd);
 }
 
 // dqkv (N, row) = [dq | dk | dv] (overwrites)
-static inline void ds_qkv_merge(float *dqkv, const float *dq, const float *dk, const float *dv,
-                                int N, int nq, int nkv, int hd) {
+static inline void ds_qkv_merge(ds_ctx *ctx, float *dqkv, const float *dq, const float *dk,
+                                const float *dv, int N, int nq, int nkv, int hd) {
     int qd = nq * hd, kd = nkv * hd, row = qd + 2 * kd;
-    for (int t = 0; t < N; t++) {
-        float *r = dqkv + (size_t)t * row;
-        memcpy(r, dq + (size_t)t * qd, sizeof(float) * qd);
-        memcpy(r + qd, dk + (size_t)t * kd, sizeof(float) * kd);
-        memcpy(r + qd + kd, dv + (size_t)t * kd, sizeof(float) * kd);
-    }
+    ctx->ops->copy_2d(ctx, dqkv, row, dq, qd, N, qd);
+    ctx->ops->copy_2d(ctx, dqkv + qd, row, dk, kd, N, kd);
+    ctx->ops->copy_2d(ctx, dqkv + qd + kd, row, dv, kd, N, kd);
 }
 
 // dst (n) += scale * src, one row on the calling thread: for the many small

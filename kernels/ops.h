@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/arena.h"
 #include "core/pool.h"
 
 typedef struct ds_ops ds_ops;
@@ -87,6 +88,11 @@ struct ds_ops {
     void (*download)(ds_ctx *ctx, void *host_dst, const void *src, size_t bytes);
     void (*zero)(ds_ctx *ctx, void *ptr, size_t bytes);
     void (*sync)(ds_ctx *ctx); // waits for all queued work
+    // dst (rows, cols) with row stride dst_ld = src (rows, cols) with row stride src_ld
+    // (strides in floats, >= cols); the two must not overlap. The model's reshapes, such as
+    // splitting a fused QKV projection into q, k and v, without a trip through the host.
+    void (*copy_2d)(ds_ctx *ctx, float *dst, int64_t dst_ld, const float *src, int64_t src_ld,
+                    int rows, int cols);
 
     // ---- elementwise
     // out (n) = a + b; out may alias a or b.
@@ -228,6 +234,11 @@ ds_ctx *ds_ctx_new(ds_backend backend, int n_threads);
 ds_ctx *ds_ctx_new_device(ds_backend backend, int n_threads, int device);
 // Frees the context, its scratch and its thread pool. NULL is a no-op.
 void ds_ctx_free(ds_ctx *ctx);
+// Initialises arena (chunk_size, limit as ds_arena_init) over the context's memory: host
+// memory on the CPU, where host stays unused; device memory on a GPU, with host (initialised
+// here) as its companion for the arrays host code reads. Free arena, then host.
+void ds_ctx_arena_init(ds_ctx *ctx, ds_arena *arena, ds_arena *host, size_t chunk_size,
+                       size_t limit);
 // Scratch of at least bytes, owned by the context, valid until the next call.
 // Aborts on out-of-memory: activations are sized at start-up, so this is a broken invariant.
 void *ds_ctx_scratch(ds_ctx *ctx, size_t bytes);

@@ -9,7 +9,8 @@
 
 #include <string.h>
 
-#define ALLOC(ptr, n) DS_ARENA_ALLOC(arena, ptr, n)
+#define ALLOC(ptr, n)      DS_ARENA_ALLOC(arena, ptr, n)
+#define HOST_ALLOC(ptr, n) DS_ARENA_HOST_ALLOC(arena, ptr, n)
 
 void ds_lm_layout(const ds_model_cfg *cfg, ds_lm_weights *w, ds_carver *c) {
     int C = cfg->dim, V = cfg->vocab, hd = cfg->head_dim;
@@ -72,18 +73,18 @@ int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, 
     int hd = cfg->head_dim, E = cfg->n_experts, qkvd = (nh + 2 * nkv) * hd;
     memset(a, 0, sizeof *a);
     a->N = N;
-    ALLOC(a->att_off, lay->n_seq + 1);
+    HOST_ALLOC(a->att_off, lay->n_seq + 1);
     int64_t att_n = 0;
     for (int b = 0; b < lay->n_seq; b++) {
         int64_t T = lay->seq_off[b + 1] - lay->seq_off[b];
         a->att_off[b] = att_n;
         att_n += (int64_t)nh * T * T;
     }
-    ALLOC(a->load, (size_t)cfg->n_layers * E);
+    HOST_ALLOC(a->load, (size_t)cfg->n_layers * E);
     memset(a->load, 0, sizeof(float) * cfg->n_layers * E);
     float *x, *qkv;
     ALLOC(x, (size_t)N * C);
-    memcpy(x, x0, sizeof(float) * N * C);
+    ops->copy_2d(ctx, x, C, x0, C, N, C);
     ALLOC(qkv, (size_t)N * qkvd);
     for (int l = 0; l < cfg->n_layers; l++) {
         const ds_lm_layer *L = &w->layers[l];
@@ -109,7 +110,7 @@ int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, 
             ds_lora_forward(ctx, qkv, la->lora_qkv_mid, ltmp, la->ln1, L->lora_qkv_a, L->lora_qkv_b,
                             N, C, qkvd, r, w->lora_scale);
         }
-        ds_qkv_split(la->q, la->k, la->v, qkv, N, nh, nkv, hd);
+        ds_qkv_split(ctx, la->q, la->k, la->v, qkv, N, nh, nkv, hd);
         ops->rope_forward(ctx, la->q, la->q, lay->pos, N, nh, hd, cfg->rope_theta);
         ops->rope_forward(ctx, la->k, la->k, lay->pos, N, nkv, hd, cfg->rope_theta);
         for (int b = 0; b < lay->n_seq; b++) {
@@ -137,10 +138,16 @@ int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, 
         if (ds_lm_is_moe(cfg, l)) {
             for (int e = 0; e < E; e++)
                 a->load[(size_t)l * E + e] =
-                    (float)(la->offsets[e + 1] - la->offsets[e]) / ((float)N * cfg->topk);
-            if (cfg->balance_weight > 0)
-                a->balance_loss += ds_moe_balance_loss(cfg, lay, N, la->scores, la->eidx,
+                    (float)(la->offsets_h[e + 1] - la->offsets_h[e]) / ((float)N * cfg->topk);
+            if (cfg->balance_weight > 0) { // on the host, from copies the backward reuses
+                int k = cfg->topk;
+                HOST_ALLOC(la->scores_h, (size_t)N * E);
+                HOST_ALLOC(la->eidx_h, (size_t)N * k);
+                ops->download(ctx, la->scores_h, la->scores, sizeof(float) * N * E);
+                ops->download(ctx, la->eidx_h, la->eidx, sizeof(int32_t) * N * k);
+                a->balance_loss += ds_moe_balance_loss(cfg, lay, N, la->scores_h, la->eidx_h,
                                                        cfg->balance_weight, NULL);
+            }
         }
         x = xn;
     }
@@ -207,7 +214,7 @@ int ds_lm_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w,
         ops->zero(ctx, dk0, sizeof(float) * N * kd);
         ops->rope_backward(ctx, dq0, dq, lay->pos, N, nh, hd, cfg->rope_theta);
         ops->rope_backward(ctx, dk0, dk, lay->pos, N, nkv, hd, cfg->rope_theta);
-        ds_qkv_merge(dqkv, dq0, dk0, dv, N, nh, nkv, hd);
+        ds_qkv_merge(ctx, dqkv, dq0, dk0, dv, N, nh, nkv, hd);
         ops->zero(ctx, dln, sizeof(float) * N * C);
         ops->matmul_backward(ctx, dln, G->qkv, NULL, dqkv, la->ln1, L->qkv, N, C, qkvd);
         if (L->lora_qkv_a)

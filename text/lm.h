@@ -76,25 +76,31 @@ typedef struct {
     size_t bytes;   // its size
 } ds_lm_bf16;
 
-// Where the sequences of a packed batch are.
+// Where the sequences of a packed batch are. seq_off and n_prefix are read on the
+// host; pos is read by the RoPE op, so it lives in the context's memory.
 typedef struct {
     int n_seq;
     const int32_t *seq_off;  // (n_seq + 1) first token of each sequence; seq_off[n_seq] = N
     const int32_t *n_prefix; // (n_seq) bidirectional prefix length of each
-    const int32_t *pos;      // (N) RoPE position of each token
+    const int32_t *pos;      // (N) RoPE position of each token (context memory)
 } ds_seq_layout;
 
 typedef struct {
-    float *x;                          // (N, C) layer input
-    float *ln1, *rstd1;                // (N, C), (N)
-    float *q, *k, *v;                  // (N, nh hd), (N, nkv hd), (N, nkv hd); q and k rotated
-    float *att;                        // per sequence (nh, T_b, T_b), concatenated
-    float *ao;                         // (N, nh hd)
-    float *x2;                         // (N, C) after the attention residual
-    float *ln2, *rstd2;                // (N, C), (N)
-    float *h13, *hact;                 // dense: (N, 2H), (N, H)
-    float *logits, *scores, *ew;       // MoE: (N, E), (N, E), (N, k)
-    int32_t *eidx, *offsets;           // (N, k), (E + 1)
+    float *x;                    // (N, C) layer input
+    float *ln1, *rstd1;          // (N, C), (N)
+    float *q, *k, *v;            // (N, nh hd), (N, nkv hd), (N, nkv hd); q and k rotated
+    float *att;                  // per sequence (nh, T_b, T_b), concatenated
+    float *ao;                   // (N, nh hd)
+    float *x2;                   // (N, C) after the attention residual
+    float *ln2, *rstd2;          // (N, C), (N)
+    float *h13, *hact;           // dense: (N, 2H), (N, H)
+    float *logits, *scores, *ew; // MoE: (N, E), (N, E), (N, k)
+    int32_t *eidx, *offsets;     // (N, k), (E + 1)
+    // Host copies of what host code reads: the offsets (load, per-expert LoRA), and, made
+    // by ds_lm_forward when the balance loss has a weight, the scores and choices it reads
+    // (else NULL). On the CPU backend they are copies too: both backends run one code.
+    int32_t *offsets_h, *eidx_h;       // (E + 1), (N, k)
+    float *scores_h;                   // (N, E)
     int32_t *row_of, *token_of;        // (N, k), (N k)
     float *xp, *hp, *ap, *yp;          // (N k, C), (N k, 2 He), (N k, He), (N k, C)
     float *hs, *as;                    // shared: (N, 2 S He), (N, S He)
@@ -103,6 +109,8 @@ typedef struct {
     float *lora_e13_mid, *lora_e2_mid; // ... of the routed experts, (N k, r) in expert order
 } ds_lm_layer_acts;
 
+// Activations live in the arena's memory (the context's); att_off and load in host
+// memory (ds_arena_host).
 typedef struct {
     int N;
     int64_t *att_off; // (n_seq) offset of each sequence's att block

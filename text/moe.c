@@ -12,7 +12,8 @@
 #include <math.h>
 #include <string.h>
 
-#define ALLOC(ptr, n) DS_ARENA_ALLOC(arena, ptr, n)
+#define ALLOC(ptr, n)      DS_ARENA_ALLOC(arena, ptr, n)
+#define HOST_ALLOC(ptr, n) DS_ARENA_HOST_ALLOC(arena, ptr, n)
 
 int ds_lm_ffn_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *w, int layer,
                       const float *bias, const float *inp, float *y, int N, ds_lm_layer_acts *la,
@@ -41,7 +42,8 @@ static int ffn_lora(ds_ctx *ctx, float *out, float **mid, const float *inp, cons
 }
 
 // The same for the routed experts: the rows of expert e (offsets[e] .. offsets[e+1] of
-// the permuted rows) through that expert's own A (E, r, K) and B (E, Nout, r).
+// the permuted rows; offsets in host memory) through that expert's own A (E, r, K) and
+// B (E, Nout, r).
 static int expert_lora(ds_ctx *ctx, float *out, float **mid, const float *inp, const float *A,
                        const float *B, const int32_t *offsets, int E, int K, int Nout,
                        const ds_lm_layer *w, ds_arena *arena) {
@@ -136,16 +138,18 @@ int ds_lm_ffn_forward_bf16(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_lay
     ops->matmul_forward(ctx, la->logits, inp, w->router, NULL, N, C, E);
     ops->moe_route_forward(ctx, la->eidx, la->ew, la->scores, la->logits, bias, N, rc);
     ops->moe_permute(ctx, la->offsets, la->row_of, la->token_of, la->eidx, N, k, E);
+    HOST_ALLOC(la->offsets_h, E + 1);
+    ops->download(ctx, la->offsets_h, la->offsets, sizeof(int32_t) * (E + 1));
     ops->moe_dispatch_forward(ctx, la->xp, inp, la->token_of, N, k, C);
     grouped(ctx, la->hp, la->xp, w->exp_w13, wb->exp_w13, la->offsets, E, C, 2 * He);
     if (w->lora_exp13_a)
         TRY(expert_lora(ctx, la->hp, &la->lora_e13_mid, la->xp, w->lora_exp13_a, w->lora_exp13_b,
-                        la->offsets, E, C, 2 * He, w, arena));
+                        la->offsets_h, E, C, 2 * He, w, arena));
     ops->swiglu_forward(ctx, la->ap, la->hp, N * k, He);
     grouped(ctx, la->yp, la->ap, w->exp_w2, wb->exp_w2, la->offsets, E, He, C);
     if (w->lora_exp2_a)
         TRY(expert_lora(ctx, la->yp, &la->lora_e2_mid, la->ap, w->lora_exp2_a, w->lora_exp2_b,
-                        la->offsets, E, He, C, w, arena));
+                        la->offsets_h, E, He, C, w, arena));
     ops->moe_combine_forward(ctx, y, la->yp, la->ew, la->row_of, N, k, C);
     if (SH > 0) {
         float *ys;
@@ -226,7 +230,7 @@ int ds_lm_ffn_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *
                                  C);
     if (w->lora_exp2_a)
         TRY(expert_lora_backward(ctx, dap, g->lora_exp2_a, g->lora_exp2_b, dyp, la->ap,
-                                 la->lora_e2_mid, w->lora_exp2_a, w->lora_exp2_b, la->offsets, E,
+                                 la->lora_e2_mid, w->lora_exp2_a, w->lora_exp2_b, la->offsets_h, E,
                                  He, C, w, arena));
     ops->zero(ctx, dhp, sizeof(float) * N * k * 2 * He);
     ops->swiglu_backward(ctx, dhp, dap, la->hp, N * k, He);
@@ -235,13 +239,22 @@ int ds_lm_ffn_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_layer *
                                  2 * He);
     if (w->lora_exp13_a)
         TRY(expert_lora_backward(ctx, dxp, g->lora_exp13_a, g->lora_exp13_b, dhp, la->xp,
-                                 la->lora_e13_mid, w->lora_exp13_a, w->lora_exp13_b, la->offsets, E,
-                                 C, 2 * He, w, arena));
+                                 la->lora_e13_mid, w->lora_exp13_a, w->lora_exp13_b, la->offsets_h,
+                                 E, C, 2 * He, w, arena));
     ops->moe_dispatch_backward(ctx, dinp, dxp, la->row_of, N, k, C);
     ops->zero(ctx, dlogits, sizeof(float) * N * E);
     ops->moe_route_backward(ctx, dlogits, dew, la->eidx, la->scores, N, rc);
-    if (lay && cfg->balance_weight > 0)
-        ds_moe_balance_loss(cfg, lay, N, la->scores, la->eidx, cfg->balance_weight, dlogits);
+    if (lay && cfg->balance_weight > 0) {
+        // computed on the host from ds_lm_forward's copies, added on the context's memory
+        DS_ASSERT(la->scores_h && la->eidx_h);
+        float *dbal, *dbal_d;
+        HOST_ALLOC(dbal, (size_t)N * E);
+        ALLOC(dbal_d, (size_t)N * E);
+        memset(dbal, 0, sizeof(float) * N * E);
+        ds_moe_balance_loss(cfg, lay, N, la->scores_h, la->eidx_h, cfg->balance_weight, dbal);
+        ops->upload(ctx, dbal_d, dbal, sizeof(float) * N * E);
+        ops->axpy(ctx, dlogits, dbal_d, 1.0f, (int64_t)N * E);
+    }
     ops->matmul_backward(ctx, dinp, g->router, NULL, dlogits, inp, w->router, N, C, E);
     ds_arena_rewind(arena, mark);
     return 0;

@@ -61,7 +61,14 @@ int ds_vit_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_vit_weights *w
     a->P = P;
     a->T = T;
     ALLOC(a->patches, (size_t)N * K);
-    im2col(a->patches, pixels, P, S, p);
+    if (!arena->backing.alloc) { // host memory: in place
+        im2col(a->patches, pixels, P, S, p);
+    } else { // on the host, then up: a reshape of the input, like tokenising
+        float *host;
+        DS_ARENA_HOST_ALLOC(arena, host, (size_t)N * K);
+        im2col(host, pixels, P, S, p);
+        ops->upload(ctx, a->patches, host, sizeof(float) * N * K);
+    }
     float *x;
     ALLOC(x, (size_t)N * D);
     ops->matmul_forward(ctx, x, a->patches, w->patch_w, w->patch_b, N, K, D);
@@ -90,7 +97,7 @@ int ds_vit_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_vit_weights *w
         ops->layernorm_forward(ctx, a->l[l].ln1, a->l[l].mean1, a->l[l].rstd1, x, b->ln1_w,
                                b->ln1_b, N, D, eps);
         ops->matmul_forward(ctx, qkv, a->l[l].ln1, b->qkv_w, b->qkv_b, N, D, 3 * D);
-        ds_qkv_split(a->l[l].q, a->l[l].k, a->l[l].v, qkv, N, H, H, hd);
+        ds_qkv_split(ctx, a->l[l].q, a->l[l].k, a->l[l].v, qkv, N, H, H, hd);
         ops->attention_forward(ctx, a->l[l].ao, a->l[l].att, a->l[l].q, a->l[l].k, a->l[l].v, P, T,
                                H, H, hd, full);
         float *x2 = a->l[l].x2;
@@ -154,7 +161,7 @@ int ds_vit_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_vit_weights *
         ops->zero(ctx, dv, sizeof(float) * N * D);
         ops->attention_backward(ctx, dq, dk, dv, dao, a->l[l].att, a->l[l].q, a->l[l].k, a->l[l].v,
                                 P, T, H, H, hd, full);
-        ds_qkv_merge(dqkv, dq, dk, dv, N, H, H, hd);
+        ds_qkv_merge(ctx, dqkv, dq, dk, dv, N, H, H, hd);
         ops->zero(ctx, dln, sizeof(float) * N * D);
         ops->matmul_backward(ctx, dln, gb->qkv_w, gb->qkv_b, dqkv, a->l[l].ln1, b->qkv_w, N, D,
                              3 * D);

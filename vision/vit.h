@@ -53,7 +53,8 @@ typedef struct {
 
 // Lays out the encoder's tensors ("vision.*") in a parameter walk.
 void ds_vit_layout(const ds_model_cfg *cfg, ds_vit_weights *w, ds_carver *c);
-// Encodes P images pixels (P, 3, S, S). Returns 0, or DS_E_NOMEM when the arena is full.
+// Encodes P images pixels (P, 3, S, S; host memory) on the context; activations in the
+// arena's memory. Returns 0, or DS_E_NOMEM when the arena is full.
 int ds_vit_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_vit_weights *w,
                    const float *pixels, int P, ds_vit_acts *a, ds_arena *arena);
 // dout (P*T, D) is the gradient of the features; it is used as scratch (clobbered).

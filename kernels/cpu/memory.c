@@ -36,6 +36,14 @@ void ds_cpu_sync(ds_ctx *ctx) {
     (void)ctx;
 }
 
+void ds_cpu_copy_2d(ds_ctx *ctx, float *dst, int64_t dst_ld, const float *src, int64_t src_ld,
+                    int rows, int cols) {
+    (void)ctx;
+    if (cols <= 0) return;
+    for (int r = 0; r < rows; r++)
+        memcpy(dst + (size_t)r * dst_ld, src + (size_t)r * src_ld, sizeof(float) * cols);
+}
+
 typedef struct {
     float *out;
     const float *a, *b;

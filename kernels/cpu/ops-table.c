@@ -10,6 +10,7 @@ static const ds_ops ds_cpu_ops = {
     .download = ds_cpu_download,
     .zero = ds_cpu_zero,
     .sync = ds_cpu_sync,
+    .copy_2d = ds_cpu_copy_2d,
     .add = ds_cpu_add,
     .axpy = ds_cpu_axpy,
     .sumsq = ds_cpu_sumsq,

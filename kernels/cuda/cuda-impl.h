@@ -48,6 +48,8 @@ void ds_cuda_download(ds_ctx *ctx, void *host_dst, const void *src, size_t bytes
 void ds_cuda_zero(ds_ctx *ctx, void *ptr, size_t bytes);
 void ds_cuda_sync(ds_ctx *ctx);
 
+void ds_cuda_copy_2d(ds_ctx *ctx, float *dst, int64_t dst_ld, const float *src, int64_t src_ld,
+                     int rows, int cols);
 void ds_cuda_add(ds_ctx *ctx, float *out, const float *a, const float *b, int64_t n);
 void ds_cuda_axpy(ds_ctx *ctx, float *dst, const float *src, float scale, int64_t n);
 double ds_cuda_sumsq(ds_ctx *ctx, const float *x, int64_t n);

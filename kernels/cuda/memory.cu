@@ -34,6 +34,14 @@ void ds_cuda_sync(ds_ctx *ctx) {
     DS_CUDA_TRY(cudaStreamSynchronize(ds_cuda_stream(ctx)));
 }
 
+void ds_cuda_copy_2d(ds_ctx *ctx, float *dst, int64_t dst_ld, const float *src, int64_t src_ld,
+                     int rows, int cols) {
+    if (rows <= 0 || cols <= 0) return;
+    DS_CUDA_TRY(cudaMemcpy2DAsync(dst, sizeof(float) * dst_ld, src, sizeof(float) * src_ld,
+                                  sizeof(float) * cols, rows, cudaMemcpyDeviceToDevice,
+                                  ds_cuda_stream(ctx)));
+}
+
 static __global__ void add_kernel(float *out, const float *a, const float *b, long long n) {
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) out[i] = a[i] + b[i];

@@ -11,6 +11,7 @@ static const ds_ops ds_cuda_ops = {
     .download = ds_cuda_download,
     .zero = ds_cuda_zero,
     .sync = ds_cuda_sync,
+    .copy_2d = ds_cuda_copy_2d,
     .add = ds_cuda_add,
     .axpy = ds_cuda_axpy,
     .sumsq = ds_cuda_sumsq,

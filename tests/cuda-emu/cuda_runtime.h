@@ -1,9 +1,10 @@
 // cuda_runtime.h (emulated): the part of the CUDA runtime and device language that
 // kernels/cuda uses, for running those kernels on the CPU in ds_tests_cuda_emu. Found before
 // any real CUDA include folder for that target only; tests/cuda-emu/emu.cpp implements it
-// (threads are fibers, one block at a time). Device memory is host memory, launches and copies
-// are synchronous, streams are tokens. Deliberately not here: textures, events, graphs,
-// cooperative groups, dynamic parallelism, half types: add what a kernel starts to use.
+// (threads are fibers, one block at a time). Device memory is host memory fenced off from host
+// code (emu.cpp says how), launches and copies are synchronous, streams are tokens.
+// Deliberately not here: textures, events, graphs, cooperative groups, dynamic parallelism,
+// half types: add what a kernel starts to use.
 #ifndef DS_CUDA_EMU_RUNTIME_H
 #define DS_CUDA_EMU_RUNTIME_H
 
@@ -49,6 +50,7 @@ typedef enum cudaError {
     cudaErrorInvalidValue = 1,
     cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
+    cudaErrorInvalidPitchValue = 12,
     cudaErrorInvalidDevice = 101,
     cudaErrorLaunchFailure = 719,
 } cudaError_t;
@@ -89,6 +91,11 @@ cudaError_t cudaFree(void *ptr);
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind);
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream);
+cudaError_t cudaMemcpy2D(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
+                         size_t height, cudaMemcpyKind kind);
+cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch,
+                              size_t width, size_t height, cudaMemcpyKind kind,
+                              cudaStream_t stream);
 cudaError_t cudaMemset(void *ptr, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void *ptr, int value, size_t bytes, cudaStream_t stream);
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned flags);

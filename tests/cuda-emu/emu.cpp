@@ -4,15 +4,23 @@
 // until every thread they name has arrived. Blocks run one after another. Misuse a GPU would
 // hang on or make undefined (a barrier some threads skip, a warp operation naming an exited
 // lane, mismatched masks, a deadlock) aborts with the block and thread. Also the runtime and
-// cuBLAS subset of cuda_runtime.h / cublas_v2.h. Not here: real concurrency (races between
-// warps without a barrier go unseen), memory spaces (a host pointer works as a device one),
+// cuBLAS subset of cuda_runtime.h / cublas_v2.h.
+// Device memory is fenced, so the slips a GPU punishes fail here too instead of passing on
+// shared host memory: each cudaMalloc is its own mapping, ending at a PROT_NONE guard page (a
+// read or write past its end, rounded to 256 bytes, faults), and all of it is PROT_NONE except
+// while a kernel, copy, memset or GEMM runs (host code that dereferences a device pointer
+// faults). Copies check their direction against the allocations. Not here: real concurrency
+// (races between warps without a barrier go unseen), a kernel reading host memory (works),
 // timing. Incompatible with AddressSanitizer (it does not know the fiber stacks).
 #include "cublas_v2.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <map>
+#include <signal.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <vector>
 
 uint3 threadIdx, blockIdx;
@@ -128,15 +136,136 @@ static cudaError_t last_error = cudaSuccess;
 static void emu_fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "cuda-emu: block (%u,%u,%u) of (%u,%u,%u)", blockIdx.x, blockIdx.y, blockIdx.z,
-            gridDim.x, gridDim.y, gridDim.z);
-    if (S.cur < S.n) fprintf(stderr, ", thread %u of %u", S.cur, S.n);
+    fputs("cuda-emu", stderr);
+    if (S.in_kernel) {
+        fprintf(stderr, ": block (%u,%u,%u) of (%u,%u,%u)", blockIdx.x, blockIdx.y, blockIdx.z,
+                gridDim.x, gridDim.y, gridDim.z);
+        if (S.cur < S.n) fprintf(stderr, ", thread %u of %u", S.cur, S.n);
+    }
     fputs(": ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
     fflush(stderr);
     abort();
+}
+
+// ---- device memory: each cudaMalloc maps [padding | bytes rounded up to 256 | guard page],
+// the pointer 256-aligned and its rounded end against the guard, which stays PROT_NONE. The
+// rest is PROT_NONE too, but for the spans of device work (dev_scope): a kernel, a copy, a
+// memset, a GEMM. A few mprotect calls per allocation per launch; the tests hold few buffers.
+
+struct emu_alloc {
+    char *map;    // the mapping: span bytes, then the guard page
+    size_t span;  // page-rounded bytes before the guard page
+    char *ptr;    // what cudaMalloc returned: map + span - bytes rounded up to 256
+    size_t bytes; // as asked of cudaMalloc
+};
+
+static std::map<uintptr_t, emu_alloc> dev; // by mapping address
+static int dev_depth;                      // nesting of dev_scope: open while > 0
+static size_t page_bytes;
+
+// The allocation whose mapping (guard page included) overlaps [p, p + n), n >= 1, or NULL.
+static const emu_alloc *dev_overlap(const void *p, size_t n) {
+    const uintptr_t a = (uintptr_t)p, last = n - 1 > UINTPTR_MAX - a ? UINTPTR_MAX : a + n - 1;
+    auto it = dev.upper_bound(last);
+    if (it == dev.begin()) return NULL;
+    --it;
+    return it->first >= a || a - it->first < it->second.span + page_bytes ? &it->second : NULL;
+}
+
+static void dev_protect(int prot) {
+    for (auto &kv : dev)
+        if (mprotect(kv.second.map, kv.second.span, prot) != 0)
+            emu_fail("mprotect of device memory %p (%zu bytes) failed", (void *)kv.second.ptr,
+                     kv.second.bytes);
+}
+
+// Device memory readable and writable for the scope's lifetime; scopes nest.
+struct dev_scope {
+    dev_scope() {
+        if (dev_depth++ == 0) dev_protect(PROT_READ | PROT_WRITE);
+    }
+    ~dev_scope() {
+        if (--dev_depth == 0) dev_protect(PROT_NONE);
+    }
+};
+
+// SIGSEGV on device memory: says which allocation and who touched it, then lets the default
+// action kill the process (SA_RESETHAND; the access runs again). snprintf in a handler is not
+// async-signal-safe, but this path only ever ends in a crash.
+static void dev_fault(int sig, siginfo_t *si, void *uc) {
+    const emu_alloc *a = dev_overlap(si->si_addr, 1);
+    if (!a) return; // not device memory: the ordinary crash
+    const char *q = (const char *)si->si_addr, *end = a->ptr + (a->bytes + 255) / 256 * 256;
+    char where[64], block[64] = "", msg[512];
+    if (q >= end)
+        snprintf(where, sizeof where, "%zu bytes past the end (guard page)",
+                 (size_t)(q - (a->ptr + a->bytes)));
+    else if (q < a->ptr)
+        snprintf(where, sizeof where, "%zu bytes before the start", (size_t)(a->ptr - q));
+    else
+        snprintf(where, sizeof where, "byte %zu", (size_t)(q - a->ptr));
+    if (S.in_kernel)
+        snprintf(block, sizeof block, ", block (%u,%u,%u), thread %u", blockIdx.x, blockIdx.y,
+                 blockIdx.z, S.cur);
+    const char *who = S.in_kernel ? "a kernel" : dev_depth ? "device work" : "host code";
+    int n =
+        snprintf(msg, sizeof msg,
+                 "cuda-emu: %s touched %p, %s of the cudaMalloc allocation %p of %zu bytes%s%s\n",
+                 who, (void *)q, where, (void *)a->ptr, a->bytes, block,
+                 dev_depth ? "" : " (host code cannot reach device memory: cudaMemcpy it)");
+    n = n < 0 ? 0 : n < (int)sizeof msg ? n : (int)sizeof msg - 1;
+    ssize_t w = write(2, msg, (size_t)n);
+    (void)w;
+}
+
+static const char *const kind_name[] = {"HostToHost", "HostToDevice", "DeviceToHost",
+                                        "DeviceToDevice", "Default"};
+
+// Whether [p, p + n), n >= 1, lies inside one allocation (device) or outside every one (host);
+// if not, says why on stderr (DS_CUDA_CHECK then names the call and its line). kind < 0: none.
+static bool span_ok(const char *call, int kind, const char *what, const void *p, size_t n,
+                    bool device) {
+    const emu_alloc *a = dev_overlap(p, device ? 1 : n);
+    const char *c = (const char *)p;
+    if (device && a && c >= a->ptr && n <= a->bytes - (size_t)(c - a->ptr)) return true;
+    if (!device && p && !a) return true;
+    fprintf(stderr, "cuda-emu: %s", call);
+    if (kind >= 0) fprintf(stderr, " (%s)", kind_name[kind]);
+    fprintf(stderr, ": %s %p + %zu bytes ", what, p, n);
+    if (!device && !p)
+        fprintf(stderr, "is NULL\n");
+    else if (!device)
+        fprintf(stderr, "is device memory (allocation %p of %zu bytes), not host memory\n",
+                (void *)a->ptr, a->bytes);
+    else if (!a)
+        fprintf(stderr, "is not device memory (no cudaMalloc allocation holds it)\n");
+    else
+        fprintf(stderr, "is not inside the cudaMalloc allocation %p of %zu bytes\n", (void *)a->ptr,
+                a->bytes);
+    return false;
+}
+
+// A copy's direction against the allocations: each side of the kind (inferred for Default
+// from where the pointer lies) must be wholly host or wholly inside one allocation.
+static cudaError_t copy_check(const char *call, void *dst, size_t dst_n, const void *src,
+                              size_t src_n, cudaMemcpyKind kind) {
+    if ((unsigned)kind > cudaMemcpyDefault) {
+        fprintf(stderr, "cuda-emu: %s: no cudaMemcpyKind %d\n", call, (int)kind);
+        return cudaErrorInvalidValue;
+    }
+    bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+    bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+    if (kind == cudaMemcpyDefault) {
+        dst_dev = dev_overlap(dst, 1) != NULL;
+        src_dev = dev_overlap(src, 1) != NULL;
+    }
+    if (!span_ok(call, kind, "dst", dst, dst_n, dst_dev) ||
+        !span_ok(call, kind, "src", src, src_n, src_dev))
+        return cudaErrorInvalidValue;
+    return cudaSuccess;
 }
 
 static void set_coordinates(unsigned t) {
@@ -342,6 +471,7 @@ void emu_run(const emu_cfg &cfg, void (*body)(void *), void *env) {
     S.body = body;
     S.env = env;
     S.dyn.assign(cfg.shm, 0xff);
+    dev_scope open;
     S.in_kernel = 1;
     gridDim = g;
     blockDim = b;
@@ -366,6 +496,8 @@ extern "C" const char *cudaGetErrorName(cudaError_t err) {
         return "cudaErrorMemoryAllocation";
     case cudaErrorInvalidConfiguration:
         return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidPitchValue:
+        return "cudaErrorInvalidPitchValue";
     case cudaErrorInvalidDevice:
         return "cudaErrorInvalidDevice";
     case cudaErrorLaunchFailure:
@@ -379,12 +511,15 @@ extern "C" const char *cudaGetErrorString(cudaError_t err) {
     case cudaSuccess:
         return "no error";
     case cudaErrorInvalidValue:
-        return "invalid argument (emulator: e.g. more than 48 KiB of dynamic shared memory)";
+        return "invalid argument (emulator: e.g. more than 48 KiB of dynamic shared memory, or a "
+               "copy or memset outside the cudaMalloc allocations or against its kind)";
     case cudaErrorMemoryAllocation:
         return "out of memory";
     case cudaErrorInvalidConfiguration:
         return "invalid configuration argument (emulator: block of 1..1024 threads, grid "
                "within 2^31-1 x 65535 x 65535)";
+    case cudaErrorInvalidPitchValue:
+        return "invalid pitch argument (a 2D copy's width exceeds a pitch)";
     case cudaErrorInvalidDevice:
         return "invalid device ordinal (the emulator has device 0 only)";
     case cudaErrorLaunchFailure:
@@ -431,23 +566,54 @@ extern "C" cudaError_t cudaDeviceSynchronize(void) {
 }
 
 // 256-byte aligned like cudaMalloc; filled with 0xff bytes (NaN floats, -1 ints) so a kernel
-// that reads what nobody wrote shows it.
+// that reads what nobody wrote shows it. Zero bytes gives NULL, as the runtime does.
 extern "C" cudaError_t cudaMalloc(void **ptr, size_t bytes) {
-    void *p = aligned_alloc(256, (bytes + 255) / 256 * 256);
-    if (!p) return cudaErrorMemoryAllocation;
-    memset(p, 0xff, bytes);
-    *ptr = p;
+    if (!ptr) return cudaErrorInvalidValue;
+    *ptr = NULL;
+    if (!bytes) return cudaSuccess;
+    if (!page_bytes) {
+        page_bytes = (size_t)sysconf(_SC_PAGESIZE);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = dev_fault;
+        sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+        sigaction(SIGSEGV, &sa, NULL);
+    }
+    if (bytes > SIZE_MAX / 2) return cudaErrorMemoryAllocation;
+    const size_t rounded = (bytes + 255) / 256 * 256;
+    const size_t span = (rounded + page_bytes - 1) / page_bytes * page_bytes;
+    void *m = mmap(NULL, span + page_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return cudaErrorMemoryAllocation;
+    emu_alloc a = {(char *)m, span, (char *)m + span - rounded, bytes};
+    if (mprotect(m, span, PROT_READ | PROT_WRITE) != 0) {
+        munmap(m, span + page_bytes);
+        return cudaErrorMemoryAllocation;
+    }
+    memset(a.ptr, 0xff, rounded);
+    if (!dev_depth) mprotect(m, span, PROT_NONE);
+    dev.emplace((uintptr_t)m, a);
+    *ptr = a.ptr;
     return cudaSuccess;
 }
 
 extern "C" cudaError_t cudaFree(void *ptr) {
-    free(ptr);
+    if (!ptr) return cudaSuccess;
+    const emu_alloc *a = dev_overlap(ptr, 1);
+    if (!a || a->ptr != ptr) {
+        fprintf(stderr, "cuda-emu: cudaFree(%p): not a pointer cudaMalloc returned\n", ptr);
+        return cudaErrorInvalidValue;
+    }
+    munmap(a->map, a->span + page_bytes);
+    dev.erase((uintptr_t)a->map);
     return cudaSuccess;
 }
 
 extern "C" cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind) {
-    if (bytes && (!dst || !src)) return cudaErrorInvalidValue;
-    if (bytes) memmove(dst, src, bytes);
+    if (!bytes) return cudaSuccess;
+    cudaError_t e = copy_check("cudaMemcpy", dst, bytes, src, bytes, kind);
+    if (e != cudaSuccess) return e;
+    dev_scope open;
+    memmove(dst, src, bytes);
     return cudaSuccess;
 }
 
@@ -456,9 +622,39 @@ extern "C" cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes,
     return cudaMemcpy(dst, src, bytes, kind);
 }
 
+// height rows of width bytes, dpitch and spitch bytes apart.
+extern "C" cudaError_t cudaMemcpy2D(void *dst, size_t dpitch, const void *src, size_t spitch,
+                                    size_t width, size_t height, cudaMemcpyKind kind) {
+    if (width > dpitch || width > spitch) {
+        fprintf(stderr,
+                "cuda-emu: cudaMemcpy2D: width %zu bytes exceeds dpitch %zu or spitch %zu\n", width,
+                dpitch, spitch);
+        return cudaErrorInvalidPitchValue;
+    }
+    if (!width || !height) return cudaSuccess;
+    // Each side spans (height - 1) pitches and one row.
+    if (height - 1 > (SIZE_MAX - width) / dpitch || height - 1 > (SIZE_MAX - width) / spitch)
+        return cudaErrorInvalidValue;
+    cudaError_t e = copy_check("cudaMemcpy2D", dst, (height - 1) * dpitch + width, src,
+                               (height - 1) * spitch + width, kind);
+    if (e != cudaSuccess) return e;
+    dev_scope open;
+    for (size_t r = 0; r < height; r++)
+        memmove((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
+    return cudaSuccess;
+}
+
+extern "C" cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch,
+                                         size_t width, size_t height, cudaMemcpyKind kind,
+                                         cudaStream_t stream) {
+    return cudaMemcpy2D(dst, dpitch, src, spitch, width, height, kind);
+}
+
 extern "C" cudaError_t cudaMemset(void *ptr, int value, size_t bytes) {
-    if (bytes && !ptr) return cudaErrorInvalidValue;
-    if (bytes) memset(ptr, value, bytes);
+    if (!bytes) return cudaSuccess;
+    if (!span_ok("cudaMemset", -1, "ptr", ptr, bytes, true)) return cudaErrorInvalidValue;
+    dev_scope open;
+    memset(ptr, value, bytes);
     return cudaSuccess;
 }
 
@@ -568,6 +764,7 @@ extern "C" cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t 
     if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
     const float al = *(const float *)alpha, be = *(const float *)beta;
     const int bf16 = compute == CUBLAS_COMPUTE_32F_FAST_16BF;
+    dev_scope open;
     // op(A) (m, k) row by row; op(B)^T (n, k) row by row: C[i, j] = a_i . b_j.
     std::vector<float> a = op_rows((const float *)A, lda, ta, m, k, bf16);
     std::vector<float> b =
