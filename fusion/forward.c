@@ -5,11 +5,13 @@
 #include "fusion/model-impl.h"
 
 #include "core/error.h"
+#include "kernels/row-plan.h"
 
 #include <string.h>
 
-static ds_seq_layout layout_of(const ds_batch *b) {
-    ds_seq_layout lay = {b->n_seq, b->seq_off, b->n_prefix, b->pos};
+// The batch's sequences, with the positions in the context's memory (the RoPE op reads them).
+static ds_seq_layout layout_of(const ds_batch *b, const ds_fwd *f) {
+    ds_seq_layout lay = {b->n_seq, b->seq_off, b->n_prefix, f->pos};
     return lay;
 }
 
@@ -18,10 +20,12 @@ int ds_model_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_arena *aren
     memset(st, 0, sizeof *st);
     if (b->N <= 0) return ds_error(DS_E_INVAL, "model: empty batch");
     ds_fwd *f;
-    DS_ALLOC(f, 1);
+    DS_ARENA_HOST_ALLOC(arena, f, 1); // a host struct of pointers
     memset(f, 0, sizeof *f);
+    f->pos = ds_ctx_i32(ctx, arena, b->pos, b->N);
+    if (!f->pos) return ds_error(DS_E_NOMEM, "model: arena full");
     int rc = ds_embed_forward(m, ctx, b, f, arena);
-    ds_seq_layout lay = layout_of(b);
+    ds_seq_layout lay = layout_of(b, f);
     if (!rc) rc = ds_lm_forward(ctx, &m->cfg, &m->w.lm, m->router_bias, f->x0, &lay, &f->lm, arena);
     if (!rc) rc = ds_heads_forward(m, ctx, b, f, arena, st);
     if (rc) return rc;
@@ -41,7 +45,7 @@ int ds_model_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
     DS_ALLOC(dx0, (size_t)N * C);
     ctx->ops->zero(ctx, dh, sizeof(float) * N * C);
     ctx->ops->zero(ctx, dx0, sizeof(float) * N * C);
-    ds_seq_layout lay = layout_of(b);
+    ds_seq_layout lay = layout_of(b, f);
     int rc = ds_heads_backward(m, ctx, b, f, grads, dh, arena);
     if (!rc) rc = ds_lm_backward(ctx, &m->cfg, &m->w.lm, &grads->lm, &lay, &f->lm, dh, dx0, arena);
     if (!rc) rc = ds_embed_backward(m, ctx, b, f, grads, dx0, arena);

@@ -5,11 +5,14 @@
 // and the word-span pointers (a): a start-word and an end-word distribution
 // over the sequence's document words, scored as scaled dot products between
 // a query from the pointing position and a key from each word's first token.
-// Host loops around the GEMMs: the rows are few next to the layers.
+// The plain vocabulary head (no copy mask, no mixture) and the pointers
+// (pointer-heads.c) run through the ops, on either backend; the copy mask and the
+// pointer-generator mixture loop on the host, so they run on the CPU only.
 #include "fusion/model-impl.h"
 
 #include "core/error.h"
 #include "kernels/glue.h"
+#include "kernels/row-plan.h"
 
 #include <math.h>
 #include <string.h>
@@ -103,47 +106,64 @@ static int is_value(uint8_t role) {
     return role == DS_ROLE_VALUE0 || role == DS_ROLE_VALUE;
 }
 
-int ds_heads_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_arena *arena,
-                     ds_step_stats *st) {
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        int rc_ = (call);                                                                          \
+        if (rc_) return rc_;                                                                       \
+    } while (0)
+
+// Plain vocabulary head: softmax cross-entropy of every row's logits through the op;
+// the losses and each row's first choice come back for the figures.
+static int vocab_forward(ds_ctx *ctx, const ds_batch *b, ds_fwd *f, const float *logits,
+                         ds_arena *arena, double *sum_ans, double *sum_doc, int *ans_ok) {
+    const ds_ops *ops = ctx->ops;
+    int M = f->M, V = f->V;
+    if ((int64_t)M * V > INT32_MAX) // the targets' probabilities are fetched by int32 index
+        return ds_error(DS_E_TOO_LARGE, "heads: %d rows of %d logits in one batch", M, V);
+    int32_t *tgt, *amax, *amax_h;
+    float *losses, *p_h; // losses: the op's own, in float (unused: see below)
+    DS_ARENA_HOST_ALLOC(arena, tgt, M);
+    DS_ARENA_HOST_ALLOC(arena, amax_h, M);
+    DS_ARENA_HOST_ALLOC(arena, p_h, M);
+    DS_ALLOC(amax, M);
+    DS_ALLOC(losses, M);
+    for (int i = 0; i < M; i++) tgt[i] = b->target[f->rows[i]];
+    f->vt = (int32_t *)ds_ctx_i32(ctx, arena, tgt, M);
+    if (!f->vt) return ds_error(DS_E_NOMEM, "heads: arena full");
+    ops->crossentropy_forward(ctx, losses, f->probs, logits, f->vt, M, V);
+    ops->argmax_rows(ctx, amax, f->probs, M, V);
+    // the loss from each row's probability of its target, in double (pointer-heads.c)
+    int32_t *at;
+    DS_ARENA_HOST_ALLOC(arena, at, M);
+    for (int i = 0; i < M; i++) at[i] = (int32_t)((int64_t)i * V + tgt[i]);
+    TRY(ds_gather_values(ctx, arena, f->probs, at, M, p_h));
+    ops->download(ctx, amax_h, amax, sizeof(int32_t) * M);
+    for (int i = 0; i < M; i++) {
+        int t = f->rows[i];
+        double ce = -log(p_h[i] > 1e-30f ? p_h[i] : 1e-30f);
+        f->pg_att_off[i] = -1;
+        f->pg_p[i] = p_h[i];
+        if (b->role[t]) {
+            *sum_ans += ce * b->target_w[t];
+            *ans_ok += amax_h[i] == tgt[i];
+        } else {
+            *sum_doc += ce * b->target_w[t];
+        }
+    }
+    return 0;
+}
+
+// The vocabulary head with the copy mask and / or the pointer-generator mixture, on the
+// host (CPU backend only): logits is host memory.
+static int vocab_mixture_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f,
+                                 float *logits, ds_arena *arena, double *sum_ans, double *sum_doc,
+                                 int *ans_ok) {
     const ds_ops *ops = ctx->ops;
     const ds_model_cfg *cfg = &m->cfg;
     const ds_weights *w = &m->w;
-    int N = b->N, C = cfg->dim, V = cfg->vocab;
+    int M = f->M, C = cfg->dim, V = cfg->vocab;
     const float *H = f->lm.out;
     float isq = 1.0f / sqrtf((float)C);
-    // ---- counts and normalisation: answer targets and pointers share one mean; the
-    // document LM loss has its own mean, weighted by target_w.
-    int n_ans = 0, n_doc = 0, n_ptr = 0;
-    for (int t = 0; t < N; t++) {
-        if (b->target[t] >= 0) b->role[t] ? n_ans++ : n_doc++;
-        if (b->ptr_kind[t] && b->ptr_target[t] >= 0) n_ptr++;
-    }
-    st->n_ans = n_ans;
-    st->n_doc = n_doc;
-    st->n_ptr = n_ptr;
-    float norm_ans = 1.0f / (float)(n_ans + n_ptr > 0 ? n_ans + n_ptr : 1);
-    float norm_doc = 1.0f / (float)(n_doc > 0 ? n_doc : 1);
-    // ---- vocabulary rows
-    int M = n_ans + n_doc;
-    f->M = M;
-    DS_ALLOC(f->rows, M);
-    DS_ALLOC(f->hm, (size_t)M * C);
-    DS_ALLOC(f->probs, (size_t)M * V);
-    DS_ALLOC(f->masked, M);
-    DS_ALLOC(f->rw, M);
-    DS_ALLOC(f->pg_p, M);
-    DS_ALLOC(f->pg_att_off, M);
-    int r = 0;
-    for (int t = 0; t < N; t++)
-        if (b->target[t] >= 0) {
-            f->rows[r] = t;
-            f->rw[r] = b->target_w[t] * (b->role[t] ? norm_ans : norm_doc);
-            memcpy(f->hm + (size_t)r * C, H + (size_t)t * C, sizeof(float) * C);
-            r++;
-        }
-    float *logits;
-    DS_ALLOC(logits, (size_t)M * V);
-    ops->matmul_forward(ctx, logits, f->hm, w->lm.head, NULL, M, C, V);
     // document tokens of every sequence (pointer-generator keys, copy mask)
     DS_ALLOC(f->doc_off, b->n_seq + 1);
     int nd = 0;
@@ -180,8 +200,6 @@ int ds_heads_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
             }
         DS_ALLOC(f->pg_att, att_n);
     }
-    double sum_ans = 0, sum_doc = 0;
-    int ans_ok = 0;
     // copy mask (few rows), then the softmax of every row across the threads
     for (int i = 0; i < M; i++) {
         int t = f->rows[i], s = seq_of(b, t), tgt = b->target[t];
@@ -226,66 +244,68 @@ int ds_heads_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
         f->pg_p[i] = pt;
         double ce = -log(pt > 1e-30f ? pt : 1e-30f);
         if (b->role[t]) {
-            sum_ans += ce * b->target_w[t];
-            ans_ok += best == tgt;
+            *sum_ans += ce * b->target_w[t];
+            *ans_ok += best == tgt;
         } else {
-            sum_doc += ce * b->target_w[t];
+            *sum_doc += ce * b->target_w[t];
         }
     }
-    // ---- pointers
-    int Mp = 0;
-    for (int t = 0; t < N; t++) Mp += b->ptr_kind[t] > 0;
-    f->Mp = Mp;
-    double sum_ptr = 0;
-    int ptr_ok = 0;
-    if (cfg->copy_pointer && Mp > 0 && b->n_words > 0) {
-        int W = b->n_words;
-        DS_ALLOC(f->prow, Mp);
-        DS_ALLOC(f->hp, (size_t)Mp * C);
-        DS_ALLOC(f->qs, (size_t)Mp * C);
-        DS_ALLOC(f->qe, (size_t)Mp * C);
-        DS_ALLOC(f->hw, (size_t)W * C);
-        DS_ALLOC(f->kw, (size_t)W * C);
-        DS_ALLOC(f->pp_off, Mp);
-        DS_ALLOC(f->pw, Mp);
-        int64_t pn = 0;
-        r = 0;
-        for (int t = 0; t < N; t++)
-            if (b->ptr_kind[t] > 0) {
-                int s = seq_of(b, t);
-                f->prow[r] = t;
-                f->pp_off[r] = pn;
-                pn += b->word_off[s + 1] - b->word_off[s];
-                memcpy(f->hp + (size_t)r * C, H + (size_t)t * C, sizeof(float) * C);
-                r++;
-            }
-        DS_ALLOC(f->pp, pn);
-        for (int j = 0; j < W; j++)
-            memcpy(f->hw + (size_t)j * C, H + (size_t)b->word_tok[j] * C, sizeof(float) * C);
-        ops->matmul_forward(ctx, f->qs, f->hp, w->hd.ptr_q_start, NULL, Mp, C, C);
-        ops->matmul_forward(ctx, f->qe, f->hp, w->hd.ptr_q_end, NULL, Mp, C, C);
-        ops->matmul_forward(ctx, f->kw, f->hw, w->hd.ptr_k, NULL, W, C, C);
-        for (int i = 0; i < Mp; i++) {
-            int t = f->prow[i], s = seq_of(b, t);
-            int w0 = b->word_off[s], nw = b->word_off[s + 1] - w0;
-            int kind = b->ptr_kind[t], lo = kind == 2 ? b->ptr_min[t] : 0;
-            const float *q = (kind == 1 ? f->qs : f->qe) + (size_t)i * C;
-            float *p = f->pp + f->pp_off[i];
-            for (int j = 0; j < nw; j++)
-                p[j] = j < lo ? -1e30f : dot(q, f->kw + (size_t)(w0 + j) * C, C) * isq;
-            softmax(p, p, nw);
-            int tgt = b->ptr_target[t];
-            f->pw[i] = tgt >= 0 ? norm_ans : 0.0f;
-            if (tgt >= 0) {
-                sum_ptr += -log(p[tgt] > 1e-30f ? p[tgt] : 1e-30f);
-                int best = 0;
-                for (int j = 1; j < nw; j++) best = p[j] > p[best] ? j : best;
-                ptr_ok += best == tgt;
-            }
-        }
-    } else {
-        f->Mp = 0;
+    return 0;
+}
+
+int ds_heads_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_arena *arena,
+                     ds_step_stats *st) {
+    const ds_ops *ops = ctx->ops;
+    const ds_model_cfg *cfg = &m->cfg;
+    const ds_weights *w = &m->w;
+    int N = b->N, C = cfg->dim, V = cfg->vocab;
+    int host_only = cfg->copy_mask || cfg->copy_pointer_gen;
+    if (host_only && ctx->backend != DS_BACKEND_CPU)
+        return ds_error(DS_E_UNSUPPORTED, "the copy mask and the pointer-generator heads run on "
+                                          "the CPU only (this model's config uses them)");
+    // ---- counts and normalisation: answer targets and pointers share one mean; the
+    // document LM loss has its own mean, weighted by target_w.
+    int n_ans = 0, n_doc = 0, n_ptr = 0;
+    for (int t = 0; t < N; t++) {
+        if (b->target[t] >= 0) b->role[t] ? n_ans++ : n_doc++;
+        if (b->ptr_kind[t] && b->ptr_target[t] >= 0) n_ptr++;
     }
+    st->n_ans = n_ans;
+    st->n_doc = n_doc;
+    st->n_ptr = n_ptr;
+    float norm_ans = 1.0f / (float)(n_ans + n_ptr > 0 ? n_ans + n_ptr : 1);
+    float norm_doc = 1.0f / (float)(n_doc > 0 ? n_doc : 1);
+    // ---- vocabulary rows
+    int M = n_ans + n_doc;
+    f->M = M;
+    f->V = V;
+    DS_ARENA_HOST_ALLOC(arena, f->rows, M);
+    DS_ARENA_HOST_ALLOC(arena, f->rw, M);
+    DS_ARENA_HOST_ALLOC(arena, f->masked, M);
+    DS_ARENA_HOST_ALLOC(arena, f->pg_p, M);
+    DS_ARENA_HOST_ALLOC(arena, f->pg_att_off, M);
+    DS_ALLOC(f->hm, (size_t)M * C);
+    DS_ALLOC(f->probs, (size_t)M * V);
+    int r = 0;
+    for (int t = 0; t < N; t++)
+        if (b->target[t] >= 0) {
+            f->rows[r] = t;
+            f->rw[r] = b->target_w[t] * (b->role[t] ? norm_ans : norm_doc);
+            f->masked[r] = 0;
+            r++;
+        }
+    ds_row_plan plan;
+    TRY(ds_row_plan_gather(ctx, arena, f->rows, M, N, 0, &plan));
+    ops->zero(ctx, f->hm, sizeof(float) * M * C);
+    ds_row_plan_apply(ctx, &plan, f->hm, f->lm.out, C);
+    float *logits;
+    DS_ALLOC(logits, (size_t)M * V);
+    ops->matmul_forward(ctx, logits, f->hm, w->lm.head, NULL, M, C, V);
+    double sum_ans = 0, sum_doc = 0, sum_ptr = 0;
+    int ans_ok = 0, ptr_ok = 0;
+    TRY(host_only ? vocab_mixture_forward(m, ctx, b, f, logits, arena, &sum_ans, &sum_doc, &ans_ok)
+                  : vocab_forward(ctx, b, f, logits, arena, &sum_ans, &sum_doc, &ans_ok));
+    TRY(ds_pointer_forward(m, ctx, b, f, norm_ans, arena, &sum_ptr, &ptr_ok));
     st->loss_ans = n_ans ? sum_ans / n_ans : 0;
     st->loss_doc = n_doc ? sum_doc / n_doc : 0;
     st->loss_ptr = n_ptr ? sum_ptr / n_ptr : 0;
@@ -295,27 +315,13 @@ int ds_heads_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
     return 0;
 }
 
-int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_weights *g,
-                      float *dh, ds_arena *arena) {
-    const ds_ops *ops = ctx->ops;
-    const ds_model_cfg *cfg = &m->cfg;
+// dlogits of the mixture head (host): the pointer-generator's gate and copy attention
+// gradients go straight into g and dhm, dq, dk; the vocabulary share into dlogits.
+static void mixture_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_weights *g,
+                             float *dlogits, float *row_scale, float *dhm, float *dq, float *dk) {
     const ds_weights *w = &m->w;
-    int C = cfg->dim, V = cfg->vocab, M = f->M;
+    int C = m->cfg.dim, V = m->cfg.vocab, M = f->M;
     float isq = 1.0f / sqrtf((float)C);
-    ds_arena_mark_t mark = ds_arena_mark(arena);
-    float *dlogits, *dhm;
-    DS_ALLOC(dlogits, (size_t)M * V);
-    float *row_scale;
-    DS_ALLOC(row_scale, M);
-    DS_ALLOC(dhm, (size_t)M * C);
-    ops->zero(ctx, dhm, sizeof(float) * M * C);
-    float *dq = NULL, *dk = NULL;
-    if (f->pg_q) {
-        DS_ALLOC(dq, (size_t)M * C);
-        DS_ALLOC(dk, (size_t)f->n_doc * C);
-        ops->zero(ctx, dq, sizeof(float) * M * C);
-        ops->zero(ctx, dk, sizeof(float) * f->n_doc * C);
-    }
     for (int i = 0; i < M; i++) {
         int t = f->rows[i], tgt = b->target[t];
         const float *p = f->probs + (size_t)i * V;
@@ -351,6 +357,37 @@ int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
     }
     dlogits_args da = {dlogits, f->probs, row_scale, f->rows, b->target, M, V};
     ds_pool_run(ctx->pool, dlogits_task, &da);
+}
+
+int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_weights *g,
+                      float *dh, ds_arena *arena) {
+    const ds_ops *ops = ctx->ops;
+    const ds_model_cfg *cfg = &m->cfg;
+    const ds_weights *w = &m->w;
+    int C = cfg->dim, V = cfg->vocab, M = f->M;
+    ds_arena_mark_t mark = ds_arena_mark(arena);
+    float *dlogits, *dhm;
+    DS_ALLOC(dlogits, (size_t)M * V);
+    DS_ALLOC(dhm, (size_t)M * C);
+    ops->zero(ctx, dhm, sizeof(float) * M * C);
+    float *dq = NULL, *dk = NULL;
+    if (f->pg_q) {
+        DS_ALLOC(dq, (size_t)M * C);
+        DS_ALLOC(dk, (size_t)f->n_doc * C);
+        ops->zero(ctx, dq, sizeof(float) * M * C);
+        ops->zero(ctx, dk, sizeof(float) * f->n_doc * C);
+    }
+    if (cfg->copy_mask || cfg->copy_pointer_gen) {
+        float *row_scale;
+        DS_ALLOC(row_scale, M);
+        mixture_backward(m, ctx, b, f, g, dlogits, row_scale, dhm, dq, dk);
+    } else { // each row's loss weight through the cross-entropy op's backward
+        float *dl;
+        DS_ALLOC(dl, M);
+        ops->upload(ctx, dl, f->rw, sizeof(float) * M);
+        ops->zero(ctx, dlogits, sizeof(float) * M * V);
+        ops->crossentropy_backward(ctx, dlogits, dl, f->probs, f->vt, M, V);
+    }
     ops->matmul_backward(ctx, dhm, g->lm.head, NULL, dlogits, f->hm, w->lm.head, M, C, V);
     if (f->pg_q) {
         float *hd, *dhd;
@@ -364,46 +401,10 @@ int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
         for (int j = 0; j < f->n_doc; j++)
             ds_row_axpy(dh + (size_t)f->doc_tok[j] * C, dhd + (size_t)j * C, 1.0f, C);
     }
-    for (int i = 0; i < M; i++)
-        ds_row_axpy(dh + (size_t)f->rows[i] * C, dhm + (size_t)i * C, 1.0f, C);
-    // ---- pointers
-    int Mp = f->Mp, W = b->n_words;
-    if (Mp > 0) {
-        float *dqs, *dqe, *dkw, *dhp, *dhw;
-        DS_ALLOC(dqs, (size_t)Mp * C);
-        DS_ALLOC(dqe, (size_t)Mp * C);
-        DS_ALLOC(dkw, (size_t)W * C);
-        DS_ALLOC(dhp, (size_t)Mp * C);
-        DS_ALLOC(dhw, (size_t)W * C);
-        ops->zero(ctx, dqs, sizeof(float) * Mp * C);
-        ops->zero(ctx, dqe, sizeof(float) * Mp * C);
-        ops->zero(ctx, dkw, sizeof(float) * W * C);
-        ops->zero(ctx, dhp, sizeof(float) * Mp * C);
-        ops->zero(ctx, dhw, sizeof(float) * W * C);
-        for (int i = 0; i < Mp; i++) {
-            int t = f->prow[i], s = seq_of(b, t), tgt = b->ptr_target[t];
-            if (tgt < 0) continue;
-            int w0 = b->word_off[s], nw = b->word_off[s + 1] - w0, kind = b->ptr_kind[t];
-            const float *p = f->pp + f->pp_off[i];
-            const float *q = (kind == 1 ? f->qs : f->qe) + (size_t)i * C;
-            float *dqr = (kind == 1 ? dqs : dqe) + (size_t)i * C;
-            for (int j = 0; j < nw; j++) {
-                float ds = f->pw[i] * (p[j] - (j == tgt ? 1.0f : 0.0f)) * isq;
-                if (ds == 0.0f) continue;
-                ds_row_axpy(dqr, f->kw + (size_t)(w0 + j) * C, ds, C);
-                ds_row_axpy(dkw + (size_t)(w0 + j) * C, q, ds, C);
-            }
-        }
-        ops->matmul_backward(ctx, dhp, g->hd.ptr_q_start, NULL, dqs, f->hp, w->hd.ptr_q_start, Mp,
-                             C, C);
-        ops->matmul_backward(ctx, dhp, g->hd.ptr_q_end, NULL, dqe, f->hp, w->hd.ptr_q_end, Mp, C,
-                             C);
-        ops->matmul_backward(ctx, dhw, g->hd.ptr_k, NULL, dkw, f->hw, w->hd.ptr_k, W, C, C);
-        for (int i = 0; i < Mp; i++)
-            ds_row_axpy(dh + (size_t)f->prow[i] * C, dhp + (size_t)i * C, 1.0f, C);
-        for (int j = 0; j < W; j++)
-            ds_row_axpy(dh + (size_t)b->word_tok[j] * C, dhw + (size_t)j * C, 1.0f, C);
-    }
+    ds_row_plan plan;
+    TRY(ds_row_plan_gather(ctx, arena, f->rows, M, b->N, 1, &plan)); // to the rows' tokens
+    ds_row_plan_apply(ctx, &plan, dh, dhm, C);
+    int rc = ds_pointer_backward(m, ctx, b, f, g, dh, arena);
     ds_arena_rewind(arena, mark);
-    return 0;
+    return rc;
 }

@@ -17,14 +17,16 @@ struct ds_fwd {
     float *pooled;           // (n_roi, D) mean patch feature (fusion c)
     float *glyph;            // (n_roi, DS_GLYPH_DIM) glyph strip (fusion d)
     float *x0;               // (N, C) LM input
+    const int32_t *pos;      // (N) RoPE positions (context memory)
     ds_lm_acts lm;
     // vocabulary head
-    int M;           // positions with a vocabulary target
-    int32_t *rows;   // (M) their token indices
+    int M, V;        // positions with a vocabulary target; the vocabulary
+    int32_t *rows;   // (M) their token indices (host)
+    int32_t *vt;     // (M) their targets (context memory; plain head)
     float *hm;       // (M, C) their hidden states
     float *probs;    // (M, V) softmax of (masked) logits
     uint8_t *masked; // (M) 1 when the copy mask was applied
-    float *rw;       // (M) loss weight of each row (normalisation included)
+    float *rw;       // (M) loss weight of each row (normalisation included), host
     // pointer-generator
     int n_doc;           // document tokens in the batch
     int32_t *doc_tok;    // (n_doc)
@@ -37,13 +39,15 @@ struct ds_fwd {
     float *pg_p;         // (M) final probability of the target
     // pointers
     int Mp;
-    int32_t *prow;   // (Mp)
+    int32_t *prow;   // (Mp) host
+    int32_t *ptgt;   // (Mp) gold words (context memory)
     float *hp;       // (Mp, C)
     float *qs, *qe;  // (Mp, C)
+    float *q;        // (Mp, C) each row's query: its row of qs or qe
     float *hw, *kw;  // (n_words, C) word hidden states and keys
     float *pp;       // pointer probabilities of each row over its sequence's words
-    int64_t *pp_off; // (Mp)
-    float *pw;       // (Mp) loss weight
+    int64_t *pp_off; // (Mp + 1) host
+    float *pw;       // (Mp) loss weight, host
 };
 
 void ds_glyph_strip(float *out, const float *pixels, int S, const int32_t *roi);
@@ -54,6 +58,12 @@ int ds_heads_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
                      ds_step_stats *st);
 int ds_heads_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_weights *g,
                       float *dh, ds_arena *arena);
+// The word-span pointers (pointer-heads.c): forward adds the pointer losses' sum and the
+// rows whose first choice is the gold word; backward accumulates into g and dh.
+int ds_pointer_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, float norm_ans,
+                       ds_arena *arena, double *sum_ptr, int *ptr_ok);
+int ds_pointer_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_weights *g,
+                        float *dh, ds_arena *arena);
 // Copy mask (copy path c): allowed[v] = 1 for tokens that may follow `prev` as a value
 // token: the continuations of prev's occurrences in the document (every document token
 // when prev does not occur there or first is set) and EOV.

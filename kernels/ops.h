@@ -94,6 +94,16 @@ struct ds_ops {
     void (*copy_2d)(ds_ctx *ctx, float *dst, int64_t dst_ld, const float *src, int64_t src_ld,
                     int rows, int cols);
 
+    // ---- row gathers and scatters: dst rows dst_row[i] (i < n, distinct) += the sum over
+    // j in [src_off[i], src_off[i+1]) of (src_scale ? src_scale[j] : 1) * src row src_row[j],
+    // in that order; rows of C floats; the index arrays in the context's memory. The host
+    // groups the sources by destination (it knows every index: they come from the batch),
+    // so no two threads write one row and sums are deterministic: fusion's prefix, box and
+    // ROI rows, 2x2 merges and their gradients, the heads' row selections.
+    void (*rows_add)(ds_ctx *ctx, float *dst, const int32_t *dst_row, const int32_t *src_off,
+                     const int32_t *src_row, const float *src_scale, const float *src, int n,
+                     int C);
+
     // ---- elementwise
     // out (n) = a + b; out may alias a or b.
     void (*add)(ds_ctx *ctx, float *out, const float *a, const float *b, int64_t n);
@@ -159,6 +169,10 @@ struct ds_ops {
                                  const int32_t *targets, int T, int V);
     void (*crossentropy_backward)(ds_ctx *ctx, float *dlogits, const float *dlosses,
                                   const float *probs, const int32_t *targets, int T, int V);
+
+    // ---- out (T) = the index of each row's largest value of x (T, V); ties go to the lowest
+    // index, NaN never wins (accuracy figures without copying rows back to the host)
+    void (*argmax_rows)(ds_ctx *ctx, int32_t *out, const float *x, int T, int V);
 
     // ---- activations over n elements. GELU is the tanh approximation (Hendrycks & Gimpel).
     void (*gelu_forward)(ds_ctx *ctx, float *out, const float *inp, int64_t n);

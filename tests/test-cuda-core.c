@@ -5,6 +5,7 @@
 // and print a skip line without one.
 #include "tests/test.h"
 #include "core/error.h"
+#include "kernels/row-plan.h"
 #include "tests/cuda-parity.h"
 
 #include <math.h>
@@ -87,6 +88,58 @@ DS_TEST(cuda_copy_2d) {
         g->ops->free(g, gd);
         free(src), free(ref);
     }
+    return (int)fails;
+}
+
+// rows_add through a plan of random moves (repeated destinations, scaled sources): on the
+// CPU it must equal the moves applied one by one in their order (exactly: a plan keeps each
+// destination's order); on the GPU it must match the CPU.
+DS_TEST(cuda_rows_add) {
+    ds_ctx *c = ds_par_cpu();
+    enum { M = 300, N_DST = 50, N_SRC = 80, C = 37 };
+    int32_t dst[M], src[M];
+    float scale[M];
+    uint64_t r = 12345;
+    for (int i = 0; i < M; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        dst[i] = (int32_t)((r >> 33) % N_DST);
+        src[i] = (int32_t)((r >> 20) % N_SRC);
+        scale[i] = (float)((r >> 40) % 1000) / 500.0f - 1.0f;
+    }
+    float *from = ds_par_randn((int64_t)N_SRC * C, 51, 1.0f);
+    float *ref = ds_par_randn((int64_t)N_DST * C, 52, 1.0f),
+          *naive = malloc(sizeof(float) * N_DST * C);
+    memcpy(naive, ref, sizeof(float) * N_DST * C);
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < C; k++) naive[dst[i] * C + k] += scale[i] * from[src[i] * C + k];
+    ds_arena ha;
+    ds_arena_init(&ha, 0, 0);
+    ds_row_plan plan;
+    DS_CHECK_INT_EQ(ds_row_plan_build(c, &ha, dst, src, scale, M, N_DST, &plan), 0);
+    float *start = malloc(sizeof(float) * N_DST * C);
+    memcpy(start, ref, sizeof(float) * N_DST * C);
+    ds_row_plan_apply(c, &plan, ref, from, C);
+    int64_t fails = memcmp(ref, naive, sizeof(float) * N_DST * C) != 0;
+    printf("  cpu plan of %d moves onto %d rows: %s the moves one by one\n", M, plan.n,
+           fails ? "DIFFERS from" : "equals");
+    ds_ctx *g = ds_par_gpu();
+    if (g) {
+        ds_arena da, dh;
+        ds_ctx_arena_init(g, &da, &dh, 0, 0);
+        ds_row_plan gp;
+        DS_CHECK_INT_EQ(ds_row_plan_build(g, &da, dst, src, scale, M, N_DST, &gp), 0);
+        float *gfrom = ds_par_up(g, from, (int64_t)N_SRC * C),
+              *gto = ds_par_up(g, start, (int64_t)N_DST * C);
+        ds_row_plan_apply(g, &gp, gto, gfrom, C);
+        fails += ds_par_check(g, "rows_add", gto, ref, (int64_t)N_DST * C, DS_PAR_F32_ATOL,
+                              DS_PAR_F32_RTOL);
+        g->ops->free(g, gfrom);
+        g->ops->free(g, gto);
+        ds_arena_free(&da);
+        ds_arena_free(&dh);
+    }
+    ds_arena_free(&ha);
+    free(from), free(ref), free(naive), free(start);
     return (int)fails;
 }
 

@@ -12,7 +12,7 @@
 // reach, so host code that reads an activation directly fails here.
 #include "tests/test.h"
 #include "core/error.h"
-#include "fusion/model.h"
+#include "fusion/model-impl.h"
 #include "tests/cuda-parity.h"
 
 #include <math.h>
@@ -35,7 +35,7 @@ static int64_t check_grads(ds_ctx *g, const ds_model *m, const float *dev_grads,
                               STACK_ATOL, STACK_RTOL);
         n++;
     }
-    printf("  %d %s* gradients compared\n", n, prefix);
+    printf("  %d gradients compared (%s)\n", n, *prefix ? prefix : "every tensor");
     return fails + (n == 0);
 }
 
@@ -190,6 +190,116 @@ DS_TEST(cuda_model_vit_stack) {
     ds_arena_free(&ha);
     g->ops->free(g, dout_d);
     free(pixels), free(dout);
+    teardown(g, &s);
+    return (int)fails;
+}
+
+// A hand-made batch for the tiny config: two sequences, each [bos][a page's 16 image
+// tokens][document tokens with boxes, some without][answer], one page image each.
+typedef struct {
+    ds_batch b;
+    int32_t seq_off[3], n_prefix[2], pos[70], ids[70], box[280], page[70], roi[350], img[70];
+} tiny_batch;
+
+static void make_batch(const ds_model_cfg *cfg, tiny_batch *tb) {
+    memset(tb, 0, sizeof *tb);
+    int lens[2] = {40, 30}, answer[2] = {5, 6}, n_img = ds_cfg_img_tokens(cfg), S = cfg->img_size;
+    tb->seq_off[1] = lens[0], tb->seq_off[2] = lens[0] + lens[1];
+    uint64_t r = 99;
+    for (int s = 0; s < 2; s++) {
+        tb->n_prefix[s] = lens[s] - answer[s];
+        for (int i = 0; i < lens[s]; i++) {
+            int t = tb->seq_off[s] + i;
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            tb->pos[t] = i;
+            tb->ids[t] = (int32_t)((r >> 33) % (uint64_t)cfg->vocab);
+            tb->img[t] = i >= 1 && i <= n_img ? s * n_img + i - 1 : -1;
+            int has_box = i > n_img && i < tb->n_prefix[s] && (r >> 12) % 5 != 0;
+            tb->box[4 * t] = tb->roi[5 * t] = -1;
+            if (!has_box) continue;
+            int x0 = (int)((r >> 20) % (uint64_t)(S - 20)),
+                y0 = (int)((r >> 28) % (uint64_t)(S - 12));
+            int x1 = x0 + 3 + (int)((r >> 40) % 17), y1 = y0 + 4 + (int)((r >> 44) % 8);
+            int32_t bx[4] = {x0 * 1023 / S, y0 * 1023 / S, x1 * 1023 / S, y1 * 1023 / S};
+            memcpy(tb->box + 4 * t, bx, sizeof bx);
+            tb->page[t] = 0; // the first page of its document
+            int32_t ro[5] = {s, x0, y0, x1, y1};
+            memcpy(tb->roi + 5 * t, ro, sizeof ro);
+        }
+    }
+    ds_batch *b = &tb->b;
+    b->n_seq = 2, b->N = tb->seq_off[2], b->P = 2;
+    b->seq_off = tb->seq_off, b->n_prefix = tb->n_prefix, b->pos = tb->pos, b->ids = tb->ids;
+    b->box = tb->box, b->page = tb->page, b->roi = tb->roi, b->img = tb->img;
+}
+
+// The whole model but its loss heads: pixels and words in, vocabulary logits at every
+// position out (vision, fusion's prefix, box, ROI and glyph inputs, the language model, the
+// output projection), then back from random logit gradients to every parameter.
+DS_TEST(cuda_model_whole) {
+    ds_ctx *g = ds_par_gpu(), *c = ds_par_cpu();
+    if (!g) return 0;
+    stack_setup s;
+    DS_CHECK_INT_EQ(setup(g, &s), 0);
+    const ds_model_cfg *cfg = &s.m->cfg;
+    int C = cfg->dim, V = cfg->vocab, S = cfg->img_size, L = cfg->n_layers, E = cfg->n_experts;
+    tiny_batch tb;
+    make_batch(cfg, &tb);
+    ds_batch *b = &tb.b;
+    int N = b->N;
+    b->pixels = ds_par_randn((int64_t)2 * 3 * S * S, 21, 0.5f);
+    float *dlogits = ds_par_randn((int64_t)N * V, 22, 1e-2f);
+    float *bias = ds_par_randn((int64_t)L * E, 23, 0.05f);
+    memcpy(s.m->router_bias, bias, sizeof(float) * L * E);
+    // CPU
+    ds_arena ha;
+    ds_arena_init(&ha, 0, 0);
+    ds_fwd *f = calloc(1, sizeof *f);
+    ds_seq_layout lay = {b->n_seq, b->seq_off, b->n_prefix, b->pos};
+    float *logits = malloc(sizeof(float) * N * V), *dh = calloc((size_t)N * C, sizeof(float));
+    float *dx0 = calloc((size_t)N * C, sizeof(float));
+    DS_CHECK_INT_EQ(ds_embed_forward(s.m, c, b, f, &ha), 0);
+    DS_CHECK_INT_EQ(ds_lm_forward(c, cfg, &s.m->w.lm, s.m->router_bias, f->x0, &lay, &f->lm, &ha),
+                    0);
+    c->ops->matmul_forward(c, logits, f->lm.out, s.m->w.lm.head, NULL, N, C, V);
+    c->ops->matmul_backward(c, dh, s.gh.lm.head, NULL, dlogits, f->lm.out, s.m->w.lm.head, N, C, V);
+    DS_CHECK_INT_EQ(ds_lm_backward(c, cfg, &s.m->w.lm, &s.gh.lm, &lay, &f->lm, dh, dx0, &ha), 0);
+    DS_CHECK_INT_EQ(ds_embed_backward(s.m, c, b, f, &s.gh, dx0, &ha), 0);
+    // GPU: the same model with its weights and routing bias in device memory
+    ds_model dm = *s.m;
+    dm.w = s.wd;
+    dm.router_bias = ds_par_up(g, bias, (int64_t)L * E);
+    ds_arena da, dhost;
+    ds_ctx_arena_init(g, &da, &dhost, 0, 0);
+    ds_fwd *fd = calloc(1, sizeof *fd);
+    int32_t *pos_d = ds_par_up_i32(g, b->pos, N);
+    ds_seq_layout lay_d = {b->n_seq, b->seq_off, b->n_prefix, pos_d};
+    float *logits_d = ds_par_zeros(g, sizeof(float) * N * V),
+          *dh_d = ds_par_zeros(g, sizeof(float) * N * C);
+    float *dx0_d = ds_par_zeros(g, sizeof(float) * N * C),
+          *dlogits_d = ds_par_up(g, dlogits, (int64_t)N * V);
+    DS_CHECK_INT_EQ(ds_embed_forward(&dm, g, b, fd, &da), 0);
+    DS_CHECK_INT_EQ(ds_lm_forward(g, cfg, &dm.w.lm, dm.router_bias, fd->x0, &lay_d, &fd->lm, &da),
+                    0);
+    g->ops->matmul_forward(g, logits_d, fd->lm.out, dm.w.lm.head, NULL, N, C, V);
+    int64_t fails =
+        ds_par_check(g, "fused input x0", fd->x0, f->x0, (int64_t)N * C, STACK_ATOL, STACK_RTOL);
+    fails += ds_par_check(g, "logits", logits_d, logits, (int64_t)N * V, STACK_ATOL, STACK_RTOL);
+    g->ops->matmul_backward(g, dh_d, s.gd.lm.head, NULL, dlogits_d, fd->lm.out, dm.w.lm.head, N, C,
+                            V);
+    DS_CHECK_INT_EQ(ds_lm_backward(g, cfg, &dm.w.lm, &s.gd.lm, &lay_d, &fd->lm, dh_d, dx0_d, &da),
+                    0);
+    DS_CHECK_INT_EQ(ds_embed_backward(&dm, g, b, fd, &s.gd, dx0_d, &da), 0);
+    fails += check_grads(g, s.m, s.dgrads, s.grads, "");
+    printf("  %d tokens, %d with a box, %d pages\n", N, f->n_roi, b->P);
+    ds_arena_free(&da);
+    ds_arena_free(&dhost);
+    ds_arena_free(&ha);
+    float *dev[] = {dm.router_bias, logits_d, dh_d, dx0_d, dlogits_d};
+    for (int i = 0; i < 5; i++) g->ops->free(g, dev[i]);
+    g->ops->free(g, pos_d);
+    free(f), free(fd), free(logits), free(dh), free(dx0), free(dlogits), free(bias);
+    free(b->pixels);
     teardown(g, &s);
     return (int)fails;
 }

@@ -9,6 +9,7 @@
 #include "tests/cuda-parity.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -344,5 +345,49 @@ DS_TEST(cuda_adamw) {
     static const int64_t sizes[] = {1, 1000, 100003};
     int64_t fails = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) fails += adamw_case(g, sizes[i], 5);
+    return (int)fails;
+}
+
+// argmax_rows on rows with planted ties (the lowest index must win), a NaN (never wins),
+// an all-NaN row (index 0) and rows wider than a block's threads: the CPU must give the
+// planted answers and the GPU the CPU's indices.
+DS_TEST(cuda_argmax_rows) {
+    ds_ctx *c = ds_par_cpu(), *g = ds_par_gpu();
+    int64_t fails = 0;
+    const int shapes[][2] = {{7, 1}, {33, 31}, {20, 1000}, {6, 8192}};
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+        int T = shapes[k][0], V = shapes[k][1];
+        float *x = ds_par_randn((int64_t)T * V, 61 + k, 1.0f);
+        for (int t = 0; t < T; t++) { // a tie for the maximum in every third row, a NaN in others
+            float *row = x + (size_t)t * V;
+            if (t % 3 == 0 && V > 2)
+                row[V - 1] = row[V / 2] = 9.0f;
+            else if (t % 3 == 1)
+                row[t % V] = NAN;
+        }
+        if (T > 5)
+            for (int v = 0; v < V; v++) x[(size_t)5 * V + v] = NAN;
+        int32_t *want = malloc(sizeof(int32_t) * T);
+        c->ops->argmax_rows(c, want, x, T, V);
+        int bad = T > 5 && want[5] != 0;
+        for (int t = 0; t < T && V > 2; t += 3) bad += want[t] != V / 2;
+        for (int t = 1; t < T && V > 1; t += 3) bad += want[t] == t % V;
+        if (g) {
+            float *gx = ds_par_up(g, x, (int64_t)T * V);
+            int32_t *gout = ds_par_zeros(g, sizeof(int32_t) * T);
+            g->ops->argmax_rows(g, gout, gx, T, V);
+            int32_t *got = ds_par_down_i32(g, gout, T);
+            bad += memcmp(got, want, sizeof(int32_t) * T) != 0;
+            g->ops->free(g, gx);
+            g->ops->free(g, gout);
+            free(got);
+        }
+        printf("  argmax_rows %d x %d: %s\n", T, V,
+               bad ? "WRONG"
+               : g ? "planted answers, the GPU's the same"
+                   : "planted answers");
+        fails += bad;
+        free(x), free(want);
+    }
     return (int)fails;
 }

@@ -50,6 +50,10 @@ void ds_cuda_sync(ds_ctx *ctx);
 
 void ds_cuda_copy_2d(ds_ctx *ctx, float *dst, int64_t dst_ld, const float *src, int64_t src_ld,
                      int rows, int cols);
+void ds_cuda_rows_add(ds_ctx *ctx, float *dst, const int32_t *dst_row, const int32_t *src_off,
+                      const int32_t *src_row, const float *src_scale, const float *src, int n,
+                      int C);
+void ds_cuda_argmax_rows(ds_ctx *ctx, int32_t *out, const float *x, int T, int V);
 void ds_cuda_add(ds_ctx *ctx, float *out, const float *a, const float *b, int64_t n);
 void ds_cuda_axpy(ds_ctx *ctx, float *dst, const float *src, float scale, int64_t n);
 double ds_cuda_sumsq(ds_ctx *ctx, const float *x, int64_t n);
