@@ -34,6 +34,7 @@ static const char *usage_text =
     "                      rules (the baseline) or model (docseek's model, see --model)\n"
     "  --model FILE        the model of --extractor model (default " DS_DEFAULT_MODEL ")\n"
     "  --adapter FILE      a LoRA adapter for it (docseek finetune --lora)\n"
+    "  --device D          cpu or auto (default): the model decodes on the CPU\n"
     "  --calibration FILE  calibrated confidences from FILE (default: the model's own,\n"
     "                      MODEL.calibration.json beside it, when there is one); none: raw\n"
     "  --fit-calibration FILE  fit a calibration of the model's raw confidences to how\n"
@@ -123,7 +124,8 @@ static ds_eval_extract_fn find_extractor(const char *name) {
 }
 
 typedef struct {
-    const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth, *model, *adapter;
+    const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth, *model, *adapter,
+        *device;
     const char *calibration, *fit_calibration;
     ds_eval_format format;
     ds_eval_opts opts;
@@ -198,6 +200,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
                                : !strcmp(s, "--schemas")         ? &a->schemas
                                : !strcmp(s, "--model")           ? &a->model
                                : !strcmp(s, "--adapter")         ? &a->adapter
+                               : !strcmp(s, "--device")          ? &a->device
                                : !strcmp(s, "--json")            ? &a->json
                                : !strcmp(s, "--html")            ? &a->html
                                : !strcmp(s, "--write-truth")     ? &a->write_truth
@@ -296,6 +299,7 @@ int ds_cmd_eval(int argc, char **argv) {
                                // fitting wants the raw confidences
                                .calibration = a.fit_calibration ? "none" : a.calibration,
                                .threads = 2,
+                               .device = a.device,
                                .decode_f32 = a.decode_f32,
                                .opts = a.decode};
         if ((rc = ds_extractor_open(&xc, &env.x))) {

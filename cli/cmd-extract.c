@@ -50,7 +50,7 @@ static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const ds_i
 
 int ds_cmd_extract(int argc, char **argv) {
     const char *files[4096], *type = NULL, *model_path = DS_DEFAULT_MODEL, *adapter = NULL;
-    const char *schemas_dir = "samples/schemas", *calib_opt = NULL;
+    const char *schemas_dir = "samples/schemas", *calib_opt = NULL, *device = NULL;
     int n_files = 0, pretty = 0, windows = 1, no_vision = 0, k;
     ds_ingest_opts io;
     ds_ingest_opts_default(&io);
@@ -77,6 +77,7 @@ int ds_cmd_extract(int argc, char **argv) {
                                : !strcmp(a, "--adapter")     ? &adapter
                                : !strcmp(a, "--schemas")     ? &schemas_dir
                                : !strcmp(a, "--calibration") ? &calib_opt
+                               : !strcmp(a, "--device")      ? &device
                                                              : NULL;
             if (!dst) {
                 fprintf(stderr, "docseek extract: unknown option '%s'\n%s", a, usage_text);
@@ -106,6 +107,7 @@ int ds_cmd_extract(int argc, char **argv) {
                             .schemas_dir = schemas_dir,
                             .calibration = calib_opt,
                             .threads = 2,
+                            .device = device,
                             .opts = {.windows = windows, .no_vision = no_vision}};
     int rc = ds_extractor_open(&cfg, &x);
     const ds_schema_set *schemas = rc ? NULL : ds_extractor_schemas(x);

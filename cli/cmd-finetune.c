@@ -29,6 +29,7 @@ static const char *usage_text =
     "  --steps N         (default 300); --batch N (4); --lr X (1e-3); --warmup N (20)\n"
     "  --eval DIR        held-out labelled documents, field F1 every --eval-every N (100)\n"
     "  --threads N       compute threads (default 2); --prep-threads N (2)\n"
+    "  --device D        cpu or auto (default): LoRA adapters train on the CPU so far\n"
     "  --cache DIR       prepared-document cache (default .docseek-cache)\n"
     "  --seed N          adapter initialisation and data order (default 1)\n"
     "  --checkpoint FILE (default ADAPTER.ckpt); --checkpoint-every N (default 100)\n"
@@ -41,6 +42,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
     const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *init = NULL;
     int n_dirs = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2, resume = 0;
+    const char *device = "auto";
     int experts = 0, windows = 0;
     float alpha = 32;
     ds_train_opts o;
@@ -122,6 +124,8 @@ int ds_cmd_finetune(int argc, char **argv) {
             o.eval_every = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--threads"))
             threads = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--device"))
+            device = v;
         else if (!strcmp(a, "--prep-threads"))
             prep = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--seed"))
@@ -168,16 +172,27 @@ int ds_cmd_finetune(int argc, char **argv) {
     o.curve_csv = curve;
     if (!ckpt) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), ckpt = ckpt_buf;
     o.checkpoint = ckpt;
-    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, threads);
+    // LoRA trains on the CPU so far (the trainer refuses a GPU context for an adapter):
+    // auto means the CPU here, and cuda is refused with that reason.
+    ds_ctx *ctx = NULL;
+    if (!strncmp(device, "cuda", 4)) {
+        ds_model_free(m);
+        ds_schema_set_free(&schemas);
+        return ds_cli_fail("finetune", ds_error(DS_E_UNSUPPORTED,
+                                                "--device %s: LoRA adapters train on the CPU only "
+                                                "so far (use --device cpu; docseek train runs on "
+                                                "a GPU)",
+                                                device));
+    }
+    rc = ds_ctx_open(!strcmp(device, "auto") ? "cpu" : device, threads, &ctx);
     ds_lora *l = NULL;
     ds_trainer *t = NULL;
     ds_dataset d;
     memset(&d, 0, sizeof d);
     // a new adapter (B zero: changes nothing yet), or one to go on from (its rank and
     // layers: a form_entities adapter adapted to the user's forms)
-    rc = !ctx   ? ds_error(DS_E_NOMEM, "no threads")
-         : init ? ds_lora_load(init, m, &l)
-                : ds_lora_new(m, rank, alpha, experts, o.seed, &l);
+    if (!rc)
+        rc = init ? ds_lora_load(init, m, &l) : ds_lora_new(m, rank, alpha, experts, o.seed, &l);
     if (!rc) rc = ds_trainer_new_lora(m, ctx, &o.opt, l, &t);
     if (!rc && resume) {
         if (access(ckpt, F_OK) == 0) {

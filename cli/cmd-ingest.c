@@ -300,7 +300,7 @@ static void summary(run *r, const char *out, double seconds, int jobs) {
 }
 
 typedef struct {
-    const char *dir, *out, *type, *model, *adapter, *schemas, *calibration;
+    const char *dir, *out, *type, *model, *adapter, *schemas, *calibration, *device;
     const char *globs[64];
     int n_globs, jobs, batch, windows, no_vision, retry_failed;
     double log_every;
@@ -368,6 +368,7 @@ static int parse_args(int argc, char **argv, ingest_args *a) {
                                : !strcmp(s, "--adapter")     ? &a->adapter
                                : !strcmp(s, "--schemas")     ? &a->schemas
                                : !strcmp(s, "--calibration") ? &a->calibration
+                               : !strcmp(s, "--device")      ? &a->device
                                                              : NULL;
             if (!dst) {
                 fprintf(stderr, "docseek ingest: unknown option '%s'\n%s", s, usage_text);
@@ -445,6 +446,7 @@ int ds_cmd_ingest(int argc, char **argv) {
                             .schemas_dir = a.schemas,
                             .calibration = a.calibration,
                             .threads = a.jobs,
+                            .device = a.device,
                             .max_batch = a.batch,
                             .opts = {.windows = a.windows, .no_vision = a.no_vision}};
     int rc = ds_extractor_open(&cfg, &x);

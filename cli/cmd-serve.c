@@ -57,6 +57,7 @@ static void usage(FILE *f, const ds_serve_cfg *d) {
         "  --idle-timeout-ms N  idle keep-alive connections close after (default %d)\n"
         "  --workers N          threads reading documents (default %d: the CPUs online)\n"
         "  --threads N          the model's compute threads (default %d)\n"
+        "  --device D           cpu or auto (default): extraction decodes on the CPU\n"
         "  --max-queue N        documents in flight before 503 + Retry-After (default %d)\n"
         "  --max-batch N        documents in the model's stream at once (default %d, at most\n"
         "                       64; 1: one document at a time)\n"
@@ -116,6 +117,7 @@ static int apply(ds_serve_cfg *c, const char **key_file, const char *a, const ch
                        : !strcmp(a, "--adapter")      ? &c->adapter
                        : !strcmp(a, "--calibration")  ? &c->calibration
                        : !strcmp(a, "--schemas")      ? &c->schemas
+                       : !strcmp(a, "--device")       ? &c->device
                        : !strcmp(a, "--api-key-file") ? key_file
                                                       : NULL;
     struct {

@@ -33,7 +33,9 @@ static const char *usage_text =
     "  --clip X              global gradient norm limit (default 1)\n"
     "  --weight-decay X      AdamW decoupled decay (default 0)\n"
     "  --seed N              initialisation and data order (default 1)\n"
-    "  --threads N           compute threads (default 2)\n"
+    "  --device D            cpu, cuda, cuda:N, or auto (default: the GPU when one is\n"
+    "                        present, else the CPU); held-out evaluation decodes on the CPU\n"
+    "  --threads N           compute threads on the CPU (default 2)\n"
     "  --prep-threads N      document preparation threads (default 2)\n"
     "  --cache DIR           prepared-document cache (default .docseek-cache)\n"
     "  --checkpoint FILE     (default MODEL.ckpt); --checkpoint-every N (default 200)\n"
@@ -59,6 +61,7 @@ int ds_cmd_train(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *config = NULL, *tok_path = NULL, *init = NULL;
     const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *curve = NULL,
                *schemas_dir = NULL;
+    const char *device = "auto";
     int n_dirs = 0, threads = 2, prep_threads = 2, resume = 0, windows = 0;
     ds_train_opts o;
     ds_train_opts_default(&o);
@@ -127,6 +130,8 @@ int ds_cmd_train(int argc, char **argv) {
             bad = parse_int(v, &o.stop_after);
         else if (!strcmp(a, "--threads"))
             bad = parse_int(v, &threads) || threads < 1;
+        else if (!strcmp(a, "--device"))
+            device = v;
         else if (!strcmp(a, "--prep-threads"))
             bad = parse_int(v, &prep_threads) || prep_threads < 1;
         else if (!strcmp(a, "--seed"))
@@ -155,6 +160,16 @@ int ds_cmd_train(int argc, char **argv) {
                 usage_text);
         return 2;
     }
+    // The steps run on the device asked for (first: a wrong one fails before any work);
+    // held-out evaluation decodes on the CPU.
+    ds_ctx *ctx = NULL, *ectx = NULL;
+    int rc = ds_ctx_open(device, threads, &ctx);
+    if (!rc) ectx = ctx->backend == DS_BACKEND_CPU ? ctx : ds_ctx_new(DS_BACKEND_CPU, threads);
+    if (!rc && !ectx) rc = ds_error(DS_E_NOMEM, "no compute threads");
+    if (rc) {
+        ds_ctx_free(ctx);
+        return ds_cli_fail("train", rc);
+    }
     if (!getenv("OMP_THREAD_LIMIT"))
         DS_LOGW("OMP_THREAD_LIMIT is not set: OCR of scans runs ~7x slower");
     char ckpt_buf[4096], curve_buf[4096];
@@ -164,9 +179,12 @@ int ds_cmd_train(int argc, char **argv) {
     o.curve_csv = curve;
     o.out = out;
     if (schemas_dir) o.schemas_dir = schemas_dir;
-    int rc;
     ds_schema_set schemas;
-    if ((rc = ds_schema_set_load(o.schemas_dir, &schemas))) return ds_cli_fail("train", rc);
+    if ((rc = ds_schema_set_load(o.schemas_dir, &schemas))) {
+        if (ectx != ctx) ds_ctx_free(ectx);
+        ds_ctx_free(ctx);
+        return ds_cli_fail("train", rc);
+    }
     ds_model *m = NULL;
     if (init) {
         rc = ds_model_load(init, &m);
@@ -183,13 +201,16 @@ int ds_cmd_train(int argc, char **argv) {
     }
     if (rc) {
         ds_schema_set_free(&schemas);
+        if (ectx != ctx) ds_ctx_free(ectx);
+        ds_ctx_free(ctx);
         return ds_cli_fail("train", rc);
     }
-    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, threads);
     ds_trainer *t = NULL;
     ds_dataset d;
     memset(&d, 0, sizeof d);
-    rc = ctx ? ds_trainer_new(m, ctx, &o.opt, &t) : ds_error(DS_E_NOMEM, "no compute threads");
+    char where[256];
+    DS_LOGI("train: computing on %s", ds_ctx_describe(ctx, where, sizeof where));
+    rc = ds_trainer_new(m, ctx, &o.opt, &t);
     if (!rc && resume) {
         if (access(ckpt, F_OK) == 0) {
             rc = ds_trainer_load(t, ckpt, NULL);
@@ -225,10 +246,11 @@ int ds_cmd_train(int argc, char **argv) {
         free(m->training);
         m->training = json_dumps(tr, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(tr);
-        rc = ds_train_run(m, ctx, t, &d, &schemas, &o);
+        rc = ds_train_run(m, ectx, t, &d, &schemas, &o);
     }
     ds_dataset_free(&d);
     ds_trainer_free(t);
+    if (ectx != ctx) ds_ctx_free(ectx);
     ds_ctx_free(ctx);
     ds_model_free(m);
     ds_schema_set_free(&schemas);

@@ -26,6 +26,7 @@ typedef struct {
     const ds_schema_set *schemas; // borrowed instead, when not NULL
     const char *calibration;      // NULL: MODEL.calibration.json when there is one; "none"; a file
     int threads;                  // compute threads
+    const char *device;           // --device: NULL, "auto" or "cpu" (extraction runs on the CPU)
     int max_batch;                // documents decoded together (ds_extractor_set_batch); 0: 1
     int decode_f32;               // 1: decode with the f32 weights (default: bf16 copies)
     int no_type_adapters;         // 1: ignore MODEL.TYPE.lora.safetensors beside the model

@@ -6,12 +6,15 @@
 #include "core/error.h"
 
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #ifdef DS_HAVE_CUDA
 int ds_cuda_ctx_init(ds_ctx *ctx, int device);
 void ds_cuda_ctx_release(ds_ctx *ctx);
+int ds_cuda_device_count(void);
+int ds_cuda_device_name(int index, char *buf, size_t size);
 #endif
 
 ds_ctx *ds_ctx_new(ds_backend backend, int n_threads) {
@@ -25,6 +28,7 @@ ds_ctx *ds_ctx_new_device(ds_backend backend, int n_threads, int device) {
         return NULL;
     }
     ctx->backend = backend;
+    ctx->device = device;
     if (backend == DS_BACKEND_CPU) {
         ctx->ops = ds_ops_cpu();
         openblas_set_num_threads(1);
@@ -47,6 +51,48 @@ ds_ctx *ds_ctx_new_device(ds_backend backend, int n_threads, int device) {
     ds_error(DS_E_NODEVICE, "this docseek was built without CUDA (rebuild with nvcc installed)");
     return NULL;
 #endif
+}
+
+// The context of a parsed spec, or NULL with the error detail set.
+static ds_ctx *open_spec(const char *spec, int n_threads, int *bad_spec) {
+    *bad_spec = 0;
+    if (!spec || !strcmp(spec, "auto")) {
+#ifdef DS_HAVE_CUDA
+        if (ds_cuda_device_count() > 0) return ds_ctx_new_device(DS_BACKEND_CUDA, n_threads, 0);
+#endif
+        return ds_ctx_new(DS_BACKEND_CPU, n_threads);
+    }
+    if (!strcmp(spec, "cpu")) return ds_ctx_new(DS_BACKEND_CPU, n_threads);
+    if (!strcmp(spec, "cuda")) return ds_ctx_new_device(DS_BACKEND_CUDA, n_threads, 0);
+    if (!strncmp(spec, "cuda:", 5)) {
+        char *end = NULL;
+        long d = strtol(spec + 5, &end, 10);
+        if (end != spec + 5 && !*end && d >= 0 && d < 1024)
+            return ds_ctx_new_device(DS_BACKEND_CUDA, n_threads, (int)d);
+    }
+    *bad_spec = 1;
+    ds_error(DS_E_INVAL, "unknown device '%s' (cpu, cuda, cuda:N or auto)", spec);
+    return NULL;
+}
+
+int ds_ctx_open(const char *spec, int n_threads, ds_ctx **out) {
+    int bad_spec;
+    *out = open_spec(spec, n_threads, &bad_spec);
+    return *out ? 0 : bad_spec ? DS_E_INVAL : DS_E_NODEVICE;
+}
+
+const char *ds_ctx_describe(const ds_ctx *ctx, char *buf, size_t cap) {
+    if (ctx->backend == DS_BACKEND_CPU) {
+        int n = ds_pool_size(ctx->pool);
+        snprintf(buf, cap, "CPU, %d thread%s", n, n == 1 ? "" : "s");
+        return buf;
+    }
+    char name[192] = "?";
+#ifdef DS_HAVE_CUDA
+    if (ds_cuda_device_name(ctx->device, name, sizeof name) != 0) snprintf(name, sizeof name, "?");
+#endif
+    snprintf(buf, cap, "cuda:%d %s", ctx->device, name);
+    return buf;
 }
 
 void ds_ctx_free(ds_ctx *ctx) {

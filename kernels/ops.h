@@ -30,6 +30,7 @@ typedef enum { DS_BACKEND_CPU = 0, DS_BACKEND_CUDA = 1 } ds_backend;
 typedef struct ds_ctx {
     const ds_ops *ops;
     ds_backend backend;
+    int device;           // CUDA: the GPU's number
     ds_pool *pool;        // CPU: the threads kernels split rows across
     void *scratch;        // backend memory reused across ops
     size_t scratch_bytes; // its size
@@ -246,6 +247,13 @@ struct ds_ops {
 ds_ctx *ds_ctx_new(ds_backend backend, int n_threads);
 // The same on GPU number device (CUDA; 0 for the CPU).
 ds_ctx *ds_ctx_new_device(ds_backend backend, int n_threads, int device);
+// *out = a context for the device spec names, as --device takes it: "cpu", "cuda" (GPU 0),
+// "cuda:N", or "auto" / NULL (GPU 0 when one is present, else the CPU); n_threads is for
+// the CPU. Returns 0, DS_E_INVAL for a malformed spec, DS_E_NODEVICE for a device that is
+// not there (CUDA asked for and not available, or not built in; the detail says which).
+int ds_ctx_open(const char *spec, int n_threads, ds_ctx **out);
+// What ctx computes on, for log lines: "CPU, 2 threads", "cuda:0 NVIDIA H200 (sm_90, 140 GiB)".
+const char *ds_ctx_describe(const ds_ctx *ctx, char *buf, size_t cap);
 // Frees the context, its scratch and its thread pool. NULL is a no-op.
 void ds_ctx_free(ds_ctx *ctx);
 // Initialises arena (chunk_size, limit as ds_arena_init) over the context's memory: host

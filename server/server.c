@@ -150,6 +150,7 @@ int ds_serve_run(const ds_serve_cfg *cfg) {
                            .schemas_dir = cfg->schemas,
                            .calibration = cfg->calibration,
                            .threads = cfg->threads,
+                           .device = cfg->device,
                            .max_batch = cfg->max_batch,
                            .opts = {.windows = 1}};
     int rc = ds_extractor_open(&xc, &s->x);

@@ -19,6 +19,7 @@ typedef struct {
     const char *port_file; // when set, the bound port is written there once listening
     const char *model;     // the model file (default models/default.safetensors)
     const char *adapter;   // a LoRA adapter for every request without ?adapter=, or NULL
+    const char *device;    // --device (extraction runs on the CPU: NULL, "auto" or "cpu")
     // adapters a request names with ?adapter=NAME (--adapter NAME=FILE)
     const char *adapter_names[DS_SERVE_MAX_ADAPTERS], *adapter_files[DS_SERVE_MAX_ADAPTERS];
     int n_adapters;

@@ -202,6 +202,7 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
         int eval_now = o->eval_dir && ((o->eval_every > 0 && s % o->eval_every == 0) || s == last);
         if (eval_now) {
             json_t *types = NULL;
+            ds_trainer_sync(t); // the evaluation decodes with the host parameters
             int erc = ds_train_evaluate(m, ctx, schemas, o->schemas_dir, o->eval_dir, &f1, &types);
             char *ts = types ? json_dumps(types, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
             if (erc)
@@ -227,6 +228,7 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
     }
     if (tty) fprintf(stderr, "\n");
     if (!rc) rc = checkpoint(t, o);
+    if (!rc) rc = ds_trainer_sync(t);
     if (!rc && o->out) rc = ds_model_save(m, o->out);
     if (csv) {
         fclose(csv);

@@ -29,7 +29,8 @@ typedef struct {
 
 void ds_train_opts_default(ds_train_opts *o);
 // Trains m on d. t is a trainer for m (fresh, or loaded from a checkpoint: training
-// continues at its step). Returns 0 or a DS_E* code.
+// continues at its step), on its own context; ctx is the CPU context the periodic
+// evaluation decodes on. Returns 0 or a DS_E* code.
 int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
                  const ds_schema_set *schemas, const ds_train_opts *o);
 // The learning rate of step s (1-based) of o's schedule.

@@ -1,5 +1,9 @@
 // trainer.c: see trainer.h. Gradients and both AdamW moments mirror the
 // parameter buffer (llm.c), so the update is one call over all parameters.
+// On a GPU context the parameters, gradients and moments are device buffers
+// (one allocation each) and the trainer computes with its own view of the
+// model pointing into them; the model's host parameters are brought up to date
+// by ds_trainer_sync. The routing bias is nudged on the host and sent up.
 #include "train/trainer.h"
 
 #include "core/error.h"
@@ -12,15 +16,29 @@ struct ds_trainer {
     ds_model *m;
     ds_ctx *ctx;
     ds_trainer_opts o;
-    float *grad, *mom, *var;
-    float *opt_p, *opt_g; // what AdamW updates: the model's parameters, or an adapter's
+    float *grad, *mom, *var; // context memory
+    float *opt_p, *opt_g;    // what AdamW updates: the model's parameters, or an adapter's
     int64_t opt_n;
     float *lgrad;        // adapter gradients (LoRA), or NULL
     const ds_lora *lora; // the adapter trained, or NULL
     ds_weights gw;
-    ds_arena arena;
+    ds_arena arena, host; // activations (context memory); host: the device arena's companion
+    ds_model dev;         // on a GPU: the model with its weights and routing bias up there
+    int on_device;
     int step;
 };
+
+// The model as the context computes it.
+static ds_model *compute_model(ds_trainer *t) {
+    return t->on_device ? &t->dev : t->m;
+}
+
+// n floats of zeros in the context's memory, or NULL.
+static float *ctx_zeros(ds_ctx *ctx, int64_t n) {
+    float *p = ctx->ops->alloc(ctx, sizeof(float) * (size_t)(n > 0 ? n : 1));
+    if (p) ctx->ops->zero(ctx, p, sizeof(float) * (size_t)n);
+    return p;
+}
 
 void ds_trainer_opts_default(ds_trainer_opts *o) {
     o->beta1 = 0.9f;
@@ -29,6 +47,7 @@ void ds_trainer_opts_default(ds_trainer_opts *o) {
     o->weight_decay = 0.0f;
     o->clip = 1.0f;
     o->arena_limit = 0;
+    o->arena_chunk = (size_t)64 << 20;
 }
 
 // A trainer whose AdamW updates opt_n parameters at opt_p: the model's own, or an
@@ -44,12 +63,32 @@ static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lo
         t->o = *o;
     else
         ds_trainer_opts_default(&t->o);
+    t->on_device = ctx->backend != DS_BACKEND_CPU;
+    if (t->on_device && l) {
+        free(t);
+        return ds_error(DS_E_UNSUPPORTED, "trainer: LoRA adapters train on the CPU only so far "
+                                          "(use --device cpu)");
+    }
     t->opt_n = l ? l->table.total : m->table.total;
-    t->grad = calloc((size_t)m->table.total, sizeof(float));
-    t->lgrad = l ? calloc((size_t)t->opt_n, sizeof(float)) : NULL;
-    t->mom = calloc((size_t)t->opt_n, sizeof(float));
-    t->var = calloc((size_t)t->opt_n, sizeof(float));
-    if (!t->grad || (l && !t->lgrad) || !t->mom || !t->var) {
+    t->grad = ctx_zeros(ctx, m->table.total);
+    t->lgrad = l ? ctx_zeros(ctx, t->opt_n) : NULL;
+    t->mom = ctx_zeros(ctx, t->opt_n);
+    t->var = ctx_zeros(ctx, t->opt_n);
+    int64_t nb = (int64_t)m->cfg.n_layers * m->cfg.n_experts;
+    if (t->on_device) {
+        t->dev = *m;
+        t->dev.w = (ds_weights){0};
+        t->dev.params = ctx->ops->alloc(ctx, sizeof(float) * (size_t)m->table.total);
+        t->dev.router_bias = ctx->ops->alloc(ctx, sizeof(float) * (size_t)nb);
+        t->dev.dec_bf16 = NULL;
+        if (t->dev.params && t->dev.router_bias) {
+            ctx->ops->upload(ctx, t->dev.params, m->params, sizeof(float) * m->table.total);
+            ctx->ops->upload(ctx, t->dev.router_bias, m->router_bias, sizeof(float) * nb);
+            ds_model_point(m, t->dev.params, &t->dev.w);
+        }
+    }
+    if (!t->grad || (l && !t->lgrad) || !t->mom || !t->var ||
+        (t->on_device && (!t->dev.params || !t->dev.router_bias))) {
         long long n = (long long)t->opt_n;
         ds_trainer_free(t);
         return ds_error(DS_E_NOMEM,
@@ -60,9 +99,9 @@ static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lo
         ds_lora_attach(m, l);
         ds_lora_point(m, l, t->lgrad, &t->gw);
     }
-    ds_arena_init(&t->arena, 64u << 20, t->o.arena_limit);
+    ds_ctx_arena_init(ctx, &t->arena, &t->host, t->o.arena_chunk, t->o.arena_limit);
     t->lora = l;
-    t->opt_p = l ? l->params : m->params;
+    t->opt_p = l ? l->params : t->on_device ? t->dev.params : m->params;
     t->opt_g = l ? t->lgrad : t->grad;
     *out = t;
     return 0;
@@ -82,12 +121,18 @@ int ds_trainer_new_lora(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_l
 
 void ds_trainer_free(ds_trainer *t) {
     if (!t) return;
-    free(t->grad);
-    free(t->lgrad);
-    free(t->mom);
-    free(t->var);
+    ds_ctx *ctx = t->ctx;
+    float *bufs[] = {t->grad, t->lgrad, t->mom, t->var, t->dev.params, t->dev.router_bias};
+    for (int i = 0; i < 6; i++) ctx->ops->free(ctx, bufs[i]);
     ds_arena_free(&t->arena);
+    ds_arena_free(&t->host);
     free(t);
+}
+
+int ds_trainer_sync(ds_trainer *t) {
+    if (!t->on_device) return 0;
+    t->ctx->ops->download(t->ctx, t->m->params, t->dev.params, sizeof(float) * t->m->table.total);
+    return 0;
 }
 
 int ds_trainer_steps_done(const ds_trainer *t) {
@@ -103,8 +148,9 @@ int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *s
     ops->zero(t->ctx, t->grad, sizeof(float) * n);
     if (t->lgrad) ops->zero(t->ctx, t->lgrad, sizeof(float) * t->opt_n);
     ds_fwd *f;
-    int rc = ds_model_forward(m, t->ctx, b, &t->arena, &f, st);
-    if (!rc) rc = ds_model_backward(m, t->ctx, b, f, &t->gw, &t->arena);
+    ds_model *cm = compute_model(t);
+    int rc = ds_model_forward(cm, t->ctx, b, &t->arena, &f, st);
+    if (!rc) rc = ds_model_backward(cm, t->ctx, b, f, &t->gw, &t->arena);
     if (rc) return rc;
     double norm = sqrt(ops->sumsq(t->ctx, t->opt_g, t->opt_n));
     if (grad_norm) *grad_norm = norm;
@@ -116,7 +162,12 @@ int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *s
                         t->o.eps, t->o.weight_decay, ds_clip_scale(norm, t->o.clip),
                         t->step};
     ops->adamw_update(t->ctx, t->opt_p, t->opt_g, t->mom, t->var, t->opt_n, &cfg);
-    if (!t->lgrad) ds_moe_bias_update(&m->cfg, m->router_bias, st->load); // frozen under LoRA
+    if (!t->lgrad) { // frozen under LoRA
+        ds_moe_bias_update(&m->cfg, m->router_bias, st->load);
+        if (t->on_device)
+            ops->upload(t->ctx, t->dev.router_bias, m->router_bias,
+                        sizeof(float) * m->cfg.n_layers * m->cfg.n_experts);
+    }
     return 0;
 }
 
@@ -129,12 +180,29 @@ static void adapter_tag(const ds_trainer *t, char *buf, size_t cap) {
              t->lora->experts ? " experts" : "");
 }
 
+// The n floats at p (context memory) on the host: p itself on the CPU, else a malloc'ed
+// copy (*owned set to it, free it); NULL when out of memory.
+static const float *on_host(ds_ctx *ctx, const float *p, int64_t n, float **owned) {
+    *owned = NULL;
+    if (ctx->backend == DS_BACKEND_CPU) return p;
+    if (!(*owned = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1)))) return NULL;
+    ctx->ops->download(ctx, *owned, p, sizeof(float) * (size_t)n);
+    return *owned;
+}
+
 // The optimised parameters (the model's, or under LoRA the adapter's) with their
 // AdamW moments; the router bias only for model training (frozen under LoRA).
 int ds_trainer_save(const ds_trainer *t, const char *path, const json_t *meta) {
     const ds_model *m = t->m;
-    ds_st_writer *w = ds_st_writer_new();
-    if (!w) return ds_error(DS_E_NOMEM, "checkpoint: out of memory");
+    float *own[3];
+    const float *hp = on_host(t->ctx, t->opt_p, t->opt_n, &own[0]);
+    const float *hm = on_host(t->ctx, t->mom, t->opt_n, &own[1]);
+    const float *hv = on_host(t->ctx, t->var, t->opt_n, &own[2]);
+    ds_st_writer *w = hp && hm && hv ? ds_st_writer_new() : NULL;
+    if (!w) {
+        for (int i = 0; i < 3; i++) free(own[i]);
+        return ds_error(DS_E_NOMEM, "checkpoint: out of memory");
+    }
     int64_t n[1] = {t->opt_n}, nb[1] = {(int64_t)m->cfg.n_layers * m->cfg.n_experts};
     json_t *cj = ds_model_cfg_to_json(&m->cfg);
     char *cs = cj ? json_dumps(cj, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
@@ -146,9 +214,9 @@ int ds_trainer_save(const ds_trainer *t, const char *path, const json_t *meta) {
     int rc = !cs || (m->tok && !ts) ? ds_error(DS_E_NOMEM, "checkpoint: out of memory") : 0;
     char tag[64];
     if (t->lora) adapter_tag(t, tag, sizeof tag);
-    if (!rc) rc = ds_st_writer_add(w, "params", DS_DTYPE_F32, 1, n, t->opt_p);
-    if (!rc) rc = ds_st_writer_add(w, "adam_m", DS_DTYPE_F32, 1, n, t->mom);
-    if (!rc) rc = ds_st_writer_add(w, "adam_v", DS_DTYPE_F32, 1, n, t->var);
+    if (!rc) rc = ds_st_writer_add(w, "params", DS_DTYPE_F32, 1, n, hp);
+    if (!rc) rc = ds_st_writer_add(w, "adam_m", DS_DTYPE_F32, 1, n, hm);
+    if (!rc) rc = ds_st_writer_add(w, "adam_v", DS_DTYPE_F32, 1, n, hv);
     if (!rc && !t->lora)
         rc = ds_st_writer_add(w, "router_bias", DS_DTYPE_F32, 1, nb, m->router_bias);
     if (!rc) rc = ds_st_writer_set_metadata(w, "format", "docseek-checkpoint-1");
@@ -164,16 +232,18 @@ int ds_trainer_save(const ds_trainer *t, const char *path, const json_t *meta) {
     json_decref(cj);
     json_decref(tj);
     ds_st_writer_free(w);
+    for (int i = 0; i < 3; i++) free(own[i]);
     return rc;
 }
 
-static int load_tensor(const ds_safetensors *st, const char *path, const char *name, float *dst,
-                       int64_t n) {
+// Tensor name (n floats) of the checkpoint into dst, in ctx's memory.
+static int load_tensor(ds_ctx *ctx, const ds_safetensors *st, const char *path, const char *name,
+                       float *dst, int64_t n) {
     const ds_st_tensor *t = ds_st_find(st, name);
     if (!t || t->view.dtype != DS_DTYPE_F32 || t->view.ndim != 1 || t->view.shape[0] != n)
         return ds_error(DS_E_FORMAT, "checkpoint %s: tensor '%s' missing or not F32 (%lld)", path,
                         name, (long long)n);
-    memcpy(dst, t->view.data, sizeof(float) * n);
+    ctx->ops->upload(ctx, dst, t->view.data, sizeof(float) * n);
     return 0;
 }
 
@@ -199,12 +269,21 @@ int ds_trainer_load(ds_trainer *t, const char *path, json_t **meta) {
         rc = ds_error(DS_E_INVAL, "%s: a checkpoint of %s, this is %s training", path,
                       have ? have : "model", t->lora ? tag : "model");
     int64_t n = t->opt_n;
-    if (!rc) rc = load_tensor(st, path, "params", t->opt_p, n);
-    if (!rc) rc = load_tensor(st, path, "adam_m", t->mom, n);
-    if (!rc) rc = load_tensor(st, path, "adam_v", t->var, n);
-    if (!rc && !t->lora)
-        rc = load_tensor(st, path, "router_bias", m->router_bias,
-                         (int64_t)m->cfg.n_layers * m->cfg.n_experts);
+    int64_t nb = (int64_t)m->cfg.n_layers * m->cfg.n_experts;
+    if (!rc) rc = load_tensor(t->ctx, st, path, "params", t->opt_p, n);
+    if (!rc) rc = load_tensor(t->ctx, st, path, "adam_m", t->mom, n);
+    if (!rc) rc = load_tensor(t->ctx, st, path, "adam_v", t->var, n);
+    if (!rc && !t->lora) {
+        const ds_st_tensor *bt = ds_st_find(st, "router_bias");
+        if (!bt || bt->view.dtype != DS_DTYPE_F32 || bt->view.ndim != 1 || bt->view.shape[0] != nb)
+            rc =
+                ds_error(DS_E_FORMAT, "checkpoint %s: tensor 'router_bias' missing or wrong", path);
+        else
+            memcpy(m->router_bias, bt->view.data, sizeof(float) * nb);
+        if (!rc && t->on_device)
+            t->ctx->ops->upload(t->ctx, t->dev.router_bias, m->router_bias, sizeof(float) * nb);
+    }
+    if (!rc) rc = ds_trainer_sync(t); // the model's host parameters follow
     if (!rc) t->step = atoi(ss);
     if (!rc && meta) {
         const char *ms = ds_st_metadata_get(st, "train");

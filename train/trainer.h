@@ -18,6 +18,7 @@ typedef struct {
     float beta1, beta2, eps, weight_decay;
     float clip;         // global gradient norm limit; 0 = none
     size_t arena_limit; // activation bytes per step; 0 = unlimited
+    size_t arena_chunk; // the activation arena's first chunk (default 64 MiB)
 } ds_trainer_opts;
 
 void ds_trainer_opts_default(ds_trainer_opts *o);
@@ -33,6 +34,9 @@ void ds_trainer_free(ds_trainer *t);
 int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *st,
                     double *grad_norm);
 int ds_trainer_steps_done(const ds_trainer *t);
+// Brings the model's host parameters up to date with a GPU trainer's (before evaluating
+// or saving the model on the host); nothing to do on the CPU. Returns 0.
+int ds_trainer_sync(ds_trainer *t);
 
 // Checkpoints: the model (parameters, router bias, config, tokenizer) or under LoRA
 // the adapter (and its rank and alpha, with the base's config), both AdamW moments
