@@ -9,7 +9,9 @@
 #include "core/rng.h"
 #include "core/timer.h"
 #include "kernels/ops.h"
+#include "fusion/model.h"
 #include "text/lm.h"
+#include "train/trainer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,15 +306,23 @@ static double stack_flops(const ds_model_cfg *c, const int32_t *seq_off, const i
     return 3.0 * fwd;
 }
 
-static void bench_stack(ds_ctx *g, double ceiling) {
-    stack_env e = {.g = g};
-    ds_model_cfg *c = &e.cfg;
+// The default configuration (configs/default.json) four times as wide and twice as deep in
+// the language model, twice as wide in the encoder: a model a GPU is worth using for.
+static void gpu_sized(ds_model_cfg *c) {
     ds_model_cfg_default(c);
     c->dim = 1024, c->n_layers = 8, c->n_dense_layers = 1;
     c->n_heads = 16, c->n_kv_heads = 4, c->head_dim = 64, c->window = 1024, c->max_seq = 2048;
     c->dense_hidden = 2048, c->n_experts = 16, c->n_groups = 4, c->topk_groups = 2, c->topk = 2;
     c->expert_hidden = 512, c->n_shared = 1, c->router_sigmoid = 1, c->router_normalize = 1;
     c->balance_weight = 1e-4f, c->vocab = 8192;
+    c->img_size = 512, c->patch = 32, c->vit_dim = 384, c->vit_layers = 4, c->vit_heads = 6;
+    c->vit_mlp = 1536, c->max_pages = 4, c->copy_mask = 0, c->copy_pointer_gen = 0;
+}
+
+static void bench_stack(ds_ctx *g, double ceiling) {
+    stack_env e = {.g = g};
+    ds_model_cfg *c = &e.cfg;
+    gpu_sized(c);
     enum { B = 8, T = 1024, PREFIX = 768 };
     static int32_t seq_off[B + 1], n_prefix[B], pos[B * T];
     for (int b = 0; b <= B; b++) seq_off[b] = b * T;
@@ -356,6 +366,72 @@ static void bench_stack(ds_ctx *g, double ceiling) {
     g->ops->free(g, pos_d);
 }
 
+// ---- a whole training step as docseek train takes it (train/trainer.c: the encoder,
+// fusion, the language model, the vocabulary and pointer heads, clipping, AdamW) on 8
+// random one-page documents of about 1,000 tokens each.
+
+typedef struct {
+    ds_trainer *t;
+    const ds_batch *b;
+    int failed;
+} train_env;
+
+static void run_train_step(void *p) {
+    train_env *e = p;
+    ds_step_stats st;
+    e->failed |= ds_trainer_step(e->t, e->b, 1e-4f, &st, NULL) != 0;
+}
+
+// Model FLOPs of a training step of the whole model (3x the forward): the LM stack as
+// stack_flops counts it, the vocabulary head over the rows with a target, and the encoder
+// (2 per weight per patch, 4 D per (query, key) pair of patches of a page).
+static double train_flops(const ds_model_cfg *c, const ds_batch *b) {
+    double f = stack_flops(c, b->seq_off, b->n_prefix, b->n_seq);
+    int rows = 0;
+    for (int t = 0; t < b->N; t++) rows += b->target[t] >= 0;
+    double D = c->vit_dim, T = (double)(c->img_size / c->patch) * (c->img_size / c->patch);
+    double per_patch =
+        3.0 * c->patch * c->patch * D + c->vit_layers * (4.0 * D * D + 2.0 * D * c->vit_mlp);
+    double vit = 2.0 * per_patch * T * b->P + 4.0 * D * T * T * b->P * c->vit_layers;
+    return f + 3.0 * (2.0 * c->dim * c->vocab * rows + vit);
+}
+
+static void bench_train(ds_ctx *g, double ceiling) {
+    ds_model_cfg c;
+    gpu_sized(&c);
+    enum { B = 8 };
+    ds_model *m = NULL;
+    ds_trainer *t = NULL;
+    ds_seq seqs[B], *ptrs[B];
+    ds_batch b;
+    memset(seqs, 0, sizeof seqs);
+    memset(&b, 0, sizeof b);
+    ds_rng r;
+    ds_rng_seed(&r, 7);
+    int rc = ds_model_init(&c, NULL, 1, &m);
+    for (int i = 0; i < B && !rc; i++) {
+        rc = ds_seq_random(&c, &r, 1, 600, &seqs[i]);
+        ptrs[i] = &seqs[i];
+    }
+    if (!rc) rc = ds_batch_pack(&c, ptrs, B, &b);
+    if (!rc) rc = ds_trainer_new(m, g, NULL, &t);
+    train_env e = {t, &b, rc != 0};
+    double dt = rc ? 0 : best_time(g, run_train_step, &e), flops = rc ? 0 : train_flops(&c, &b);
+    if (e.failed) {
+        printf("whole training step: FAILED (%s)\n", ds_errmsg());
+    } else {
+        printf("whole training step (the LM stack's config, encoder %d x %d, %.0f M params; %d "
+               "tokens, %d pages): %.1f ms, %.0f tokens/s, %.1f TFLOP/s of model FLOPs, MFU "
+               "%.1f%% of the bf16 GEMM ceiling\n",
+               c.vit_dim, c.vit_layers, m->table.total / 1e6, b.N, b.P, dt * 1e3, b.N / dt,
+               flops / dt / 1e12, 100 * flops / dt / 1e12 / ceiling);
+    }
+    ds_trainer_free(t);
+    ds_batch_free(&b);
+    for (int i = 0; i < B; i++) ds_seq_free(&seqs[i]);
+    ds_model_free(m);
+}
+
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
@@ -383,6 +459,7 @@ int main(int argc, char **argv) {
     bench_attention(g, 8, 1024, 8, 2, 64, gemm);
     bench_bandwidth(g, copy);
     bench_stack(g, gemm);
+    bench_train(g, gemm);
     ds_ctx_free(g);
     return 0;
 }
