@@ -1,0 +1,41 @@
+#!/bin/sh
+# train-device.sh DOCSEEK SOURCE_DIR WORK_DIR: `docseek train --device cuda` end to end,
+# run with docseek_emu (docseek over the CUDA emulator, tests/cuda-emu) where no GPU is
+# lent: the steps on the (emulated) GPU follow the same steps on the CPU (loss within 2%
+# at every step: the GPU's GEMMs round to bf16); on the GPU a run stopped and resumed
+# from its checkpoint writes the same model file as one run, whose weights are the trained
+# ones (ds_trainer_sync); that model extracts (on the CPU). Short receipts and max_seq 256 keep the emulated steps to seconds.
+set -e
+D=$1
+SRC=$2
+W=$3
+rm -rf "$W"
+mkdir -p "$W"
+"$D" synth --type receipt --count 4 --seed 7100 --out "$W/data" >/dev/null
+"$D" tokenizer train --corpus "$W/data" --vocab 300 --out "$W/tok.json" >/dev/null
+sed 's/"max_seq": 1024/"max_seq": 256/' "$SRC/configs/tiny.json" >"$W/config.json"
+set -- --data "$W/data" --config "$W/config.json" --tokenizer "$W/tok.json" --steps 3 \
+    --batch 1 --warmup 1 --cache "$W/cache" --schemas "$SRC/samples/schemas"
+"$D" train "$@" --device cpu --out "$W/cpu.safetensors" 2>"$W/cpu.log"
+"$D" train "$@" --device cuda --out "$W/gpu.safetensors" 2>"$W/gpu.log"
+grep -q "computing on cuda:0" "$W/gpu.log" || { echo "not trained on the GPU"; cat "$W/gpu.log"; exit 1; }
+"$D" train "$@" --device cuda --out "$W/gpu2.safetensors" --stop-after 2 2>"$W/gpu2.log"
+"$D" train "$@" --device cuda --out "$W/gpu2.safetensors" --resume 2>>"$W/gpu2.log"
+cmp "$W/gpu.safetensors" "$W/gpu2.safetensors"
+# column 4 of the curves is the step's loss
+cut -d, -f1,4 "$W/cpu.safetensors.csv" >"$W/cpu.loss"
+cut -d, -f1,4 "$W/gpu.safetensors.csv" >"$W/gpu.loss"
+paste -d, "$W/cpu.loss" "$W/gpu.loss" | awk -F, 'NR > 1 {
+    d = $2 - $4; if (d < 0) d = -d; r = d / $2; if (r > worst) worst = r; n++
+    printf "step %d: loss cpu %s gpu %s\n", $1, $2, $4 }
+    END { printf "worst relative difference %.2e over %d steps\n", worst, n; exit !(n == 3 && worst < 0.02) }'
+# the file holds the trained weights, not the ones the GPU started from: the norms moved
+# off 1, to the CPU's values at the printed precision
+"$D" tensors "$W/cpu.safetensors" --stats | grep 'norm.weight' >"$W/cpu.norms"
+"$D" tensors "$W/gpu.safetensors" --stats | grep 'norm.weight' >"$W/gpu.norms"
+cmp "$W/cpu.norms" "$W/gpu.norms"
+grep -q 'attn_norm.weight .*min 0\.99[0-8]' "$W/gpu.norms" || { echo "the norms did not move"; exit 1; }
+"$D" extract "$W/data/receipt-7100-00000.pdf" --model "$W/gpu.safetensors" \
+    --schemas "$SRC/samples/schemas" --device cpu >"$W/extract.json"
+grep -q '"doc_type"' "$W/extract.json"
+echo "train --device cuda: the CPU's loss curve, the same model file after a resume, and it extracts"
