@@ -52,7 +52,7 @@ void *ds_arena_alloc(ds_arena *a, size_t size) {
         c = malloc(sizeof *c);
         if (!c) return NULL;
         c->data = a->backing.alloc ? a->backing.alloc(a->backing.user, csize)
-                                   : aligned_alloc(DS_ARENA_ALIGN, csize);
+                                   : aligned_alloc(DS_ARENA_ALIGN, align_up(csize));
         if (!c->data) {
             free(c);
             return NULL;

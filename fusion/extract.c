@@ -176,7 +176,18 @@ int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
     ds_calibration *calib = NULL;
     ds_extractor *x = NULL;
     int rc = 0;
-    if (!c->schemas) {
+    // Extraction decodes on the CPU: the decoder's constraints and the KV cache live on the
+    // host (training runs on a GPU: docseek train --device). Checked first: a wrong device
+    // fails before anything is loaded.
+    const char *dev = c->device ? c->device : "auto";
+    if (!strncmp(dev, "cuda", 4))
+        rc = ds_error(DS_E_UNSUPPORTED,
+                      "--device %s: extraction runs on the CPU only so far "
+                      "(use --device cpu; docseek train runs on a GPU)",
+                      dev);
+    else if (strcmp(dev, "auto") && strcmp(dev, "cpu"))
+        rc = ds_error(DS_E_INVAL, "unknown device '%s' (cpu, cuda, cuda:N or auto)", dev);
+    if (!rc && !c->schemas) {
         if (!(schemas = calloc(1, sizeof *schemas)))
             rc = ds_error(DS_E_NOMEM, "extractor: out of memory");
         else if ((rc = ds_schema_set_load(c->schemas_dir, schemas))) {
@@ -187,16 +198,6 @@ int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
     if (!rc) rc = ds_model_load(c->model, &m);
     if (!rc && c->adapter && !(rc = ds_lora_load(c->adapter, m, &l))) ds_lora_attach(m, l);
     if (!rc && !c->decode_f32) rc = ds_infer_set_bf16(m, 1);
-    // Extraction decodes on the CPU: the decoder's constraints and the KV cache live on the
-    // host (training runs on a GPU: docseek train --device).
-    const char *dev = c->device ? c->device : "auto";
-    if (!strncmp(dev, "cuda", 4))
-        rc = ds_error(DS_E_UNSUPPORTED,
-                      "--device %s: extraction runs on the CPU only so far "
-                      "(use --device cpu; docseek train runs on a GPU)",
-                      dev);
-    else if (strcmp(dev, "auto") && strcmp(dev, "cpu"))
-        rc = ds_error(DS_E_INVAL, "unknown device '%s' (cpu, cuda, cuda:N or auto)", dev);
     if (!rc && !(ctx = ds_ctx_new(DS_BACKEND_CPU, c->threads > 0 ? c->threads : 1)))
         rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
     if (!rc) rc = ds_extractor_new(m, ctx, c->schemas ? c->schemas : schemas, &x);

@@ -138,9 +138,10 @@ int ds_pointer_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, f
         ops->crossentropy_forward(ctx, losses + r0, f->pp + o, sc + o, f->ptgt + r0, n, nw);
         ops->argmax_rows(ctx, amax + r0, f->pp + o, n, nw);
     }
-    // The loss as -log p of the gold word, in double from the probability, as the host
-    // heads made it: the op's float losses (about 8 at the start, so steps of 1e-6) blur
-    // the finite differences of model_grad_check past its tolerance.
+    // The loss as -log p of the gold word, taken in double from the op's probability: the
+    // op's own float losses (about 8 at the start, so steps of 1e-6) blur the finite
+    // differences of model_grad_check past its tolerance. (The probabilities are the
+    // cross-entropy op's softmax, summed in float; the host heads' summed in double.)
     float *p_h;
     int32_t *at, *amax_h;
     HOST_ALLOC(p_h, Mp);

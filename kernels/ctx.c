@@ -4,6 +4,7 @@
 // context is created by kernels/cuda when that backend is compiled in.
 #include "kernels/ops.h"
 #include "core/error.h"
+#include "core/log.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -58,7 +59,12 @@ static ds_ctx *open_spec(const char *spec, int n_threads, int *bad_spec) {
     *bad_spec = 0;
     if (!spec || !strcmp(spec, "auto")) {
 #ifdef DS_HAVE_CUDA
-        if (ds_cuda_device_count() > 0) return ds_ctx_new_device(DS_BACKEND_CUDA, n_threads, 0);
+        if (ds_cuda_device_count() > 0) { // a GPU that cannot be used (busy, full): the CPU
+            ds_ctx *g = ds_ctx_new_device(DS_BACKEND_CUDA, n_threads, 0);
+            if (g) return g;
+            DS_LOGW("device auto: GPU 0 is present but unusable (%s): computing on the CPU",
+                    ds_errmsg());
+        }
 #endif
         return ds_ctx_new(DS_BACKEND_CPU, n_threads);
     }

@@ -38,4 +38,14 @@ grep -q 'attn_norm.weight .*min 0\.99[0-8]' "$W/gpu.norms" || { echo "the norms 
 "$D" extract "$W/data/receipt-7100-00000.pdf" --model "$W/gpu.safetensors" \
     --schemas "$SRC/samples/schemas" --device cpu >"$W/extract.json"
 grep -q '"doc_type"' "$W/extract.json"
+# a model with the copy mask (its heads loop on the host): cuda by name is refused with
+# the reason before any work, auto takes the CPU
+sed 's/"copy_mask": 0/"copy_mask": 1/' "$W/config.json" >"$W/mask.json"
+grep -q '"copy_mask": 1' "$W/mask.json"
+set -- --data "$W/data" --config "$W/mask.json" --tokenizer "$W/tok.json" --steps 1 --batch 1 \
+    --warmup 1 --cache "$W/cache" --schemas "$SRC/samples/schemas" --out "$W/mask.safetensors"
+if "$D" train "$@" --device cuda 2>"$W/mask.log"; then echo "copy mask trained on cuda"; exit 1; fi
+grep -q "copy mask and pointer-generator heads train on the CPU only" "$W/mask.log"
+"$D" train "$@" 2>"$W/mask-auto.log"
+grep -q "computing on CPU" "$W/mask-auto.log"
 echo "train --device cuda: the CPU's loss curve, the same model file after a resume, and it extracts"

@@ -230,9 +230,11 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
     if (!rc) rc = checkpoint(t, o);
     if (!rc) rc = ds_trainer_sync(t);
     if (!rc && o->out) rc = ds_model_save(m, o->out);
-    if (csv) {
+    if (csv) { // plotted on success only: a plot's error would replace the run's
         fclose(csv);
         csv = NULL;
+    }
+    if (!rc && o->curve_csv) {
         char png[4096];
         size_t L = strlen(o->curve_csv);
         if (L > 4 && strcmp(o->curve_csv + L - 4, ".csv") == 0) {

@@ -69,6 +69,11 @@ static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lo
         return ds_error(DS_E_UNSUPPORTED, "trainer: LoRA adapters train on the CPU only so far "
                                           "(use --device cpu)");
     }
+    if (t->on_device && (m->cfg.copy_mask || m->cfg.copy_pointer_gen)) {
+        free(t);
+        return ds_error(DS_E_UNSUPPORTED, "trainer: the copy mask and pointer-generator heads "
+                                          "train on the CPU only so far (use --device cpu)");
+    }
     t->opt_n = l ? l->table.total : m->table.total;
     t->grad = ctx_zeros(ctx, m->table.total);
     t->lgrad = l ? ctx_zeros(ctx, t->opt_n) : NULL;

@@ -1,6 +1,7 @@
 // rows.cu: rows_add of kernels/cpu/rows.c on the GPU: a block per destination
 // row, a thread per column, its sources added in list order: no atomics, the
-// CPU's sums in the CPU's order.
+// CPU's order of sums (nvcc fuses each multiply-add, so a scaled source, ROI
+// pooling's 1/cells, rounds once where the CPU rounds twice: an ulp apart).
 #include "kernels/cuda/cuda-impl.h"
 
 enum { THREADS = 128 };
