@@ -1,8 +1,8 @@
 // test-cuda-train.c: training on the GPU against training on the CPU. The same
 // tiny model (every part: image prefix, boxes, ROI and glyph inputs, dense and
 // MoE layers, vocabulary and word-span pointer heads) takes the same 50 steps on
-// one batch, as the trainer takes them: forward, backward, gradient clipping,
-// AdamW, the routing bias nudged by the step's expert load. On the GPU the
+// one batch through the trainer (train/trainer.c): forward, backward, gradient
+// clipping, AdamW, the routing bias nudged by the step's expert load. On the GPU the
 // parameters, gradients and optimizer state are each one device allocation and
 // the activations come from a device arena; the host keeps only the batch and
 // the small arrays it reads. With f32 GEMMs the loss curves must agree to 1e-4
@@ -21,81 +21,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    ds_ctx *ctx;
-    ds_model m;               // the model as this backend sees it: weights in ctx memory
-    float *p, *g, *mom, *var; // parameters, gradients, AdamW moments (ctx memory)
-    float *bias_h;            // the routing bias on the host (the nudge is computed there)
-    ds_weights gw;
-    ds_arena arena, host;
-} run;
-
-static void run_init(run *r, ds_ctx *ctx, const ds_model *m) {
-    memset(r, 0, sizeof *r);
-    int64_t n = m->table.total, nb = (int64_t)m->cfg.n_layers * m->cfg.n_experts;
-    r->ctx = ctx;
-    r->m = *m;
-    const ds_ops *ops = ctx->ops;
-    r->p = ops->alloc(ctx, sizeof(float) * n);
-    r->g = ops->alloc(ctx, sizeof(float) * n);
-    r->mom = ops->alloc(ctx, sizeof(float) * n);
-    r->var = ops->alloc(ctx, sizeof(float) * n);
-    r->m.router_bias = ops->alloc(ctx, sizeof(float) * nb);
-    ops->upload(ctx, r->p, m->params, sizeof(float) * n);
-    ops->zero(ctx, r->mom, sizeof(float) * n);
-    ops->zero(ctx, r->var, sizeof(float) * n);
-    r->bias_h = malloc(sizeof(float) * nb);
-    memcpy(r->bias_h, m->router_bias, sizeof(float) * nb);
-    ops->upload(ctx, r->m.router_bias, r->bias_h, sizeof(float) * nb);
-    ds_model_point(m, r->p, &r->m.w);
-    ds_model_point(m, r->g, &r->gw);
-    ds_ctx_arena_init(ctx, &r->arena, &r->host, 0, 0);
-}
-
-static void run_free(run *r) {
-    const ds_ops *ops = r->ctx->ops;
-    float *bufs[] = {r->p, r->g, r->mom, r->var, r->m.router_bias};
-    for (int i = 0; i < 5; i++) ops->free(r->ctx, bufs[i]);
-    free(r->bias_h);
-    ds_arena_free(&r->arena);
-    ds_arena_free(&r->host);
-}
-
-// One training step as ds_trainer_step takes it; the loss into *loss.
-static int run_step(run *r, const ds_batch *b, int step, double *loss) {
-    ds_ctx *ctx = r->ctx;
-    const ds_ops *ops = ctx->ops;
-    int64_t n = r->m.table.total, nb = (int64_t)r->m.cfg.n_layers * r->m.cfg.n_experts;
-    ds_arena_reset(&r->arena);
-    ops->zero(ctx, r->g, sizeof(float) * n);
-    ds_fwd *f;
-    ds_step_stats st;
-    int rc = ds_model_forward(&r->m, ctx, b, &r->arena, &f, &st);
-    if (!rc) rc = ds_model_backward(&r->m, ctx, b, f, &r->gw, &r->arena);
-    if (rc) return rc;
-    double norm = sqrt(ops->sumsq(ctx, r->g, n));
-    ds_adamw_cfg cfg = {2e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, ds_clip_scale(norm, 1.0f), step};
-    ops->adamw_update(ctx, r->p, r->g, r->mom, r->var, n, &cfg);
-    ds_moe_bias_update(&r->m.cfg, r->bias_h, st.load);
-    ops->upload(ctx, r->m.router_bias, r->bias_h, sizeof(float) * nb);
-    *loss = st.loss;
+// The tiny model of these tests (host-only heads off: the default model has neither),
+// with a random routing bias; the same for every seed-equal call.
+static int tiny_model(ds_model_cfg *cfg, ds_model **m) {
+    ds_fixture_tiny_cfg(cfg, 12);
+    cfg->copy_mask = cfg->copy_pointer_gen = 0;
+    if (ds_model_init(cfg, NULL, 5, m)) return 1;
+    ds_rng rng;
+    ds_rng_seed(&rng, 9);
+    ds_rng_fill_normal(&rng, (*m)->router_bias, (int64_t)cfg->n_layers * cfg->n_experts, 0.0f,
+                       0.05f);
     return 0;
 }
 
-// 50 steps on both backends; the GPU's GEMMs in f32 or on bf16 tensor cores.
+// A trainer on ctx with the steps' settings (weight decay on; small arena chunks: the
+// emulator re-protects device memory page by page per launch).
+static int tiny_trainer(ds_model *m, ds_ctx *ctx, ds_trainer **t) {
+    ds_trainer_opts o;
+    ds_trainer_opts_default(&o);
+    o.weight_decay = 0.1f;
+    o.arena_chunk = 1 << 20;
+    return ds_trainer_new(m, ctx, &o, t);
+}
+
+// 50 steps (6 under the emulator) on both backends through the trainer; the GPU's GEMMs
+// in f32 or on bf16 tensor cores.
 static int64_t train_both(ds_ctx *g, int gemm_f32, double loss_rtol, double param_rtol) {
     ds_ctx *c = ds_par_cpu();
 #ifdef DS_HAVE_CUDA
     ds_cuda_set_gemm_f32(g, gemm_f32);
 #endif
     ds_model_cfg cfg;
-    ds_fixture_tiny_cfg(&cfg, 12);
-    cfg.copy_mask = cfg.copy_pointer_gen = 0; // host-only heads (the default model has neither)
-    ds_model *m;
-    if (ds_model_init(&cfg, NULL, 5, &m)) return 1;
+    ds_model *mc = NULL, *mg = NULL;
+    ds_trainer *tc = NULL, *tg = NULL;
+    if (tiny_model(&cfg, &mc) || tiny_model(&cfg, &mg)) return 1;
     ds_rng rng;
-    ds_rng_seed(&rng, 9);
-    ds_rng_fill_normal(&rng, m->router_bias, (int64_t)cfg.n_layers * cfg.n_experts, 0.0f, 0.05f);
+    ds_rng_seed(&rng, 10);
     ds_seq seqs[3], *ptrs[3];
     for (int i = 0; i < 3; i++) {
         if (ds_fixture_seq(&cfg, &rng, 1 + i % 2, 6 + 2 * i, &seqs[i])) return 1;
@@ -103,46 +64,42 @@ static int64_t train_both(ds_ctx *g, int gemm_f32, double loss_rtol, double para
     }
     ds_batch b;
     if (ds_batch_pack(&cfg, ptrs, 3, &b)) return 1;
-    run rc, rg;
-    run_init(&rc, c, m);
-    run_init(&rg, g, m);
-    int64_t fails = 0;
+    int64_t fails = tiny_trainer(mc, c, &tc) || tiny_trainer(mg, g, &tg);
     int steps = ds_par_quick() ? 6 : 50;
-    double worst = 0, first[2] = {0, 0}, last[2] = {0, 0};
-    for (int s = 1; s <= steps; s++) {
-        double lc = 0, lg = 0;
-        if (run_step(&rc, &b, s, &lc) || run_step(&rg, &b, s, &lg)) {
+    double worst = 0, first = 0, last = 0;
+    for (int s = 1; s <= steps && !fails; s++) {
+        ds_step_stats sc, sg;
+        if (ds_trainer_step(tc, &b, 2e-3f, &sc, NULL) ||
+            ds_trainer_step(tg, &b, 2e-3f, &sg, NULL)) {
             printf("  step %d failed: %s\n", s, ds_errmsg());
             fails++;
             break;
         }
-        double rel = fabs(lg - lc) / fabs(lc);
-        worst = fmax(worst, rel);
-        if (s == 1) first[0] = lc, first[1] = lg;
-        last[0] = lc, last[1] = lg;
+        worst = fmax(worst, fabs(sg.loss - sc.loss) / fabs(sc.loss));
+        if (s == 1) first = sc.loss;
+        last = sc.loss;
         if (s == 1 || s % 10 == 0 || s == steps)
-            printf("  step %2d: loss cpu %.6f cuda %.6f\n", s, lc, lg);
+            printf("  step %2d: loss cpu %.6f cuda %.6f\n", s, sc.loss, sg.loss);
     }
-    int64_t n = m->table.total;
-    float *pg = ds_par_down(g, rg.p, n);
     double d = 0, r = 0;
-    for (int64_t i = 0; i < n; i++) {
-        d += ((double)pg[i] - rc.p[i]) * ((double)pg[i] - rc.p[i]);
-        r += (double)rc.p[i] * rc.p[i];
+    if (!fails) fails += ds_trainer_sync(tg) != 0;
+    for (int64_t i = 0; i < mc->table.total; i++) {
+        d += ((double)mg->params[i] - mc->params[i]) * ((double)mg->params[i] - mc->params[i]);
+        r += (double)mc->params[i] * mc->params[i];
     }
     double prel = sqrt(d / r);
     printf("  %s GEMMs, %d steps: loss %.4f -> %.4f; worst step's loss difference %.2e (limit "
            "%.0e); final parameters %.2e apart, norm-wise (limit %.0e)\n",
-           gemm_f32 ? "f32" : "bf16", steps, first[0], last[0], worst, loss_rtol, prel, param_rtol);
-    // the run must learn: 50 steps more than halve the loss (7.69 -> 2.74)
+           gemm_f32 ? "f32" : "bf16", steps, first, last, worst, loss_rtol, prel, param_rtol);
+    // the run must learn: 50 steps more than halve the loss
     fails += !(worst <= loss_rtol) || !(prel <= param_rtol) ||
-             !(last[0] < (steps >= 50 ? 0.5 : 0.97) * first[0]);
-    free(pg);
-    run_free(&rc);
-    run_free(&rg);
+             !(last < (steps >= 50 ? 0.5 : 0.97) * first);
+    ds_trainer_free(tc);
+    ds_trainer_free(tg);
     ds_batch_free(&b);
     for (int i = 0; i < 3; i++) ds_seq_free(&seqs[i]);
-    ds_model_free(m);
+    ds_model_free(mc);
+    ds_model_free(mg);
 #ifdef DS_HAVE_CUDA
     ds_cuda_set_gemm_f32(g, 1);
 #endif
@@ -161,15 +118,14 @@ DS_TEST(cuda_train_steps) {
 // a fresh trainer loading it and 2 more, must end on the same parameters bit for bit (the
 // kernels are deterministic) and the same routing bias; the host parameters follow the
 // device's through ds_trainer_sync; and the CPU trainer's 4 steps agree within f32.
-static int trainer_steps(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_batch *b, int from, int to,
-                         const char *load, const char *save, float *params, float *bias) {
+static int trainer_steps(ds_ctx *ctx, const ds_batch *b, int from, int to, const char *load,
+                         const char *save, float *params, float *bias) {
+    ds_model_cfg c;
     ds_model *m;
-    if (ds_model_init(cfg, NULL, 5, &m)) return 1;
-    ds_trainer *t;
-    ds_trainer_opts o;
-    ds_trainer_opts_default(&o);
-    o.arena_chunk = 1 << 20; // the emulator re-protects device memory page by page per launch
-    int rc = ds_trainer_new(m, ctx, &o, &t);
+    ds_trainer *t = NULL;
+    if (tiny_model(&c, &m)) return 1;
+    const ds_model_cfg *cfg = &m->cfg;
+    int rc = tiny_trainer(m, ctx, &t);
     if (!rc && load) rc = ds_trainer_load(t, load, NULL);
     if (!rc && ds_trainer_steps_done(t) != from) rc = 1;
     for (int s = from + 1; s <= to && !rc; s++) {
@@ -189,16 +145,14 @@ DS_TEST(cuda_trainer_resume) {
     ds_ctx *g = ds_par_gpu(), *c = ds_par_cpu();
     if (!g) return 0;
     ds_model_cfg cfg;
-    ds_fixture_tiny_cfg(&cfg, 12);
-    cfg.copy_mask = cfg.copy_pointer_gen = 0;
+    ds_model *probe;
+    DS_CHECK_INT_EQ(tiny_model(&cfg, &probe), 0);
     ds_rng rng;
     ds_rng_seed(&rng, 4);
     ds_seq seqs[2], *ptrs[2] = {&seqs[0], &seqs[1]};
     for (int i = 0; i < 2; i++) DS_CHECK_INT_EQ(ds_fixture_seq(&cfg, &rng, 1 + i, 6, &seqs[i]), 0);
     ds_batch b;
     DS_CHECK_INT_EQ(ds_batch_pack(&cfg, ptrs, 2, &b), 0);
-    ds_model *probe;
-    DS_CHECK_INT_EQ(ds_model_init(&cfg, NULL, 5, &probe), 0);
     int64_t n = probe->table.total, nb = (int64_t)cfg.n_layers * cfg.n_experts;
     ds_model_free(probe);
     float *straight = malloc(sizeof(float) * n), *resumed = malloc(sizeof(float) * n);
@@ -208,10 +162,10 @@ DS_TEST(cuda_trainer_resume) {
     char ckpt[512];
     snprintf(ckpt, sizeof ckpt, "%s/cuda-trainer-resume.ckpt",
              getenv("DS_TEST_TMPDIR") ? getenv("DS_TEST_TMPDIR") : "/tmp");
-    DS_CHECK_INT_EQ(trainer_steps(g, &cfg, &b, 0, 4, NULL, NULL, straight, bias[0]), 0);
-    DS_CHECK_INT_EQ(trainer_steps(g, &cfg, &b, 0, 2, NULL, ckpt, half, bias[1]), 0);
-    DS_CHECK_INT_EQ(trainer_steps(g, &cfg, &b, 2, 4, ckpt, NULL, resumed, bias[2]), 0);
-    DS_CHECK_INT_EQ(trainer_steps(c, &cfg, &b, 0, 4, NULL, NULL, cpu, bias[3]), 0);
+    DS_CHECK_INT_EQ(trainer_steps(g, &b, 0, 4, NULL, NULL, straight, bias[0]), 0);
+    DS_CHECK_INT_EQ(trainer_steps(g, &b, 0, 2, NULL, ckpt, half, bias[1]), 0);
+    DS_CHECK_INT_EQ(trainer_steps(g, &b, 2, 4, ckpt, NULL, resumed, bias[2]), 0);
+    DS_CHECK_INT_EQ(trainer_steps(c, &b, 0, 4, NULL, NULL, cpu, bias[3]), 0);
     int same = memcmp(straight, resumed, sizeof(float) * n) == 0 &&
                memcmp(bias[0], bias[2], sizeof(float) * nb) == 0;
     int moved = memcmp(straight, half, sizeof(float) * n) != 0;
