@@ -57,6 +57,12 @@ static int parse_int(const char *s, int *out) {
     return 0;
 }
 
+// The training context and the evaluation one, which may be the same.
+static void free_contexts(ds_ctx *ctx, ds_ctx *ectx) {
+    if (ectx != ctx) ds_ctx_free(ectx);
+    ds_ctx_free(ctx);
+}
+
 int ds_cmd_train(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *config = NULL, *tok_path = NULL, *init = NULL;
     const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *curve = NULL,
@@ -167,7 +173,7 @@ int ds_cmd_train(int argc, char **argv) {
     if (!rc) ectx = ctx->backend == DS_BACKEND_CPU ? ctx : ds_ctx_new(DS_BACKEND_CPU, threads);
     if (!rc && !ectx) rc = ds_error(DS_E_NOMEM, "no compute threads");
     if (rc) {
-        ds_ctx_free(ctx);
+        free_contexts(ctx, ectx);
         return ds_cli_fail("train", rc);
     }
     if (!getenv("OMP_THREAD_LIMIT"))
@@ -181,8 +187,7 @@ int ds_cmd_train(int argc, char **argv) {
     if (schemas_dir) o.schemas_dir = schemas_dir;
     ds_schema_set schemas;
     if ((rc = ds_schema_set_load(o.schemas_dir, &schemas))) {
-        if (ectx != ctx) ds_ctx_free(ectx);
-        ds_ctx_free(ctx);
+        free_contexts(ctx, ectx);
         return ds_cli_fail("train", rc);
     }
     ds_model *m = NULL;
@@ -201,8 +206,7 @@ int ds_cmd_train(int argc, char **argv) {
     }
     if (rc) {
         ds_schema_set_free(&schemas);
-        if (ectx != ctx) ds_ctx_free(ectx);
-        ds_ctx_free(ctx);
+        free_contexts(ctx, ectx);
         return ds_cli_fail("train", rc);
     }
     // The copy mask and the pointer-generator heads loop on the host: auto takes the CPU
@@ -259,8 +263,7 @@ int ds_cmd_train(int argc, char **argv) {
     }
     ds_dataset_free(&d);
     ds_trainer_free(t);
-    if (ectx != ctx) ds_ctx_free(ectx);
-    ds_ctx_free(ctx);
+    free_contexts(ctx, ectx);
     ds_model_free(m);
     ds_schema_set_free(&schemas);
     ds_ingest_thread_cleanup();

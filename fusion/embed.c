@@ -169,10 +169,10 @@ int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
     const ds_model_cfg *cfg = &m->cfg;
     const ds_weights *w = &m->w;
     int N = b->N, C = cfg->dim, D = cfg->vit_dim, G = ds_cfg_grid(cfg);
-    const int32_t *ids = ds_ctx_i32(ctx, arena, b->ids, N);
-    if (!ids) return ds_error(DS_E_NOMEM, "fusion: arena full");
+    f->ids = ds_ctx_i32(ctx, arena, b->ids, N); // kept for the backward
+    if (!f->ids) return ds_error(DS_E_NOMEM, "fusion: arena full");
     DS_ALLOC(f->x0, (size_t)N * C);
-    ops->embedding_forward(ctx, f->x0, ids, w->lm.tok_emb, N, cfg->vocab, C);
+    ops->embedding_forward(ctx, f->x0, f->ids, w->lm.tok_emb, N, cfg->vocab, C);
     f->has_vit = ds_cfg_use_vit(cfg) && b->P > 0;
     if (f->has_vit) TRY(ds_vit_forward(ctx, cfg, &w->vit, b->pixels, b->P, &f->vit, arena));
     const float *F = f->has_vit ? f->vit.out : NULL;
@@ -250,9 +250,7 @@ int ds_embed_backward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds
     const ds_weights *w = &m->w;
     int N = b->N, C = cfg->dim, D = cfg->vit_dim, G = ds_cfg_grid(cfg), Tv = G * G;
     ds_arena_mark_t mark = ds_arena_mark(arena);
-    const int32_t *ids = ds_ctx_i32(ctx, arena, b->ids, N);
-    if (!ids) return ds_error(DS_E_NOMEM, "fusion: arena full");
-    ops->embedding_backward(ctx, g->lm.tok_emb, dx0, ids, N, cfg->vocab, C);
+    ops->embedding_backward(ctx, g->lm.tok_emb, dx0, f->ids, N, cfg->vocab, C);
     moves mv, mv2;
     ds_row_plan plan;
     if (cfg->use_box) { // each table row gathers its tokens' gradients, in token order

@@ -18,6 +18,7 @@ struct ds_fwd {
     float *glyph;            // (n_roi, DS_GLYPH_DIM) glyph strip (fusion d)
     float *x0;               // (N, C) LM input
     const int32_t *pos;      // (N) RoPE positions (context memory)
+    const int32_t *ids;      // (N) token ids (context memory)
     ds_lm_acts lm;
     // vocabulary head
     int M, V;        // positions with a vocabulary target; the vocabulary

@@ -30,6 +30,10 @@ int ds_row_plan_gather(ds_ctx *ctx, ds_arena *arena, const int32_t *idx, int n, 
 int ds_gather_values(ds_ctx *ctx, ds_arena *arena, const float *x, const int32_t *idx, int n,
                      float *host_out) {
     if (n <= 0) return 0;
+    if (!arena->backing.alloc) { // host memory: read in place
+        for (int i = 0; i < n; i++) host_out[i] = x[idx[i]];
+        return 0;
+    }
     ds_arena_mark_t mark = ds_arena_mark(arena);
     float *out = ds_arena_alloc(arena, sizeof(float) * (size_t)n);
     if (!out) return ds_error(DS_E_NOMEM, "gathering %d values: arena full", n);
