@@ -71,7 +71,7 @@ void *ds_arena_alloc(ds_arena *a, size_t size) {
 
 void *ds_arena_calloc(ds_arena *a, size_t n, size_t size) {
     if (size && n > SIZE_MAX / size) return NULL;
-    if (a->backing.alloc) return NULL; // the arena cannot write a device's memory
+    if (!ds_arena_in_host_memory(a)) return NULL; // the arena cannot write a device's memory
     void *p = ds_arena_alloc(a, n * size);
     if (p) memset(p, 0, n * size);
     return p;

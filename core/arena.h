@@ -46,6 +46,10 @@ void ds_arena_init_backed(ds_arena *a, size_t chunk_size, size_t limit,
                           const ds_arena_backing *backing, ds_arena *host);
 // The arena for host-side arrays: a's companion when it has one, else a itself.
 ds_arena *ds_arena_host(ds_arena *a);
+// 1 when a's memory is the host's (host code may read and write it), 0 for a backed arena.
+static inline int ds_arena_in_host_memory(const ds_arena *a) {
+    return a->backing.alloc == NULL;
+}
 // Returns size bytes aligned to 64, or NULL when out of memory or past the limit.
 void *ds_arena_alloc(ds_arena *a, size_t size);
 // Like ds_arena_alloc, and zeroes the memory (host arenas only: NULL for a backed one).

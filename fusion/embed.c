@@ -233,7 +233,7 @@ int ds_embed_forward(ds_model *m, ds_ctx *ctx, const ds_batch *b, ds_fwd *f, ds_
             ds_glyph_strip(glyph + (size_t)i * DS_GLYPH_DIM, b->pixels, cfg->img_size,
                            b->roi + 5 * f->roi_tok[i]);
         f->glyph = glyph;
-        if (arena->backing.alloc) {
+        if (!ds_arena_in_host_memory(arena)) {
             DS_ALLOC(f->glyph, (size_t)R * DS_GLYPH_DIM);
             ops->upload(ctx, f->glyph, glyph, sizeof(float) * R * DS_GLYPH_DIM);
         }

@@ -8,7 +8,7 @@
 
 // host (n elements of size bytes) copied into the context's memory from arena.
 static void *to_ctx(ds_ctx *ctx, ds_arena *arena, const void *host, size_t bytes) {
-    if (!arena->backing.alloc) return (void *)host; // already there: host memory
+    if (ds_arena_in_host_memory(arena)) return (void *)host; // already there
     void *d = ds_arena_alloc(arena, bytes ? bytes : 1);
     if (d && bytes) ctx->ops->upload(ctx, d, host, bytes);
     return d;
@@ -30,7 +30,7 @@ int ds_row_plan_gather(ds_ctx *ctx, ds_arena *arena, const int32_t *idx, int n, 
 int ds_gather_values(ds_ctx *ctx, ds_arena *arena, const float *x, const int32_t *idx, int n,
                      float *host_out) {
     if (n <= 0) return 0;
-    if (!arena->backing.alloc) { // host memory: read in place
+    if (ds_arena_in_host_memory(arena)) { // read in place
         for (int i = 0; i < n; i++) host_out[i] = x[idx[i]];
         return 0;
     }

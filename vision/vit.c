@@ -61,7 +61,7 @@ int ds_vit_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_vit_weights *w
     a->P = P;
     a->T = T;
     ALLOC(a->patches, (size_t)N * K);
-    if (!arena->backing.alloc) { // host memory: in place
+    if (ds_arena_in_host_memory(arena)) { // in place
         im2col(a->patches, pixels, P, S, p);
     } else { // on the host, then up: a reshape of the input, like tokenising
         float *host;
