@@ -34,7 +34,7 @@ static const char *usage_text =
     "                      rules (the baseline) or model (docseek's model, see --model)\n"
     "  --model FILE        the model of --extractor model (default " DS_DEFAULT_MODEL ")\n"
     "  --adapter FILE      a LoRA adapter for it (docseek finetune --lora)\n"
-    "  --device D          cpu or auto (default): the model decodes on the CPU\n"
+    "  --device D          cpu, cuda, cuda:N or auto (default: GPU 0 when present)\n"
     "  --calibration FILE  calibrated confidences from FILE (default: the model's own,\n"
     "                      MODEL.calibration.json beside it, when there is one); none: raw\n"
     "  --fit-calibration FILE  fit a calibration of the model's raw confidences to how\n"

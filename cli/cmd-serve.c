@@ -57,7 +57,7 @@ static void usage(FILE *f, const ds_serve_cfg *d) {
         "  --idle-timeout-ms N  idle keep-alive connections close after (default %d)\n"
         "  --workers N          threads reading documents (default %d: the CPUs online)\n"
         "  --threads N          the model's compute threads (default %d)\n"
-        "  --device D           cpu or auto (default): extraction decodes on the CPU\n"
+        "  --device D           cpu, cuda, cuda:N or auto (default: GPU 0 when present)\n"
         "  --max-queue N        documents in flight before 503 + Retry-After (default %d)\n"
         "  --max-batch N        documents in the model's stream at once (default %d, at most\n"
         "                       64; 1: one document at a time)\n"

@@ -292,7 +292,7 @@ int32_t ds_sample_pick(const float *logits, const int32_t *allowed, int n, const
 static void pg_mixture(ds_model *m, const ds_gen_state *gs, const float *h, const float *logits,
                        const int32_t *allowed, int na, float *lp) {
     int C = m->cfg.dim;
-    const ds_head_weights *w = &m->w.hd;
+    const ds_head_weights *w = &ds_model_host(m)->w.hd; // read on the host
     float mx = -INFINITY;
     for (int i = 0; i < na; i++) mx = fmaxf(mx, logits[allowed[i]]);
     double z = 0;

@@ -2,6 +2,7 @@
 #include "fusion/extract.h"
 
 #include "core/error.h"
+#include "core/log.h"
 #include "fusion/infer.h"
 #include "fusion/lora.h"
 #include "fusion/sequence.h"
@@ -32,11 +33,12 @@ typedef struct {
 } xdoc;
 
 struct ds_extractor {
-    ds_model *m;
+    ds_model *m;    // in host memory: tokenizer, configuration, adapters
+    ds_model *view; // on a GPU: m's weights in its memory (owned), else NULL
     ds_ctx *ctx;
     const ds_schema_set *schemas;
-    ds_kv_cache *cache;
-    ds_arena arena;
+    ds_kv_cache *cache;          // in ctx's memory
+    ds_arena arena, host;        // decode steps' scratch in ctx's memory; host: its companion
     ds_decode_opts opts;         // all zero: the defaults
     int max_batch;               // documents the cache has room for
     const ds_calibration *calib; // NULL: raw confidences
@@ -61,10 +63,16 @@ static void xdoc_clear(xdoc *d) {
     memset(d, 0, sizeof *d);
 }
 
-// A cache with room for batch sequences of max_seq tokens.
-static int make_cache(const ds_model *m, int batch, ds_kv_cache **out) {
+// 1 when x computes on a GPU (the model's weights and the cache in its memory).
+static int on_gpu(const ds_extractor *x) {
+    return x->ctx->backend != DS_BACKEND_CPU;
+}
+
+// A cache with room for batch sequences of max_seq tokens, in the memory x computes in.
+static int make_cache(const ds_extractor *x, int batch, ds_kv_cache **out) {
     int bs = 16;
-    return ds_kv_cache_new(&m->cfg, batch * (m->cfg.max_seq / bs + 2), bs, out);
+    return ds_kv_cache_new_on(on_gpu(x) ? x->ctx : NULL, &x->m->cfg,
+                              batch * (x->m->cfg.max_seq / bs + 2), bs, 0, out);
 }
 
 int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_extractor **out) {
@@ -74,15 +82,17 @@ int ds_extractor_new(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas, ds_
     x->ctx = ctx;
     x->schemas = schemas;
     x->max_batch = 1;
-    int rc = make_cache(m, 1, &x->cache);
+    int rc = on_gpu(x) ? ds_model_view_new(m, ctx, &x->view) : 0;
+    if (!rc) rc = make_cache(x, 1, &x->cache);
     if (!rc && !(x->docs = calloc(1, sizeof *x->docs)))
         rc = ds_error(DS_E_NOMEM, "extractor: out of memory");
     if (rc) {
         ds_kv_cache_free(x->cache);
+        ds_model_view_free(x->view, ctx);
         free(x);
         return rc;
     }
-    ds_arena_init(&x->arena, 0, 0);
+    ds_ctx_arena_init(ctx, &x->arena, &x->host, 0, 0);
     *out = x;
     return 0;
 }
@@ -96,8 +106,7 @@ int ds_extractor_set_batch(ds_extractor *x, int max_batch) {
             return ds_error(DS_E_BUSY, "extractor: the batch size changes only between documents");
     ds_kv_cache *c;
     xdoc *docs = calloc((size_t)max_batch, sizeof *docs);
-    int rc =
-        docs ? make_cache(x->m, max_batch, &c) : ds_error(DS_E_NOMEM, "extractor: out of memory");
+    int rc = docs ? make_cache(x, max_batch, &c) : ds_error(DS_E_NOMEM, "extractor: out of memory");
     if (rc) {
         free(docs);
         return rc;
@@ -127,6 +136,8 @@ void ds_extractor_free(ds_extractor *x) {
     free(x->docs);
     ds_kv_cache_free(x->cache);
     ds_arena_free(&x->arena);
+    ds_arena_free(&x->host);
+    ds_model_view_free(x->view, x->ctx);
     ds_ctx_free(x->own_ctx);
     ds_model_free(x->own_model);
     ds_lora_free(x->own_lora);
@@ -176,17 +187,16 @@ int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
     ds_calibration *calib = NULL;
     ds_extractor *x = NULL;
     int rc = 0;
-    // Extraction decodes on the CPU: the decoder's constraints and the KV cache live on the
-    // host (training runs on a GPU: docseek train --device). Checked first: a wrong device
-    // fails before anything is loaded.
-    const char *dev = c->device ? c->device : "auto";
-    if (!strncmp(dev, "cuda", 4))
+    // The device first: a wrong or missing one fails before anything is loaded. On a GPU
+    // the model's forward and the KV cache are there; the decoder's constraints, the
+    // pointer heads' choices and the JSON stay on the host.
+    if ((rc = ds_ctx_open(c->device, c->threads > 0 ? c->threads : 1, &ctx))) return rc;
+    int gpu = ctx->backend != DS_BACKEND_CPU;
+    if (gpu && c->adapter)
         rc = ds_error(DS_E_UNSUPPORTED,
-                      "--device %s: extraction runs on the CPU only so far "
-                      "(use --device cpu; docseek train runs on a GPU)",
-                      dev);
-    else if (strcmp(dev, "auto") && strcmp(dev, "cpu"))
-        rc = ds_error(DS_E_INVAL, "unknown device '%s' (cpu, cuda, cuda:N or auto)", dev);
+                      "--adapter on %s: LoRA adapters are applied on the CPU "
+                      "only so far (use --device cpu)",
+                      c->device ? c->device : "auto");
     if (!rc && !c->schemas) {
         if (!(schemas = calloc(1, sizeof *schemas)))
             rc = ds_error(DS_E_NOMEM, "extractor: out of memory");
@@ -197,9 +207,8 @@ int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
     }
     if (!rc) rc = ds_model_load(c->model, &m);
     if (!rc && c->adapter && !(rc = ds_lora_load(c->adapter, m, &l))) ds_lora_attach(m, l);
-    if (!rc && !c->decode_f32) rc = ds_infer_set_bf16(m, 1);
-    if (!rc && !(ctx = ds_ctx_new(DS_BACKEND_CPU, c->threads > 0 ? c->threads : 1)))
-        rc = ds_error(DS_E_NOMEM, "cannot start the compute threads");
+    // bf16 weight copies serve the CPU's decode steps (a GPU's GEMMs round to bf16 anyway)
+    if (!rc && !c->decode_f32 && !gpu) rc = ds_infer_set_bf16(m, 1);
     if (!rc) rc = ds_extractor_new(m, ctx, c->schemas ? c->schemas : schemas, &x);
     if (!rc && c->max_batch > 1) rc = ds_extractor_set_batch(x, c->max_batch);
     if (!rc) rc = ds_calib_for_model(c->model, c->calibration, &calib);
@@ -212,7 +221,10 @@ int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
         x->calib = calib;
         x->opts = c->opts;
     }
-    if (!rc && !c->no_type_adapters) rc = type_adapters(x, c->model);
+    if (!rc && !c->no_type_adapters && gpu)
+        DS_LOGI("on %s the types' own adapters are not applied (LoRA runs on the CPU only so far)",
+                c->device ? c->device : "auto");
+    if (!rc && !c->no_type_adapters && !gpu) rc = type_adapters(x, c->model);
     if (rc) {
         if (x) {
             ds_extractor_free(x);
@@ -241,7 +253,8 @@ const ds_schema_set *ds_extractor_schemas(const ds_extractor *x) {
 
 static int stream_ready(ds_extractor *x) {
     if (x->dc) return 0;
-    return ds_decoder_new(x->m, x->ctx, x->cache, x->schemas, x->max_batch, &x->dc);
+    return ds_decoder_new(x->view ? x->view : x->m, x->ctx, x->cache, x->schemas, x->max_batch,
+                          &x->dc);
 }
 
 // Ends document d with error rc (its message: the thread's detail, or msg).
@@ -269,6 +282,9 @@ static void xdoc_window(ds_extractor *x, xdoc *d) {
 
 int ds_extractor_submit(ds_extractor *x, const ds_doc *doc, const char *doc_type,
                         const ds_lora *adapter, void *tag) {
+    if (adapter && x->view)
+        return ds_error(DS_E_UNSUPPORTED, "extractor: LoRA adapters are applied on the CPU only so "
+                                          "far, and this one computes on a GPU");
     int rc = stream_ready(x);
     if (rc) return rc;
     xdoc *d = NULL;

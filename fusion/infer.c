@@ -8,21 +8,23 @@
 #include "core/error.h"
 #include "fusion/model-impl.h"
 #include "kernels/glue.h"
+#include "kernels/row-plan.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-// Layer l over the N new tokens of in (one packed sequence per state; positions pos):
-// keys and values to the cache, x (N, C) updated in place. wb: bf16 copies of the
-// weights to read instead of the f32 ones (decode steps), or NULL. Scratch comes from
-// the arena and goes back to it.
-static int lm_layer(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **st,
-                    const ds_batch *in, const ds_lm_bf16 *wb, int l, const int32_t *pos, float *x,
-                    ds_arena *arena) {
+// Layer l over the N new tokens of in (one packed sequence per state; positions pos, cache
+// places plan): keys and values to the cache, x (N, C) updated in place. wb: bf16 copies
+// of the weights to read instead of the f32 ones (decode steps), or NULL. Scratch comes
+// from the arena and goes back to it; everything but st is in the context's memory.
+static int lm_layer(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_kv_plan *plan,
+                    ds_gen_state **st, const ds_batch *in, const ds_lm_bf16 *wb, int l,
+                    const int32_t *pos, float *x, ds_arena *arena) {
     const ds_ops *ops = ctx->ops;
     const ds_model_cfg *cfg = &m->cfg;
     const ds_lm_weights *w = &m->w.lm;
+    const ds_kv_pool *pool = ds_kv_cache_pool(cache);
     int N = in->N, C = cfg->dim, nh = cfg->n_heads, nkv = cfg->n_kv_heads, hd = cfg->head_dim;
     int qd = nh * hd, kd = nkv * hd, E = cfg->n_experts;
     ds_arena_mark_t top = ds_arena_mark(arena);
@@ -51,12 +53,19 @@ static int lm_layer(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state *
     ds_qkv_split(ctx, q, k, v, qkv, N, nh, nkv, hd);
     ops->rope_forward(ctx, q, q, pos, N, nh, hd, cfg->rope_theta);
     ops->rope_forward(ctx, k, k, pos, N, nkv, hd, cfg->rope_theta);
-    for (int i = 0; i < in->n_seq; i++) {
+    ops->kv_store(ctx, pool, l, k, v, plan->slot, N);
+    // A prefill from an empty cache holds every key of its sequence, so the blocked
+    // attention kernel of the training path does it faster than the cache walk; every
+    // other query (a decode step, a prefill continuing a sequence) reads the cache, all
+    // in one call when no sequence of the batch is a fresh prefill.
+    int fresh = 0;
+    for (int i = 0; i < in->n_seq; i++)
+        fresh |= st[i]->kv.len == 0 && in->seq_off[i + 1] - in->seq_off[i] > 1;
+    if (!fresh)
+        ops->kv_attention(ctx, pool, l, ao, q, plan->info, plan->blocks, N, nh, cfg->window);
+    for (int i = 0; fresh && i < in->n_seq; i++) {
         int t0 = in->seq_off[i], n = in->seq_off[i + 1] - t0;
-        ds_kv_store(cache, &st[i]->kv, l, k + (size_t)t0 * kd, v + (size_t)t0 * kd, n);
         if (st[i]->kv.len == 0 && n > 1) {
-            // a prefill from an empty cache: the chunk holds every key, so the blocked
-            // attention kernel of the training path does it faster than the cache walk
             ds_arena_mark_t am = ds_arena_mark(arena);
             float *att;
             DS_ALLOC(att, (size_t)nh * n * n);
@@ -65,8 +74,8 @@ static int lm_layer(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state *
                                    k + (size_t)t0 * kd, v + (size_t)t0 * kd, 1, n, nh, nkv, hd, mk);
             ds_arena_rewind(arena, am);
         } else {
-            ds_kv_attention(ctx, cache, &st[i]->kv, l, ao + (size_t)t0 * qd, q + (size_t)t0 * qd, n,
-                            cfg->window);
+            ops->kv_attention(ctx, pool, l, ao + (size_t)t0 * qd, q + (size_t)t0 * qd,
+                              plan->info + 3 * (size_t)t0, plan->blocks, n, nh, cfg->window);
         }
     }
     ds_lm_linear(ctx, x2, ao, L->o, Lb ? Lb->o : NULL, N, qd, C);
@@ -84,7 +93,7 @@ static int lm_layer(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state *
     return rc;
 }
 
-// Positions of in's new tokens: each sequence continues where its cache ends.
+// Positions of in's new tokens (host pos): each sequence continues where its cache ends.
 static void new_positions(ds_gen_state **st, const ds_batch *in, int32_t *pos) {
     for (int i = 0; i < in->n_seq; i++)
         for (int t = in->seq_off[i]; t < in->seq_off[i + 1]; t++)
@@ -100,42 +109,62 @@ static int reserve(ds_kv_cache *cache, ds_gen_state **st, const ds_batch *in) {
     return 0;
 }
 
+// The cache places of in's new tokens (after reserve), from arena or, arena NULL, owned.
+static int plan_positions(ds_ctx *ctx, ds_arena *arena, ds_kv_cache *cache, ds_gen_state **st,
+                          const ds_batch *in, ds_kv_plan *plan) {
+    const ds_kv_seq **seqs = malloc(sizeof *seqs * (size_t)in->n_seq);
+    if (!seqs) return ds_error(DS_E_NOMEM, "infer: out of memory");
+    for (int i = 0; i < in->n_seq; i++) seqs[i] = &st[i]->kv;
+    int rc = ds_kv_plan_build(ctx, arena, cache, seqs, in->seq_off, in->n_seq, plan);
+    free(seqs);
+    return rc;
+}
+
 // The embedding of in's tokens (the vision encoder for its pages included) into x (N, C).
 static int embed(ds_model *m, ds_ctx *ctx, const ds_batch *in, float *x, ds_arena *arena) {
     ds_arena_mark_t top = ds_arena_mark(arena);
     ds_fwd *f;
-    DS_ALLOC(f, 1);
+    DS_ARENA_HOST_ALLOC(arena, f, 1);
     memset(f, 0, sizeof *f);
     int rc = ds_embed_forward(m, ctx, in, f, arena);
-    if (!rc) memcpy(x, f->x0, sizeof(float) * (size_t)in->N * m->cfg.dim);
+    if (!rc) ctx->ops->copy_2d(ctx, x, m->cfg.dim, f->x0, m->cfg.dim, in->N, m->cfg.dim);
     ds_arena_rewind(arena, top);
     return rc;
 }
 
-// Runs in through all the layers at once (a decode step); hidden (in->N, C).
+// Runs in through all the layers at once (a decode step); hidden (in->N, C) in host memory.
 static int infer_forward(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **st,
                          const ds_batch *in, const ds_lm_bf16 *wb, float *hidden, ds_arena *arena) {
     const ds_model_cfg *cfg = &m->cfg;
     int N = in->N, C = cfg->dim;
+    if (m->host && m->host->lora)
+        return ds_error(DS_E_UNSUPPORTED, "decode: an adapter is attached to the model, not to "
+                                          "its copy on the GPU");
     int rc = reserve(cache, st, in);
     if (rc) return rc;
-    int32_t *pos;
-    float *x, *rstd;
-    DS_ALLOC(pos, N);
+    ds_kv_plan plan;
+    int32_t *pos_h;
+    float *x, *rstd, *h;
+    DS_ARENA_HOST_ALLOC(arena, pos_h, N);
     DS_ALLOC(x, (size_t)N * C);
     DS_ALLOC(rstd, N);
+    DS_ALLOC(h, (size_t)N * C);
+    new_positions(st, in, pos_h);
+    const int32_t *pos = ds_ctx_i32(ctx, arena, pos_h, N);
+    if (!pos) return ds_error(DS_E_NOMEM, "decode: activation arena full");
+    if ((rc = plan_positions(ctx, arena, cache, st, in, &plan))) return rc;
     if ((rc = embed(m, ctx, in, x, arena))) return rc;
-    new_positions(st, in, pos);
     for (int l = 0; l < cfg->n_layers && !rc; l++)
-        rc = lm_layer(m, ctx, cache, st, in, wb, l, pos, x, arena);
+        rc = lm_layer(m, ctx, cache, &plan, st, in, wb, l, pos, x, arena);
     if (rc) return rc;
     for (int i = 0; i < in->n_seq; i++) st[i]->kv.len += in->seq_off[i + 1] - in->seq_off[i];
-    ctx->ops->rmsnorm_forward(ctx, hidden, rstd, x, m->w.lm.norm, N, C, cfg->norm_eps);
+    ctx->ops->rmsnorm_forward(ctx, h, rstd, x, m->w.lm.norm, N, C, cfg->norm_eps);
+    ctx->ops->download(ctx, hidden, h, sizeof(float) * (size_t)N * C);
     return 0;
 }
 
-// A prefill in pieces (infer.h): the packed prefixes, and the residual stream between
-// the pieces (malloc'd: the arena is the decode steps' between two pieces).
+// A prefill in pieces (infer.h): the packed prefixes, and what lives between the pieces
+// in the context's memory (allocated apart: the arena is the decode steps' in between).
 struct ds_prefill {
     ds_model *m;
     ds_ctx *ctx;
@@ -144,9 +173,11 @@ struct ds_prefill {
     ds_gen_state *st[DS_PREFILL_MAX];
     ds_seq seqs[DS_PREFILL_MAX];
     ds_batch in;
-    int32_t *pos;
-    float *x;      // (N, C) the residual stream
-    float *hidden; // (N, C) the final hidden states, after the last piece
+    ds_kv_plan plan; // the cache places of the tokens
+    int32_t *pos;    // (N) their positions
+    float *x;        // (N, C) the residual stream
+    float *hidden;   // (N, C) the final hidden states, after the last piece
+    float *hidden_h; // the same in host memory
 };
 
 int ds_prefill_begin(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **st,
@@ -175,16 +206,24 @@ int ds_prefill_begin(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state 
         return rc;
     }
     size_t N = (size_t)p->in.N, C = (size_t)m->cfg.dim;
-    p->pos = malloc(sizeof(int32_t) * N);
-    p->x = malloc(sizeof(float) * N * C);
-    p->hidden = malloc(sizeof(float) * N * C);
-    if (!p->pos || !p->x || !p->hidden) rc = ds_error(DS_E_NOMEM, "prefill: out of memory");
+    int32_t *pos_h = malloc(sizeof(int32_t) * N);
+    p->pos = ctx->ops->alloc(ctx, sizeof(int32_t) * N);
+    p->x = ctx->ops->alloc(ctx, sizeof(float) * N * C);
+    p->hidden = ctx->ops->alloc(ctx, sizeof(float) * N * C);
+    p->hidden_h = malloc(sizeof(float) * N * C);
+    if (!pos_h || !p->pos || !p->x || !p->hidden || !p->hidden_h)
+        rc = ds_error(DS_E_NOMEM, "prefill: out of memory");
     if (!rc) rc = reserve(cache, p->st, &p->in);
+    if (!rc) rc = plan_positions(ctx, NULL, cache, p->st, &p->in, &p->plan);
+    if (!rc) {
+        new_positions(p->st, &p->in, pos_h);
+        ctx->ops->upload(ctx, p->pos, pos_h, sizeof(int32_t) * N);
+    }
+    free(pos_h);
     if (rc) {
         ds_prefill_free(p);
         return rc;
     }
-    new_positions(p->st, &p->in, p->pos);
     *out = p;
     return 0;
 }
@@ -193,8 +232,9 @@ int ds_prefill_pieces(const ds_prefill *p) {
     return 1 + p->m->cfg.n_layers;
 }
 
-// What the heads need later from each document: pointer keys of its words and
-// pointer-generator keys of its tokens (from the final hidden states h).
+// What the heads need later from each document, in host memory: pointer keys of its
+// words and pointer-generator keys of its tokens (from the final hidden states h,
+// context memory).
 static int head_keys(ds_model *m, ds_ctx *ctx, ds_gen_state **st, const ds_batch *in, int n,
                      const float *h, ds_arena *arena) {
     const ds_model_cfg *cfg = &m->cfg;
@@ -204,22 +244,26 @@ static int head_keys(ds_model *m, ds_ctx *ctx, ds_gen_state **st, const ds_batch
         ds_gen_state *g = st[i];
         int w0 = in->word_off[i], nw = in->word_off[i + 1] - w0;
         int d0 = in->doc_lo[i], nd = in->doc_hi[i] - d0;
-        float *rows = ds_arena_alloc(arena, sizeof(float) * (size_t)(nw > nd ? nw : nd) * C + 64);
-        if (!rows) {
+        size_t most = (size_t)(nw > nd ? nw : nd) * C;
+        float *rows = ds_arena_alloc(arena, sizeof(float) * most + 64);
+        float *keys = ds_arena_alloc(arena, sizeof(float) * most + 64);
+        if (!rows || !keys) {
             rc = ds_error(DS_E_NOMEM, "prefill: activation arena full");
             break;
         }
         if (cfg->copy_pointer && nw > 0) {
             g->n_words = nw;
             g->ptr_keys = malloc(sizeof(float) * (size_t)nw * C);
+            ds_row_plan gather;
             if (!g->ptr_keys) {
                 rc = ds_error(DS_E_NOMEM, "prefill: out of memory");
                 break;
             }
-            for (int j = 0; j < nw; j++)
-                memcpy(rows + (size_t)j * C, h + (size_t)in->word_tok[w0 + j] * C,
-                       sizeof(float) * C);
-            ctx->ops->matmul_forward(ctx, g->ptr_keys, rows, m->w.hd.ptr_k, NULL, nw, C, C);
+            if ((rc = ds_row_plan_gather(ctx, arena, in->word_tok + w0, nw, 0, 0, &gather))) break;
+            ctx->ops->zero(ctx, rows, sizeof(float) * (size_t)nw * C);
+            ds_row_plan_apply(ctx, &gather, rows, h, C);
+            ctx->ops->matmul_forward(ctx, keys, rows, m->w.hd.ptr_k, NULL, nw, C, C);
+            ctx->ops->download(ctx, g->ptr_keys, keys, sizeof(float) * (size_t)nw * C);
         }
         if (nd > 0) {
             g->n_doc = nd;
@@ -245,8 +289,9 @@ static int head_keys(ds_model *m, ds_ctx *ctx, ds_gen_state **st, const ds_batch
                     rc = ds_error(DS_E_NOMEM, "prefill: out of memory");
                     break;
                 }
-                ctx->ops->matmul_forward(ctx, g->pg_keys, h + (size_t)d0 * C, m->w.hd.pg_k, NULL,
-                                         nd, C, C);
+                ctx->ops->matmul_forward(ctx, keys, h + (size_t)d0 * C, m->w.hd.pg_k, NULL, nd, C,
+                                         C);
+                ctx->ops->download(ctx, g->pg_keys, keys, sizeof(float) * (size_t)nd * C);
             }
         }
     }
@@ -262,7 +307,8 @@ int ds_prefill_next(ds_prefill *p, ds_arena *arena, int *done) {
     if (p->next == 0) {
         rc = embed(m, p->ctx, &p->in, p->x, arena);
     } else {
-        rc = lm_layer(m, p->ctx, p->cache, p->st, &p->in, NULL, p->next - 1, p->pos, p->x, arena);
+        rc = lm_layer(m, p->ctx, p->cache, &p->plan, p->st, &p->in, NULL, p->next - 1, p->pos, p->x,
+                      arena);
     }
     if (rc) return rc;
     if (++p->next <= L) return 0;
@@ -271,8 +317,10 @@ int ds_prefill_next(ds_prefill *p, ds_arena *arena, int *done) {
     ds_arena_mark_t mark = ds_arena_mark(arena);
     float *rstd = ds_arena_alloc(arena, sizeof(float) * (size_t)p->in.N + 64);
     if (!rstd) return ds_error(DS_E_NOMEM, "prefill: activation arena full");
+    size_t NC = (size_t)p->in.N * m->cfg.dim;
     p->ctx->ops->rmsnorm_forward(p->ctx, p->hidden, rstd, p->x, m->w.lm.norm, p->in.N, m->cfg.dim,
                                  m->cfg.norm_eps);
+    p->ctx->ops->download(p->ctx, p->hidden_h, p->hidden, sizeof(float) * NC);
     ds_arena_rewind(arena, mark);
     rc = head_keys(m, p->ctx, p->st, &p->in, p->n, p->hidden, arena);
     if (!rc) *done = 1;
@@ -280,15 +328,18 @@ int ds_prefill_next(ds_prefill *p, ds_arena *arena, int *done) {
 }
 
 const float *ds_prefill_hidden(const ds_prefill *p) {
-    return p->hidden;
+    return p->hidden_h;
 }
 
 void ds_prefill_free(ds_prefill *p) {
     if (!p) return;
+    ds_ctx *ctx = p->ctx;
     ds_batch_free(&p->in);
-    free(p->pos);
-    free(p->x);
-    free(p->hidden);
+    ds_kv_plan_free(ctx, &p->plan);
+    ctx->ops->free(ctx, p->pos);
+    ctx->ops->free(ctx, p->x);
+    ctx->ops->free(ctx, p->hidden);
+    free(p->hidden_h);
     free(p);
 }
 
@@ -297,7 +348,7 @@ int ds_infer_prefill(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state 
     ds_prefill *p;
     int rc = ds_prefill_begin(m, ctx, cache, st, seqs, n, &p), done = 0;
     while (!rc && !done) rc = ds_prefill_next(p, arena, &done);
-    if (!rc && hidden) memcpy(hidden, p->hidden, sizeof(float) * (size_t)p->in.N * m->cfg.dim);
+    if (!rc && hidden) memcpy(hidden, p->hidden_h, sizeof(float) * (size_t)p->in.N * m->cfg.dim);
     ds_prefill_free(p);
     return rc;
 }
@@ -311,12 +362,12 @@ int ds_infer_step(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **s
     memset(&in, 0, sizeof in);
     in.n_seq = in.N = n;
     int32_t *seq_off, *pg, *bx, *roi, *img, *ids_ok;
-    DS_ALLOC(seq_off, n + 1);
-    DS_ALLOC(pg, n);
-    DS_ALLOC(bx, 4 * n);
-    DS_ALLOC(roi, 5 * n);
-    DS_ALLOC(img, n);
-    DS_ALLOC(ids_ok, n);
+    DS_ARENA_HOST_ALLOC(arena, seq_off, n + 1);
+    DS_ARENA_HOST_ALLOC(arena, pg, n);
+    DS_ARENA_HOST_ALLOC(arena, bx, 4 * n);
+    DS_ARENA_HOST_ALLOC(arena, roi, 5 * n);
+    DS_ARENA_HOST_ALLOC(arena, img, n);
+    DS_ARENA_HOST_ALLOC(arena, ids_ok, n);
     for (int i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= cfg->vocab)
             return ds_error(DS_E_INVAL, "decode: token id %d outside the vocabulary", ids[i]);
@@ -343,8 +394,21 @@ int ds_infer_step(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_state **s
 }
 
 void ds_infer_logits(ds_model *m, ds_ctx *ctx, const float *hidden, int n, float *logits) {
-    ds_lm_linear(ctx, logits, hidden, m->w.lm.head, m->dec_bf16 ? m->dec_bf16->head : NULL, n,
-                 m->cfg.dim, m->cfg.vocab);
+    size_t C = (size_t)m->cfg.dim, V = (size_t)m->cfg.vocab;
+    const uint16_t *wb = m->dec_bf16 ? m->dec_bf16->head : NULL;
+    if (ctx->backend == DS_BACKEND_CPU) {
+        ds_lm_linear(ctx, logits, hidden, m->w.lm.head, wb, n, (int)C, (int)V);
+        return;
+    }
+    // a few rows per decode step: two allocations are cheap beside the (n, V) download
+    float *h = ctx->ops->alloc(ctx, sizeof(float) * n * C);
+    float *lg = ctx->ops->alloc(ctx, sizeof(float) * n * V);
+    DS_ASSERT(h && lg); // a GPU that cannot hold a few rows of logits is a broken invariant
+    ctx->ops->upload(ctx, h, hidden, sizeof(float) * n * C);
+    ds_lm_linear(ctx, lg, h, m->w.lm.head, wb, n, (int)C, (int)V);
+    ctx->ops->download(ctx, logits, lg, sizeof(float) * n * V);
+    ctx->ops->free(ctx, h);
+    ctx->ops->free(ctx, lg);
 }
 
 int ds_infer_set_bf16(ds_model *m, int on) {
@@ -356,7 +420,8 @@ int ds_infer_set_bf16(ds_model *m, int on) {
 void ds_infer_pointer(ds_model *m, const ds_gen_state *st, const float *hidden, int kind,
                       int min_word, float *p) {
     int C = m->cfg.dim, nw = st->n_words;
-    const float *W = kind == 1 ? m->w.hd.ptr_q_start : m->w.hd.ptr_q_end;
+    const ds_model *hm = ds_model_host(m); // a view's weights are not host memory
+    const float *W = kind == 1 ? hm->w.hd.ptr_q_start : hm->w.hd.ptr_q_end;
     float *q = malloc(sizeof(float) * C);
     if (!q || nw <= 0) {
         free(q);

@@ -53,7 +53,7 @@ typedef struct {
     ds_head_weights hd;
 } ds_weights;
 
-typedef struct {
+typedef struct ds_model {
     ds_model_cfg cfg;
     ds_tokenizer *tok; // owned; NULL for models made without one (tests)
     ds_param_table table;
@@ -64,7 +64,8 @@ typedef struct {
     int params_owned;
     char *training;       // how it was trained (JSON text, metadata "training"), or NULL; owned
     ds_lm_bf16 *dec_bf16; // bf16 copies the decode step reads (ds_infer_set_bf16), or NULL; owned
-    const struct ds_lora *lora; // the adapter attached (fusion/lora.h), or NULL; borrowed
+    const struct ds_lora *lora;  // the adapter attached (fusion/lora.h), or NULL; borrowed
+    const struct ds_model *host; // a view's model in host memory (ds_model_view_new), or NULL
 } ds_model;
 
 // Token roles, for the heads.
@@ -143,6 +144,21 @@ int ds_model_make_writable(ds_model *m);
 void ds_model_count(const ds_model *m, int64_t *total, int64_t *active);
 // A weights struct whose pointers carve base (e.g. a gradient buffer of table.total floats).
 void ds_model_point(const ds_model *m, float *base, ds_weights *w);
+
+// ---- a view of the model in a GPU context's memory, for the inference path
+// *out = a model whose parameters and routing bias are copies of m's in ctx's memory (one
+// allocation each), whose host is m, and whose configuration, parameter table and
+// tokenizer are m's (borrowed: m must outlive it). The inference path (fusion/infer.h)
+// computes with it on ctx; what decoding reads on the host it reads from m. A snapshot:
+// make it again after m's parameters change. An adapter attached to m is not carried
+// (DS_E_UNSUPPORTED while one is). 0, or DS_E_NOMEM when ctx cannot hold the copy.
+int ds_model_view_new(ds_model *m, ds_ctx *ctx, ds_model **out);
+// Frees a view made for ctx. NULL is a no-op.
+void ds_model_view_free(ds_model *view, ds_ctx *ctx);
+// The model whose weights are in host memory: m's host for a view, else m.
+static inline const ds_model *ds_model_host(const ds_model *m) {
+    return m->host ? m->host : m;
+}
 
 // ---- batches
 int ds_batch_pack(const ds_model_cfg *cfg, ds_seq *const *seqs, int n, ds_batch *b);

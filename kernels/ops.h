@@ -47,6 +47,18 @@ typedef struct {
     int window;
 } ds_attn_mask;
 
+// The paged key/value cache of decoding (vLLM's paged attention, Kwon et al. 2023;
+// text/kv-cache.h keeps its bookkeeping): a pool of blocks of block_size positions, each
+// holding every layer's keys and values, laid out (block, layer, kv head, ...). Values are
+// (position, hd); keys are transposed, (hd, position), so the scores of a block are one
+// multiply-add per dimension with its keys across vector lanes (CPU) or threads (GPU). A
+// slot names a position's place in the pool: block * block_size + position in the block.
+typedef struct {
+    void *k, *v; // context memory: float, or IEEE half when f16 = 1
+    int f16;
+    int n_layers, nkv, hd, block_size;
+} ds_kv_pool;
+
 typedef enum { DS_ROUTER_SOFTMAX = 0, DS_ROUTER_SIGMOID = 1 } ds_router_score;
 
 // Group-limited top-k routing (DeepSeek-V3, arXiv:2412.19437 section 2.1.2):
@@ -207,6 +219,18 @@ struct ds_ops {
     void (*attention_backward)(ds_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
                                const float *att, const float *q, const float *k, const float *v,
                                int B, int T, int nh, int nkv, int hd, ds_attn_mask mask);
+
+    // ---- paged KV cache (ds_kv_pool): k, v (n, nkv * hd) of layer stored at slot (n).
+    void (*kv_store)(ds_ctx *ctx, const ds_kv_pool *pool, int layer, const float *k, const float *v,
+                     const int32_t *slot, int n);
+    // Attention of n queries q (n, nh, hd) over the cache (keys stored before the call, the
+    // queries' own included), scale 1/sqrt(hd), nh % nkv == 0: query i sits at position
+    // info[3i] of its sequence, whose first info[3i+1] positions attend bidirectionally and
+    // whose block numbers start at blocks[info[3i+2]]. It sees the keys j <= its position,
+    // or all of the prefix from inside it, and with window > 0 only |position - j| < window.
+    // out (n, nh, hd). info and blocks in the context's memory.
+    void (*kv_attention)(ds_ctx *ctx, const ds_kv_pool *pool, int layer, float *out, const float *q,
+                         const int32_t *info, const int32_t *blocks, int n, int nh, int window);
 
     // ---- MoE routing: logits (T, E), bias (E) or NULL -> expert_idx (T, topk) in order of
     // decreasing biased score, expert_w (T, topk); scores (T, E) saved for backward.

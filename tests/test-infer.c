@@ -13,15 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-// The prefixes of seqs (what a prefill reads: the answer is decoded) into pre.
-static void prefixes(const ds_seq *seqs, int n, ds_seq *pre, ds_seq **pre_ptrs) {
-    for (int i = 0; i < n; i++) {
-        pre[i] = seqs[i];
-        pre[i].n = seqs[i].n_prefix;
-        pre_ptrs[i] = &pre[i];
-    }
-}
-
 // The reference: the training forward over seqs packed into *b; *ref (malloc'd) gets its
 // logits (b->N, V) and *f its saved state (in arena).
 static int full_forward_logits(ds_model *m, ds_ctx *ctx, ds_seq *seqs, int n, ds_batch *b,
@@ -44,62 +35,13 @@ static float logit_scale(const float *ref, int64_t n) {
     return mx;
 }
 
-// Logits (b->N, V) of the sequences through the cache: prefill of the prefixes, then
-// batched decoding of the rest, all unfinished sequences in one step each time.
 static int cached_logits(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_seq *seqs, int ns,
                          const ds_batch *b, ds_gen_state *gs, float *got) {
-    enum { NS = 3 };
-    DS_CHECK(ns <= NS);
-    int C = m->cfg.dim, V = m->cfg.vocab;
-    ds_gen_state *gp[NS];
-    memset(gs, 0, sizeof(ds_gen_state) * ns);
-    for (int i = 0; i < ns; i++) gp[i] = &gs[i];
     ds_arena inf;
     ds_arena_init(&inf, 0, 0);
-    int n_pre = 0;
-    for (int i = 0; i < ns; i++) n_pre += seqs[i].n_prefix;
-    float *hid = malloc(sizeof(float) * (size_t)b->N * C);
-    float *lg = malloc(sizeof(float) * (size_t)b->N * V);
-    ds_seq pre[NS], *pre_ptrs[NS];
-    prefixes(seqs, ns, pre, pre_ptrs);
-    DS_CHECK(ds_infer_prefill(m, ctx, cache, gp, pre_ptrs, ns, hid, &inf) == 0);
-    ds_infer_logits(m, ctx, hid, n_pre, lg);
-    // scatter the prefill rows to their batch positions
-    int row = 0;
-    for (int i = 0; i < ns; i++)
-        for (int t = 0; t < seqs[i].n_prefix; t++, row++)
-            memcpy(got + (size_t)(b->seq_off[i] + t) * V, lg + (size_t)row * V, sizeof(float) * V);
-    int steps = 0, max_batch = 0;
-    for (;;) {
-        int32_t ids[NS], box[4 * NS], page[NS], which[NS];
-        ds_gen_state *act[NS];
-        int n = 0;
-        for (int i = 0; i < ns; i++) {
-            int p = gs[i].kv.len;
-            if (p >= seqs[i].n) continue;
-            ids[n] = seqs[i].ids[p];
-            memcpy(box + 4 * n, seqs[i].box + 4 * p, sizeof(int32_t) * 4);
-            page[n] = seqs[i].page[p];
-            which[n] = i;
-            act[n++] = &gs[i];
-        }
-        if (n == 0) break;
-        max_batch = n > max_batch ? n : max_batch;
-        int32_t pos[NS];
-        for (int j = 0; j < n; j++) pos[j] = act[j]->kv.len;
-        DS_CHECK(ds_infer_step(m, ctx, cache, act, n, ids, box, page, hid, &inf) == 0);
-        ds_infer_logits(m, ctx, hid, n, lg);
-        for (int j = 0; j < n; j++)
-            memcpy(got + (size_t)(b->seq_off[which[j]] + pos[j]) * V, lg + (size_t)j * V,
-                   sizeof(float) * V);
-        steps++;
-    }
-    printf("  prefill %d tokens, then %d decode steps (batch up to %d)%s\n", n_pre, steps,
-           max_batch, m->dec_bf16 ? ", bf16 weights" : "");
-    free(hid);
-    free(lg);
+    int rc = ds_fixture_cached_logits(m, ctx, cache, seqs, ns, b->seq_off, gs, got, &inf);
     ds_arena_free(&inf);
-    return 0;
+    return rc;
 }
 
 // Cached decoding against one full forward; with f16 storage the tolerance is that of
@@ -259,7 +201,7 @@ DS_TEST(infer_chunked_prefill_between_decode_steps) {
     ds_gen_state gs[2];
     memset(gs, 0, sizeof gs);
     ds_seq pre[2], *pre_ptrs[2];
-    prefixes(seqs, 2, pre, pre_ptrs);
+    ds_fixture_prefixes(seqs, 2, pre, pre_ptrs);
     ds_arena inf;
     ds_arena_init(&inf, 0, 0);
     // A: prefilled in one call, its prefix rows kept

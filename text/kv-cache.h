@@ -30,7 +30,13 @@ int ds_kv_cache_new(const ds_model_cfg *cfg, int n_blocks, int block_size, ds_kv
 // each decoded token reads (relative error of a stored value ~5e-4).
 int ds_kv_cache_new_f16(const ds_model_cfg *cfg, int n_blocks, int block_size, int f16,
                         ds_kv_cache **out);
+// The same with the pool in ctx's memory (a GPU's for a CUDA context); ctx NULL: host
+// memory from malloc. The context must outlive the cache.
+int ds_kv_cache_new_on(ds_ctx *ctx, const ds_model_cfg *cfg, int n_blocks, int block_size, int f16,
+                       ds_kv_cache **out);
 void ds_kv_cache_free(ds_kv_cache *c);
+// The pool, for the kv_store and kv_attention ops.
+const ds_kv_pool *ds_kv_cache_pool(const ds_kv_cache *c);
 int ds_kv_cache_free_blocks(const ds_kv_cache *c);
 int ds_kv_cache_block_size(const ds_kv_cache *c);
 size_t ds_kv_cache_bytes(const ds_kv_cache *c);
@@ -41,14 +47,22 @@ int ds_kv_seq_reserve(ds_kv_cache *c, ds_kv_seq *seq, int n_more);
 // Returns the sequence's blocks to the pool and resets it.
 void ds_kv_seq_release(ds_kv_cache *c, ds_kv_seq *seq);
 
-// Stores k, v (n, nkv * hd) of layer at positions seq->len .. seq->len + n - 1 (reserved).
-// Does not advance len (all layers write the same positions; the caller advances).
-void ds_kv_store(ds_kv_cache *c, const ds_kv_seq *seq, int layer, const float *k, const float *v,
-                 int n);
-// Attention of n new queries q (n, nh * hd) at positions seq->len .. + n - 1 over the
-// cached keys of the sequence (stored, including the new ones), with the model's mask:
-// prefix bidirectional, causal after it, sliding window. out (n, nh * hd).
-void ds_kv_attention(ds_ctx *ctx, ds_kv_cache *c, const ds_kv_seq *seq, int layer, float *out,
-                     const float *q, int n, int window);
+// The cache places of a batch's new positions, in the context's memory, for the kv_store
+// and kv_attention ops (kernels/ops.h): slot (n), info (3 n), and the block tables info
+// points into. One plan serves every layer of a forward.
+typedef struct {
+    int n;
+    int32_t *slot, *info, *blocks;
+    int owned; // allocated apart from any arena: ds_kv_plan_free releases it
+} ds_kv_plan;
+
+// Plans the new positions seq_off[i] .. seq_off[i+1] - 1 of batch row range i, which
+// continue seqs[i] (room reserved; their n_prefix set) from seqs[i]->len on, for n_seq
+// sequences. From arena when it is not NULL (until rewound), else one allocation of ctx's
+// that ds_kv_plan_free releases. 0 or DS_E_NOMEM.
+int ds_kv_plan_build(ds_ctx *ctx, ds_arena *arena, const ds_kv_cache *c,
+                     const ds_kv_seq *const *seqs, const int32_t *seq_off, int n_seq,
+                     ds_kv_plan *plan);
+void ds_kv_plan_free(ds_ctx *ctx, ds_kv_plan *plan);
 
 #endif

@@ -33,6 +33,10 @@ void ds_cpu_rows_add(ds_ctx *ctx, float *dst, const int32_t *dst_row, const int3
                      const int32_t *src_row, const float *src_scale, const float *src, int n,
                      int C);
 void ds_cpu_argmax_rows(ds_ctx *ctx, int32_t *out, const float *x, int T, int V);
+void ds_cpu_kv_store(ds_ctx *ctx, const ds_kv_pool *pool, int layer, const float *k, const float *v,
+                     const int32_t *slot, int n);
+void ds_cpu_kv_attention(ds_ctx *ctx, const ds_kv_pool *pool, int layer, float *out, const float *q,
+                         const int32_t *info, const int32_t *blocks, int n, int nh, int window);
 void ds_cpu_add(ds_ctx *ctx, float *out, const float *a, const float *b, int64_t n);
 void ds_cpu_axpy(ds_ctx *ctx, float *dst, const float *src, float scale, int64_t n);
 double ds_cpu_sumsq(ds_ctx *ctx, const float *x, int64_t n);

@@ -1,16 +1,23 @@
 // kv-attention-impl.h: the cache attention task, instantiated once per storage
-// type (float, _Float16) by kv-cache.c: define KV_T and KV_NAME, then include.
-// KV_HALF set: storage is half precision, converted block by block into a float
-// buffer (F16C) before the same float loops. Private to kv-cache.c.
+// type (float, _Float16) by kv-attention.c: define KV_T and KV_NAME, then
+// include. KV_HALF set: storage is half precision, converted block by block
+// into a float buffer (F16C) before the same float loops. Private to
+// kv-attention.c.
 static void KV_NAME(void *arg, int ith, int nth) {
     attn_args *a = arg;
-    ds_kv_cache *c = a->c;
-    int nh = c->nh, hd = c->hd, grp = nh / c->nkv, np = a->seq->n_prefix, bs = c->block_size;
+    const ds_kv_pool *p = a->p;
+    int nh = a->nh, hd = p->hd, grp = nh / p->nkv, bs = p->block_size;
     float scale = 1.0f / sqrtf((float)hd);
     int64_t lo, hi;
     ds_split((int64_t)a->n * nh, ith, nth, &lo, &hi);
-    int max_keys = a->seq->len + a->n;
-    float *sc = malloc(sizeof(float) * (size_t)(max_keys > 0 ? max_keys : 1));
+    if (lo >= hi) return;
+    int max_keys = 1;
+    for (int64_t it = lo; it < hi; it++) {
+        const int32_t *in = a->info + 3 * (it / nh);
+        int last = in[0] < in[1] ? in[1] - 1 : in[0];
+        max_keys = last + 1 > max_keys ? last + 1 : max_keys;
+    }
+    float *sc = malloc(sizeof(float) * (size_t)max_keys);
 #ifdef KV_HALF
     float *kb = malloc(sizeof(float) * (size_t)hd * bs),
           *vb = malloc(sizeof(float) * (size_t)hd * bs);
@@ -25,7 +32,8 @@ static void KV_NAME(void *arg, int ith, int nth) {
 #endif
     for (int64_t it = lo; it < hi; it++) {
         int i = (int)(it / nh), h = (int)(it % nh), kvh = h / grp;
-        int pos = a->seq->len + i;
+        int pos = a->info[3 * i], np = a->info[3 * i + 1];
+        const int32_t *tbl = a->blocks + a->info[3 * i + 2];
         // keys j: j <= pos, or both inside the prefix; and within the window
         int jhi = pos < np ? np - 1 : pos, jlo = 0;
         if (a->window > 0) {
@@ -37,10 +45,11 @@ static void KV_NAME(void *arg, int ith, int nth) {
         for (int j = jlo; j <= jhi;) {
             int off = j % bs, run = bs - off; // keys left in this block
             if (run > jhi - j + 1) run = jhi - j + 1;
-            const KV_T *kt = (const KV_T *)c->k + head_off(c, a->seq, a->layer, kvh, j);
+            const KV_T *kt = (const KV_T *)p->k + head_base(p, tbl[j / bs], a->layer, kvh);
             // blocks lie anywhere in the pool: start loading the next one now
             if (j + run <= jhi) {
-                const KV_T *kn = (const KV_T *)c->k + head_off(c, a->seq, a->layer, kvh, j + run);
+                const KV_T *kn =
+                    (const KV_T *)p->k + head_base(p, tbl[(j + run) / bs], a->layer, kvh);
                 for (int d = 0; d < hd; d += 4) __builtin_prefetch(kn + (size_t)d * bs);
             }
             float *s = sc + (j - jlo);
@@ -68,12 +77,13 @@ static void KV_NAME(void *arg, int ith, int nth) {
         float *o = a->out + ((size_t)i * nh + h) * hd;
         memset(o, 0, sizeof(float) * hd);
         for (int j = jlo; j <= jhi;) {
-            int run = bs - j % bs;
+            int off = j % bs, run = bs - off;
             if (run > jhi - j + 1) run = jhi - j + 1;
-            const KV_T *v = (const KV_T *)c->v + slot_off(c, a->seq, a->layer, kvh, j);
-            const KV_T *vn = j + run <= jhi
-                                 ? (const KV_T *)c->v + slot_off(c, a->seq, a->layer, kvh, j + run)
-                                 : v;
+            const KV_T *v =
+                (const KV_T *)p->v + head_base(p, tbl[j / bs], a->layer, kvh) + (size_t)off * hd;
+            const KV_T *vn = j + run <= jhi ? (const KV_T *)p->v +
+                                                  head_base(p, tbl[(j + run) / bs], a->layer, kvh)
+                                            : v;
 #ifdef KV_HALF
             half_to_float(vb, v, run * hd);
             const float *vf = vb;
@@ -82,8 +92,8 @@ static void KV_NAME(void *arg, int ith, int nth) {
 #endif
             for (int r = 0; r < run; r++, vf += hd) {
                 __builtin_prefetch(vn + r * hd);
-                float p = sc[j - jlo + r];
-                for (int d = 0; d < hd; d++) o[d] += p * vf[d];
+                float pr = sc[j - jlo + r];
+                for (int d = 0; d < hd; d++) o[d] += pr * vf[d];
             }
             j += run;
         }

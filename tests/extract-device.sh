@@ -1,0 +1,43 @@
+#!/bin/sh
+# extract-device.sh DOCSEEK_EMU PYTHON SOURCE_DIR WORK_DIR: `docseek extract --device cuda`
+# end to end with the shipped model, run with docseek_emu (docseek over the CUDA emulator,
+# tests/cuda-emu) where no GPU is lent: the prefill and the decode steps run on the
+# (emulated) GPU with the KV cache in its memory, and the answer must be the CPU's: the
+# same type, the same values on the same pages and boxes, confidences within 0.01 (the
+# GPU's GEMMs round to bf16). An adapter on the GPU is refused with the reason. One
+# born-digital receipt keeps the emulated run to about half a minute.
+set -e
+D=$1
+PY=$2
+SRC=$3
+W=$4
+rm -rf "$W"
+mkdir -p "$W"
+DOC="$SRC/samples/sets/receipt/receipt-100-00000.pdf"
+set -- --model "$SRC/models/default.safetensors" --schemas "$SRC/samples/schemas"
+"$D" extract "$DOC" "$@" --device cpu >"$W/cpu.json" 2>"$W/cpu.log"
+"$D" extract "$DOC" "$@" --device cuda >"$W/gpu.json" 2>"$W/gpu.log"
+"$PY" - "$W/cpu.json" "$W/gpu.json" <<'PYEOF'
+import json, sys
+cpu, gpu = (json.load(open(p)) for p in sys.argv[1:3])
+assert cpu["doc_type"] == gpu["doc_type"], (cpu["doc_type"], gpu["doc_type"])
+assert cpu["fields"].keys() == gpu["fields"].keys(), (cpu["fields"].keys(), gpu["fields"].keys())
+assert len(cpu["fields"]) >= 3, cpu["fields"]
+worst = 0.0
+for k, c in cpu["fields"].items():
+    g = gpu["fields"][k]
+    for a in ("value", "page", "box", "normalized"):
+        assert c.get(a) == g.get(a), (k, a, c.get(a), g.get(a))
+    worst = max(worst, abs(c["confidence"] - g["confidence"]))
+assert worst <= 0.01, worst
+print("type %s, %d fields: values, pages and boxes equal; confidences within %.3f"
+      % (cpu["doc_type"], len(cpu["fields"]), worst))
+PYEOF
+# an adapter is applied on the CPU only so far: refused up front, with the reason
+if "$D" extract "$DOC" "$@" --device cuda --adapter "$SRC/models/default.receipt.lora.safetensors" \
+    >"$W/adapter.json" 2>"$W/adapter.log"; then
+    echo "an adapter on the GPU was not refused"
+    exit 1
+fi
+grep -q "LoRA adapters are applied on the CPU only" "$W/adapter.log"
+echo "extraction on the GPU matches the CPU"
