@@ -32,7 +32,7 @@ int ds_cmd_serve(int argc, char **argv);
     "                  and ingest's check-box marks only; --no-marks drops those too)\n"           \
     "  --schemas DIR   document types and fields (default samples/schemas)\n"                      \
     "  --device D      cpu, cuda, cuda:N or auto (default: GPU 0 when one is present, else\n"      \
-    "                  the CPU); on a GPU, LoRA adapters are not applied yet\n"
+    "                  the CPU)\n"
 
 // Prints the failure of a library call in the one format; returns 1.
 int ds_cli_fail(const char *cmd, int err);

@@ -29,7 +29,7 @@ static const char *usage_text =
     "  --steps N         (default 300); --batch N (4); --lr X (1e-3); --warmup N (20)\n"
     "  --eval DIR        held-out labelled documents, field F1 every --eval-every N (100)\n"
     "  --threads N       compute threads (default 2); --prep-threads N (2)\n"
-    "  --device D        cpu or auto (default): LoRA adapters train on the CPU so far\n"
+    "  --device D        cpu, cuda, cuda:N or auto (default: the GPU when one is present)\n"
     "  --cache DIR       prepared-document cache (default .docseek-cache)\n"
     "  --seed N          adapter initialisation and data order (default 1)\n"
     "  --checkpoint FILE (default ADAPTER.ckpt); --checkpoint-every N (default 100)\n"
@@ -172,19 +172,13 @@ int ds_cmd_finetune(int argc, char **argv) {
     o.curve_csv = curve;
     if (!ckpt) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), ckpt = ckpt_buf;
     o.checkpoint = ckpt;
-    // LoRA trains on the CPU so far (the trainer refuses a GPU context for an adapter):
-    // auto means the CPU here, and cuda is refused with that reason.
+    // The copy mask and the pointer-generator heads loop on the host: auto takes the CPU
+    // for a model that uses them (a GPU named is refused by the trainer, with the reason).
     ds_ctx *ctx = NULL;
-    if (!strncmp(device, "cuda", 4)) {
-        ds_model_free(m);
-        ds_schema_set_free(&schemas);
-        return ds_cli_fail("finetune", ds_error(DS_E_UNSUPPORTED,
-                                                "--device %s: LoRA adapters train on the CPU only "
-                                                "so far (use --device cpu; docseek train runs on "
-                                                "a GPU)",
-                                                device));
-    }
-    rc = ds_ctx_open(!strcmp(device, "auto") ? "cpu" : device, threads, &ctx);
+    int host_heads = m->cfg.copy_mask || m->cfg.copy_pointer_gen;
+    rc = ds_ctx_open(!strcmp(device, "auto") && host_heads ? "cpu" : device, threads, &ctx);
+    char where[256];
+    if (!rc) DS_LOGI("finetune: computing on %s", ds_ctx_describe(ctx, where, sizeof where));
     ds_lora *l = NULL;
     ds_trainer *t = NULL;
     ds_dataset d;

@@ -2,7 +2,6 @@
 #include "fusion/extract.h"
 
 #include "core/error.h"
-#include "core/log.h"
 #include "fusion/infer.h"
 #include "fusion/lora.h"
 #include "fusion/sequence.h"
@@ -54,6 +53,13 @@ struct ds_extractor {
     ds_lora *type_lora[DS_EXTRACT_TYPE_ADAPTERS];
     const char *type_name[DS_EXTRACT_TYPE_ADAPTERS]; // the schema's doc_type (borrowed)
     int n_type_lora;
+    // on a GPU: copies in its memory of the adapters documents were read with, made at
+    // the first such document and kept while the extractor lives
+    struct gpu_lora {
+        const ds_lora *host;
+        ds_lora *dev;
+    } * gpu_lora;
+    int n_gpu_lora;
 };
 
 static void xdoc_clear(xdoc *d) {
@@ -137,6 +143,8 @@ void ds_extractor_free(ds_extractor *x) {
     ds_kv_cache_free(x->cache);
     ds_arena_free(&x->arena);
     ds_arena_free(&x->host);
+    for (int i = 0; i < x->n_gpu_lora; i++) ds_lora_view_free(x->gpu_lora[i].dev, x->ctx);
+    free(x->gpu_lora);
     ds_model_view_free(x->view, x->ctx);
     ds_ctx_free(x->own_ctx);
     ds_model_free(x->own_model);
@@ -192,12 +200,7 @@ int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
     // pointer heads' choices and the JSON stay on the host.
     if ((rc = ds_ctx_open(c->device, c->threads > 0 ? c->threads : 1, &ctx))) return rc;
     int gpu = ctx->backend != DS_BACKEND_CPU;
-    if (gpu && c->adapter)
-        rc = ds_error(DS_E_UNSUPPORTED,
-                      "--adapter on %s: LoRA adapters are applied on the CPU "
-                      "only so far (use --device cpu)",
-                      c->device ? c->device : "auto");
-    if (!rc && !c->schemas) {
+    if (!c->schemas) {
         if (!(schemas = calloc(1, sizeof *schemas)))
             rc = ds_error(DS_E_NOMEM, "extractor: out of memory");
         else if ((rc = ds_schema_set_load(c->schemas_dir, schemas))) {
@@ -221,10 +224,7 @@ int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out) {
         x->calib = calib;
         x->opts = c->opts;
     }
-    if (!rc && !c->no_type_adapters && gpu)
-        DS_LOGI("on %s the types' own adapters are not applied (LoRA runs on the CPU only so far)",
-                c->device ? c->device : "auto");
-    if (!rc && !c->no_type_adapters && !gpu) rc = type_adapters(x, c->model);
+    if (!rc && !c->no_type_adapters) rc = type_adapters(x, c->model);
     if (rc) {
         if (x) {
             ds_extractor_free(x);
@@ -250,6 +250,24 @@ const ds_schema_set *ds_extractor_schemas(const ds_extractor *x) {
 }
 
 // ---- the stream: documents join and leave the decoder's continuous batch
+
+// *out = the copy of adapter a in the GPU's memory that x's view runs with (made once).
+static int gpu_adapter(ds_extractor *x, const ds_lora *a, const ds_lora **out) {
+    for (int i = 0; i < x->n_gpu_lora; i++)
+        if (x->gpu_lora[i].host == a) {
+            *out = x->gpu_lora[i].dev;
+            return 0;
+        }
+    struct gpu_lora *g = realloc(x->gpu_lora, sizeof *g * (size_t)(x->n_gpu_lora + 1));
+    if (!g) return ds_error(DS_E_NOMEM, "extractor: out of memory");
+    x->gpu_lora = g;
+    ds_lora *dev;
+    int rc = ds_lora_view_new(a, x->ctx, &dev);
+    if (rc) return rc;
+    g[x->n_gpu_lora++] = (struct gpu_lora){a, dev};
+    *out = dev;
+    return 0;
+}
 
 static int stream_ready(ds_extractor *x) {
     if (x->dc) return 0;
@@ -282,10 +300,10 @@ static void xdoc_window(ds_extractor *x, xdoc *d) {
 
 int ds_extractor_submit(ds_extractor *x, const ds_doc *doc, const char *doc_type,
                         const ds_lora *adapter, void *tag) {
-    if (adapter && x->view)
-        return ds_error(DS_E_UNSUPPORTED, "extractor: LoRA adapters are applied on the CPU only so "
-                                          "far, and this one computes on a GPU");
-    int rc = stream_ready(x);
+    // the adapter named, else the model as it is now, else the type's own
+    const ds_lora *a = adapter ? adapter : x->m->lora ? x->m->lora : type_adapter(x, doc_type);
+    int rc = a && x->view ? gpu_adapter(x, a, &a) : 0;
+    if (!rc) rc = stream_ready(x);
     if (rc) return rc;
     xdoc *d = NULL;
     long last = -1;
@@ -295,8 +313,7 @@ int ds_extractor_submit(ds_extractor *x, const ds_doc *doc, const char *doc_type
     }
     if (!d) return ds_error(DS_E_BUSY, "extractor: all %d places taken", x->max_batch);
     *d = (xdoc){.used = 1, .order = last + 1, .tag = tag, .doc = doc};
-    // the adapter named, else the model as it is now, else the type's own
-    d->adapter = adapter ? adapter : x->m->lora ? x->m->lora : type_adapter(x, doc_type);
+    d->adapter = a;
     if (doc_type && !(d->type = strdup(doc_type))) {
         xdoc_fail(d, DS_E_NOMEM, "extractor: out of memory");
         return 0;

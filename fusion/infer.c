@@ -137,9 +137,6 @@ static int infer_forward(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_gen_st
                          const ds_batch *in, const ds_lm_bf16 *wb, float *hidden, ds_arena *arena) {
     const ds_model_cfg *cfg = &m->cfg;
     int N = in->N, C = cfg->dim;
-    if (m->host && m->host->lora)
-        return ds_error(DS_E_UNSUPPORTED, "decode: an adapter is attached to the model, not to "
-                                          "its copy on the GPU");
     int rc = reserve(cache, st, in);
     if (rc) return rc;
     ds_kv_plan plan;

@@ -108,6 +108,28 @@ void ds_lora_free(ds_lora *l) {
     free(l);
 }
 
+int ds_lora_view_new(const ds_lora *l, ds_ctx *ctx, ds_lora **out) {
+    *out = NULL;
+    ds_lora *v = malloc(sizeof *v);
+    if (!v) return ds_error(DS_E_NOMEM, "lora: out of memory");
+    *v = *l; // the table is borrowed
+    size_t bytes = sizeof(float) * (size_t)l->table.total;
+    if (!(v->params = ctx->ops->alloc(ctx, bytes ? bytes : 1))) {
+        free(v);
+        return ds_error(DS_E_NOMEM, "lora on %s: cannot hold %zu KiB of adapter", ctx->ops->name,
+                        bytes >> 10);
+    }
+    ctx->ops->upload(ctx, v->params, l->params, bytes);
+    *out = v;
+    return 0;
+}
+
+void ds_lora_view_free(ds_lora *v, ds_ctx *ctx) {
+    if (!v) return;
+    ctx->ops->free(ctx, v->params);
+    free(v);
+}
+
 int ds_lora_save(const ds_lora *l, const ds_model *m, const char *path) {
     ds_st_writer *w = ds_st_writer_new();
     if (!w) return ds_error(DS_E_NOMEM, "lora: out of memory");

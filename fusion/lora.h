@@ -30,6 +30,11 @@ void ds_lora_point(const ds_model *m, const ds_lora *l, float *base, ds_weights 
 // The model runs with the adapter (borrowed: it must outlive the attachment).
 void ds_lora_attach(ds_model *m, const ds_lora *l);
 void ds_lora_detach(ds_model *m);
+// *out = a copy of l whose parameters are in ctx's memory (one allocation; the table is
+// l's, borrowed), to attach to a view of the model on that context (ds_model_view_new).
+// A snapshot of l. 0 or DS_E_NOMEM. Free with ds_lora_view_free (NULL is a no-op).
+int ds_lora_view_new(const ds_lora *l, ds_ctx *ctx, ds_lora **out);
+void ds_lora_view_free(ds_lora *v, ds_ctx *ctx);
 // Saves the adapter; metadata: format docseek-lora-1, rank, alpha, targets
 // ("attention" or "attention,experts"), the base's config.
 int ds_lora_save(const ds_lora *l, const ds_model *m, const char *path);

@@ -9,11 +9,6 @@
 
 int ds_model_view_new(ds_model *m, ds_ctx *ctx, ds_model **out) {
     *out = NULL;
-    if (m->lora)
-        return ds_error(DS_E_UNSUPPORTED,
-                        "model on %s: LoRA adapters are applied on the CPU only "
-                        "so far (use --device cpu)",
-                        ctx->ops->name);
     ds_model *v = calloc(1, sizeof *v);
     if (!v) return ds_error(DS_E_NOMEM, "model view: out of memory");
     size_t nb = sizeof(float) * (size_t)m->cfg.n_layers * m->cfg.n_experts;

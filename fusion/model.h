@@ -150,8 +150,9 @@ void ds_model_point(const ds_model *m, float *base, ds_weights *w);
 // allocation each), whose host is m, and whose configuration, parameter table and
 // tokenizer are m's (borrowed: m must outlive it). The inference path (fusion/infer.h)
 // computes with it on ctx; what decoding reads on the host it reads from m. A snapshot:
-// make it again after m's parameters change. An adapter attached to m is not carried
-// (DS_E_UNSUPPORTED while one is). 0, or DS_E_NOMEM when ctx cannot hold the copy.
+// make it again after m's parameters change. An adapter attached to m is not carried:
+// attach a copy of it in ctx's memory to the view (ds_lora_view_new). 0, or DS_E_NOMEM
+// when ctx cannot hold the copy.
 int ds_model_view_new(ds_model *m, ds_ctx *ctx, ds_model **out);
 // Frees a view made for ctx. NULL is a no-op.
 void ds_model_view_free(ds_model *view, ds_ctx *ctx);

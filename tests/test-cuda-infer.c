@@ -4,12 +4,14 @@
 // shorter than them) and teacher-forced batched decode steps through the rest of
 // each sequence, on both backends. Logits at every position, the pointer keys and
 // the pointer-generator keys must agree (GEMMs in full f32; f32 and f16 cache
-// storage), and releasing the sequences must return every block. Under the CUDA
+// storage; with a LoRA adapter on the attention and every expert, its copy attached to
+// the GPU's view), and releasing the sequences must return every block. Under the CUDA
 // emulator device memory is out of the host's reach, so a host read of a device
 // buffer on this path fails here.
 #include "tests/test.h"
 #include "core/error.h"
 #include "fusion/infer.h"
+#include "fusion/lora.h"
 #include "tests/cuda-parity.h"
 #include "tests/model-fixtures.h"
 
@@ -20,7 +22,7 @@
 
 enum { NS = 3 };
 
-static int infer_parity(int f16) {
+static int infer_parity(int f16, int lora) {
     ds_ctx *g = ds_par_gpu();
     if (!g) return 0;
     ds_ctx *c = ds_par_cpu();
@@ -38,14 +40,23 @@ static int infer_parity(int f16) {
         seq_off[i + 1] = seq_off[i] + seqs[i].n;
     }
     int N = seq_off[NS], V = cfg.vocab, C = cfg.dim;
-    printf("  %d sequences, %d tokens (prefixes %d, %d, %d), window %d, cache %s\n", NS, N,
-           seqs[0].n_prefix, seqs[1].n_prefix, seqs[2].n_prefix, cfg.window, f16 ? "f16" : "f32");
+    printf("  %d sequences, %d tokens (prefixes %d, %d, %d), window %d, cache %s%s\n", NS, N,
+           seqs[0].n_prefix, seqs[1].n_prefix, seqs[2].n_prefix, cfg.window, f16 ? "f16" : "f32",
+           lora ? ", LoRA rank 4 on attention and experts" : "");
 
     ds_kv_cache *cc, *gc;
     DS_CHECK(ds_kv_cache_new_f16(&cfg, 64, 8, f16, &cc) == 0);
     DS_CHECK(ds_kv_cache_new_on(g, &cfg, 64, 8, f16, &gc) == 0);
     DS_CHECK(ds_model_view_new(m, g, &view) == 0);
     DS_CHECK(view->host == m && view->params != m->params);
+    ds_lora *l = NULL, *lv = NULL;
+    if (lora) { // B random too: a new adapter (B = 0) would change nothing
+        DS_CHECK(ds_lora_new(m, 4, 8.0f, 1, 3, &l) == 0);
+        ds_rng_fill_normal(&r, l->params, l->table.total, 0.0f, 0.05f);
+        ds_lora_attach(m, l);
+        DS_CHECK(ds_lora_view_new(l, g, &lv) == 0);
+        ds_lora_attach(view, lv);
+    }
     ds_arena ca, ga, gh;
     ds_arena_init(&ca, 0, 0);
     ds_ctx_arena_init(g, &ga, &gh, 0, 0);
@@ -89,15 +100,21 @@ static int infer_parity(int f16) {
     ds_kv_cache_free(cc);
     ds_kv_cache_free(gc);
     ds_model_view_free(view, g);
+    ds_lora_view_free(lv, g);
+    ds_lora_free(l);
     for (int i = 0; i < NS; i++) ds_seq_free(&seqs[i]);
     ds_model_free(m);
     return bad != 0;
 }
 
 DS_TEST(cuda_infer_decode) {
-    return infer_parity(0);
+    return infer_parity(0, 0);
 }
 
 DS_TEST(cuda_infer_decode_f16) {
-    return infer_parity(1);
+    return infer_parity(1, 0);
+}
+
+DS_TEST(cuda_infer_decode_lora) {
+    return infer_parity(0, 1);
 }

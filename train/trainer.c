@@ -3,7 +3,9 @@
 // On a GPU context the parameters, gradients and moments are device buffers
 // (one allocation each) and the trainer computes with its own view of the
 // model pointing into them; the model's host parameters are brought up to date
-// by ds_trainer_sync. The routing bias is nudged on the host and sent up.
+// by ds_trainer_sync. The routing bias is nudged on the host and sent up. Under
+// LoRA the view runs with a copy of the adapter in device memory, which AdamW
+// updates, and ds_trainer_sync brings the adapter's host parameters up to date.
 #include "train/trainer.h"
 
 #include "core/error.h"
@@ -24,6 +26,7 @@ struct ds_trainer {
     ds_weights gw;
     ds_arena arena, host; // activations (context memory); host: the device arena's companion
     ds_model dev;         // on a GPU: the model with its weights and routing bias up there
+    ds_lora *ldev;        // on a GPU under LoRA: the adapter up there, attached to dev
     int on_device;
     int step;
 };
@@ -64,11 +67,6 @@ static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lo
     else
         ds_trainer_opts_default(&t->o);
     t->on_device = ctx->backend != DS_BACKEND_CPU;
-    if (t->on_device && l) {
-        free(t);
-        return ds_error(DS_E_UNSUPPORTED, "trainer: LoRA adapters train on the CPU only so far "
-                                          "(use --device cpu)");
-    }
     if (t->on_device && (m->cfg.copy_mask || m->cfg.copy_pointer_gen)) {
         free(t);
         return ds_error(DS_E_UNSUPPORTED, "trainer: the copy mask and pointer-generator heads "
@@ -90,10 +88,12 @@ static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lo
             ctx->ops->upload(ctx, t->dev.params, m->params, sizeof(float) * m->table.total);
             ctx->ops->upload(ctx, t->dev.router_bias, m->router_bias, sizeof(float) * nb);
             ds_model_point(m, t->dev.params, &t->dev.w);
+            t->dev.lora = NULL;
+            if (l && ds_lora_view_new(l, ctx, &t->ldev) == 0) ds_lora_attach(&t->dev, t->ldev);
         }
     }
     if (!t->grad || (l && !t->lgrad) || !t->mom || !t->var ||
-        (t->on_device && (!t->dev.params || !t->dev.router_bias))) {
+        (t->on_device && (!t->dev.params || !t->dev.router_bias || (l && !t->ldev)))) {
         long long n = (long long)t->opt_n;
         ds_trainer_free(t);
         return ds_error(DS_E_NOMEM,
@@ -106,7 +106,9 @@ static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lo
     }
     ds_ctx_arena_init(ctx, &t->arena, &t->host, t->o.arena_chunk, t->o.arena_limit);
     t->lora = l;
-    t->opt_p = l ? l->params : t->on_device ? t->dev.params : m->params;
+    t->opt_p = l              ? (t->ldev ? t->ldev->params : l->params)
+               : t->on_device ? t->dev.params
+                              : m->params;
     t->opt_g = l ? t->lgrad : t->grad;
     *out = t;
     return 0;
@@ -129,6 +131,7 @@ void ds_trainer_free(ds_trainer *t) {
     ds_ctx *ctx = t->ctx;
     float *bufs[] = {t->grad, t->lgrad, t->mom, t->var, t->dev.params, t->dev.router_bias};
     for (int i = 0; i < 6; i++) ctx->ops->free(ctx, bufs[i]);
+    ds_lora_view_free(t->ldev, ctx);
     ds_arena_free(&t->arena);
     ds_arena_free(&t->host);
     free(t);
@@ -136,7 +139,11 @@ void ds_trainer_free(ds_trainer *t) {
 
 int ds_trainer_sync(ds_trainer *t) {
     if (!t->on_device) return 0;
-    t->ctx->ops->download(t->ctx, t->m->params, t->dev.params, sizeof(float) * t->m->table.total);
+    if (t->lora) // the base stays frozen (and may be a read-only mapping)
+        t->ctx->ops->download(t->ctx, t->lora->params, t->ldev->params, sizeof(float) * t->opt_n);
+    else
+        t->ctx->ops->download(t->ctx, t->m->params, t->dev.params,
+                              sizeof(float) * t->m->table.total);
     return 0;
 }
 

@@ -34,8 +34,8 @@ void ds_trainer_free(ds_trainer *t);
 int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *st,
                     double *grad_norm);
 int ds_trainer_steps_done(const ds_trainer *t);
-// Brings the model's host parameters up to date with a GPU trainer's (before evaluating
-// or saving the model on the host); nothing to do on the CPU. Returns 0.
+// Brings the model's host parameters (under LoRA the adapter's) up to date with a GPU
+// trainer's (before evaluating or saving on the host); nothing to do on the CPU. Returns 0.
 int ds_trainer_sync(ds_trainer *t);
 
 // Checkpoints: the model (parameters, router bias, config, tokenizer) or under LoRA
