@@ -150,22 +150,29 @@ static void bench_default(int threads, double ceiling) {
     printf("default config: %.2f M parameters (%.2f M active per token); batch of %d documents, "
            "%d tokens\n",
            total / 1e6, active / 1e6, NB, b.N);
-    ds_trainer *t;
-    ds_trainer_new(m, ctx, NULL, &t);
-    ds_step_stats st;
-    double gn;
-    ds_trainer_step(t, &b, 1e-4f, &st, &gn); // warm-up
-    int steps = quick ? 2 : 4;
-    gemm_flops = 0;
-    double t0 = ds_time_s();
-    for (int i = 0; i < steps; i++) ds_trainer_step(t, &b, 1e-4f, &st, &gn);
-    double dt = (ds_time_s() - t0) / steps;
-    double gf = gemm_flops / steps / dt * 1e-9;
-    printf("  %d thread%s  training  %7.0f tokens/s  %6.1f ms/step  GEMMs %.1f GFLOP/step at "
-           "%.1f GFLOP/s = %.0f%% of sgemm %.1f\n",
-           threads, threads > 1 ? "s" : " ", b.N / dt, dt * 1e3, gemm_flops / steps * 1e-9, gf,
-           100 * gf / ceiling, ceiling);
-    ds_trainer_free(t);
+    // as docseek train runs, then with activation recomputation (train --recompute)
+    for (int recompute = 0; recompute <= 1; recompute++) {
+        ds_trainer_opts o;
+        ds_trainer_opts_default(&o);
+        o.recompute = recompute;
+        ds_trainer *t;
+        ds_trainer_new(m, ctx, &o, &t);
+        ds_step_stats st;
+        double gn;
+        ds_trainer_step(t, &b, 1e-4f, &st, &gn); // warm-up
+        int steps = quick ? 2 : 4;
+        gemm_flops = 0;
+        double t0 = ds_time_s();
+        for (int i = 0; i < steps; i++) ds_trainer_step(t, &b, 1e-4f, &st, &gn);
+        double dt = (ds_time_s() - t0) / steps;
+        double gf = gemm_flops / steps / dt * 1e-9;
+        printf("  %d thread%s  training%s  %7.0f tokens/s  %6.1f ms/step  GEMMs %.1f GFLOP/step "
+               "at %.1f GFLOP/s = %.0f%% of sgemm %.1f; activations %.1f MiB at most\n",
+               threads, threads > 1 ? "s" : " ", recompute ? " (--recompute)" : "", b.N / dt,
+               dt * 1e3, gemm_flops / steps * 1e-9, gf, 100 * gf / ceiling, ceiling,
+               ds_trainer_arena_peak(t) / 1048576.0);
+        ds_trainer_free(t);
+    }
     // prefill and decode
     ds_kv_cache *cache;
     ds_kv_cache_new(&cfg, 16 * (cfg.max_seq / 16), 16, &cache);
@@ -183,7 +190,7 @@ static void bench_default(int threads, double ceiling) {
     int reps = quick ? 1 : 3;
     double best = 1e30;
     for (int i = 0; i < reps; i++) {
-        t0 = ds_time_s();
+        double t0 = ds_time_s();
         ds_infer_prefill(m, ctx, cache, gp, one, 1, NULL, &arena);
         best = fmin(best, ds_time_s() - t0);
         ds_gen_state_release(cache, &gs[0]);
@@ -201,14 +208,14 @@ static void bench_default(int threads, double ceiling) {
         float *hid = malloc(sizeof(float) * 16 * cfg.dim);
         float *lg = malloc(sizeof(float) * 16 * cfg.vocab);
         int n_steps = quick ? 8 : 32;
-        t0 = ds_time_s();
+        double t0 = ds_time_s();
         for (int s = 0; s < n_steps; s++) {
             for (int i = 0; i < B; i++) ids[i] = DS_TOK_BYTE0 + (int)ds_rng_below(&r, 200);
             ds_infer_step(m, ctx, cache, gp, B, ids, NULL, NULL, hid, &arena);
             ds_infer_logits(m, ctx, hid, B, lg);
             ds_arena_reset(&arena);
         }
-        dt = ds_time_s() - t0;
+        double dt = ds_time_s() - t0;
         printf("  %d thread%s  decode    %7.0f tokens/s  at batch %2d (%.2f ms per step)\n",
                threads, threads > 1 ? "s" : " ", B * n_steps / dt, B, dt / n_steps * 1e3);
         for (int i = 0; i < B; i++) ds_gen_state_release(cache, &gs[i]);

@@ -34,6 +34,7 @@ static const char *usage_text =
     "  --seed N          adapter initialisation and data order (default 1)\n"
     "  --checkpoint FILE (default ADAPTER.ckpt); --checkpoint-every N (default 100)\n"
     "  --resume          continue from the checkpoint, bit for bit\n"
+    "  --recompute       recompute LM layer activations in the backward (see train --help)\n"
     "  --windows         train long documents on one of their windows (see train --help)\n"
     "  --stop-after N    stop this run after N steps (resume later)\n"
     "  --schemas DIR     document schemas (default samples/schemas)\n";
@@ -68,6 +69,10 @@ int ds_cmd_finetune(int argc, char **argv) {
         }
         if (!strcmp(a, "--windows")) {
             windows = 1;
+            continue;
+        }
+        if (!strcmp(a, "--recompute")) {
+            o.opt.recompute = 1;
             continue;
         }
         if (!strcmp(a, "--experts")) {

@@ -40,6 +40,8 @@ static const char *usage_text =
     "  --cache DIR           prepared-document cache (default .docseek-cache)\n"
     "  --checkpoint FILE     (default MODEL.ckpt); --checkpoint-every N (default 200)\n"
     "  --resume              continue from the checkpoint, bit for bit\n"
+    "  --recompute           recompute each LM layer's activations in the backward instead\n"
+    "                        of keeping them (less memory, one more forward; same result)\n"
     "  --windows             a document longer than one sequence trains on one of its\n"
     "                        windows (picked by its path); values the window does not\n"
     "                        show are absent there (default: its first window only)\n"
@@ -80,6 +82,10 @@ int ds_cmd_train(int argc, char **argv) {
         }
         if (!strcmp(a, "--windows")) {
             windows = 1;
+            continue;
+        }
+        if (!strcmp(a, "--recompute")) {
+            o.opt.recompute = 1;
             continue;
         }
         if (!strcmp(a, "--plot") && i + 1 < argc) { // redraw the curves of a finished run

@@ -66,6 +66,7 @@ void *ds_arena_alloc(ds_arena *a, size_t size) {
     void *p = c->data + c->used;
     c->used += need;
     a->bytes_used += need;
+    if (a->bytes_used > a->bytes_peak) a->bytes_peak = a->bytes_used;
     return p;
 }
 

@@ -22,6 +22,7 @@ typedef struct ds_arena {
     ds_arena_chunk *head;     // newest chunk
     size_t chunk_size;        // default size of a new chunk
     size_t bytes_used;        // live bytes (including alignment padding)
+    size_t bytes_peak;        // the most bytes_used has been (the caller may zero it)
     size_t bytes_reserved;    // bytes held in chunks
     size_t bytes_limit;       // 0 = unlimited; else allocations past it fail with NULL
     ds_arena_backing backing; // zero: host memory (aligned_alloc)

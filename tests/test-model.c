@@ -159,6 +159,69 @@ DS_TEST(model_grad_check) {
     return fails != 0;
 }
 
+// Activation recomputation (ds_lm_weights.recompute) changes what a step holds, not what
+// it computes: the same losses, expert load and gradients bit for bit, with less of the
+// arena held between the forward and the backward (the LM keeps only each layer's input).
+static int grads_of(ds_model *m, ds_ctx *ctx, const ds_batch *b, int recompute, float *grad,
+                    ds_step_stats *st, float *load, size_t *held) {
+    ds_arena arena;
+    ds_arena_init(&arena, 0, 0);
+    ds_weights gw;
+    ds_model_point(m, grad, &gw);
+    memset(grad, 0, sizeof(float) * m->table.total);
+    m->w.lm.recompute = recompute;
+    ds_fwd *f;
+    int rc = ds_model_forward(m, ctx, b, &arena, &f, st);
+    *held = arena.bytes_used;
+    if (!rc) memcpy(load, st->load, sizeof(float) * m->cfg.n_layers * m->cfg.n_experts);
+    st->load = NULL; // in the arena, freed below
+    if (!rc) rc = ds_model_backward(m, ctx, b, f, &gw, &arena);
+    if (!rc && recompute != f->lm.recompute) rc = 1;
+    ds_arena_free(&arena);
+    m->w.lm.recompute = 0;
+    return rc;
+}
+
+DS_TEST(model_recompute_same_gradients) {
+    ds_model_cfg cfg;
+    ds_fixture_tiny_cfg(&cfg, 12);
+    ds_model *m;
+    DS_CHECK(ds_model_init(&cfg, NULL, 7, &m) == 0);
+    ds_rng r;
+    ds_rng_seed(&r, 3);
+    ds_rng_fill_normal(&r, m->router_bias, (int64_t)cfg.n_layers * cfg.n_experts, 0.0f, 0.05f);
+    ds_seq seqs[3];
+    ds_batch b;
+    DS_CHECK(make_batch(&cfg, &b, seqs, 3, 12) == 0);
+    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 2);
+    DS_CHECK(ctx);
+    float *g0 = malloc(sizeof(float) * m->table.total),
+          *g1 = malloc(sizeof(float) * m->table.total);
+    float *load0 = malloc(sizeof(float) * cfg.n_layers * cfg.n_experts);
+    float *load1 = malloc(sizeof(float) * cfg.n_layers * cfg.n_experts);
+    ds_step_stats s0, s1;
+    size_t held0, held1;
+    DS_CHECK(grads_of(m, ctx, &b, 0, g0, &s0, load0, &held0) == 0);
+    DS_CHECK(grads_of(m, ctx, &b, 1, g1, &s1, load1, &held1) == 0);
+    printf("  %d tokens, %d layers: loss %.7f / %.7f (balance %.3g / %.3g); arena held between "
+           "forward and backward %zu / %zu bytes (%.0f%%)\n",
+           b.N, cfg.n_layers, s0.loss, s1.loss, s0.balance, s1.balance, held0, held1,
+           100.0 * held1 / held0);
+    DS_CHECK(s0.loss == s1.loss && s0.balance == s1.balance && s0.balance > 0);
+    DS_CHECK(memcmp(g0, g1, sizeof(float) * m->table.total) == 0);
+    DS_CHECK(memcmp(load0, load1, sizeof(float) * cfg.n_layers * cfg.n_experts) == 0);
+    DS_CHECK(held1 < held0);
+    free(g0);
+    free(g1);
+    free(load0);
+    free(load1);
+    ds_ctx_free(ctx);
+    ds_batch_free(&b);
+    for (int i = 0; i < 3; i++) ds_seq_free(&seqs[i]);
+    ds_model_free(m);
+    return 0;
+}
+
 // The glyph strip of a word sees a filled square drawn in its left margin, in
 // the margin's columns and rows where the square is, and nothing elsewhere; the
 // same square moved right of the word shows in the right margin instead.

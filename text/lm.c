@@ -66,6 +66,84 @@ static ds_attn_mask seq_mask(const ds_model_cfg *cfg, const ds_seq_layout *lay, 
     return m;
 }
 
+// Layer l of a's forward over its input x (N, C) into x_out (N, C): its activations into
+// la (from the arena), qkv (N, qkvd) scratch. stats: the forward's acts, which get the
+// layer's expert load and balance loss; NULL when the backward recomputes the layer.
+static int layer_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w,
+                         const ds_seq_layout *lay, const ds_lm_acts *a, int l, float *x, float *qkv,
+                         float *x_out, ds_lm_layer_acts *la, ds_lm_acts *stats, ds_arena *arena) {
+    const ds_ops *ops = ctx->ops;
+    int N = a->N, C = cfg->dim, nh = cfg->n_heads, nkv = cfg->n_kv_heads;
+    int hd = cfg->head_dim, E = cfg->n_experts, qkvd = (nh + 2 * nkv) * hd;
+    int64_t att_n = 0;
+    for (int b = 0; b < lay->n_seq; b++) {
+        int64_t T = lay->seq_off[b + 1] - lay->seq_off[b];
+        att_n += (int64_t)nh * T * T;
+    }
+    const ds_lm_layer *L = &w->layers[l];
+    memset(la, 0, sizeof *la);
+    la->x = x;
+    ALLOC(la->ln1, (size_t)N * C);
+    ALLOC(la->rstd1, N);
+    ALLOC(la->q, (size_t)N * nh * hd);
+    ALLOC(la->k, (size_t)N * nkv * hd);
+    ALLOC(la->v, (size_t)N * nkv * hd);
+    ALLOC(la->att, att_n);
+    ALLOC(la->ao, (size_t)N * nh * hd);
+    ALLOC(la->x2, (size_t)N * C);
+    ALLOC(la->ln2, (size_t)N * C);
+    ALLOC(la->rstd2, N);
+    ops->rmsnorm_forward(ctx, la->ln1, la->rstd1, x, L->attn_norm, N, C, cfg->norm_eps);
+    ops->matmul_forward(ctx, qkv, la->ln1, L->qkv, NULL, N, C, qkvd);
+    int r = w->lora_rank;
+    float *ltmp = NULL;
+    if (L->lora_qkv_a || L->lora_o_a) ALLOC(ltmp, (size_t)N * (qkvd > C ? qkvd : C));
+    if (L->lora_qkv_a) {
+        ALLOC(la->lora_qkv_mid, (size_t)N * r);
+        ds_lora_forward(ctx, qkv, la->lora_qkv_mid, ltmp, la->ln1, L->lora_qkv_a, L->lora_qkv_b, N,
+                        C, qkvd, r, w->lora_scale);
+    }
+    ds_qkv_split(ctx, la->q, la->k, la->v, qkv, N, nh, nkv, hd);
+    ops->rope_forward(ctx, la->q, la->q, lay->pos, N, nh, hd, cfg->rope_theta);
+    ops->rope_forward(ctx, la->k, la->k, lay->pos, N, nkv, hd, cfg->rope_theta);
+    for (int b = 0; b < lay->n_seq; b++) {
+        int t0 = lay->seq_off[b], T = lay->seq_off[b + 1] - t0;
+        if (T <= 0) continue;
+        ops->attention_forward(ctx, la->ao + (size_t)t0 * nh * hd, la->att + a->att_off[b],
+                               la->q + (size_t)t0 * nh * hd, la->k + (size_t)t0 * nkv * hd,
+                               la->v + (size_t)t0 * nkv * hd, 1, T, nh, nkv, hd,
+                               seq_mask(cfg, lay, b));
+    }
+    ops->matmul_forward(ctx, la->x2, la->ao, L->o, NULL, N, nh * hd, C);
+    if (L->lora_o_a) {
+        ALLOC(la->lora_o_mid, (size_t)N * r);
+        ds_lora_forward(ctx, la->x2, la->lora_o_mid, ltmp, la->ao, L->lora_o_a, L->lora_o_b, N,
+                        nh * hd, C, r, w->lora_scale);
+    }
+    ops->add(ctx, la->x2, la->x2, x, (int64_t)N * C);
+    ops->rmsnorm_forward(ctx, la->ln2, la->rstd2, la->x2, L->ffn_norm, N, C, cfg->norm_eps);
+    const float *lb = a->bias ? a->bias + (size_t)l * E : NULL;
+    int rc = ds_lm_ffn_forward(ctx, cfg, L, l, lb, la->ln2, x_out, N, la, arena);
+    if (rc) return rc;
+    ops->add(ctx, x_out, x_out, la->x2, (int64_t)N * C);
+    if (ds_lm_is_moe(cfg, l) && (stats || cfg->balance_weight > 0)) {
+        for (int e = 0; stats && e < E; e++)
+            stats->load[(size_t)l * E + e] =
+                (float)(la->offsets_h[e + 1] - la->offsets_h[e]) / ((float)N * cfg->topk);
+        if (cfg->balance_weight > 0) { // on the host, from copies the backward reuses
+            int k = cfg->topk;
+            HOST_ALLOC(la->scores_h, (size_t)N * E);
+            HOST_ALLOC(la->eidx_h, (size_t)N * k);
+            ops->download(ctx, la->scores_h, la->scores, sizeof(float) * N * E);
+            ops->download(ctx, la->eidx_h, la->eidx, sizeof(int32_t) * N * k);
+            if (stats)
+                stats->balance_loss += ds_moe_balance_loss(cfg, lay, N, la->scores_h, la->eidx_h,
+                                                           cfg->balance_weight, NULL);
+        }
+    }
+    return 0;
+}
+
 int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, const float *bias,
                   const float *x0, const ds_seq_layout *lay, ds_lm_acts *a, ds_arena *arena) {
     const ds_ops *ops = ctx->ops;
@@ -73,6 +151,8 @@ int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, 
     int hd = cfg->head_dim, E = cfg->n_experts, qkvd = (nh + 2 * nkv) * hd;
     memset(a, 0, sizeof *a);
     a->N = N;
+    a->recompute = w->recompute;
+    a->bias = bias;
     HOST_ALLOC(a->att_off, lay->n_seq + 1);
     int64_t att_n = 0;
     for (int b = 0; b < lay->n_seq; b++) {
@@ -87,67 +167,14 @@ int ds_lm_forward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w, 
     ops->copy_2d(ctx, x, C, x0, C, N, C);
     ALLOC(qkv, (size_t)N * qkvd);
     for (int l = 0; l < cfg->n_layers; l++) {
-        const ds_lm_layer *L = &w->layers[l];
-        ds_lm_layer_acts *la = &a->l[l];
-        la->x = x;
-        ALLOC(la->ln1, (size_t)N * C);
-        ALLOC(la->rstd1, N);
-        ALLOC(la->q, (size_t)N * nh * hd);
-        ALLOC(la->k, (size_t)N * nkv * hd);
-        ALLOC(la->v, (size_t)N * nkv * hd);
-        ALLOC(la->att, att_n);
-        ALLOC(la->ao, (size_t)N * nh * hd);
-        ALLOC(la->x2, (size_t)N * C);
-        ALLOC(la->ln2, (size_t)N * C);
-        ALLOC(la->rstd2, N);
-        ops->rmsnorm_forward(ctx, la->ln1, la->rstd1, x, L->attn_norm, N, C, cfg->norm_eps);
-        ops->matmul_forward(ctx, qkv, la->ln1, L->qkv, NULL, N, C, qkvd);
-        int r = w->lora_rank;
-        float *ltmp = NULL;
-        if (L->lora_qkv_a || L->lora_o_a) ALLOC(ltmp, (size_t)N * (qkvd > C ? qkvd : C));
-        if (L->lora_qkv_a) {
-            ALLOC(la->lora_qkv_mid, (size_t)N * r);
-            ds_lora_forward(ctx, qkv, la->lora_qkv_mid, ltmp, la->ln1, L->lora_qkv_a, L->lora_qkv_b,
-                            N, C, qkvd, r, w->lora_scale);
-        }
-        ds_qkv_split(ctx, la->q, la->k, la->v, qkv, N, nh, nkv, hd);
-        ops->rope_forward(ctx, la->q, la->q, lay->pos, N, nh, hd, cfg->rope_theta);
-        ops->rope_forward(ctx, la->k, la->k, lay->pos, N, nkv, hd, cfg->rope_theta);
-        for (int b = 0; b < lay->n_seq; b++) {
-            int t0 = lay->seq_off[b], T = lay->seq_off[b + 1] - t0;
-            if (T <= 0) continue;
-            ops->attention_forward(ctx, la->ao + (size_t)t0 * nh * hd, la->att + a->att_off[b],
-                                   la->q + (size_t)t0 * nh * hd, la->k + (size_t)t0 * nkv * hd,
-                                   la->v + (size_t)t0 * nkv * hd, 1, T, nh, nkv, hd,
-                                   seq_mask(cfg, lay, b));
-        }
-        ops->matmul_forward(ctx, la->x2, la->ao, L->o, NULL, N, nh * hd, C);
-        if (L->lora_o_a) {
-            ALLOC(la->lora_o_mid, (size_t)N * r);
-            ds_lora_forward(ctx, la->x2, la->lora_o_mid, ltmp, la->ao, L->lora_o_a, L->lora_o_b, N,
-                            nh * hd, C, r, w->lora_scale);
-        }
-        ops->add(ctx, la->x2, la->x2, x, (int64_t)N * C);
-        ops->rmsnorm_forward(ctx, la->ln2, la->rstd2, la->x2, L->ffn_norm, N, C, cfg->norm_eps);
         float *xn;
         ALLOC(xn, (size_t)N * C);
-        const float *lb = bias ? bias + (size_t)l * E : NULL;
-        int rc = ds_lm_ffn_forward(ctx, cfg, L, l, lb, la->ln2, xn, N, la, arena);
+        ds_arena_mark_t mark = ds_arena_mark(arena);
+        int rc = layer_forward(ctx, cfg, w, lay, a, l, x, qkv, xn, &a->l[l], a, arena);
         if (rc) return rc;
-        ops->add(ctx, xn, xn, la->x2, (int64_t)N * C);
-        if (ds_lm_is_moe(cfg, l)) {
-            for (int e = 0; e < E; e++)
-                a->load[(size_t)l * E + e] =
-                    (float)(la->offsets_h[e + 1] - la->offsets_h[e]) / ((float)N * cfg->topk);
-            if (cfg->balance_weight > 0) { // on the host, from copies the backward reuses
-                int k = cfg->topk;
-                HOST_ALLOC(la->scores_h, (size_t)N * E);
-                HOST_ALLOC(la->eidx_h, (size_t)N * k);
-                ops->download(ctx, la->scores_h, la->scores, sizeof(float) * N * E);
-                ops->download(ctx, la->eidx_h, la->eidx, sizeof(int32_t) * N * k);
-                a->balance_loss += ds_moe_balance_loss(cfg, lay, N, la->scores_h, la->eidx_h,
-                                                       cfg->balance_weight, NULL);
-            }
+        if (a->recompute) { // the backward makes the rest again
+            a->l[l] = (ds_lm_layer_acts){.x = x};
+            ds_arena_rewind(arena, mark);
         }
         x = xn;
     }
@@ -186,6 +213,16 @@ int ds_lm_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w,
         const ds_lm_layer *L = &w->layers[l];
         ds_lm_layer *G = &g->layers[l];
         const ds_lm_layer_acts *la = &a->l[l];
+        ds_arena_mark_t layer_mark = ds_arena_mark(arena);
+        ds_lm_layer_acts again;
+        if (a->recompute) { // the layer's forward once more, from its saved input
+            float *qkv, *xo;
+            ALLOC(qkv, (size_t)N * qkvd);
+            ALLOC(xo, (size_t)N * C);
+            int rc = layer_forward(ctx, cfg, w, lay, a, l, la->x, qkv, xo, &again, NULL, arena);
+            if (rc) return rc;
+            la = &again;
+        }
         // x_next = x2 + ffn(norm(x2)): dx reaches x2 directly and through the FFN.
         ops->zero(ctx, dln, sizeof(float) * N * C);
         int rc = ds_lm_ffn_backward(ctx, cfg, L, G, l, la->ln2, dx, dln, N, la, lay, arena);
@@ -222,6 +259,7 @@ int ds_lm_backward(ds_ctx *ctx, const ds_model_cfg *cfg, const ds_lm_weights *w,
                              la->lora_qkv_mid, L->lora_qkv_a, L->lora_qkv_b, N, C, qkvd, r,
                              w->lora_scale);
         ops->rmsnorm_backward(ctx, dx, G->attn_norm, dln, la->x, L->attn_norm, la->rstd1, N, C);
+        ds_arena_rewind(arena, layer_mark);
     }
     ops->axpy(ctx, dx0, dx, 1.0f, (int64_t)N * C);
     ds_arena_rewind(arena, mark);

@@ -56,6 +56,13 @@ typedef struct {
     float *head;      // (V, C)
     int lora_rank;    // 0: no adapter
     float lora_scale; // alpha / rank
+    // How the stack trains, not part of the model: 1 = activation recomputation (gradient
+    // checkpointing, Chen et al. 2016) per layer: the forward keeps only each layer's
+    // input and the backward runs the layer forward again before its backward, so a
+    // step holds one layer's activations instead of all of them, for one more forward.
+    // The recomputed activations equal the first ones bit for bit (the ops are
+    // deterministic), and so do the gradients.
+    int recompute;
 } ds_lm_weights;
 
 // bf16 copies of the matrices a decode step streams (text/lm-bf16.c), made for
@@ -122,6 +129,8 @@ typedef struct {
     // (rows of dense layers are 0) and the balance loss (weighted, summed over layers).
     float *load;
     double balance_loss;
+    int recompute;     // l[] holds only each layer's input x (weights' recompute at the forward)
+    const float *bias; // the routing bias the forward chose experts with (recomputation)
 } ds_lm_acts;
 
 void ds_lm_layout(const ds_model_cfg *cfg, ds_lm_weights *w, ds_carver *c);

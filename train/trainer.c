@@ -51,6 +51,7 @@ void ds_trainer_opts_default(ds_trainer_opts *o) {
     o->clip = 1.0f;
     o->arena_limit = 0;
     o->arena_chunk = (size_t)64 << 20;
+    o->recompute = 0;
 }
 
 // A trainer whose AdamW updates opt_n parameters at opt_p: the model's own, or an
@@ -105,6 +106,7 @@ static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lo
         ds_lora_point(m, l, t->lgrad, &t->gw);
     }
     ds_ctx_arena_init(ctx, &t->arena, &t->host, t->o.arena_chunk, t->o.arena_limit);
+    m->w.lm.recompute = t->dev.w.lm.recompute = t->o.recompute;
     t->lora = l;
     t->opt_p = l              ? (t->ldev ? t->ldev->params : l->params)
                : t->on_device ? t->dev.params
@@ -149,6 +151,10 @@ int ds_trainer_sync(ds_trainer *t) {
 
 int ds_trainer_steps_done(const ds_trainer *t) {
     return t->step;
+}
+
+size_t ds_trainer_arena_peak(const ds_trainer *t) {
+    return t->arena.bytes_peak;
 }
 
 int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *st,

@@ -19,6 +19,7 @@ typedef struct {
     float clip;         // global gradient norm limit; 0 = none
     size_t arena_limit; // activation bytes per step; 0 = unlimited
     size_t arena_chunk; // the activation arena's first chunk (default 64 MiB)
+    int recompute;      // 1: activation recomputation per LM layer (ds_lm_weights.recompute)
 } ds_trainer_opts;
 
 void ds_trainer_opts_default(ds_trainer_opts *o);
@@ -34,6 +35,8 @@ void ds_trainer_free(ds_trainer *t);
 int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *st,
                     double *grad_norm);
 int ds_trainer_steps_done(const ds_trainer *t);
+// The most activation memory a step has held so far (bytes of the context's memory).
+size_t ds_trainer_arena_peak(const ds_trainer *t);
 // Brings the model's host parameters (under LoRA the adapter's) up to date with a GPU
 // trainer's (before evaluating or saving on the host); nothing to do on the CPU. Returns 0.
 int ds_trainer_sync(ds_trainer *t);
