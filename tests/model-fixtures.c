@@ -41,6 +41,15 @@ void ds_fixture_tiny_cfg(ds_model_cfg *c, int window) {
     c->init_std = 0.2f;
 }
 
+int ds_fixture_tiny_model(int window, uint64_t seed, ds_rng *r, ds_model_cfg *cfg, ds_model **m) {
+    ds_fixture_tiny_cfg(cfg, window);
+    int rc = ds_model_init(cfg, NULL, seed, m);
+    if (!rc)
+        ds_rng_fill_normal(r, (*m)->router_bias, (int64_t)cfg->n_layers * cfg->n_experts, 0.0f,
+                           0.05f);
+    return rc;
+}
+
 int ds_fixture_seq(const ds_model_cfg *c, ds_rng *r, int n_pages, int n_words, ds_seq *s) {
     return ds_seq_random(c, r, n_pages, n_words, s);
 }

@@ -12,6 +12,10 @@
 // A tiny configuration of every part: ViT 2 blocks, LM 3 layers (1 dense, 2 MoE with
 // 8 experts in 4 groups, top-2 within 2 groups, 1 shared), GQA 4/2, window `window`.
 void ds_fixture_tiny_cfg(ds_model_cfg *c, int window);
+// The tiny model of window `window` (ds_fixture_tiny_cfg into *cfg) initialised from
+// seed, with a routing bias drawn N(0, 0.05^2) from r (so routing is not the unbiased
+// one). 0 or a DS_E* code.
+int ds_fixture_tiny_model(int window, uint64_t seed, ds_rng *r, ds_model_cfg *cfg, ds_model **m);
 // A random sequence with n_pages pages of n_words words each and an answer of
 // ~12 tokens: structure tokens, a generated value copied from the document, and
 // two start/end pointer pairs. Returns 0 or a DS_E* code.

@@ -27,12 +27,10 @@ static int infer_parity(int f16, int lora) {
     if (!g) return 0;
     ds_ctx *c = ds_par_cpu();
     ds_model_cfg cfg;
-    ds_fixture_tiny_cfg(&cfg, 12);
     ds_model *m, *view;
-    DS_CHECK(ds_model_init(&cfg, NULL, 5, &m) == 0);
     ds_rng r;
     ds_rng_seed(&r, 9);
-    ds_rng_fill_normal(&r, m->router_bias, (int64_t)cfg.n_layers * cfg.n_experts, 0.0f, 0.05f);
+    DS_CHECK(ds_fixture_tiny_model(12, 5, &r, &cfg, &m) == 0);
     ds_seq seqs[NS];
     int32_t seq_off[NS + 1] = {0};
     for (int i = 0; i < NS; i++) {

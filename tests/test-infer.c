@@ -51,12 +51,10 @@ static int cached_logits(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, ds_seq *s
 // the logits' scale after the layers (4e-3 seen); the bound is 1e-2 of that scale.
 static int kv_parity(int f16, int bf16) {
     ds_model_cfg cfg;
-    ds_fixture_tiny_cfg(&cfg, 12);
     ds_model *m;
-    DS_CHECK(ds_model_init(&cfg, NULL, 5, &m) == 0);
     ds_rng r;
     ds_rng_seed(&r, 9);
-    ds_rng_fill_normal(&r, m->router_bias, (int64_t)cfg.n_layers * cfg.n_experts, 0.0f, 0.05f);
+    DS_CHECK(ds_fixture_tiny_model(12, 5, &r, &cfg, &m) == 0);
     enum { NS = 3 };
     ds_seq seqs[NS];
     for (int i = 0; i < NS; i++) {

@@ -58,12 +58,10 @@ static int make_batch(ds_model_cfg *cfg, ds_batch *b, ds_seq *seqs, int n, uint6
 
 DS_TEST(model_grad_check) {
     ds_model_cfg cfg;
-    ds_fixture_tiny_cfg(&cfg, 12);
     ds_model *m;
-    DS_CHECK(ds_model_init(&cfg, NULL, 7, &m) == 0);
     ds_rng r;
     ds_rng_seed(&r, 3);
-    ds_rng_fill_normal(&r, m->router_bias, (int64_t)cfg.n_layers * cfg.n_experts, 0.0f, 0.05f);
+    DS_CHECK(ds_fixture_tiny_model(12, 7, &r, &cfg, &m) == 0);
     ds_seq seqs[2];
     ds_batch b;
     DS_CHECK(make_batch(&cfg, &b, seqs, 2, 11) == 0);
@@ -184,12 +182,10 @@ static int grads_of(ds_model *m, ds_ctx *ctx, const ds_batch *b, int recompute, 
 
 DS_TEST(model_recompute_same_gradients) {
     ds_model_cfg cfg;
-    ds_fixture_tiny_cfg(&cfg, 12);
     ds_model *m;
-    DS_CHECK(ds_model_init(&cfg, NULL, 7, &m) == 0);
     ds_rng r;
     ds_rng_seed(&r, 3);
-    ds_rng_fill_normal(&r, m->router_bias, (int64_t)cfg.n_layers * cfg.n_experts, 0.0f, 0.05f);
+    DS_CHECK(ds_fixture_tiny_model(12, 7, &r, &cfg, &m) == 0);
     ds_seq seqs[3];
     ds_batch b;
     DS_CHECK(make_batch(&cfg, &b, seqs, 3, 12) == 0);
