@@ -245,6 +245,10 @@ ds_model *ds_extractor_model(const ds_extractor *x) {
     return x->m;
 }
 
+ds_ctx *ds_extractor_ctx(const ds_extractor *x) {
+    return x->ctx;
+}
+
 const ds_schema_set *ds_extractor_schemas(const ds_extractor *x) {
     return x->schemas;
 }
@@ -302,6 +306,7 @@ int ds_extractor_submit(ds_extractor *x, const ds_doc *doc, const char *doc_type
                         const ds_lora *adapter, void *tag) {
     // the adapter named, else the model as it is now, else the type's own
     const ds_lora *a = adapter ? adapter : x->m->lora ? x->m->lora : type_adapter(x, doc_type);
+    ds_ctx_use(x->ctx); // an adapter's copy may be made here, on the caller's thread
     int rc = a && x->view ? gpu_adapter(x, a, &a) : 0;
     if (!rc) rc = stream_ready(x);
     if (rc) return rc;
@@ -381,6 +386,7 @@ static void window_done(ds_extractor *x, xdoc *d, json_t *out, int rc, const cha
 
 void ds_extractor_step(ds_extractor *x) {
     if (!x->dc) return;
+    ds_ctx_use(x->ctx); // the caller's thread may not be the one that made the context
     ds_decoder_step(x->dc, &x->arena);
     void *tag;
     json_t *out;

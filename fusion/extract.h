@@ -91,6 +91,8 @@ int ds_extractor_take(ds_extractor *x, void **tag, json_t **out, int *rc,
 ds_decode_stats ds_extractor_stats(const ds_extractor *x);
 // The model (to load adapters for it).
 ds_model *ds_extractor_model(const ds_extractor *x);
+// The context it computes on (ds_ctx_describe says which device).
+ds_ctx *ds_extractor_ctx(const ds_extractor *x);
 // The ingest options the model needs (its encoder size; pixels only with vision):
 // for callers that read the document themselves (to time it, say).
 void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io);

@@ -14,6 +14,7 @@
 #ifdef DS_HAVE_CUDA
 int ds_cuda_ctx_init(ds_ctx *ctx, int device);
 void ds_cuda_ctx_release(ds_ctx *ctx);
+void ds_cuda_ctx_use(ds_ctx *ctx);
 int ds_cuda_device_count(void);
 int ds_cuda_device_name(int index, char *buf, size_t size);
 #endif
@@ -99,6 +100,14 @@ const char *ds_ctx_describe(const ds_ctx *ctx, char *buf, size_t cap) {
 #endif
     snprintf(buf, cap, "cuda:%d %s", ctx->device, name);
     return buf;
+}
+
+void ds_ctx_use(ds_ctx *ctx) {
+#ifdef DS_HAVE_CUDA
+    if (ctx->backend == DS_BACKEND_CUDA) ds_cuda_ctx_use(ctx);
+#else
+    (void)ctx;
+#endif
 }
 
 void ds_ctx_free(ds_ctx *ctx) {

@@ -278,6 +278,10 @@ ds_ctx *ds_ctx_new_device(ds_backend backend, int n_threads, int device);
 int ds_ctx_open(const char *spec, int n_threads, ds_ctx **out);
 // What ctx computes on, for log lines: "CPU, 2 threads", "cuda:0 NVIDIA H200 (sm_90, 140 GiB)".
 const char *ds_ctx_describe(const ds_ctx *ctx, char *buf, size_t cap);
+// Makes ctx's GPU the calling thread's current one (the CUDA runtime keeps one per
+// thread): a thread other than the one that made ctx calls it before computing with
+// ctx (the server's scheduler). A no-op on the CPU.
+void ds_ctx_use(ds_ctx *ctx);
 // Frees the context, its scratch and its thread pool. NULL is a no-op.
 void ds_ctx_free(ds_ctx *ctx);
 // Initialises arena (chunk_size, limit as ds_arena_init) over the context's memory: host

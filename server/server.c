@@ -123,7 +123,9 @@ static int start_listening(ds_srv *s) {
     int port = c->port;
     if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len) == 0)
         port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    DS_LOGI("serve: listening on http://%s:%d (model %s)", c->host, port, s->model_name);
+    char where[256];
+    DS_LOGI("serve: listening on http://%s:%d (model %s, computing on %s)", c->host, port,
+            s->model_name, ds_ctx_describe(ds_extractor_ctx(s->x), where, sizeof where));
     if (c->port_file) {
         FILE *f = fopen(c->port_file, "w");
         if (!f) return ds_error(DS_E_IO, "%s: cannot write the port", c->port_file);

@@ -20,24 +20,8 @@ set -- --model "$SRC/models/default.safetensors" --schemas "$SRC/samples/schemas
 "$D" extract "$DOC" "$@" --device cuda >"$W/gpu.json" 2>"$W/gpu.log"
 "$D" extract "$DOC" "$@" --device cpu --type receipt >"$W/cpu-typed.json" 2>"$W/cpu-typed.log"
 "$D" extract "$DOC" "$@" --device cuda --type receipt >"$W/gpu-typed.json" 2>"$W/gpu-typed.log"
-cat >"$W/same.py" <<'PYEOF'
-import json, sys
-cpu, gpu = (json.load(open(p)) for p in sys.argv[1:3])
-assert cpu["doc_type"] == gpu["doc_type"], (cpu["doc_type"], gpu["doc_type"])
-assert cpu["fields"].keys() == gpu["fields"].keys(), (cpu["fields"].keys(), gpu["fields"].keys())
-assert len(cpu["fields"]) >= 3, cpu["fields"]
-worst = 0.0
-for k, c in cpu["fields"].items():
-    g = gpu["fields"][k]
-    for a in ("value", "page", "box", "normalized"):
-        assert c.get(a) == g.get(a), (k, a, c.get(a), g.get(a))
-    worst = max(worst, abs(c["confidence"] - g["confidence"]))
-assert worst <= 0.01, worst
-print("%s: type %s, %d fields: values, pages and boxes equal; confidences within %.3f"
-      % (sys.argv[3], cpu["doc_type"], len(cpu["fields"]), worst))
-PYEOF
-"$PY" "$W/same.py" "$W/cpu.json" "$W/gpu.json" "type named by the model"
-"$PY" "$W/same.py" "$W/cpu-typed.json" "$W/gpu-typed.json" "type given (receipt specialist)"
+"$PY" "$SRC/tests/py/same_answer.py" "$W/cpu.json" "$W/gpu.json" "type named by the model"
+"$PY" "$SRC/tests/py/same_answer.py" "$W/cpu-typed.json" "$W/gpu-typed.json" "type given (receipt specialist)"
 # the specialist was read: its fields (values or confidences) are not the base model's
 "$PY" -c 'import json, sys; a, b = (json.load(open(p))["fields"] for p in sys.argv[1:3]); sys.exit(a == b)' \
     "$W/cpu.json" "$W/cpu-typed.json" || { echo "the type's adapter changed nothing"; exit 1; }

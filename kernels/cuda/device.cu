@@ -12,6 +12,7 @@ int ds_cuda_device_name(int index, char *buf, size_t size);
 int ds_cuda_ctx_init(ds_ctx *ctx, int device);
 void ds_cuda_ctx_release(ds_ctx *ctx);
 void ds_cuda_set_gemm_f32(ds_ctx *ctx, int on);
+void ds_cuda_ctx_use(ds_ctx *ctx);
 }
 
 // Number of usable GPUs; 0 when there is no driver or no device (not an error).
@@ -72,6 +73,12 @@ extern "C" void ds_cuda_ctx_release(ds_ctx *ctx) {
     cudaStreamDestroy(s->stream);
     free(s);
     ctx->impl = NULL;
+}
+
+// The runtime keeps a current device per host thread, and a stream of device N launches
+// only where N is current.
+extern "C" void ds_cuda_ctx_use(ds_ctx *ctx) {
+    DS_CUDA_CHECK(cudaSetDevice(ds_cuda_of(ctx)->device));
 }
 
 extern "C" void ds_cuda_set_gemm_f32(ds_ctx *ctx, int on) {
