@@ -34,7 +34,7 @@ static const char *usage_text =
     "  --weight-decay X      AdamW decoupled decay (default 0)\n"
     "  --seed N              initialisation and data order (default 1)\n"
     "  --device D            cpu, cuda, cuda:N, or auto (default: the GPU when one is\n"
-    "                        present, else the CPU); held-out evaluation decodes on the CPU\n"
+    "                        present, else the CPU); the held-out evaluation runs there too\n"
     "  --threads N           compute threads on the CPU (default 2)\n"
     "  --prep-threads N      document preparation threads (default 2)\n"
     "  --cache DIR           prepared-document cache (default .docseek-cache)\n"
@@ -60,11 +60,6 @@ static int parse_int(const char *s, int *out) {
 }
 
 // The training context and the evaluation one, which may be the same.
-static void free_contexts(ds_ctx *ctx, ds_ctx *ectx) {
-    if (ectx != ctx) ds_ctx_free(ectx);
-    ds_ctx_free(ctx);
-}
-
 int ds_cmd_train(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *config = NULL, *tok_path = NULL, *init = NULL;
     const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *curve = NULL,
@@ -172,16 +167,11 @@ int ds_cmd_train(int argc, char **argv) {
                 usage_text);
         return 2;
     }
-    // The steps run on the device asked for (first: a wrong one fails before any work);
-    // held-out evaluation decodes on the CPU.
-    ds_ctx *ctx = NULL, *ectx = NULL;
+    // The steps and the held-out evaluation run on the device asked for (first: a wrong one
+    // fails before any work).
+    ds_ctx *ctx = NULL;
     int rc = ds_ctx_open(device, threads, &ctx);
-    if (!rc) ectx = ctx->backend == DS_BACKEND_CPU ? ctx : ds_ctx_new(DS_BACKEND_CPU, threads);
-    if (!rc && !ectx) rc = ds_error(DS_E_NOMEM, "no compute threads");
-    if (rc) {
-        free_contexts(ctx, ectx);
-        return ds_cli_fail("train", rc);
-    }
+    if (rc) return ds_cli_fail("train", rc);
     if (!getenv("OMP_THREAD_LIMIT"))
         DS_LOGW("OMP_THREAD_LIMIT is not set: OCR of scans runs ~7x slower");
     char ckpt_buf[4096], curve_buf[4096];
@@ -193,7 +183,7 @@ int ds_cmd_train(int argc, char **argv) {
     if (schemas_dir) o.schemas_dir = schemas_dir;
     ds_schema_set schemas;
     if ((rc = ds_schema_set_load(o.schemas_dir, &schemas))) {
-        free_contexts(ctx, ectx);
+        ds_ctx_free(ctx);
         return ds_cli_fail("train", rc);
     }
     ds_model *m = NULL;
@@ -212,7 +202,7 @@ int ds_cmd_train(int argc, char **argv) {
     }
     if (rc) {
         ds_schema_set_free(&schemas);
-        free_contexts(ctx, ectx);
+        ds_ctx_free(ctx);
         return ds_cli_fail("train", rc);
     }
     // The copy mask and the pointer-generator heads loop on the host: auto takes the CPU
@@ -222,7 +212,11 @@ int ds_cmd_train(int argc, char **argv) {
         (m->cfg.copy_mask || m->cfg.copy_pointer_gen)) {
         DS_LOGI("train: this model's copy mask / pointer-generator heads train on the CPU");
         ds_ctx_free(ctx);
-        ctx = ectx;
+        if (!(ctx = ds_ctx_new(DS_BACKEND_CPU, threads))) {
+            ds_model_free(m);
+            ds_schema_set_free(&schemas);
+            return ds_cli_fail("train", DS_E_NOMEM);
+        }
     }
     ds_trainer *t = NULL;
     ds_dataset d;
@@ -265,11 +259,11 @@ int ds_cmd_train(int argc, char **argv) {
         free(m->training);
         m->training = json_dumps(tr, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(tr);
-        rc = ds_train_run(m, ectx, t, &d, &schemas, &o);
+        rc = ds_train_run(m, ctx, t, &d, &schemas, &o);
     }
     ds_dataset_free(&d);
     ds_trainer_free(t);
-    free_contexts(ctx, ectx);
+    ds_ctx_free(ctx);
     ds_model_free(m);
     ds_schema_set_free(&schemas);
     ds_ingest_thread_cleanup();

@@ -397,15 +397,13 @@ void ds_infer_logits(ds_model *m, ds_ctx *ctx, const float *hidden, int n, float
         ds_lm_linear(ctx, logits, hidden, m->w.lm.head, wb, n, (int)C, (int)V);
         return;
     }
-    // a few rows per decode step: two allocations are cheap beside the (n, V) download
-    float *h = ctx->ops->alloc(ctx, sizeof(float) * n * C);
-    float *lg = ctx->ops->alloc(ctx, sizeof(float) * n * V);
-    DS_ASSERT(h && lg); // a GPU that cannot hold a few rows of logits is a broken invariant
+    // The context's scratch (grown once, then reused: no allocation per decode step, where
+    // a cudaFree would also wait for the device). The one GEMM below takes no scratch of
+    // its own on the GPU, so nothing else claims it before the download.
+    float *h = ds_ctx_scratch(ctx, sizeof(float) * n * (C + V)), *lg = h + n * C;
     ctx->ops->upload(ctx, h, hidden, sizeof(float) * n * C);
     ds_lm_linear(ctx, lg, h, m->w.lm.head, wb, n, (int)C, (int)V);
     ctx->ops->download(ctx, logits, lg, sizeof(float) * n * V);
-    ctx->ops->free(ctx, h);
-    ctx->ops->free(ctx, lg);
 }
 
 int ds_infer_set_bf16(ds_model *m, int on) {
