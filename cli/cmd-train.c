@@ -59,7 +59,6 @@ static int parse_int(const char *s, int *out) {
     return 0;
 }
 
-// The training context and the evaluation one, which may be the same.
 int ds_cmd_train(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *config = NULL, *tok_path = NULL, *init = NULL;
     const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *curve = NULL,

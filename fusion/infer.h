@@ -5,6 +5,11 @@
 // output heads need from its document: the pointer keys of its words and the
 // pointer-generator keys of its document tokens. The prefix must be
 // prefilled in one call (it attends bidirectionally). Plain structs.
+// On a GPU context m is the model's view there (ds_model_view_new), the cache's
+// pool is in the GPU's memory (ds_kv_cache_new_on) and the arena is the
+// context's (ds_ctx_arena_init); what these functions take and give back
+// (hidden states, logits, the heads' keys in the states) is host memory on
+// every backend.
 #ifndef DS_INFER_H
 #define DS_INFER_H
 
