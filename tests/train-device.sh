@@ -28,10 +28,8 @@ sed 's/"max_seq": 1024/"max_seq": 256/' "$SRC/configs/tiny.json" >"$W/config.jso
 set -- --data "$W/data" --config "$W/config.json" --tokenizer "$W/tok.json" --steps 3 \
     --batch 1 --warmup 1 --cache "$W/cache" --schemas "$SRC/samples/schemas"
 "$D" train "$@" --device cpu --out "$W/cpu.safetensors" 2>"$W/cpu.log"
-# (the held-out evaluation decodes on the GPU too)
-"$D" train "$@" --device cuda --out "$W/gpu.safetensors" --eval "$W/data" 2>"$W/gpu.log"
+"$D" train "$@" --device cuda --out "$W/gpu.safetensors" 2>"$W/gpu.log"
 grep -q "computing on cuda:0" "$W/gpu.log" || { echo "not trained on the GPU"; cat "$W/gpu.log"; exit 1; }
-grep -q "eval at step 3: field F1" "$W/gpu.log" || { echo "no evaluation on the GPU"; cat "$W/gpu.log"; exit 1; }
 # (with activation recomputation: the same numbers, so the same file)
 "$D" train "$@" --device cuda --out "$W/gpu2.safetensors" --stop-after 2 --recompute 2>"$W/gpu2.log"
 "$D" train "$@" --device cuda --out "$W/gpu2.safetensors" --resume --recompute 2>>"$W/gpu2.log"
