@@ -1,8 +1,8 @@
 // trainer.c: see trainer.h. Gradients and both AdamW moments mirror the
 // parameter buffer (llm.c), so the update is one call over all parameters.
 // On a GPU context the parameters, gradients and moments are device buffers
-// (one allocation each) and the trainer computes with its own view of the
-// model pointing into them; the model's host parameters are brought up to date
+// (one allocation each) and the trainer computes with the model's view there
+// (ds_model_view_new); the model's host parameters are brought up to date
 // by ds_trainer_sync. The routing bias is nudged on the host and sent up. Under
 // LoRA the view runs with a copy of the adapter in device memory, which AdamW
 // updates, and ds_trainer_sync brings the adapter's host parameters up to date.
@@ -25,7 +25,7 @@ struct ds_trainer {
     const ds_lora *lora; // the adapter trained, or NULL
     ds_weights gw;
     ds_arena arena, host; // activations (context memory); host: the device arena's companion
-    ds_model dev;         // on a GPU: the model with its weights and routing bias up there
+    ds_model *dev;        // on a GPU: the model's view there (weights, routing bias), or NULL
     ds_lora *ldev;        // on a GPU under LoRA: the adapter up there, attached to dev
     int on_device;
     int step;
@@ -33,7 +33,7 @@ struct ds_trainer {
 
 // The model as the context computes it.
 static ds_model *compute_model(ds_trainer *t) {
-    return t->on_device ? &t->dev : t->m;
+    return t->dev ? t->dev : t->m;
 }
 
 // n floats of zeros in the context's memory, or NULL.
@@ -78,23 +78,11 @@ static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lo
     t->lgrad = l ? ctx_zeros(ctx, t->opt_n) : NULL;
     t->mom = ctx_zeros(ctx, t->opt_n);
     t->var = ctx_zeros(ctx, t->opt_n);
-    int64_t nb = (int64_t)m->cfg.n_layers * m->cfg.n_experts;
-    if (t->on_device) {
-        t->dev = *m;
-        t->dev.w = (ds_weights){0};
-        t->dev.params = ctx->ops->alloc(ctx, sizeof(float) * (size_t)m->table.total);
-        t->dev.router_bias = ctx->ops->alloc(ctx, sizeof(float) * (size_t)nb);
-        t->dev.dec_bf16 = NULL;
-        if (t->dev.params && t->dev.router_bias) {
-            ctx->ops->upload(ctx, t->dev.params, m->params, sizeof(float) * m->table.total);
-            ctx->ops->upload(ctx, t->dev.router_bias, m->router_bias, sizeof(float) * nb);
-            ds_model_point(m, t->dev.params, &t->dev.w);
-            t->dev.lora = NULL;
-            if (l && ds_lora_view_new(l, ctx, &t->ldev) == 0) ds_lora_attach(&t->dev, t->ldev);
-        }
-    }
+    if (t->on_device && ds_model_view_new(m, ctx, &t->dev) == 0 && l &&
+        ds_lora_view_new(l, ctx, &t->ldev) == 0)
+        ds_lora_attach(t->dev, t->ldev);
     if (!t->grad || (l && !t->lgrad) || !t->mom || !t->var ||
-        (t->on_device && (!t->dev.params || !t->dev.router_bias || (l && !t->ldev)))) {
+        (t->on_device && (!t->dev || (l && !t->ldev)))) {
         long long n = (long long)t->opt_n;
         ds_trainer_free(t);
         return ds_error(DS_E_NOMEM,
@@ -106,11 +94,10 @@ static int trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_lo
         ds_lora_point(m, l, t->lgrad, &t->gw);
     }
     ds_ctx_arena_init(ctx, &t->arena, &t->host, t->o.arena_chunk, t->o.arena_limit);
-    m->w.lm.recompute = t->dev.w.lm.recompute = t->o.recompute;
+    m->w.lm.recompute = t->o.recompute;
+    if (t->dev) t->dev->w.lm.recompute = t->o.recompute;
     t->lora = l;
-    t->opt_p = l              ? (t->ldev ? t->ldev->params : l->params)
-               : t->on_device ? t->dev.params
-                              : m->params;
+    t->opt_p = l ? (t->ldev ? t->ldev->params : l->params) : t->dev ? t->dev->params : m->params;
     t->opt_g = l ? t->lgrad : t->grad;
     *out = t;
     return 0;
@@ -131,8 +118,9 @@ int ds_trainer_new_lora(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_l
 void ds_trainer_free(ds_trainer *t) {
     if (!t) return;
     ds_ctx *ctx = t->ctx;
-    float *bufs[] = {t->grad, t->lgrad, t->mom, t->var, t->dev.params, t->dev.router_bias};
-    for (int i = 0; i < 6; i++) ctx->ops->free(ctx, bufs[i]);
+    float *bufs[] = {t->grad, t->lgrad, t->mom, t->var};
+    for (int i = 0; i < 4; i++) ctx->ops->free(ctx, bufs[i]);
+    ds_model_view_free(t->dev, ctx);
     ds_lora_view_free(t->ldev, ctx);
     ds_arena_free(&t->arena);
     ds_arena_free(&t->host);
@@ -144,7 +132,7 @@ int ds_trainer_sync(ds_trainer *t) {
     if (t->lora) // the base stays frozen (and may be a read-only mapping)
         t->ctx->ops->download(t->ctx, t->lora->params, t->ldev->params, sizeof(float) * t->opt_n);
     else
-        t->ctx->ops->download(t->ctx, t->m->params, t->dev.params,
+        t->ctx->ops->download(t->ctx, t->m->params, t->dev->params,
                               sizeof(float) * t->m->table.total);
     return 0;
 }
@@ -183,7 +171,7 @@ int ds_trainer_step(ds_trainer *t, const ds_batch *b, float lr, ds_step_stats *s
     if (!t->lgrad) { // frozen under LoRA
         ds_moe_bias_update(&m->cfg, m->router_bias, st->load);
         if (t->on_device)
-            ops->upload(t->ctx, t->dev.router_bias, m->router_bias,
+            ops->upload(t->ctx, t->dev->router_bias, m->router_bias,
                         sizeof(float) * m->cfg.n_layers * m->cfg.n_experts);
     }
     return 0;
@@ -299,7 +287,7 @@ int ds_trainer_load(ds_trainer *t, const char *path, json_t **meta) {
         else
             memcpy(m->router_bias, bt->view.data, sizeof(float) * nb);
         if (!rc && t->on_device)
-            t->ctx->ops->upload(t->ctx, t->dev.router_bias, m->router_bias, sizeof(float) * nb);
+            t->ctx->ops->upload(t->ctx, t->dev->router_bias, m->router_bias, sizeof(float) * nb);
     }
     if (!rc) rc = ds_trainer_sync(t); // the model's host parameters follow
     if (!rc) t->step = atoi(ss);
