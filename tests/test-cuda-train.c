@@ -145,20 +145,36 @@ static int trainer_steps(ds_ctx *ctx, const ds_batch *b, int from, int to, const
     return rc;
 }
 
+// The tests' batch: two random documents (one and two pages) of the tiny model's config
+// (*cfg), drawn from seed, packed into *b; *n_params gets the model's parameter count.
+static int two_docs(uint64_t seed, ds_model_cfg *cfg, ds_seq seqs[2], ds_batch *b,
+                    int64_t *n_params) {
+    ds_model *probe;
+    if (tiny_model(cfg, &probe)) return 1;
+    *n_params = probe->table.total;
+    ds_model_free(probe);
+    ds_rng rng;
+    ds_rng_seed(&rng, seed);
+    ds_seq *ptrs[2] = {&seqs[0], &seqs[1]};
+    for (int i = 0; i < 2; i++)
+        if (ds_fixture_seq(cfg, &rng, 1 + i, 6, &seqs[i])) return 1;
+    return ds_batch_pack(cfg, ptrs, 2, b) != 0;
+}
+
+static void free_docs(ds_seq seqs[2], ds_batch *b) {
+    ds_batch_free(b);
+    for (int i = 0; i < 2; i++) ds_seq_free(&seqs[i]);
+}
+
 DS_TEST(cuda_trainer_resume) {
     ds_ctx *g = ds_par_gpu(), *c = ds_par_cpu();
     if (!g) return 0;
     ds_model_cfg cfg;
-    ds_model *probe;
-    DS_CHECK_INT_EQ(tiny_model(&cfg, &probe), 0);
-    ds_rng rng;
-    ds_rng_seed(&rng, 4);
-    ds_seq seqs[2], *ptrs[2] = {&seqs[0], &seqs[1]};
-    for (int i = 0; i < 2; i++) DS_CHECK_INT_EQ(ds_fixture_seq(&cfg, &rng, 1 + i, 6, &seqs[i]), 0);
+    ds_seq seqs[2];
     ds_batch b;
-    DS_CHECK_INT_EQ(ds_batch_pack(&cfg, ptrs, 2, &b), 0);
-    int64_t n = probe->table.total, nb = (int64_t)cfg.n_layers * cfg.n_experts;
-    ds_model_free(probe);
+    int64_t n;
+    DS_CHECK_INT_EQ(two_docs(4, &cfg, seqs, &b, &n), 0);
+    int64_t nb = (int64_t)cfg.n_layers * cfg.n_experts;
     float *straight = malloc(sizeof(float) * n), *resumed = malloc(sizeof(float) * n);
     float *cpu = malloc(sizeof(float) * n), *half = malloc(sizeof(float) * n);
     float *bias[4] = {malloc(sizeof(float) * nb), malloc(sizeof(float) * nb),
@@ -188,8 +204,7 @@ DS_TEST(cuda_trainer_resume) {
     remove(ckpt);
     free(straight), free(resumed), free(cpu), free(half);
     for (int i = 0; i < 4; i++) free(bias[i]);
-    ds_batch_free(&b);
-    for (int i = 0; i < 2; i++) ds_seq_free(&seqs[i]);
+    free_docs(seqs, &b);
     return 0;
 }
 
@@ -241,19 +256,17 @@ DS_TEST(cuda_trainer_lora) {
     ds_cuda_set_gemm_f32(g, 1);
 #endif
     ds_model_cfg cfg;
-    ds_model *probe;
+    ds_seq seqs[2];
+    ds_batch b;
+    int64_t n_model;
+    DS_CHECK_INT_EQ(two_docs(4, &cfg, seqs, &b, &n_model), 0);
+    ds_model *probe; // the adapter's parameter count
     ds_lora *lp;
     DS_CHECK_INT_EQ(tiny_model(&cfg, &probe), 0);
     DS_CHECK_INT_EQ(ds_lora_new(probe, 4, 8.0f, 1, 3, &lp), 0);
     int64_t n = lp->table.total;
     ds_lora_free(lp);
     ds_model_free(probe);
-    ds_rng rng;
-    ds_rng_seed(&rng, 4);
-    ds_seq seqs[2], *ptrs[2] = {&seqs[0], &seqs[1]};
-    for (int i = 0; i < 2; i++) DS_CHECK_INT_EQ(ds_fixture_seq(&cfg, &rng, 1 + i, 6, &seqs[i]), 0);
-    ds_batch b;
-    DS_CHECK_INT_EQ(ds_batch_pack(&cfg, ptrs, 2, &b), 0);
     float *gpu = malloc(sizeof(float) * n), *resumed = malloc(sizeof(float) * n);
     float *cpu = malloc(sizeof(float) * n), *half = malloc(sizeof(float) * n);
     double lg[4], lc[4], lh[2], lr[2];
@@ -285,8 +298,7 @@ DS_TEST(cuda_trainer_lora) {
     DS_CHECK(fg && fc && fh && fr);
     remove(ckpt);
     free(gpu), free(resumed), free(cpu), free(half);
-    ds_batch_free(&b);
-    for (int i = 0; i < 2; i++) ds_seq_free(&seqs[i]);
+    free_docs(seqs, &b);
     return 0;
 }
 
@@ -319,16 +331,10 @@ DS_TEST(cuda_trainer_recompute) {
     ds_ctx *g = ds_par_gpu();
     if (!g) return 0;
     ds_model_cfg cfg;
-    ds_model *probe;
-    DS_CHECK_INT_EQ(tiny_model(&cfg, &probe), 0);
-    int64_t n = probe->table.total;
-    ds_model_free(probe);
-    ds_rng rng;
-    ds_rng_seed(&rng, 5);
-    ds_seq seqs[2], *ptrs[2] = {&seqs[0], &seqs[1]};
-    for (int i = 0; i < 2; i++) DS_CHECK_INT_EQ(ds_fixture_seq(&cfg, &rng, 1 + i, 6, &seqs[i]), 0);
+    ds_seq seqs[2];
     ds_batch b;
-    DS_CHECK_INT_EQ(ds_batch_pack(&cfg, ptrs, 2, &b), 0);
+    int64_t n;
+    DS_CHECK_INT_EQ(two_docs(5, &cfg, seqs, &b, &n), 0);
     float *kept = malloc(sizeof(float) * n), *again = malloc(sizeof(float) * n);
     size_t peak0 = 0, peak1 = 0;
     DS_CHECK_INT_EQ(recompute_steps(g, &b, 0, kept, &peak0), 0);
@@ -340,7 +346,6 @@ DS_TEST(cuda_trainer_recompute) {
     DS_CHECK(same);
     DS_CHECK(peak1 < peak0);
     free(kept), free(again);
-    ds_batch_free(&b);
-    for (int i = 0; i < 2; i++) ds_seq_free(&seqs[i]);
+    free_docs(seqs, &b);
     return 0;
 }
