@@ -110,13 +110,15 @@ int ds_kv_plan_build(ds_ctx *ctx, ds_arena *arena, const ds_kv_cache *c,
                      ds_kv_plan *plan) {
     int n = seq_off[n_seq], nb = 0, bs = c->pool.block_size;
     for (int i = 0; i < n_seq; i++) nb += seqs[i]->n_blocks;
-    size_t total = 4 * (size_t)n + (size_t)nb;
-    int32_t *h = malloc(sizeof(int32_t) * (total > 0 ? total : 1));
-    int32_t *d = !h      ? NULL
-                 : arena ? ds_arena_alloc(arena, sizeof(int32_t) * (total > 0 ? total : 1))
-                         : ctx->ops->alloc(ctx, sizeof(int32_t) * (total > 0 ? total : 1));
-    if (!d) {
-        free(h);
+    size_t total = 4 * (size_t)n + (size_t)nb, bytes = sizeof(int32_t) * (total > 0 ? total : 1);
+    int32_t *d = arena ? ds_arena_alloc(arena, bytes) : ctx->ops->alloc(ctx, bytes);
+    // filled in place where the host may write it (a CPU arena: every decode step), else
+    // staged on the host and uploaded
+    int in_place = arena && ds_arena_in_host_memory(arena);
+    int32_t *h = in_place ? d : malloc(bytes);
+    if (!d || !h) {
+        if (!in_place) free(h);
+        if (!arena) ctx->ops->free(ctx, d);
         return ds_error(DS_E_NOMEM, "kv cache: no room for the plan of %d positions", n);
     }
     int32_t *slot = h, *info = h + n, *blocks = h + 4 * (size_t)n;
@@ -132,8 +134,10 @@ int ds_kv_plan_build(ds_ctx *ctx, ds_arena *arena, const ds_kv_cache *c,
         memcpy(blocks + b0, s->blocks, sizeof(int32_t) * s->n_blocks);
         b0 += s->n_blocks;
     }
-    ctx->ops->upload(ctx, d, h, sizeof(int32_t) * total);
-    free(h);
+    if (!in_place) {
+        ctx->ops->upload(ctx, d, h, sizeof(int32_t) * total);
+        free(h);
+    }
     *plan = (ds_kv_plan){
         .n = n, .slot = d, .info = d + n, .blocks = d + 4 * (size_t)n, .owned = arena == NULL};
     return 0;
