@@ -88,6 +88,8 @@ int ds_page_read_graphic_text(ds_ingest_ctx *c, ds_page *page);
 int ds_words_usable(const ds_word_list *list);
 
 int ds_pdf_ingest(ds_ingest_ctx *c, const void *data, size_t size);
+// Draws a blank page so Poppler sets its process-wide state before threads read PDFs.
+void ds_pdf_first_render(void);
 int ds_image_ingest(ds_ingest_ctx *c, const void *data, size_t size, ds_format fmt);
 
 // libvips' error buffer as one line (trailing space and newlines folded), then cleared;

@@ -9,6 +9,7 @@
 // crashes in orc_code_free. ingest_threads_in_parallel (4 threads reading
 // images) crashed in 5 of 10 runs with orc on, 0 of 10 with it off, and
 // extract latency is the same within noise (build/bench_extract).
+// Poppler draws one blank page here for the same reason (see ds_pdf_first_render).
 #include "core/error.h"
 #include "core/log.h"
 #include "ingest/ingest-impl.h"
@@ -45,6 +46,7 @@ static void libs_start(void) {
     vips_concurrency_set(1);
     vips_cache_set_max(0);
     vips_vector_set_enabled(FALSE);
+    ds_pdf_first_render();
     if (!getenv("OMP_THREAD_LIMIT"))
         DS_LOGW("OMP_THREAD_LIMIT is not set: OCR runs ~7x slower. Set OMP_THREAD_LIMIT=1 in the "
                 "environment before starting docseek.");

@@ -9,12 +9,14 @@
 // Encrypted files open when the empty password is allowed; otherwise
 // DS_E_ENCRYPTED. Not here: forms, annotations' text, the outline.
 #include "core/error.h"
+#include "core/log.h"
 #include "core/timer.h"
 #include "ingest/ingest-impl.h"
 
 #include <cairo.h>
 #include <math.h>
 #include <poppler.h>
+#include <stdio.h>
 #include <string.h>
 
 // Font names carry the weight ("Helvetica-Bold", "ABCDEF+DejaVuSans-Bold", "Arial,Black").
@@ -143,6 +145,56 @@ static int text_layer(ds_ingest_ctx *c, PopplerPage *pp, ds_word_list *list) {
     g_free(rects);
     g_free(text);
     return rc;
+}
+
+// Poppler's GfxState constructor sets its process-wide sRGB and XYZ profiles
+// on first use, without a lock (GfxState::sRGBProfile, a shared_ptr, in Poppler
+// 22.12). Two threads drawing the process's first PDF pages at the same moment
+// raced on it: CI's LeakSanitizer caught a lost sRGB profile in ingest --jobs 2.
+// So the process's first page is drawn here, once, before any worker reads a
+// PDF (ds_ingest_libs_init runs it under pthread_once): a blank one-page PDF
+// built in memory, its offsets computed so Poppler needs no xref repair.
+void ds_pdf_first_render(void) {
+    static const char *objects[] = {
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 8 8] >>",
+    };
+    enum { N_OBJECTS = 3 };
+    char pdf[512];
+    int off[N_OBJECTS], n = snprintf(pdf, sizeof pdf, "%%PDF-1.4\n");
+    for (int i = 0; i < N_OBJECTS; i++) {
+        off[i] = n;
+        n += snprintf(pdf + n, sizeof pdf - (size_t)n, "%d 0 obj\n%s\nendobj\n", i + 1, objects[i]);
+    }
+    int xref = n;
+    n += snprintf(pdf + n, sizeof pdf - (size_t)n, "xref\n0 %d\n0000000000 65535 f \n",
+                  N_OBJECTS + 1);
+    for (int i = 0; i < N_OBJECTS; i++)
+        n += snprintf(pdf + n, sizeof pdf - (size_t)n, "%010d 00000 n \n", off[i]);
+    n += snprintf(pdf + n, sizeof pdf - (size_t)n,
+                  "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", N_OBJECTS + 1,
+                  xref);
+    GBytes *bytes = g_bytes_new_static(pdf, (size_t)n);
+    GError *err = NULL;
+    PopplerDocument *pd = poppler_document_new_from_bytes(bytes, NULL, &err);
+    g_bytes_unref(bytes);
+    PopplerPage *pp = pd ? poppler_document_get_page(pd, 0) : NULL;
+    if (!pp) {
+        DS_LOGW("Poppler could not open its first blank page (%s); PDF threads may race on its "
+                "colour profiles",
+                err ? err->message : "no page");
+        if (err) g_error_free(err);
+        if (pd) g_object_unref(pd);
+        return;
+    }
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 8, 8);
+    cairo_t *cr = cairo_create(s);
+    poppler_page_render(pp, cr);
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+    g_object_unref(pp);
+    g_object_unref(pd);
 }
 
 static int pdf_open_error(GError *err) {
