@@ -96,7 +96,4 @@ int ds_image_ingest(ds_ingest_ctx *c, const void *data, size_t size, ds_format f
 // "libvips failed" when it is empty. Returns buf.
 const char *ds_vips_error_line(char *buf, size_t size);
 
-// Starts libvips once and routes GLib, Poppler and libvips warnings to docseek's log.
-int ds_ingest_libs_init(void);
-
 #endif

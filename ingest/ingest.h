@@ -119,6 +119,11 @@ const char *ds_format_name(ds_format fmt);
 int ds_ingest_memory(const void *data, size_t size, const ds_ingest_opts *opts, ds_doc **out);
 // Reads a file (size checked against max_bytes before reading); errors name the file.
 int ds_ingest_file(const char *path, const ds_ingest_opts *opts, ds_doc **out);
+// Starts the document libraries once for the process: libvips, Poppler's
+// process-wide state (ingest/pdf.c), and their warnings routed to docseek's log. Every read above
+// does it first itself; the server calls it before it listens, so that its first request does not
+// pay for it.
+int ds_ingest_libs_init(void);
 // Frees the document and everything its pages point to. NULL is a no-op.
 void ds_doc_free(ds_doc *doc);
 

@@ -173,6 +173,7 @@ int ds_serve_run(const ds_serve_cfg *cfg) {
     if (!rc)
         rc = ds_sched_start(s, s->x, cfg->max_batch, cfg->max_wait_ms, &loop, ds_job_finish,
                             &s->sched);
+    if (!rc) rc = ds_ingest_libs_init(); // before the first request, not in it
     if (!rc) rc = start_listening(s);
     if (!rc) {
         uv_signal_init(&loop, &s->sigterm);
