@@ -174,6 +174,9 @@ static json_t *span_value(dstate *d, int ws, int we, double conf) {
             b.x1 = fmaxf(b.x1, wb->x1), b.y1 = fmaxf(b.y1, wb->y1);
         }
     }
+    // a place ends where its name does: "MICHIGAN," and "New York." are Michigan and New York
+    if (d->schema && d->schema->fields[d->field].type == DS_FIELD_PLACE)
+        while (n > 1 && strchr(",.;:", text[n - 1])) n--;
     text[n] = '\0';
     return json_pack("{s:s, s:i, s:[f, f, f, f], s:f, s:s}", "value", text, "page", s->p + 1, "box",
                      round(b.x0 * 100) / 100, round(b.y0 * 100) / 100, round(b.x1 * 100) / 100,
@@ -345,15 +348,21 @@ static int is_typed(ds_field_type t) {
 // words ("Haynes Wire Company", "R. J. Seifert Enterprises", "NEON SYSTEMS, INC.")
 // joined by connectors (and, of, &, ...; at neither end but a first "The"), two words at
 // least, no word that names a part of a document ("Exhibit 10.2", "EX-10.2",
-// "CONFIDENTIALITY AGREEMENT", "Section 5") and no bare number.
+// "CONFIDENTIALITY AGREEMENT", "Section 5") or one of its defined terms
+// ("Confidential Information", "Restricted Period"), and no bare number.
 static int party_name(const char *text) {
     static const char *connectors[] = {"and", "of",  "the", "&", "de", "du",  "la", "von",
                                        "van", "der", "y",   "e", "et", "und", "for"};
     static const char *document_words[] = {
-        "exhibit",   "agreement", "confidentiality", "section", "article", "schedule",
-        "annex",     "appendix",  "whereas",         "page",    "dated",   "now",
-        "therefore", "recitals",  "witnesseth",      "party",   "parties", "hereto",
-        "between",   "version",   "paragraph"};
+        "exhibit", "agreement", "confidentiality", "section", "article", "schedule", "annex",
+        "appendix", "whereas", "page", "dated", "now", "therefore", "recitals", "witnesseth",
+        "party", "parties", "hereto", "between", "version", "paragraph",
+        // the defined terms of an agreement ("Confidential Information", "Restricted
+        // Period", "Charged Off"): capitalised like a name, named like no one
+        "information", "confidential", "proprietary", "period", "termination", "release", "waiver",
+        "form", "employment", "competition", "non-competition", "transaction", "protection",
+        "invention", "assignment", "charged", "disclosure", "non-disclosure", "recipient",
+        "effective", "date", "term", "notice", "purpose", "obligations", "executive", "employee"};
     char buf[256];
     snprintf(buf, sizeof buf, "%s", text);
     int words = 0, named = 0, last_conn = 0;
