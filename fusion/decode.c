@@ -414,21 +414,111 @@ static int reads_as(ds_field_type t, const char *text) {
     return 1;
 }
 
-static int typed_run(const dstate *d, int ws, int we, ds_field_type t) {
-    if (!is_typed(t)) return 1;
-    if (we - ws >= DS_TYPED_RUN || we >= d->n_words) return 0;
-    char text[256];
+// ---- names the pointers cut short
+
+// Whether w can be part of a name: its first letter or digit upper-case ("Acme",
+// "(TAMAN", ".K", "99") and letters at least half of it (not "A0So0/@"), or "&".
+// Not a word in quotes: ("Consultant") is the name the agreement gives a party.
+static int name_word(const char *w) {
+    if (!strcmp(w, "&")) return 1;
+    if (strpbrk(w, "\"") || strstr(w, "\xe2\x80\x9c") || strstr(w, "\xe2\x80\x9d")) return 0;
+    int letters = 0, n = 0;
+    const char *first = NULL;
+    for (const char *p = w; *p; p++, n++) {
+        if (!first && isalnum((unsigned char)*p)) first = p;
+        letters += isalpha((unsigned char)*p) != 0;
+    }
+    return first && (isupper((unsigned char)*first) || isdigit((unsigned char)*first)) &&
+           2 * letters >= n;
+}
+
+// Whether w is an article or determiner: a name the pointers chose does not grow back
+// over one ("A SEARS, ROEBUCK AND CO." is not the name, "This Amended" no start).
+static int determiner(const char *w) {
+    static const char *words[] = {"a",   "an",  "the",  "this", "that", "these", "those",
+                                  "our", "its", "each", "any",  "such", "said"};
+    for (size_t k = 0; k < sizeof words / sizeof *words; k++)
+        if (!strcasecmp(w, words[k])) return 1;
+    return 0;
+}
+
+// Whether a word ends a name: it ends in a comma, a semicolon or a colon, or in a
+// full stop after more than one letter ("Inc." does, "J." does not).
+static int ends_name(const char *w) {
+    size_t n = strlen(w);
+    if (!n) return 0;
+    char c = w[n - 1];
+    if (c == ',' || c == ';' || c == ':') return 1;
+    return c == '.' && n > 2 && isalpha((unsigned char)w[n - 3]);
+}
+
+// A company's legal form after a comma: "Kite Pharma, Inc.".
+static int legal_form(const char *w) {
+    static const char *forms[] = {"inc",     "incorporated", "corp",    "corporation", "co",
+                                  "company", "llc",          "l.l.c",   "lp",          "l.p",
+                                  "llp",     "ltd",          "limited", "plc",         "n.a",
+                                  "s.a",     "ag",           "gmbh",    "bhd"};
+    char core[32];
+    size_t n = 0;
+    for (const char *p = w; *p && n + 1 < sizeof core; p++)
+        if (!strchr(",;:()", *p)) core[n++] = (char)tolower((unsigned char)*p);
+    while (n && core[n - 1] == '.') n--;
+    core[n] = 0;
+    for (size_t k = 0; k < sizeof forms / sizeof *forms; k++)
+        if (!strcmp(core, forms[k])) return 1;
+    return 0;
+}
+
+// The words [ws, we] joined into text (cap bytes); 0 when they do not fit.
+static int run_text(const dstate *d, int ws, int we, char *text, size_t cap) {
     size_t n = 0;
     for (int i = ws; i <= we; i++) {
         const char *w = d->words[i].w->text;
         size_t l = strlen(w);
-        if (n + l + 2 > sizeof text) return 0;
+        if (n + l + 2 > cap) return 0;
         if (i > ws) text[n++] = ' ';
         memcpy(text + n, w, l);
         n += l;
     }
     text[n] = 0;
-    return reads_as(t, text);
+    return 1;
+}
+
+// A name's span grown over the name words beside it on its line, while the run still
+// reads as a name (of type t): the pointers often start or end a word short of the
+// printed name ("Software Corporation," of "Progress Software Corporation", "SAM SAM"
+// of "SAM SAM TRADING CO", "Kite Pharma," of "Kite Pharma, Inc."). It stops at a word
+// that ends a name (a comma, "Inc.") and never crosses a lower-case "and", which joins
+// two parties in an agreement's prose.
+static void grow_name(const dstate *d, ds_field_type t, int *ws, int *we) {
+    enum { MAX_NAME_WORDS = 10 };
+    char text[256];
+    while (*we - *ws + 1 < MAX_NAME_WORDS && *ws > 0) {
+        const char *w = d->words[*ws - 1].w->text;
+        if (!same_line(&d->words[*ws - 1], &d->words[*ws]) || !name_word(w) || ends_name(w) ||
+            !strcmp(w, "&") || determiner(w) || !run_text(d, *ws - 1, *we, text, sizeof text) ||
+            !reads_as(t, text))
+            break;
+        (*ws)--;
+    }
+    while (*we - *ws + 1 < MAX_NAME_WORDS && *we + 1 < d->n_words) {
+        const wref *next = &d->words[*we + 1];
+        const char *last = d->words[*we].w->text, *w = next->w->text;
+        if (!same_line(next, &d->words[*we])) break;
+        int ok = ends_name(last) ? last[strlen(last) - 1] == ',' && legal_form(w) : name_word(w);
+        if (ok && !strcmp(w, "&")) // "Leonard Green & Partners": "&" only inside a name
+            ok = *we + 2 < d->n_words && same_line(&d->words[*we + 2], next) &&
+                 name_word(d->words[*we + 2].w->text);
+        if (!ok || !run_text(d, *ws, *we + 1, text, sizeof text) || !reads_as(t, text)) break;
+        (*we)++;
+    }
+}
+
+static int typed_run(const dstate *d, int ws, int we, ds_field_type t) {
+    if (!is_typed(t)) return 1;
+    if (we - ws >= DS_TYPED_RUN || we >= d->n_words) return 0;
+    char text[256];
+    return run_text(d, ws, we, text, sizeof text) && reads_as(t, text);
 }
 
 // The best-scoring start word of a run of type t; -1 when no word starts one.
@@ -639,7 +729,11 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         d->list_next = best + 1;
         if (ft == DS_FIELD_CHECKBOX || ft == DS_FIELD_ENUM)
             put_value(d, mark_value(d, d->ws, conf));
-        else
+        else if (ft == DS_FIELD_NAME || ft == DS_FIELD_PARTY_LIST) {
+            int ws = d->ws, we = best;
+            if (!d->typed_miss) grow_name(d, ft, &ws, &we);
+            put_value(d, d->typed_miss ? NULL : span_value(d, ws, we, conf));
+        } else
             put_value(d, d->typed_miss ? NULL : span_value(d, d->ws, best, conf));
         const ds_field *fd = &d->schema->fields[d->field];
         if (ds_field_is_multi(fd->type)) {
