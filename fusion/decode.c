@@ -344,6 +344,27 @@ static int is_typed(ds_field_type t) {
            t == DS_FIELD_NAME;
 }
 
+// Whether w is a company's legal form ("Inc.", "LLC", "SDN BHD"'s "BHD"), in any case;
+// abbreviated: only the forms that are no word of prose ("co", not "corporation": "a
+// Pennsylvania corporation" names no one).
+static int legal_form(const char *w, int abbreviated) {
+    static const char *forms[] = {"inc",          "corp",        "co",      "llc",    "l.l.c",
+                                  "lp",           "l.p",         "llp",     "ltd",    "plc",
+                                  "n.a",          "s.a",         "ag",      "gmbh",   "bhd",
+                                  "incorporated", "corporation", "company", "limited"};
+    enum { N_ABBREVIATED = 15 };
+    char core[32];
+    size_t n = 0;
+    for (const char *p = w; *p && n + 1 < sizeof core; p++)
+        if (!strchr(",;:()", *p)) core[n++] = (char)tolower((unsigned char)*p);
+    while (n && core[n - 1] == '.') n--;
+    core[n] = 0;
+    size_t n_forms = abbreviated ? N_ABBREVIATED : sizeof forms / sizeof *forms;
+    for (size_t k = 0; k < n_forms; k++)
+        if (!strcmp(core, forms[k])) return 1;
+    return 0;
+}
+
 // Whether text can be a party's name: a company or a person, as a run of capitalised
 // words ("Haynes Wire Company", "R. J. Seifert Enterprises", "NEON SYSTEMS, INC.")
 // joined by connectors (and, of, &, ...; at neither end but a first "The"), two words at
@@ -390,8 +411,8 @@ static int party_name(const char *text) {
             int letters = 0;
             for (const char *p = core; *p; p++) letters += isalpha((unsigned char)*p) != 0;
             if (!letters) return 0; // "10.2", "(3)": a number, not a name
-        } else if (!(isupper(c0) || c0 >= 0x80)) {
-            return 0; // a lower-case word: prose
+        } else if (!(isupper(c0) || c0 >= 0x80) && !legal_form(w, 1)) {
+            return 0; // a lower-case word: prose (but "Acme Trading co" as OCR read it)
         }
         named++;
     }
@@ -442,6 +463,12 @@ static int determiner(const char *w) {
     return 0;
 }
 
+// Whether w joins the words of one name: "&" ("Leonard Green & Partners"), "of"
+// ("Bank of America"). Never "and", which joins two parties in an agreement's prose.
+static int joiner(const char *w) {
+    return !strcmp(w, "&") || !strcmp(w, "of") || !strcmp(w, "OF");
+}
+
 // Whether a word ends a name: it ends in a comma, a semicolon or a colon, or in a
 // full stop after more than one letter ("Inc." does, "J." does not).
 static int ends_name(const char *w) {
@@ -450,23 +477,6 @@ static int ends_name(const char *w) {
     char c = w[n - 1];
     if (c == ',' || c == ';' || c == ':') return 1;
     return c == '.' && n > 2 && isalpha((unsigned char)w[n - 3]);
-}
-
-// A company's legal form after a comma: "Kite Pharma, Inc.".
-static int legal_form(const char *w) {
-    static const char *forms[] = {"inc",     "incorporated", "corp",    "corporation", "co",
-                                  "company", "llc",          "l.l.c",   "lp",          "l.p",
-                                  "llp",     "ltd",          "limited", "plc",         "n.a",
-                                  "s.a",     "ag",           "gmbh",    "bhd"};
-    char core[32];
-    size_t n = 0;
-    for (const char *p = w; *p && n + 1 < sizeof core; p++)
-        if (!strchr(",;:()", *p)) core[n++] = (char)tolower((unsigned char)*p);
-    while (n && core[n - 1] == '.') n--;
-    core[n] = 0;
-    for (size_t k = 0; k < sizeof forms / sizeof *forms; k++)
-        if (!strcmp(core, forms[k])) return 1;
-    return 0;
 }
 
 // The words [ws, we] joined into text (cap bytes); 0 when they do not fit.
@@ -493,24 +503,37 @@ static int run_text(const dstate *d, int ws, int we, char *text, size_t cap) {
 static void grow_name(const dstate *d, ds_field_type t, int *ws, int *we) {
     enum { MAX_NAME_WORDS = 10 };
     char text[256];
-    while (*we - *ws + 1 < MAX_NAME_WORDS && *ws > 0) {
-        const char *w = d->words[*ws - 1].w->text;
-        if (!same_line(&d->words[*ws - 1], &d->words[*ws]) || !name_word(w) || ends_name(w) ||
-            !strcmp(w, "&") || determiner(w) || !run_text(d, *ws - 1, *we, text, sizeof text) ||
+    for (;;) { // leftwards
+        int step = 1, at = *ws - 1;
+        if (at < 0) break;
+        const char *w = d->words[at].w->text;
+        // "Leonard Green &" before "Partners": both or none; not "of", which a title
+        // puts before a name ("President of Escalade")
+        if (!strcmp(w, "&")) at--, step = 2;
+        if (at < 0 || *we - at + 1 > MAX_NAME_WORDS) break;
+        const char *first = d->words[at].w->text;
+        if (!same_line(&d->words[at], &d->words[*ws]) || !name_word(first) || ends_name(first) ||
+            joiner(first) || determiner(first) || !run_text(d, at, *we, text, sizeof text) ||
             !reads_as(t, text))
             break;
-        (*ws)--;
+        *ws -= step;
     }
-    while (*we - *ws + 1 < MAX_NAME_WORDS && *we + 1 < d->n_words) {
-        const wref *next = &d->words[*we + 1];
-        const char *last = d->words[*we].w->text, *w = next->w->text;
-        if (!same_line(next, &d->words[*we])) break;
-        int ok = ends_name(last) ? last[strlen(last) - 1] == ',' && legal_form(w) : name_word(w);
-        if (ok && !strcmp(w, "&")) // "Leonard Green & Partners": "&" only inside a name
-            ok = *we + 2 < d->n_words && same_line(&d->words[*we + 2], next) &&
-                 name_word(d->words[*we + 2].w->text);
-        if (!ok || !run_text(d, *ws, *we + 1, text, sizeof text) || !reads_as(t, text)) break;
-        (*we)++;
+    for (;;) { // rightwards
+        int step = 1, at = *we + 1;
+        if (at >= d->n_words || at - *ws + 1 > MAX_NAME_WORDS) break;
+        const char *last = d->words[*we].w->text, *w = d->words[at].w->text;
+        if (!same_line(&d->words[at], &d->words[*we])) break;
+        // a legal form in any case: OCR reads "SAM SAM TRADING CO" as "... TRADING co"
+        int ok = ends_name(last) ? last[strlen(last) - 1] == ',' && legal_form(w, 0)
+                                 : name_word(w) || legal_form(w, 1) || joiner(w);
+        if (ok && joiner(w)) { // "Leonard Green & Partners": a joiner only inside a name
+            at++, step = 2;
+            ok = at < d->n_words && at - *ws + 1 <= MAX_NAME_WORDS &&
+                 same_line(&d->words[at], &d->words[*we]) && name_word(d->words[at].w->text) &&
+                 !joiner(d->words[at].w->text);
+        }
+        if (!ok || !run_text(d, *ws, at, text, sizeof text) || !reads_as(t, text)) break;
+        *we += step;
     }
 }
 

@@ -109,23 +109,25 @@ static int ends_with(const char *s, const char *suffix) {
 // it) and parties of two capitalised words or more ("Acme Inc."), never another clause,
 // an exhibit label, a heading or a defined term ("Confidential Information"), and
 // whole: never a word short of the name printed ("Software Corporation" of "Progress
-// Software Corporation", "Kite Pharma," of "Kite Pharma, Inc.").
+// Software Corporation", "Kite Pharma," of "Kite Pharma, Inc.", "Partners" of "Leonard
+// Green & Partners", "Acme Trading" of "Acme Trading co" as OCR may read it).
 DS_TEST(decode_typed_duration_place) {
     ds_fx_init();
     ds_schema_set schemas;
     DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
     ds_model_cfg cfg;
     DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
-    const char *lines[6] = {"EX-10.2 Exhibit 10.2 CONFIDENTIALITY AGREEMENT Recipient",
+    const char *lines[7] = {"EX-10.2 Exhibit 10.2 CONFIDENTIALITY AGREEMENT Recipient",
                             "This Agreement is made on 5 May 2021 between The Acme Company and "
                             "Beta LLC",
                             "Each party shall keep the Confidential Information secret for the "
                             "Restricted Period",
                             "This Agreement remains in force for a period of two (2) years",
                             "It is governed by the laws of the State of Ohio; 12 copies signed",
-                            "Signed by Progress Software Corporation and Kite Pharma, Inc. today"};
+                            "Signed by Progress Software Corporation and Kite Pharma, Inc. today",
+                            "Witnessed by Leonard Green & Partners and Acme Trading co"};
     ds_doc *doc;
-    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 6, cfg.img_size, &doc), 0);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 7, cfg.img_size, &doc), 0);
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
     int decoded = 0, terms = 0, laws = 0, parties = 0, bad = 0;
     for (int seed = 1; seed <= 12; seed++) {
@@ -164,7 +166,9 @@ DS_TEST(decode_typed_duration_place) {
                     printf("  seed %d: party \"%s\" is no name\n", seed, pv ? pv : "?");
                 } else if ((strstr(pv, "Software") && !strstr(pv, "Progress")) ||
                            (strstr(pv, "Pharma") && !strstr(pv, "Kite")) ||
-                           ends_with(pv, "Pharma,")) {
+                           ends_with(pv, "Pharma,") ||
+                           (strstr(pv, "Partners") && !strstr(pv, "Leonard Green &")) ||
+                           ends_with(pv, "Trading")) {
                     bad++; // the name a word short: its pointers cut it
                     printf("  seed %d: party \"%s\" is part of a name\n", seed, pv);
                 }
