@@ -180,8 +180,7 @@ static json_t *span_value(dstate *d, int ws, int we, double conf) {
     text[n] = '\0';
     return json_pack("{s:s, s:i, s:[f, f, f, f], s:f, s:s}", "value", text, "page", s->p + 1, "box",
                      round(b.x0 * 100) / 100, round(b.y0 * 100) / 100, round(b.x1 * 100) / 100,
-                     round(b.y1 * 100) / 100, "confidence", round(conf * 1000) / 1000, "source",
-                     "span");
+                     round(b.y1 * 100) / 100, "confidence", conf, "source", "span");
 }
 
 static int is_mark(const wref *r, int checked) {
@@ -236,8 +235,7 @@ static json_t *mark_value(dstate *d, int i, double conf) {
     const ds_box *b = &r->w->box;
     return json_pack("{s:o, s:i, s:[f, f, f, f], s:f, s:s}", "value", v, "page", r->p + 1, "box",
                      round(b->x0 * 100) / 100, round(b->y0 * 100) / 100, round(b->x1 * 100) / 100,
-                     round(b->y1 * 100) / 100, "confidence", round(conf * 1000) / 1000, "source",
-                     "mark");
+                     round(b->y1 * 100) / 100, "confidence", conf, "source", "mark");
 }
 
 static int cmp_desc(const void *a, const void *b) {
@@ -592,7 +590,7 @@ static int gen_value_ok(const ds_model *m, const dstate *d, const ds_decode_opts
 static json_t *gen_value(const ds_model *m, dstate *d) {
     char text[1024];
     if (gen_text(m, d, text, sizeof text) <= 0) return NULL;
-    json_t *v = json_pack("{s:s, s:f}", "value", text, "confidence", round(d->conf * 1000) / 1000);
+    json_t *v = json_pack("{s:s, s:f}", "value", text, "confidence", d->conf);
     int end = d->sam_s > 0 ? d->sam.st[d->sam_s].first : -1, w0 = -1, w1 = -1;
     for (int t = end - d->gn + 1; v && d->gs.doc_word && end >= 0 && t <= end; t++) {
         int w = t >= 0 ? d->gs.doc_word[t] : -1;
@@ -605,7 +603,7 @@ static json_t *gen_value(const ds_model *m, dstate *d) {
         json_object_set(v, "page", json_object_get(g, "page"));
         json_object_set(v, "box", json_object_get(g, "box"));
         json_object_del(v, "confidence"); // after the box, as a span's
-        json_object_set_new(v, "confidence", json_real(round(d->conf * 1000) / 1000));
+        json_object_set_new(v, "confidence", json_real(d->conf));
         json_decref(g);
     }
     if (v) json_object_set_new(v, "source", json_string("generated"));
@@ -689,8 +687,8 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             const ds_field *fd = &d->schema->fields[d->field];
             const char *v = fd->type == DS_FIELD_CHECKBOX ? (complete == 0 ? "true" : "false")
                                                           : fd->values[complete];
-            json_t *o2 = json_pack("{s:s, s:f, s:s}", "value", v, "confidence",
-                                   round(d->conf * 1000) / 1000, "source", "choice");
+            json_t *o2 =
+                json_pack("{s:s, s:f, s:s}", "value", v, "confidence", d->conf, "source", "choice");
             if (fd->type == DS_FIELD_CHECKBOX)
                 json_object_set_new(o2, "value", json_boolean(complete == 0));
             put_value(d, o2);

@@ -37,7 +37,9 @@ enum { DS_COPY_RUN = 0, DS_COPY_BIGRAM = 1, DS_COPY_NONE = 2 };
 // Extracts n documents together: docs[i] read into seqs[i] (ds_seq_build without truth);
 // doc_types[i] forces the type when not NULL. out[i] receives
 // {"doc_type", "fields": {name: {value, page, box, confidence} | [..] | null},
-//  "confidence"}; on error out[i] is NULL and the return value is the first error.
+//  "confidence"}; on error out[i] is NULL and the return value is the first error. The
+// values' confidences are at full precision (the windows of a document compare them);
+// the extractor rounds them to three decimals once the windows have merged.
 int ds_decode_batch(ds_model *m, ds_ctx *ctx, ds_kv_cache *cache, const ds_schema_set *schemas,
                     const ds_doc *const *docs, ds_seq *const *seqs, const char *const *doc_types,
                     int n, const ds_decode_opts *opts, json_t **out, ds_arena *arena);

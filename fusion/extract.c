@@ -7,6 +7,7 @@
 #include "fusion/sequence.h"
 #include "fusion/windows.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +344,25 @@ ds_decode_stats ds_extractor_stats(const ds_extractor *x) {
     return x->dc ? ds_decoder_stats(x->dc) : (ds_decode_stats){0};
 }
 
+static void round_confidence(json_t *v) {
+    json_t *c = json_is_object(v) ? json_object_get(v, "confidence") : NULL;
+    if (json_is_real(c)) json_real_set(c, round(json_real_value(c) * 1000) / 1000);
+}
+
+// Each value's confidence to three decimals, as the decoder wrote them once.
+static void round_confidences(json_t *fields) {
+    const char *name;
+    json_t *v;
+    json_object_foreach(fields, name, v) {
+        size_t i;
+        json_t *item;
+        if (json_is_array(v))
+            json_array_foreach(v, i, item) round_confidence(item);
+        else
+            round_confidence(v);
+    }
+}
+
 // A window's answer came back: the first one names the type the others read with; a
 // later one merges into the first's (fusion/windows.c). A document longer than its
 // window reads on from a page the window cut short, when windows are on.
@@ -378,7 +398,11 @@ static void window_done(ds_extractor *x, xdoc *d, json_t *out, int rc, const cha
         return;
     }
     if (d->n_windows > 1) json_object_set_new(d->out, "windows", json_integer(d->n_windows));
-    // calibrated after the windows merged: they compare raw confidences
+    // rounded and calibrated after the windows merged: they compare raw confidences at
+    // full precision (a value the constraints chose over the model's first choice has a
+    // raw confidence far below 0.0005, and at three decimals every window's was 0: the
+    // first window's won)
+    round_confidences(json_object_get(d->out, "fields"));
     if (x->calib) ds_calib_apply_fields(x->calib, json_object_get(d->out, "fields"));
     ds_seq_free(&d->seq);
     d->finished = 1;
