@@ -11,6 +11,7 @@
 #include "fusion/model-impl.h"
 #include "fusion/sequence.h"
 #include "fusion/span-automaton.h"
+#include "fusion/windows.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -150,7 +151,12 @@ static int start_field(const ds_model *m, dstate *d, int f) {
 static void put_value(dstate *d, json_t *v) {
     const ds_field *fd = &d->schema->fields[d->field];
     if (ds_field_is_multi(fd->type)) {
-        if (v) json_array_append_new(json_object_get(d->fields, fd->name), v);
+        json_t *list = json_object_get(d->fields, fd->name);
+        // a party is named once however often the pointers come back to its name
+        if (v && fd->type == DS_FIELD_PARTY_LIST && ds_list_holds(list, v))
+            json_decref(v);
+        else if (v)
+            json_array_append_new(list, v);
         return;
     }
     json_object_set_new(d->fields, fd->name, v ? v : json_null());
@@ -520,9 +526,13 @@ static void grow_name(const dstate *d, ds_field_type t, int *ws, int *we) {
         int step = 1, at = *we + 1;
         if (at >= d->n_words || at - *ws + 1 > MAX_NAME_WORDS) break;
         const char *last = d->words[*we].w->text, *w = d->words[at].w->text;
-        if (!same_line(&d->words[at], &d->words[*we])) break;
+        int after_comma = ends_name(last) && last[strlen(last) - 1] == ',';
+        // the next line only for a legal form after a comma ("Kite Pharma," / "Inc.,")
+        if (!same_line(&d->words[at], &d->words[*we]) &&
+            !(after_comma && d->words[at].p == d->words[*we].p && legal_form(w, 0)))
+            break;
         // a legal form in any case: OCR reads "SAM SAM TRADING CO" as "... TRADING co"
-        int ok = ends_name(last) ? last[strlen(last) - 1] == ',' && legal_form(w, 0)
+        int ok = ends_name(last) ? after_comma && legal_form(w, 0)
                                  : name_word(w) || legal_form(w, 1) || joiner(w);
         if (ok && joiner(w)) { // "Leonard Green & Partners": a joiner only inside a name
             at++, step = 2;

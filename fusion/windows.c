@@ -40,6 +40,13 @@ static int has_item(const json_t *list, const char *key) {
     return found;
 }
 
+int ds_list_holds(const json_t *list, const json_t *v) {
+    char *key = item_key(v);
+    int found = key && has_item(list, key);
+    free(key);
+    return found;
+}
+
 int ds_windows_merge(json_t *into, const json_t *more, int page_offset) {
     json_t *fields = json_object_get(into, "fields");
     const char *name;

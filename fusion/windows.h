@@ -15,6 +15,10 @@
 // page_offset. Returns 0 or DS_E_NOMEM.
 int ds_windows_merge(json_t *into, const json_t *more, int page_offset);
 
+// Whether list holds an item (a value object) with the text of value object v, white
+// space and case aside: a list names each text once.
+int ds_list_holds(const json_t *list, const json_t *v);
+
 // The first page of the next window after one that started at page p0 (0-based) and
 // kept kept pages, the last of them cut short when cut: that page is read again,
 // unless it was the window's only one. >= the document's pages: no more windows.

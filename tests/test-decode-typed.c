@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <string.h>
+#include <strings.h>
 
 static int make_doc(const ds_model_cfg *cfg, int with_dates, ds_doc **doc) {
     const char *lines[4] = {"Acme Tools Ltd Tel. +44 20 7946 0958 Order 88231",
@@ -110,7 +111,8 @@ static int ends_with(const char *s, const char *suffix) {
 // an exhibit label, a heading or a defined term ("Confidential Information"), and
 // whole: never a word short of the name printed ("Software Corporation" of "Progress
 // Software Corporation", "Kite Pharma," of "Kite Pharma, Inc.", "Partners" of "Leonard
-// Green & Partners", "Acme Trading" of "Acme Trading co" as OCR may read it).
+// Green & Partners", "Acme Trading" of "Acme Trading co" as OCR may read it; a legal
+// form after a comma on the next line too), and each party once.
 DS_TEST(decode_typed_duration_place) {
     ds_fx_init();
     ds_schema_set schemas;
@@ -124,8 +126,9 @@ DS_TEST(decode_typed_duration_place) {
                             "Restricted Period",
                             "This Agreement remains in force for a period of two (2) years",
                             "It is governed by the laws of the State of Ohio; 12 copies signed",
-                            "Signed by Progress Software Corporation and Kite Pharma, Inc. today",
-                            "Witnessed by Leonard Green & Partners and Acme Trading co"};
+                            "Signed by Progress Software Corporation and Kite Pharma,",
+                            "Inc. today; witnessed by Leonard Green & Partners and Acme Trading "
+                            "co and Beta LLC"};
     ds_doc *doc;
     DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 7, cfg.img_size, &doc), 0);
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
@@ -155,7 +158,17 @@ DS_TEST(decode_typed_duration_place) {
             }
             size_t i;
             json_t *it;
-            json_array_foreach(json_object_get(fields, "parties"), i, it) {
+            json_t *plist = json_object_get(fields, "parties");
+            json_array_foreach(plist, i, it) {
+                for (size_t j = 0; j < i; j++) { // each party once
+                    const char *a = json_string_value(json_object_get(it, "value")),
+                               *b = json_string_value(
+                                   json_object_get(json_array_get(plist, j), "value"));
+                    if (a && b && !strcasecmp(a, b)) {
+                        bad++;
+                        printf("  seed %d: party \"%s\" twice\n", seed, a);
+                    }
+                }
                 // a name: two words at least, capitalised, no exhibit label or heading
                 const char *pv = json_string_value(json_object_get(it, "value"));
                 parties++;
