@@ -763,6 +763,7 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         else if (ft == DS_FIELD_NAME || ft == DS_FIELD_PARTY_LIST) {
             int ws = d->ws, we = best;
             if (!d->typed_miss) grow_name(d, ft, &ws, &we);
+            d->list_next = we + 1; // the next item starts after this one's whole name
             put_value(d, d->typed_miss ? NULL : span_value(d, ws, we, conf));
         } else
             put_value(d, d->typed_miss ? NULL : span_value(d, d->ws, best, conf));
