@@ -750,11 +750,14 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         ds_infer_pointer(m, &d->gs, h, 2, d->ws, p);
         ds_field_type ft = d->schema->fields[d->field].type;
         if (o && o->no_type_constraint && is_typed(ft)) ft = DS_FIELD_TEXT;
-        int best = -1;
-        for (int i = d->ws; i < d->gs.n_words; i++)
+        // a value is at most DS_MAX_SPAN_WORDS words: a pointer that ends farther away
+        // has run past the value (FUNSD's forms: a whole paragraph as one answer)
+        int best = -1, end = d->gs.n_words;
+        if (d->ws + DS_MAX_SPAN_WORDS < end) end = d->ws + DS_MAX_SPAN_WORDS;
+        for (int i = d->ws; i < end; i++)
             if ((best < 0 || p[i] > p[best]) && typed_run(d, d->ws, i, ft)) best = i;
         if (best < 0)
-            for (int i = best = d->ws; i < d->gs.n_words; i++) best = p[i] > p[best] ? i : best;
+            for (int i = best = d->ws; i < end; i++) best = p[i] > p[best] ? i : best;
         double conf = d->conf * p[best];
         free(p);
         d->list_next = best + 1;

@@ -9,9 +9,11 @@
 // its field type (a check box true/false, a choice one of its values, a date
 // that reads as a date, an amount as an amount, a currency as a currency, a
 // list at most its max_items long); every text value a piece of the page's
-// text with a page and a box on that page; confidences in [0, 1].
+// text with a page and a box on that page, a pointed one DS_MAX_SPAN_WORDS words at
+// most; confidences in [0, 1].
 #include "core/error.h"
 #include "core/rng.h"
+#include "fusion/decode.h"
 #include "fusion/extract.h"
 #include "fusion/sequence.h"
 #include "samples/normalize.h"
@@ -74,6 +76,13 @@ static int check_value(const ds_field *fd, const json_t *v, const ds_doc *doc, c
     }
     if (!strstr(text, s)) {
         printf("  %s: \"%s\" is not text of the document\n", fd->name, s);
+        return 1;
+    }
+    int words = 1;
+    for (const char *q = s; *q; q++) words += *q == ' ';
+    const char *source = json_string_value(json_object_get(v, "source"));
+    if (source && !strcmp(source, "span") && words > DS_MAX_SPAN_WORDS) {
+        printf("  %s: a span of %d words\n", fd->name, words);
         return 1;
     }
     char iso[11];
