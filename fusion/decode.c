@@ -348,6 +348,14 @@ static int is_typed(ds_field_type t) {
            t == DS_FIELD_NAME;
 }
 
+// Whether w is one of the n words of list, case aside.
+static int one_of(const char *w, const char *const *list, size_t n) {
+    for (size_t k = 0; k < n; k++)
+        if (!strcasecmp(w, list[k])) return 1;
+    return 0;
+}
+#define ONE_OF(w, list) one_of(w, list, sizeof list / sizeof *list)
+
 // Whether w is a company's legal form ("Inc.", "LLC", "SDN BHD"'s "BHD"), in any case;
 // abbreviated: only the forms that are no word of prose ("co", not "corporation": "a
 // Pennsylvania corporation" names no one).
@@ -363,10 +371,7 @@ static int legal_form(const char *w, int abbreviated) {
         if (!strchr(",;:()", *p)) core[n++] = (char)tolower((unsigned char)*p);
     while (n && core[n - 1] == '.') n--;
     core[n] = 0;
-    size_t n_forms = abbreviated ? N_ABBREVIATED : sizeof forms / sizeof *forms;
-    for (size_t k = 0; k < n_forms; k++)
-        if (!strcmp(core, forms[k])) return 1;
-    return 0;
+    return abbreviated ? one_of(core, forms, N_ABBREVIATED) : ONE_OF(core, forms);
 }
 
 // Whether text can be a party's name: a company or a person, as a run of capitalised
@@ -399,17 +404,14 @@ static int party_name(const char *text) {
         core[n] = 0;
         words++;
         if (!n) continue; // punctuation alone
-        int conn = 0;
-        for (size_t k = 0; k < sizeof connectors / sizeof *connectors; k++)
-            conn |= !strcmp(core, connectors[k]);
+        int conn = ONE_OF(core, connectors);
         last_conn = conn;
         if (conn) { // a name does not start with "and" ("The Coca-Cola Company" does)
             if (words == 1 && (strcmp(core, "the") != 0 || !isupper((unsigned char)w[0]))) return 0;
             continue;
         }
         if (!strncmp(core, "ex-", 3)) return 0; // an exhibit's label, "EX-10.2"
-        for (size_t k = 0; k < sizeof document_words / sizeof *document_words; k++)
-            if (!strcmp(core, document_words[k])) return 0;
+        if (ONE_OF(core, document_words)) return 0;
         unsigned char c0 = (unsigned char)w[strspn(w, "(\"'“")];
         if (isdigit(c0)) {
             int letters = 0;
@@ -462,9 +464,7 @@ static int name_word(const char *w) {
 static int determiner(const char *w) {
     static const char *words[] = {"a",   "an",  "the",  "this", "that", "these", "those",
                                   "our", "its", "each", "any",  "such", "said"};
-    for (size_t k = 0; k < sizeof words / sizeof *words; k++)
-        if (!strcasecmp(w, words[k])) return 1;
-    return 0;
+    return ONE_OF(w, words);
 }
 
 // Whether w joins the words of one name: "&" ("Leonard Green & Partners"), "of"
