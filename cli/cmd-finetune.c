@@ -177,11 +177,10 @@ int ds_cmd_finetune(int argc, char **argv) {
     o.curve_csv = curve;
     if (!ckpt) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), ckpt = ckpt_buf;
     o.checkpoint = ckpt;
-    // The copy mask and the pointer-generator heads loop on the host: auto takes the CPU
-    // for a model that uses them (a GPU named is refused by the trainer, with the reason).
+    // auto takes the CPU for a model with host-only heads (ds_trainer_device; a GPU named
+    // is refused by the trainer, with the reason).
     ds_ctx *ctx = NULL;
-    int host_heads = m->cfg.copy_mask || m->cfg.copy_pointer_gen;
-    rc = ds_ctx_open(!strcmp(device, "auto") && host_heads ? "cpu" : device, threads, &ctx);
+    rc = ds_ctx_open(ds_trainer_device(&m->cfg, device), threads, &ctx);
     char where[256];
     if (!rc) DS_LOGI("finetune: computing on %s", ds_ctx_describe(ctx, where, sizeof where));
     ds_lora *l = NULL;

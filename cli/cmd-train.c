@@ -204,11 +204,9 @@ int ds_cmd_train(int argc, char **argv) {
         ds_ctx_free(ctx);
         return ds_cli_fail("train", rc);
     }
-    // The copy mask and the pointer-generator heads loop on the host: auto takes the CPU
-    // for a model that uses them; a GPU asked for by name is refused by the trainer below,
-    // before any document is prepared.
-    if (ctx->backend != DS_BACKEND_CPU && !strcmp(device, "auto") &&
-        (m->cfg.copy_mask || m->cfg.copy_pointer_gen)) {
+    // auto takes the CPU for a model with host-only heads (ds_trainer_device); a GPU asked
+    // for by name is refused by the trainer below, before any document is prepared.
+    if (ctx->backend != DS_BACKEND_CPU && !strcmp(ds_trainer_device(&m->cfg, device), "cpu")) {
         DS_LOGI("train: this model's copy mask / pointer-generator heads train on the CPU");
         ds_ctx_free(ctx);
         if (!(ctx = ds_ctx_new(DS_BACKEND_CPU, threads))) {

@@ -31,6 +31,10 @@ struct ds_trainer {
     int step;
 };
 
+const char *ds_trainer_device(const ds_model_cfg *cfg, const char *device) {
+    return !strcmp(device, "auto") && (cfg->copy_mask || cfg->copy_pointer_gen) ? "cpu" : device;
+}
+
 // The model as the context computes it.
 static ds_model *compute_model(ds_trainer *t) {
     return t->dev ? t->dev : t->m;

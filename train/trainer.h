@@ -23,6 +23,11 @@ typedef struct {
 } ds_trainer_opts;
 
 void ds_trainer_opts_default(ds_trainer_opts *o);
+// The device a model with config cfg trains on when the user asked for device: "cpu"
+// for "auto" when the model has heads that train on the host only (the copy mask, the
+// pointer-generator), device otherwise. A GPU named for such a model is refused by
+// ds_trainer_new, with the reason.
+const char *ds_trainer_device(const ds_model_cfg *cfg, const char *device);
 // The model must own its parameters (ds_model_make_writable). Returns 0 or DS_E_NOMEM.
 int ds_trainer_new(ds_model *m, ds_ctx *ctx, const ds_trainer_opts *o, ds_trainer **out);
 // A trainer of adapter l only: the base model is frozen (its parameters may stay
