@@ -24,7 +24,8 @@ static const char *synth_usage =
     "               receipts also have 12-23: long till receipts as Malaysian shops\n"
     "               print them, with sub-totals, tax, rounding and a GST summary;\n"
     "               contracts 12-35: agreements as filed with the SEC,\n"
-    "               24-35 of them long, 4-6 pages)\n";
+    "               24-35 of them long, 4-6 pages; 36-59: the same as EDGAR\n"
+    "               prints them, A4 in small type, 48-59 long)\n";
 
 int ds_cmd_synth(int argc, char **argv) {
     ds_synth_opts o = {

@@ -1,4 +1,4 @@
-// synth-contract-filed.c: contract families 12-35, agreements the way they are
+// synth-contract-filed.c: contract families 12-59, agreements the way they are
 // filed with the SEC (as in Kleister-NDA): an exhibit header above the title,
 // a company and a person or two companies as parties (each followed by words
 // that are not its name: "a Delaware corporation", its short name), the date
@@ -8,9 +8,18 @@
 // words and digits (absent from some), and a signature block repeating the
 // parties. Families 24-35 are the same at length (4-6 pages), longer than one
 // sequence of the default model, so the governing law lies in a later window.
+// Families 36-59 are 12-35 as EDGAR prints a filing's HTML, the look of
+// Kleister-NDA's PDFs: A4, the filing's header line ("EX-10.23 5 dex1023.htm")
+// at the top left, the title twice around the exhibit label, 10 pt serif running
+// almost from edge to edge (or 5.6 pt double-spaced between wide margins), each
+// page ending part way down, parties in capitals or as named, curly quotes, and
+// prose full of capitalised phrases that name no one ("Charged Off Accounts",
+// "Securities Exchange Act of 1934", a court in another state).
 // Fields as in Kleister-NDA: parties, effective_date, jurisdiction, term.
 #include "samples/synth-impl.h"
 
+#include <cairo-pdf.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,17 +74,47 @@ static const char *sentences[] = {
 };
 #define N_SENTENCES (sizeof sentences / sizeof *sentences)
 
+// The EDGAR families' further prose: capitalised phrases that name no party, and
+// places that are not the governing law (%3: a state, %4: a country).
+static const char *edgar_sentences[] = {
+    "%2 acknowledges that the Company's business of purchasing and collecting Charged Off "
+    "Accounts depends on its Trade Secrets and Customer Lists.",
+    "For purposes of this Agreement, the term \"participate\" includes any direct or indirect "
+    "interest, other than ownership of less than one (1) percent of the stock of a "
+    "corporation registered under the Securities Exchange Act of 1934 (a \"Public Company\").",
+    "ANY LEGAL ACTION OR PROCEEDING WITH RESPECT TO THIS AGREEMENT MAY BE BROUGHT IN THE "
+    "UNITED STATES DISTRICT COURT FOR THE DISTRICT OF %3.",
+    "%1 is a company organized under the laws of %4 and has offices in the United States.",
+    "During the Restricted Period, %2 shall not engage in any Competitive Activity within the "
+    "Territory described in Schedule A.",
+    "Covenant Not to Compete. %2 agrees that the Non-Competition Period shall run from the "
+    "Closing Date of the Merger Agreement.",
+    "The Board of Directors of %1 may waive any provision of this Section in its sole "
+    "discretion by notice to %2.",
+    "%2 agrees to comply with the Company's Insider Trading Policy, Code of Ethics and "
+    "Business Conduct as in effect from time to time.",
+    "Any notice to %1 shall be sent to the attention of the General Counsel, with a copy to "
+    "Outside Counsel in %3.",
+    "The provisions of the Employee Retirement Income Security Act and the Internal Revenue "
+    "Code shall not apply to any payment under this Section.",
+};
+#define N_EDGAR_SENTENCES (sizeof edgar_sentences / sizeof *edgar_sentences)
+
+static const char *countries[] = {"Norway",          "Canada", "the British Virgin Islands",
+                                  "the Netherlands", "Israel", "Bermuda"};
+
 static const char *section_titles[] = {
     "Definitions.",   "Confidentiality.", "Use of Information.", "Return of Materials.",
     "Remedies.",      "No Obligation.",   "Non-Solicitation.",   "Notices.",
     "Miscellaneous.", "Assignment.",      "Severability.",       "Entire Agreement."};
 
-// Writes sentence s with %1 / %2 replaced by the short names.
-static void expand(const char *s, const char *a, const char *b, char *out, size_t n) {
+// Writes sentence s with %1 / %2 replaced by the short names (%3 / %4 by c / e).
+static void expand4(const char *s, const char *a, const char *b, const char *c, const char *e,
+                    char *out, size_t n) {
     size_t k = 0;
     for (; *s && k + 1 < n; s++) {
-        if (s[0] == '%' && (s[1] == '1' || s[1] == '2')) {
-            const char *name = s[1] == '1' ? a : b;
+        if (s[0] == '%' && s[1] >= '1' && s[1] <= '4') {
+            const char *name = s[1] == '1' ? a : s[1] == '2' ? b : s[1] == '3' ? c : e;
             for (; *name && k + 1 < n; name++) out[k++] = *name;
             s++;
         } else {
@@ -83,6 +122,31 @@ static void expand(const char *s, const char *a, const char *b, char *out, size_
         }
     }
     out[k] = 0;
+}
+
+static void expand(const char *s, const char *a, const char *b, char *out, size_t n) {
+    expand4(s, a, b, "", "", out, n);
+}
+
+// Straight quotes to curly ones, as EDGAR's HTML prints them (UTF-8 into out).
+static void curly(const char *s, char *out, size_t n) {
+    size_t k = 0;
+    int open = 1;
+    for (; *s && k + 4 < n; s++) {
+        if (*s != '"') {
+            out[k++] = *s;
+            continue;
+        }
+        memcpy(out + k, open ? "\xe2\x80\x9c" : "\xe2\x80\x9d", 3);
+        k += 3;
+        open = !open;
+    }
+    out[k] = 0;
+}
+
+// A name in capitals, as many filings print a company ("ASSET ACCEPTANCE CAPITAL CORP.").
+static void upper(char *s) {
+    for (; *s; s++) *s = (char)toupper((unsigned char)*s);
 }
 
 static void company_name(ds_rng *r, char *buf, size_t n) {
@@ -154,9 +218,51 @@ static void term_text(ds_rng *r, char *out, size_t n) {
         snprintf(out, n, "%d %s", c, unit);
 }
 
+// Text set in the flow, its quotes curly in the EDGAR families.
+static ds_synth_box put(ds_synth_flow *f, const char *text, int bold, int edgar) {
+    char c[512];
+    if (!edgar) return ds_synth_put(f, text, bold);
+    curly(text, c, sizeof c);
+    return ds_synth_put(f, c, bold);
+}
+
+// The EDGAR families' page: A4, the filing's header line, the title around the
+// exhibit label; the flow's font, margins and page end as the filing prints them.
+static void edgar_page(ds_synth_doc *d, ds_synth_flow *f, int family, const char *title) {
+    ds_rng *r = &d->rng;
+    cairo_pdf_surface_set_size(d->surface, 595.28, 841.89);
+    d->page_w = 595.28;
+    d->page_h = 841.89;
+    int small = ds_rng_below(r, 4) == 0; // 5.6 pt double-spaced between wide margins
+    d->font = small || ds_rng_below(r, 4) ? "Liberation Serif" : "TeX Gyre Termes";
+    double size = small ? 5.6 : 9.75, left = small ? 29.6 : 6;
+    // the text stops 40-75% down each page, as EDGAR's print of HTML does
+    double bottom = d->page_h * (0.4 + 0.35 * ds_rng_uniform(r));
+    *f = (ds_synth_flow){d, left, 0, size, left, d->page_w - left, small ? 11.25 : 12, 14, bottom};
+    static const char *exhibits[] = {"EX-10.%d", "EX-99.(D)(%d)", "EX-10.%d", "EX-99.(E)(%d)"};
+    char head[160], label[64], buf[160];
+    int n = 1 + (int)ds_rng_below(r, 30), seq = 2 + (int)ds_rng_below(r, 20);
+    snprintf(label, sizeof label, exhibits[family % 4], n);
+    snprintf(head, sizeof head, "%s %d d%uex%d%d.htm", label, seq,
+             100000u + (unsigned)ds_rng_below(r, 900000), 10 + n / 10, n % 10);
+    double y = 17;
+    if (ds_rng_below(r, 4)) { // the header line of the filing's document
+        ds_synth_text(d, 6, y, 12, 0, 0, head);
+        ds_synth_text(d, d->page_w / 2, y += 14, size, 1, 2, title);
+        y += 14;
+    }
+    snprintf(buf, sizeof buf, family % 2 ? "Exhibit 10.%d" : "EXHIBIT %d", n);
+    ds_synth_text(d, family % 3 ? d->page_w - left : left, y += 12, size, 1, family % 3 ? 1 : 0,
+                  buf);
+    ds_synth_text(d, d->page_w / 2, y += 22, size, 1, 2, title);
+    f->x = f->left;
+    f->y = y + 24;
+}
+
 void ds_synth_contract_filed(ds_synth_doc *d, int family) {
     ds_rng *r = &d->rng;
-    int long_form = family >= 24; // 24-35: 22-31 sections, 4-6 pages: read in windows
+    // 24-35 and 48-59: 22-31 sections, 4-6 pages: read in windows
+    int edgar = family >= 36, long_form = edgar ? family >= 48 : family >= 24;
     family %= 12;
     d->lang = DS_LANG_EN;
     if (family % 3 == 1) d->font = "Liberation Serif";
@@ -166,7 +272,7 @@ void ds_synth_contract_filed(ds_synth_doc *d, int family) {
                                    "CONFIDENTIALITY AND STANDSTILL AGREEMENT"};
     static const char *shorts1[] = {"the Company", "Discloser", "Parent", "Buyer"};
     static const char *shorts2[] = {"Recipient", "Receiving Party", "Consultant", "Executive"};
-    char p1[96], p2[96], iso[16], date[64], term[48], buf[256], other[64], oiso[16];
+    char p1[96], p2[96], iso[16], date[64], term[48], buf[512], other[64], oiso[16];
     company_name(r, p1, sizeof p1);
     int person = family % 3 != 2;
     if (person)
@@ -182,16 +288,23 @@ void ds_synth_contract_filed(ds_synth_doc *d, int family) {
     int has_term = ds_rng_below(r, 10) < 6, has_law = ds_rng_below(r, 10) < 9;
     double size = 10 + (family % 2) * 0.5;
     ds_synth_flow f = {d, 72, 60, size, 72, d->page_w - 72, size * 1.35, 72, d->page_h - 80};
-
-    // the exhibit header the filing adds above the document
-    static const char *exhibits[] = {"EX-10.%d", "Exhibit 10.%d", "EX-99.(D)(%d)", "EXHIBIT %d"};
-    snprintf(buf, sizeof buf, exhibits[family % 4], 1 + (int)ds_rng_below(r, 30));
-    ds_synth_text(d, family % 2 ? d->page_w - 72 : 72, 48, 9, 0, family % 2, buf);
-    ds_synth_text(d, d->page_w / 2, 84, 12, 1, 2, titles[family % 5]);
-    f.y = 112;
+    const char *court = "", *country = ""; // drawn for the EDGAR families only
+    if (edgar) {
+        court = states[ds_rng_below(r, N_STATES)];
+        country = countries[ds_rng_below(r, sizeof countries / sizeof *countries)];
+        if (ds_rng_below(r, 3) == 0) upper(p1); // "ASSET ACCEPTANCE CAPITAL CORP."
+        edgar_page(d, &f, family, titles[family % 5]);
+    } else {
+        // the exhibit header the filing adds above the document
+        static const char *exhibits[] = {"EX-10.%d", "Exhibit 10.%d", "EX-99.(D)(%d)",
+                                         "EXHIBIT %d"};
+        snprintf(buf, sizeof buf, exhibits[family % 4], 1 + (int)ds_rng_below(r, 30));
+        ds_synth_text(d, family % 2 ? d->page_w - 72 : 72, 48, 9, 0, family % 2, buf);
+        ds_synth_text(d, d->page_w / 2, 84, 12, 1, 2, titles[family % 5]);
+        f.y = 112;
+    }
 
     // the opening, naming the parties and the date
-    snprintf(buf, sizeof buf, "(\"%s\"), and", s1);
     if (family % 4 == 2) { // a letter: date, then the addressee
         ds_synth_field(d, "effective_date", date, ds_synth_value(&f, date, 0), 0);
         ds_synth_paragraph_end(&f);
@@ -210,7 +323,7 @@ void ds_synth_contract_filed(ds_synth_doc *d, int family) {
                  "(together with its subsidiaries, \"%s\"), you have requested "
                  "information concerning %s.",
                  s1, s1);
-        ds_synth_put(&f, buf, 0);
+        put(&f, buf, 0, edgar);
     } else {
         ds_synth_put(&f,
                      family % 4 == 1 ? "THIS AGREEMENT is entered into on"
@@ -222,13 +335,23 @@ void ds_synth_contract_filed(ds_synth_doc *d, int family) {
             ds_synth_put(&f, "the", 0);
             ds_synth_field(d, "effective_date", date, ds_synth_value(&f, date, 0), 0);
         }
-        ds_synth_put(&f, "(the \"Effective Date\"), by and between", 0);
-        ds_synth_field(d, "parties", p1, ds_synth_value(&f, p1, 0), 1);
-        snprintf(buf, sizeof buf, ", a %s corporation (\"%s\"), and", incorporated, s1);
-        ds_synth_put(&f, buf, 0);
+        put(&f, "(the \"Effective Date\"), by and between", 0, edgar);
+        if (edgar) { // the comma printed on the name's last word ("Kite Pharma, Inc.,")
+            snprintf(buf, sizeof buf, "%s,", p1);
+            ds_synth_field(d, "parties", p1, ds_synth_value(&f, buf, 0), 1);
+        } else {
+            ds_synth_field(d, "parties", p1, ds_synth_value(&f, p1, 0), 1);
+        }
+        if (edgar && family % 2)
+            snprintf(buf, sizeof buf, "a company organized under the laws of %s (\"%s\"), and",
+                     country, s1);
+        else
+            snprintf(buf, sizeof buf, "%sa %s corporation (\"%s\"), and", edgar ? "" : ", ",
+                     incorporated, s1);
+        put(&f, buf, 0, edgar);
         ds_synth_field(d, "parties", p2, ds_synth_value(&f, p2, 0), 1);
         snprintf(buf, sizeof buf, person ? "(\"%s\"), an individual." : "(\"%s\").", s2);
-        ds_synth_put(&f, buf, 0);
+        put(&f, buf, 0, edgar);
     }
     ds_synth_paragraph_end(&f);
     snprintf(buf, sizeof buf,
@@ -245,7 +368,12 @@ void ds_synth_contract_filed(ds_synth_doc *d, int family) {
         int n = 2 + (int)ds_rng_below(r, 3);
         for (int i = 0; i < n; i++) {
             expand(sentences[ds_rng_below(r, N_SENTENCES)], s1, s2, buf, sizeof buf);
-            ds_synth_put(&f, buf, 0);
+            put(&f, buf, 0, edgar);
+        }
+        if (edgar && ds_rng_below(r, 2)) { // the filing's own capitalised prose
+            expand4(edgar_sentences[ds_rng_below(r, N_EDGAR_SENTENCES)], s1, s2, court, country,
+                    buf, sizeof buf);
+            put(&f, buf, 0, edgar);
         }
         if (s == term_at && has_term) {
             ds_synth_put(&f,
