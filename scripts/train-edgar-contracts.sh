@@ -6,9 +6,9 @@
 # model read the pages' pixels as nothing it knew) mixed with a smaller share of
 # the earlier stages' data, so that what it knew stays. Writes $OUT (default
 # out/default-v12.safetensors, and its .csv/.png).
-#   scripts/train-edgar-contracts.sh [STEPS]   (default 1500; LR, SEED, OUT, CACHE from the environment)
+#   scripts/train-edgar-contracts.sh [STEPS]   (default 800; LR, SEED, OUT, CACHE from the environment)
 set -eu
-STEPS=${1:-1500}
+STEPS=${1:-800}
 LR=${LR:-1.5e-4}
 SEED=${SEED:-12}
 OUT=${OUT:-out/default-v12.safetensors}
@@ -53,5 +53,5 @@ for f in $D/s4-contract-edgar $D/s4-contract-edgar-scan $D/s4-contract-edgar-lon
   data="$data --data $f"
 done
 $DS train --init models/default.safetensors $data --windows --out "$OUT" \
-  --steps "$STEPS" --batch 4 --lr "$LR" --warmup 100 --seed "$SEED" --eval $D/heldout --eval-every 500 \
+  --steps "$STEPS" --batch 4 --lr "$LR" --warmup 50 --seed "$SEED" --eval $D/heldout --eval-every 400 \
   --checkpoint-every 250 --cache ${CACHE:-out/cache-v12} ${RESUME:-}
