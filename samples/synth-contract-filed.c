@@ -109,8 +109,8 @@ static const char *section_titles[] = {
     "Miscellaneous.", "Assignment.",      "Severability.",       "Entire Agreement."};
 
 // Writes sentence s with %1 / %2 replaced by the short names (%3 / %4 by c / e).
-static void expand4(const char *s, const char *a, const char *b, const char *c, const char *e,
-                    char *out, size_t n) {
+static void expand(const char *s, const char *a, const char *b, const char *c, const char *e,
+                   char *out, size_t n) {
     size_t k = 0;
     for (; *s && k + 1 < n; s++) {
         if (s[0] == '%' && s[1] >= '1' && s[1] <= '4') {
@@ -122,10 +122,6 @@ static void expand4(const char *s, const char *a, const char *b, const char *c, 
         }
     }
     out[k] = 0;
-}
-
-static void expand(const char *s, const char *a, const char *b, char *out, size_t n) {
-    expand4(s, a, b, "", "", out, n);
 }
 
 // Straight quotes to curly ones, as EDGAR's HTML prints them (UTF-8 into out).
@@ -336,12 +332,9 @@ void ds_synth_contract_filed(ds_synth_doc *d, int family) {
             ds_synth_field(d, "effective_date", date, ds_synth_value(&f, date, 0), 0);
         }
         put(&f, "(the \"Effective Date\"), by and between", 0, edgar);
-        if (edgar) { // the comma printed on the name's last word ("Kite Pharma, Inc.,")
-            snprintf(buf, sizeof buf, "%s,", p1);
-            ds_synth_field(d, "parties", p1, ds_synth_value(&f, buf, 0), 1);
-        } else {
-            ds_synth_field(d, "parties", p1, ds_synth_value(&f, p1, 0), 1);
-        }
+        // EDGAR prints the comma on the name's last word ("Kite Pharma, Inc.,")
+        snprintf(buf, sizeof buf, "%s%s", p1, edgar ? "," : "");
+        ds_synth_field(d, "parties", p1, ds_synth_value(&f, buf, 0), 1);
         if (edgar && family % 2)
             snprintf(buf, sizeof buf, "a company organized under the laws of %s (\"%s\"), and",
                      country, s1);
@@ -367,12 +360,12 @@ void ds_synth_contract_filed(ds_synth_doc *d, int family) {
         ds_synth_put(&f, buf, 1);
         int n = 2 + (int)ds_rng_below(r, 3);
         for (int i = 0; i < n; i++) {
-            expand(sentences[ds_rng_below(r, N_SENTENCES)], s1, s2, buf, sizeof buf);
+            expand(sentences[ds_rng_below(r, N_SENTENCES)], s1, s2, "", "", buf, sizeof buf);
             put(&f, buf, 0, edgar);
         }
         if (edgar && ds_rng_below(r, 2)) { // the filing's own capitalised prose
-            expand4(edgar_sentences[ds_rng_below(r, N_EDGAR_SENTENCES)], s1, s2, court, country,
-                    buf, sizeof buf);
+            expand(edgar_sentences[ds_rng_below(r, N_EDGAR_SENTENCES)], s1, s2, court, country, buf,
+                   sizeof buf);
             put(&f, buf, 0, edgar);
         }
         if (s == term_at && has_term) {
