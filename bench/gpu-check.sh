@@ -51,7 +51,7 @@ if ! cmake --build "$B/build" -j "$(nproc)" >"$LOG/build.log" 2>&1; then
 fi
 t1=$(date +%s)
 echo "built in $((t1 - t0)) s"
-(cd "$B/build" && ctest --timeout 300 -V) >"$LOG/parity.log" 2>&1
+(cd "$B/build" && ctest --timeout 150 -V) >"$LOG/parity.log" 2>&1
 parity=$?
 # each test's worst errors, then ctest's summary
 grep -E "[0-9]+/[0-9]+ Test #|worst|skip|missing|mismatch|CHECK failed" "$LOG/parity.log" |
