@@ -23,11 +23,15 @@
 
 #ifdef DS_HAVE_CUDA
 #include <cublas_v2.h>
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 int ds_cuda_device_name(int index, char *buf, size_t size);
 
 static double min_seconds = 0.5;
+// --profile: time one call between cudaProfilerStart and Stop (after a warm-up call), for
+// `ncu --profile-from-start off` to see exactly one step's kernels.
+static int profile_one;
 
 typedef void (*bench_fn)(void *env);
 
@@ -35,6 +39,14 @@ typedef void (*bench_fn)(void *env);
 static double best_time(ds_ctx *g, bench_fn fn, void *env) {
     fn(env);
     g->ops->sync(g);
+    if (profile_one) {
+        double t0 = ds_time_s();
+        cudaProfilerStart();
+        fn(env);
+        g->ops->sync(g);
+        cudaProfilerStop();
+        return ds_time_s() - t0;
+    }
     double best = 1e30, start = ds_time_s();
     for (int reps = 0; reps < 3 || ds_time_s() - start < min_seconds; reps++) {
         double t0 = ds_time_s();
@@ -521,12 +533,28 @@ static void bench_infer(ds_ctx *g) {
     free(logits);
 }
 
+// --only a,b,...: the named sections alone (ceilings are always measured).
+static const char *only;
+
+static int wanted(const char *section) {
+    if (!only) return 1;
+    size_t n = strlen(section);
+    for (const char *p = only; (p = strstr(p, section)) != NULL; p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             min_seconds = atof(argv[++i]);
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            only = argv[++i];
+        } else if (strcmp(argv[i], "--profile") == 0) {
+            profile_one = 1;
         } else {
-            fprintf(stderr, "usage: bench_gpu [--seconds S]\n");
+            fprintf(stderr, "usage: bench_gpu [--seconds S] [--only matmul,attention,bandwidth,"
+                            "stack,train,infer] [--profile]\n");
             return 2;
         }
     }
@@ -542,14 +570,16 @@ int main(int argc, char **argv) {
     printf("ceilings: device-to-device copy %.0f GB/s; cuBLAS bf16 GEMM 8192^3 %.1f TFLOP/s\n",
            copy, gemm);
     printf("docseek's GEMMs: bf16 tensor cores, f32 buffers and sums (COMPUTE_32F_FAST_16BF)\n");
-    bench_matmul(g, 8192, 8192, 8192, gemm);
-    bench_matmul(g, 16384, 1024, 4096, gemm);
-    bench_matmul(g, 16384, 4096, 1024, gemm);
-    bench_attention(g, 8, 1024, 8, 2, 64, gemm);
-    bench_bandwidth(g, copy);
-    bench_stack(g, gemm);
-    bench_train(g, gemm);
-    bench_infer(g);
+    if (wanted("matmul")) {
+        bench_matmul(g, 8192, 8192, 8192, gemm);
+        bench_matmul(g, 16384, 1024, 4096, gemm);
+        bench_matmul(g, 16384, 4096, 1024, gemm);
+    }
+    if (wanted("attention")) bench_attention(g, 8, 1024, 8, 2, 64, gemm);
+    if (wanted("bandwidth")) bench_bandwidth(g, copy);
+    if (wanted("stack")) bench_stack(g, gemm);
+    if (wanted("train")) bench_train(g, gemm);
+    if (wanted("infer")) bench_infer(g);
     ds_ctx_free(g);
     return 0;
 }

@@ -36,10 +36,19 @@ grep -q "computing on cuda:0" "$W/gpu.log" || { echo "not trained on the GPU"; c
 cmp "$W/gpu.safetensors" "$W/gpu2.safetensors"
 same_losses "$W/cpu.safetensors.csv" "$W/gpu.safetensors.csv"
 # the file holds the trained weights, not the ones the GPU started from: the norms moved
-# off 1, to the CPU's values at the printed precision
+# off 1 (by about 3e-3), to the CPU's values within 2e-4 (the printed precision is 1e-4,
+# and the GPU's bf16 GEMMs move a value across a rounding boundary now and then)
 "$D" tensors "$W/cpu.safetensors" --stats | grep 'norm.weight' >"$W/cpu.norms"
 "$D" tensors "$W/gpu.safetensors" --stats | grep 'norm.weight' >"$W/gpu.norms"
-cmp "$W/cpu.norms" "$W/gpu.norms"
+paste -d'|' "$W/cpu.norms" "$W/gpu.norms" | awk -F'|' '
+    function stat(line, key,   i, n, f) { n = split(line, f, " ")
+        for (i = 1; i < n; i++) if (f[i] == key) return f[i + 1]
+        return "none" }
+    { for (k = 1; k <= 3; k++) { key = k == 1 ? "min" : k == 2 ? "max" : "mean"
+        a = stat($1, key); b = stat($2, key); d = a - b; if (d < 0) d = -d
+        if (a == "none" || b == "none" || d > 2e-4) { print "norms differ: " $1 " / " $2; bad = 1 } }
+      n++ }
+    END { if (n == 0) print "no norms"; exit bad || n == 0 }'
 grep -q 'attn_norm.weight .*min 0\.99[0-8]' "$W/gpu.norms" || { echo "the norms did not move"; exit 1; }
 "$D" extract "$W/data/receipt-7100-00000.pdf" --model "$W/gpu.safetensors" \
     --schemas "$SRC/samples/schemas" --device cpu >"$W/extract.json"

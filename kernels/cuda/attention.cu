@@ -1,11 +1,19 @@
 // attention.cu: scaled dot-product attention with grouped-query heads and the
 // masks of ds_attn_mask, the CUDA side of kernels/cpu/attention.c, with the same
-// probabilities kept in att (B, nh, T, T), masked entries exactly 0. Forward: a
-// block per query row. Backward: a block per query row for dq (and D = sum P dP,
-// kept in scratch), then a block per (key row, kv head) for dk and dv: each
-// gradient element has one writer and a fixed summation order (deterministic).
+// probabilities kept in att (B, nh, T, T), masked entries exactly 0. Like the CPU
+// reference it is GEMMs over the interleaved (B, T, heads, hd) layout through
+// leading dimensions, here cuBLAS strided-batched ones (the context's precision:
+// bf16 tensor cores with f32 sums, or full f32 for the parity tests):
+//   forward:  att = scale Q K^T;  a row kernel masks and normalises it;  out = att V
+//   backward: dS = dout V^T;  a row kernel makes dS = scale P (dS - sum_j P dS);
+//             dq += dS K,  dk += dS^T Q,  dv += P^T dout
+// dS lives in the context's scratch (B, nh, T, T). A kv head's gradients sum its query
+// heads' terms in head order, one GEMM after another: no atomics, deterministic.
+// The GEMMs cover masked entries too (the row kernels zero them): a causal mask wastes
+// half the products, which the earlier row-per-block kernels did not, but these run on
+// the tensor cores (measured on an H200: README, issue 9).
 // Deliberately not here: flash-style tiling without att (backward reads the saved
-// probabilities), tensor cores, atomics, dropout, score biases, KV caches.
+// probabilities), dropout, score biases, KV caches (kv-attention.cu).
 #include "kernels/cuda/cuda-impl.h"
 #include "kernels/cuda/reduce.cuh"
 
@@ -13,21 +21,12 @@ extern "C" {
 #include "core/error.h"
 }
 
-#include <limits.h>
 #include <math.h>
 
-// Four warps per block; a warp takes one key (or one query row) at a time, its lanes
-// split the head dimension. Each warp keeps its own hd-wide accumulator in shared
-// memory, and the warps' accumulators are added in warp order at the end.
-enum { ATT_WARPS = 4, ATT_THREADS = 32 * ATT_WARPS };
-// Dynamic shared memory is at most (1 + 2 ATT_WARPS) hd floats (the key kernel): hd up
-// to 1024 stays within the 48 KiB a block gets without opting in.
-enum { ATT_HD_MAX = 1024 };
-
-// ---- helpers
+enum { ATT_ROW_THREADS = 128 };
 
 // Visible keys of query i: [*lo, *hi), the same interval as attn_row_range of the CPU
-// reference (both ends never decrease with i).
+// reference.
 static __device__ void attn_row_range(int i, int T, ds_attn_mask m, int *lo, int *hi) {
     long long l = 0, h = T;
     if (m.causal) {
@@ -43,223 +42,164 @@ static __device__ void attn_row_range(int i, int T, ds_attn_mask m, int *lo, int
     *hi = (int)h;
 }
 
-// The first row i in [0, T) whose range end (use_hi) or start (!use_hi) exceeds key j;
-// T if none. Both ends are non-decreasing in i, so the predicate is monotone.
-static __device__ int attn_first_row(int T, ds_attn_mask m, int j, int use_hi) {
-    int a = 0, b = T;
-    while (a < b) {
-        int mid = a + (b - a) / 2, lo, hi;
-        attn_row_range(mid, T, m, &lo, &hi);
-        if ((use_hi ? hi : lo) > j)
-            b = mid;
-        else
-            a = mid + 1;
-    }
-    return a;
-}
-
-// a (hd) . b (hd) by one warp; every lane gets the result. One function for every dot
-// so the forward, dq and dk passes form dP identically.
-static __device__ float warp_dot(const float *a, const float *b, int hd, int lane) {
-    float s = 0.0f;
-    for (int d = lane; d < hd; d += 32) s += a[d] * b[d];
-    return ds_warp_sum(s);
-}
-
-// ---- forward: block (b, h, i) fills row i of att and of out.
-static __global__ void attn_forward_kernel(float *out, float *att, const float *q, const float *k,
-                                           const float *v, int T, int nh, int nkv, int hd,
-                                           float scale, ds_attn_mask mask) {
-    extern __shared__ float sm[]; // q row (hd), then ATT_WARPS accumulators (hd)
+// Block per row (b, h, i) of att, which holds the scaled scores: the visible ones become
+// their softmax, the rest exactly 0.
+static __global__ void attn_softmax_rows_kernel(float *att, int T, ds_attn_mask mask) {
     __shared__ float red[32];
-    float *qi = sm, *acc = sm + hd;
     const int i = (int)(blockIdx.x % T);
-    const long long bh = blockIdx.x / T; // b * nh + h
-    const int h = (int)(bh % nh), b = (int)(bh / nh), g = h / (nh / nkv);
-    const int tid = threadIdx.x, lane = tid & 31, w = tid >> 5;
-    const long long ldq = (long long)nh * hd, ldk = (long long)nkv * hd;
-    const float *K = k + (long long)b * T * ldk + (long long)g * hd; // key j at K + j ldk
-    const float *V = v + (long long)b * T * ldk + (long long)g * hd;
-    const float *Q = q + ((long long)b * T + i) * ldq + (long long)h * hd;
-    float *O = out + ((long long)b * T + i) * ldq + (long long)h * hd;
-    float *P = att + (bh * T + i) * T;
+    float *P = att + (long long)blockIdx.x * T;
     int jl, jh;
     attn_row_range(i, T, mask, &jl, &jh); // never empty: it holds j = i
-
-    for (int d = tid; d < hd; d += blockDim.x) qi[d] = Q[d];
-    for (int d = tid; d < ATT_WARPS * hd; d += blockDim.x) acc[d] = 0.0f;
-    __syncthreads();
-
-    // Scores scale * q.k into att's row (the row is the working buffer), and their max.
     float mx = -INFINITY;
-    for (int j = jl + w; j < jh; j += ATT_WARPS) {
-        float s = scale * warp_dot(qi, K + j * ldk, hd, lane);
-        if (lane == 0) P[j] = s;
-        mx = fmaxf(mx, s);
-    }
+    for (int j = jl + threadIdx.x; j < jh; j += blockDim.x) mx = fmaxf(mx, P[j]);
     mx = ds_block_max(mx, red);
-
-    // exp and its sum; masked entries exactly 0, as the P V pass and backward expect.
     float sum = 0.0f;
-    for (int j = tid; j < T; j += blockDim.x) {
-        if (j < jl || j >= jh) {
-            P[j] = 0.0f;
-            continue;
-        }
+    for (int j = jl + threadIdx.x; j < jh; j += blockDim.x) {
         float e = expf(P[j] - mx);
         P[j] = e;
         sum += e;
     }
     float inv = 1.0f / ds_block_sum(sum, red); // the maximum contributes exp(0): sum >= 1
-    for (int j = jl + tid; j < jh; j += blockDim.x) P[j] *= inv;
-    __syncthreads(); // the normalised row is read by other warps below
+    for (int j = threadIdx.x; j < T; j += blockDim.x) P[j] = j < jl || j >= jh ? 0.0f : P[j] * inv;
+}
 
-    // out = P V over the visible keys, a warp per key, lanes over d.
-    float *aw = acc + w * hd;
-    for (int j = jl + w; j < jh; j += ATT_WARPS) {
-        float p = P[j];
-        const float *vj = V + j * ldk;
-        for (int d = lane; d < hd; d += 32) aw[d] += p * vj[d];
+// Block per row: dS holds dP = dout V^T; it becomes scale P (dP - D), D = sum_j P dP
+// over the visible keys, and exactly 0 elsewhere.
+static __global__ void attn_dscores_rows_kernel(float *dS, const float *att, int T, float scale,
+                                                ds_attn_mask mask) {
+    __shared__ float red[32];
+    const int i = (int)(blockIdx.x % T);
+    const long long row = (long long)blockIdx.x * T;
+    float *G = dS + row;
+    const float *P = att + row;
+    int jl, jh;
+    attn_row_range(i, T, mask, &jl, &jh);
+    float part = 0.0f;
+    for (int j = jl + threadIdx.x; j < jh; j += blockDim.x) part += P[j] * G[j];
+    const float D = ds_block_sum(part, red);
+    for (int j = threadIdx.x; j < T; j += blockDim.x)
+        G[j] = j < jl || j >= jh ? 0.0f : scale * P[j] * (G[j] - D);
+}
+
+// Which heads one strided-batched GEMM covers. Call c of n_calls starts at element
+// offsets oq (in q, dout, dq, out), ok (k, v, dk, dv) and oa (att, dS), and its `count`
+// batch entries step by sq, sk and sa. Either a call per (sequence b, head r within a kv
+// group) over the nkv groups, or a call per head over the B sequences, whichever is
+// fewer calls; either way each call's entries write distinct kv heads' gradients.
+typedef struct {
+    int n_calls, count;
+    long long sq, sk, sa;
+    int by_group, B, T, nh, nkv, hd;
+} attn_batches;
+
+static attn_batches attn_batches_of(int B, int T, int nh, int nkv, int hd) {
+    const int rep = nh / nkv;
+    const long long ldq = (long long)nh * hd, ldk = (long long)nkv * hd, TT = (long long)T * T;
+    attn_batches p = {0, 0, 0, 0, 0, (long long)B * rep <= nh, B, T, nh, nkv, hd};
+    if (p.by_group) {
+        p.n_calls = B * rep, p.count = nkv;
+        p.sq = (long long)rep * hd, p.sk = hd, p.sa = rep * TT;
+    } else {
+        p.n_calls = nh, p.count = B;
+        p.sq = T * ldq, p.sk = T * ldk, p.sa = nh * TT;
     }
-    __syncthreads();
-    for (int d = tid; d < hd; d += blockDim.x) {
-        float s = 0.0f;
-        for (int u = 0; u < ATT_WARPS; u++) s += acc[u * hd + d];
-        O[d] = s;
+    return p;
+}
+
+static void attn_call_offsets(const attn_batches *p, int c, long long *oq, long long *ok,
+                              long long *oa) {
+    const int rep = p->nh / p->nkv;
+    const long long ldq = (long long)p->nh * p->hd, ldk = (long long)p->nkv * p->hd;
+    const long long TT = (long long)p->T * p->T;
+    if (p->by_group) { // c = b * rep + r: heads r, rep + r, 2 rep + r, ... of sequence b
+        const int b = c / rep, r = c % rep;
+        *oq = (long long)b * p->T * ldq + (long long)r * p->hd;
+        *ok = (long long)b * p->T * ldk;
+        *oa = ((long long)b * p->nh + r) * TT;
+    } else { // c = h over every sequence
+        *oq = (long long)c * p->hd;
+        *ok = (long long)(c / rep) * p->hd;
+        *oa = (long long)c * TT;
     }
 }
 
+// Column-major C (m, n) = alpha op(A) op(B) + beta C for each of count entries, all f32 in
+// memory, at the context's GEMM precision.
+static void gemm_batched(ds_ctx *ctx, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                         int k, float alpha, const float *A, int lda, long long sA, const float *B,
+                         int ldb, long long sB, float beta, float *C, int ldc, long long sC,
+                         int count) {
+    cublasComputeType_t compute =
+        ds_cuda_of(ctx)->gemm_f32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_16BF;
+    DS_CUBLAS_TRY(cublasGemmStridedBatchedEx(
+        ds_cuda_of(ctx)->blas, ta, tb, m, n, k, &alpha, A, CUDA_R_32F, lda, sA, B, CUDA_R_32F, ldb,
+        sB, &beta, C, CUDA_R_32F, ldc, sC, count, compute, CUBLAS_GEMM_DEFAULT));
+}
+
+// Row-major matrices are their column-major transposes: a head's q (T, hd) with row
+// stride ldq is column-major (hd, T) with leading dimension ldq, att's (T, T) rows are
+// column-major att^T with leading dimension T.
 void ds_cuda_attention_forward(ds_ctx *ctx, float *out, float *att, const float *q, const float *k,
                                const float *v, int B, int T, int nh, int nkv, int hd,
                                ds_attn_mask mask) {
-    DS_ASSERT(nkv > 0 && nh % nkv == 0 && hd > 0 && hd <= ATT_HD_MAX);
+    DS_ASSERT(nkv > 0 && nh % nkv == 0 && hd > 0);
     if (B <= 0 || T <= 0 || nh <= 0) return;
+    const int ldq = nh * hd, ldk = nkv * hd;
+    const attn_batches p = attn_batches_of(B, T, nh, nkv, hd);
+    for (int c = 0; c < p.n_calls; c++) { // att^T (T_j, T_i) = scale K Q^T
+        long long oq, ok, oa;
+        attn_call_offsets(&p, c, &oq, &ok, &oa);
+        gemm_batched(ctx, CUBLAS_OP_T, CUBLAS_OP_N, T, T, hd, 1.0f / sqrtf((float)hd), k + ok, ldk,
+                     p.sk, q + oq, ldq, p.sq, 0.0f, att + oa, T, p.sa, p.count);
+    }
     long long rows = (long long)B * nh * T;
-    DS_ASSERT(rows <= INT_MAX);
-    size_t shm = sizeof(float) * (size_t)(1 + ATT_WARPS) * hd;
-    attn_forward_kernel<<<(unsigned)rows, ATT_THREADS, shm, ds_cuda_stream(ctx)>>>(
-        out, att, q, k, v, T, nh, nkv, hd, 1.0f / sqrtf((float)hd), mask);
+    DS_ASSERT(rows <= 0x7fffffffLL);
+    attn_softmax_rows_kernel<<<(unsigned)rows, ATT_ROW_THREADS, 0, ds_cuda_stream(ctx)>>>(att, T,
+                                                                                          mask);
     DS_CUDA_LAUNCHED();
-}
-
-// ---- backward, pass 1: block (b, h, i). dP_ij = dout_i . v_j, D_i = sum_j P_ij dP_ij
-// (saved: the key pass needs it), dS_ij = scale P_ij (dP_ij - D_i), dq_i += dS_i K.
-// dP is formed twice (for D, then for dS) rather than kept in a T-wide buffer.
-static __global__ void attn_backward_rows_kernel(float *dq, float *Dsum, const float *dout,
-                                                 const float *att, const float *k, const float *v,
-                                                 int T, int nh, int nkv, int hd, float scale,
-                                                 ds_attn_mask mask) {
-    extern __shared__ float sm[]; // dout row (hd), then ATT_WARPS accumulators (hd)
-    __shared__ float red[32];
-    float *doi = sm, *acc = sm + hd;
-    const int i = (int)(blockIdx.x % T);
-    const long long bh = blockIdx.x / T;
-    const int h = (int)(bh % nh), b = (int)(bh / nh), g = h / (nh / nkv);
-    const int tid = threadIdx.x, lane = tid & 31, w = tid >> 5;
-    const long long ldq = (long long)nh * hd, ldk = (long long)nkv * hd;
-    const float *K = k + (long long)b * T * ldk + (long long)g * hd;
-    const float *V = v + (long long)b * T * ldk + (long long)g * hd;
-    const long long qoff = ((long long)b * T + i) * ldq + (long long)h * hd;
-    const float *P = att + (bh * T + i) * T;
-    int jl, jh;
-    attn_row_range(i, T, mask, &jl, &jh);
-
-    for (int d = tid; d < hd; d += blockDim.x) doi[d] = dout[qoff + d];
-    for (int d = tid; d < ATT_WARPS * hd; d += blockDim.x) acc[d] = 0.0f;
-    __syncthreads();
-
-    float part = 0.0f; // lane 0 of each warp sums its keys' P dP
-    for (int j = jl + w; j < jh; j += ATT_WARPS)
-        part += P[j] * warp_dot(doi, V + j * ldk, hd, lane);
-    const float D = ds_block_sum(lane == 0 ? part : 0.0f, red);
-    if (tid == 0) Dsum[bh * T + i] = D;
-    if (!dq) return; // uniform over the block, and no barrier follows for the others
-
-    float *aw = acc + w * hd;
-    for (int j = jl + w; j < jh; j += ATT_WARPS) {
-        float ds = scale * P[j] * (warp_dot(doi, V + j * ldk, hd, lane) - D);
-        const float *kj = K + j * ldk;
-        for (int d = lane; d < hd; d += 32) aw[d] += ds * kj[d];
-    }
-    __syncthreads();
-    for (int d = tid; d < hd; d += blockDim.x) {
-        float s = 0.0f;
-        for (int u = 0; u < ATT_WARPS; u++) s += acc[u * hd + d];
-        dq[qoff + d] += s;
-    }
-}
-
-// ---- backward, pass 2: block (b, g, j) for key j of kv head g. Its rows are those of
-// the rep query heads sharing g whose range holds j, an interval [ia, ib) since both
-// range ends are non-decreasing; a warp takes one (head, row) at a time:
-// dv_j += P_ij dout_i, dk_j += dS_ij q_i with dS recomputed from D_i.
-static __global__ void attn_backward_keys_kernel(float *dk, float *dv, const float *Dsum,
-                                                 const float *dout, const float *att,
-                                                 const float *q, const float *v, int T, int nh,
-                                                 int nkv, int hd, float scale, ds_attn_mask mask) {
-    extern __shared__ float sm[]; // v row (hd), ATT_WARPS dk accumulators, ATT_WARPS dv ones
-    float *vj = sm, *acck = sm + hd, *accv = sm + (1 + ATT_WARPS) * hd;
-    const int j = (int)(blockIdx.x % T);
-    const long long bg = blockIdx.x / T; // b * nkv + g
-    const int g = (int)(bg % nkv), b = (int)(bg / nkv), rep = nh / nkv;
-    const int tid = threadIdx.x, lane = tid & 31, w = tid >> 5;
-    const long long ldq = (long long)nh * hd, ldk = (long long)nkv * hd;
-    const long long koff = ((long long)b * T + j) * ldk + (long long)g * hd;
-    const int ia = attn_first_row(T, mask, j, 1), ib = attn_first_row(T, mask, j, 0);
-    const long long nrows = ib > ia ? ib - ia : 0, n_items = nrows * rep;
-
-    for (int d = tid; d < hd; d += blockDim.x) vj[d] = v[koff + d];
-    for (int d = tid; d < 2 * ATT_WARPS * hd; d += blockDim.x) acck[d] = 0.0f;
-    __syncthreads();
-
-    float *awk = acck + w * hd, *awv = accv + w * hd;
-    for (long long n = w; n < n_items; n += ATT_WARPS) {
-        const int h = g * rep + (int)(n / nrows), i = ia + (int)(n % nrows);
-        const long long bh = (long long)b * nh + h;
-        const long long qoff = ((long long)b * T + i) * ldq + (long long)h * hd;
-        const float *doi = dout + qoff;
-        const float p = att[(bh * T + i) * T + j];
-        if (dv)
-            for (int d = lane; d < hd; d += 32) awv[d] += p * doi[d];
-        if (dk) {
-            float ds = scale * p * (warp_dot(doi, vj, hd, lane) - Dsum[bh * T + i]);
-            const float *qi = q + qoff;
-            for (int d = lane; d < hd; d += 32) awk[d] += ds * qi[d];
-        }
-    }
-    __syncthreads();
-    for (int d = tid; d < hd; d += blockDim.x) {
-        float sk = 0.0f, sv = 0.0f;
-        for (int u = 0; u < ATT_WARPS; u++) {
-            sk += acck[u * hd + d];
-            sv += accv[u * hd + d];
-        }
-        if (dk) dk[koff + d] += sk;
-        if (dv) dv[koff + d] += sv;
+    for (int c = 0; c < p.n_calls; c++) { // out^T (hd, T_i) = V^T att^T
+        long long oq, ok, oa;
+        attn_call_offsets(&p, c, &oq, &ok, &oa);
+        gemm_batched(ctx, CUBLAS_OP_N, CUBLAS_OP_N, hd, T, T, 1.0f, v + ok, ldk, p.sk, att + oa, T,
+                     p.sa, 0.0f, out + oq, ldq, p.sq, p.count);
     }
 }
 
 void ds_cuda_attention_backward(ds_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
                                 const float *att, const float *q, const float *k, const float *v,
                                 int B, int T, int nh, int nkv, int hd, ds_attn_mask mask) {
-    DS_ASSERT(nkv > 0 && nh % nkv == 0 && hd > 0 && hd <= ATT_HD_MAX);
+    DS_ASSERT(nkv > 0 && nh % nkv == 0 && hd > 0);
     if (B <= 0 || T <= 0 || nh <= 0 || (!dq && !dk && !dv)) return;
-    long long rows = (long long)B * nh * T, keys = (long long)B * nkv * T;
-    DS_ASSERT(rows <= INT_MAX);
-    const float scale = 1.0f / sqrtf((float)hd);
-    cudaStream_t st = ds_cuda_stream(ctx);
-    float *Dsum = NULL; // (B, nh, T) row sums of P dP, only when dq or dk needs dS
-    if (dq || dk) {
-        Dsum = (float *)ds_ctx_scratch(ctx, sizeof(float) * (size_t)rows);
-        size_t shm = sizeof(float) * (size_t)(1 + ATT_WARPS) * hd;
-        attn_backward_rows_kernel<<<(unsigned)rows, ATT_THREADS, shm, st>>>(
-            dq, Dsum, dout, att, k, v, T, nh, nkv, hd, scale, mask);
-        DS_CUDA_LAUNCHED();
+    const int ldq = nh * hd, ldk = nkv * hd;
+    const attn_batches p = attn_batches_of(B, T, nh, nkv, hd);
+    long long rows = (long long)B * nh * T;
+    DS_ASSERT(rows <= 0x7fffffffLL);
+    if (dv)
+        for (int c = 0; c < p.n_calls; c++) { // dv^T (hd, T_j) += dout^T P
+            long long oq, ok, oa;
+            attn_call_offsets(&p, c, &oq, &ok, &oa);
+            gemm_batched(ctx, CUBLAS_OP_N, CUBLAS_OP_T, hd, T, T, 1.0f, dout + oq, ldq, p.sq,
+                         att + oa, T, p.sa, 1.0f, dv + ok, ldk, p.sk, p.count);
+        }
+    if (!dq && !dk) return;
+    float *dS = (float *)ds_ctx_scratch(ctx, sizeof(float) * (size_t)rows * T);
+    for (int c = 0; c < p.n_calls; c++) { // dP^T (T_j, T_i) = V dout^T
+        long long oq, ok, oa;
+        attn_call_offsets(&p, c, &oq, &ok, &oa);
+        gemm_batched(ctx, CUBLAS_OP_T, CUBLAS_OP_N, T, T, hd, 1.0f, v + ok, ldk, p.sk, dout + oq,
+                     ldq, p.sq, 0.0f, dS + oa, T, p.sa, p.count);
     }
-    if (dk || dv) {
-        size_t shm = sizeof(float) * (size_t)(1 + 2 * ATT_WARPS) * hd;
-        attn_backward_keys_kernel<<<(unsigned)keys, ATT_THREADS, shm, st>>>(
-            dk, dv, Dsum, dout, att, q, v, T, nh, nkv, hd, scale, mask);
-        DS_CUDA_LAUNCHED();
+    attn_dscores_rows_kernel<<<(unsigned)rows, ATT_ROW_THREADS, 0, ds_cuda_stream(ctx)>>>(
+        dS, att, T, 1.0f / sqrtf((float)hd), mask);
+    DS_CUDA_LAUNCHED();
+    for (int c = 0; c < p.n_calls; c++) {
+        long long oq, ok, oa;
+        attn_call_offsets(&p, c, &oq, &ok, &oa);
+        if (dq) // dq^T (hd, T_i) += K^T dS^T
+            gemm_batched(ctx, CUBLAS_OP_N, CUBLAS_OP_N, hd, T, T, 1.0f, k + ok, ldk, p.sk, dS + oa,
+                         T, p.sa, 1.0f, dq + oq, ldq, p.sq, p.count);
+        if (dk) // dk^T (hd, T_j) += Q^T dS
+            gemm_batched(ctx, CUBLAS_OP_N, CUBLAS_OP_T, hd, T, T, 1.0f, q + oq, ldq, p.sq, dS + oa,
+                         T, p.sa, 1.0f, dk + ok, ldk, p.sk, p.count);
     }
 }

@@ -43,6 +43,14 @@ cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t ta, cublasO
                             cudaDataType Atype, int lda, const void *B, cudaDataType Btype, int ldb,
                             const void *beta, void *C, cudaDataType Ctype, int ldc,
                             cublasComputeType_t compute, cublasGemmAlgo_t algo);
+// count such products, entry i at A + i sA, B + i sB, C + i sC (elements).
+cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation_t ta,
+                                          cublasOperation_t tb, int m, int n, int k,
+                                          const void *alpha, const void *A, cudaDataType Atype,
+                                          int lda, long long sA, const void *B, cudaDataType Btype,
+                                          int ldb, long long sB, const void *beta, void *C,
+                                          cudaDataType Ctype, int ldc, long long sC, int count,
+                                          cublasComputeType_t compute, cublasGemmAlgo_t algo);
 }
 
 #endif

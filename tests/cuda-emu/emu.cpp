@@ -780,3 +780,19 @@ extern "C" cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t 
         }
     return CUBLAS_STATUS_SUCCESS;
 }
+
+extern "C" cublasStatus_t cublasGemmStridedBatchedEx(
+    cublasHandle_t handle, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+    const void *alpha, const void *A, cudaDataType Atype, int lda, long long sA, const void *B,
+    cudaDataType Btype, int ldb, long long sB, const void *beta, void *C, cudaDataType Ctype,
+    int ldc, long long sC, int count, cublasComputeType_t compute, cublasGemmAlgo_t algo) {
+    if (count < 0) return CUBLAS_STATUS_INVALID_VALUE;
+    // f32 only (cublasGemmEx refuses the rest before any pointer is used)
+    for (int i = 0; i < count; i++) {
+        cublasStatus_t st = cublasGemmEx(handle, ta, tb, m, n, k, alpha, (const float *)A + i * sA,
+                                         Atype, lda, (const float *)B + i * sB, Btype, ldb, beta,
+                                         (float *)C + i * sC, Ctype, ldc, compute, algo);
+        if (st != CUBLAS_STATUS_SUCCESS) return st;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
