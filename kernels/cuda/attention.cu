@@ -129,11 +129,9 @@ static void gemm_batched(ds_ctx *ctx, cublasOperation_t ta, cublasOperation_t tb
                          int k, float alpha, const float *A, int lda, long long sA, const float *B,
                          int ldb, long long sB, float beta, float *C, int ldc, long long sC,
                          int count) {
-    cublasComputeType_t compute =
-        ds_cuda_of(ctx)->gemm_f32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_16BF;
     DS_CUBLAS_TRY(cublasGemmStridedBatchedEx(
         ds_cuda_of(ctx)->blas, ta, tb, m, n, k, &alpha, A, CUDA_R_32F, lda, sA, B, CUDA_R_32F, ldb,
-        sB, &beta, C, CUDA_R_32F, ldc, sC, count, compute, CUBLAS_GEMM_DEFAULT));
+        sB, &beta, C, CUDA_R_32F, ldc, sC, count, ds_cuda_gemm_compute(ctx), CUBLAS_GEMM_DEFAULT));
 }
 
 // Row-major matrices are their column-major transposes: a head's q (T, hd) with row

@@ -32,6 +32,11 @@ static inline ds_cuda_state *ds_cuda_of(ds_ctx *ctx) {
 static inline cudaStream_t ds_cuda_stream(ds_ctx *ctx) {
     return ds_cuda_of(ctx)->stream;
 }
+// The GEMMs' precision: full f32 when the context asks (parity tests), else bf16 tensor
+// cores with f32 sums over the f32 buffers.
+static inline cublasComputeType_t ds_cuda_gemm_compute(ds_ctx *ctx) {
+    return ds_cuda_of(ctx)->gemm_f32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_16BF;
+}
 
 // Column sums over rows in a fixed order (column-sum.cu), for parameter gradients summed
 // over T rows: ds_cuda_chunk_rows splits T into *n_chunks chunks (about 32 rows each, at

@@ -7,17 +7,13 @@
 // The bias and its gradient are small kernels of their own.
 #include "kernels/cuda/cuda-impl.h"
 
-static cublasComputeType_t compute_of(ds_ctx *ctx) {
-    return ds_cuda_of(ctx)->gemm_f32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_16BF;
-}
-
 // Column-major C (m, n) = alpha op(A) op(B) + beta C, all f32 in memory.
 static void gemm(ds_ctx *ctx, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                  const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     const float alpha = 1.0f;
     DS_CUBLAS_TRY(cublasGemmEx(ds_cuda_of(ctx)->blas, ta, tb, m, n, k, &alpha, A, CUDA_R_32F, lda,
-                               B, CUDA_R_32F, ldb, &beta, C, CUDA_R_32F, ldc, compute_of(ctx),
-                               CUBLAS_GEMM_DEFAULT));
+                               B, CUDA_R_32F, ldb, &beta, C, CUDA_R_32F, ldc,
+                               ds_cuda_gemm_compute(ctx), CUBLAS_GEMM_DEFAULT));
 }
 
 static __global__ void add_bias_kernel(float *out, const float *bias, int M, int N) {
