@@ -13,6 +13,14 @@ typedef struct {
     int n;                                // destination rows
     int32_t *dst_row, *src_off, *src_row; // (n), (n + 1), (src_off[n]); context memory
     float *src_scale;                     // (src_off[n]) or NULL (all 1); context memory
+} ds_row_moves;                           // one rows_add call
+
+typedef struct {
+    ds_row_moves direct; // destinations of up to 1024 sources: all of them, mostly
+    // Longer ones: their sources in chunks of about sqrt(count) into n_part partial rows
+    // (the context's scratch), then each destination adds its partial rows in order.
+    ds_row_moves chunk, fold;
+    int n_part;
 } ds_row_plan;
 
 // The plan of m triples (dst[i], src[i], scale[i]; scale NULL: all 1), dst[i] in 0..n_dst-1:
@@ -27,13 +35,9 @@ int ds_row_plan_build(ds_ctx *ctx, ds_arena *arena, const int32_t *dst, const in
 int ds_row_plan_gather(ds_ctx *ctx, ds_arena *arena, const int32_t *idx, int n, int n_rows,
                        int reverse, ds_row_plan *plan);
 
-// dst rows += the plan's weighted source rows (rows of C floats).
-static inline void ds_row_plan_apply(ds_ctx *ctx, const ds_row_plan *p, float *dst,
-                                     const float *src, int C) {
-    if (p->n > 0)
-        ctx->ops->rows_add(ctx, dst, p->dst_row, p->src_off, p->src_row, p->src_scale, src, p->n,
-                           C);
-}
+// dst rows += the plan's weighted source rows (rows of C floats). Uses the context's
+// scratch when the plan has long destinations: src and dst must not be in it.
+void ds_row_plan_apply(ds_ctx *ctx, const ds_row_plan *p, float *dst, const float *src, int C);
 
 // host_out (n) = x[idx[i]] for the n indices idx (host) into x (context memory): single
 // values fetched without copying x back (a row's probability of its target). 0 or DS_E_NOMEM.
