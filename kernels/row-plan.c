@@ -64,91 +64,72 @@ static int chunk_len(int k) {
     return c;
 }
 
-// n destinations' moves (src_off[n] sources) up to the context's memory.
-static int moves_up(ds_ctx *ctx, ds_arena *arena, int n, const int32_t *dst_row,
-                    const int32_t *src_off, const int32_t *src_row, const float *sc,
-                    ds_row_moves *mv) {
-    int m = src_off[n];
+// Host moves (mv->n destinations, src_off[n] sources) up to the context's memory.
+static int moves_up(ds_ctx *ctx, ds_arena *arena, const ds_row_moves *host, ds_row_moves *mv) {
+    int n = host->n, m = host->src_off[n];
     mv->n = n;
-    mv->dst_row = to_ctx(ctx, arena, dst_row, sizeof(int32_t) * (size_t)n);
-    mv->src_off = to_ctx(ctx, arena, src_off, sizeof(int32_t) * ((size_t)n + 1));
-    mv->src_row = to_ctx(ctx, arena, src_row, sizeof(int32_t) * (size_t)m);
-    mv->src_scale = sc ? to_ctx(ctx, arena, sc, sizeof(float) * (size_t)m) : NULL;
-    if (!mv->dst_row || !mv->src_off || !mv->src_row || (sc && !mv->src_scale))
+    mv->dst_row = to_ctx(ctx, arena, host->dst_row, sizeof(int32_t) * (size_t)n);
+    mv->src_off = to_ctx(ctx, arena, host->src_off, sizeof(int32_t) * ((size_t)n + 1));
+    mv->src_row = to_ctx(ctx, arena, host->src_row, sizeof(int32_t) * (size_t)m);
+    mv->src_scale =
+        host->src_scale ? to_ctx(ctx, arena, host->src_scale, sizeof(float) * (size_t)m) : NULL;
+    if (!mv->dst_row || !mv->src_off || !mv->src_row || (host->src_scale && !mv->src_scale))
         return ds_error(DS_E_NOMEM, "row plan: arena full (%d rows)", m);
     return 0;
 }
 
-// Host arrays of the three move sets of a plan with long destinations.
-typedef struct {
-    int n;
-    int32_t *dst_row, *src_off, *src_row;
-    float *sc;
-} moves_host;
-
-static int moves_alloc(ds_arena *h, int n, int m, int scaled, moves_host *mh) {
-    mh->n = 0;
-    mh->dst_row = ds_arena_alloc(h, sizeof(int32_t) * ((size_t)n + 1));
-    mh->src_off = ds_arena_alloc(h, sizeof(int32_t) * ((size_t)n + 1));
-    mh->src_row = ds_arena_alloc(h, sizeof(int32_t) * ((size_t)m + 1));
-    mh->sc = scaled ? ds_arena_alloc(h, sizeof(float) * ((size_t)m + 1)) : NULL;
-    if (!mh->dst_row || !mh->src_off || !mh->src_row || (scaled && !mh->sc))
+// Empty host moves with room for n destinations and m sources.
+static int moves_alloc(ds_arena *h, int n, int m, int scaled, ds_row_moves *mv) {
+    mv->n = 0;
+    mv->dst_row = ds_arena_alloc(h, sizeof(int32_t) * ((size_t)n + 1));
+    mv->src_off = ds_arena_alloc(h, sizeof(int32_t) * ((size_t)n + 1));
+    mv->src_row = ds_arena_alloc(h, sizeof(int32_t) * ((size_t)m + 1));
+    mv->src_scale = scaled ? ds_arena_alloc(h, sizeof(float) * ((size_t)m + 1)) : NULL;
+    if (!mv->dst_row || !mv->src_off || !mv->src_row || (scaled && !mv->src_scale))
         return ds_error(DS_E_NOMEM, "row plan: arena full (%d rows)", m);
-    mh->src_off[0] = 0;
+    mv->src_off[0] = 0;
     return 0;
 }
 
-// Appends a destination row taking sources [j0, j1) of the grouped arrays.
-static void moves_push(moves_host *mh, int32_t row, const int32_t *src_row, const float *sc, int j0,
-                       int j1) {
-    int at = mh->src_off[mh->n];
+// Appends destination row taking sources [j0, j1) of the grouped moves g.
+static void moves_push(ds_row_moves *mv, int32_t row, const ds_row_moves *g, int j0, int j1) {
+    int at = mv->src_off[mv->n];
     for (int j = j0; j < j1; j++, at++) {
-        mh->src_row[at] = src_row[j];
-        if (mh->sc) mh->sc[at] = sc[j];
+        mv->src_row[at] = g->src_row[j];
+        if (mv->src_scale) mv->src_scale[at] = g->src_scale[j];
     }
-    mh->dst_row[mh->n++] = row;
-    mh->src_off[mh->n] = at;
+    mv->dst_row[mv->n++] = row;
+    mv->src_off[mv->n] = at;
 }
 
-// Splits the grouped moves (n destinations) into direct ones and the long destinations'
-// chunks and folds, and sends them up.
-static int split_long(ds_ctx *ctx, ds_arena *arena, int n, const int32_t *dst_row,
-                      const int32_t *src_off, const int32_t *src_row, const float *sc, int n_long,
+// The grouped moves g, n_long of whose destinations are long (m_long sources in n_part
+// chunks), as the plan's direct moves, chunks and folds, sent up.
+static int split_long(ds_ctx *ctx, ds_arena *arena, const ds_row_moves *g, int n_long, int m_long,
                       int n_part, ds_row_plan *plan) {
     ds_arena *h = ds_arena_host(arena);
-    int m = src_off[n], m_long = 0;
-    for (int i = 0; i < n; i++)
-        if (src_off[i + 1] - src_off[i] > LONG_SOURCES) m_long += src_off[i + 1] - src_off[i];
-    moves_host direct, chunk, fold;
-    int rc = moves_alloc(h, n - n_long, m - m_long, sc != NULL, &direct);
-    if (!rc) rc = moves_alloc(h, n_part, m_long, sc != NULL, &chunk);
+    int scaled = g->src_scale != NULL;
+    ds_row_moves direct, chunk, fold;
+    int rc = moves_alloc(h, g->n - n_long, g->src_off[g->n] - m_long, scaled, &direct);
+    if (!rc) rc = moves_alloc(h, n_part, m_long, scaled, &chunk);
     if (!rc) rc = moves_alloc(h, n_long, n_part, 0, &fold);
     if (rc) return rc;
-    int32_t *part_of = ds_arena_alloc(h, sizeof(int32_t) * (size_t)n_part); // fold's sources
-    if (!part_of) return ds_error(DS_E_NOMEM, "row plan: arena full (%d rows)", n_part);
-    for (int i = 0; i < n; i++) {
-        int j0 = src_off[i], j1 = src_off[i + 1];
+    for (int k = 0; k < n_part; k++) fold.src_row[k] = k; // the partial rows, in order
+    for (int i = 0; i < g->n; i++) {
+        int j0 = g->src_off[i], j1 = g->src_off[i + 1];
         if (j1 - j0 <= LONG_SOURCES) {
-            moves_push(&direct, dst_row[i], src_row, sc, j0, j1);
+            moves_push(&direct, g->dst_row[i], g, j0, j1);
             continue;
         }
-        int first = chunk.n, len = chunk_len(j1 - j0);
-        for (int j = j0; j < j1; j += len) {
-            part_of[chunk.n] = chunk.n;
-            moves_push(&chunk, chunk.n, src_row, sc, j, j + len < j1 ? j + len : j1);
-        }
-        moves_push(&fold, dst_row[i], part_of, NULL, first, chunk.n);
+        for (int j = j0, len = chunk_len(j1 - j0); j < j1; j += len)
+            moves_push(&chunk, chunk.n, g, j, j + len < j1 ? j + len : j1);
+        fold.dst_row[fold.n++] = g->dst_row[i];
+        fold.src_off[fold.n] = chunk.n;
     }
     DS_ASSERT(chunk.n == n_part && fold.n == n_long);
     plan->n_part = n_part;
-    rc = moves_up(ctx, arena, direct.n, direct.dst_row, direct.src_off, direct.src_row, direct.sc,
-                  &plan->direct);
-    if (!rc)
-        rc = moves_up(ctx, arena, chunk.n, chunk.dst_row, chunk.src_off, chunk.src_row, chunk.sc,
-                      &plan->chunk);
-    if (!rc)
-        rc = moves_up(ctx, arena, fold.n, fold.dst_row, fold.src_off, fold.src_row, NULL,
-                      &plan->fold);
+    rc = moves_up(ctx, arena, &direct, &plan->direct);
+    if (!rc) rc = moves_up(ctx, arena, &chunk, &plan->chunk);
+    if (!rc) rc = moves_up(ctx, arena, &fold, &plan->fold);
     return rc;
 }
 
@@ -184,14 +165,14 @@ int ds_row_plan_build(ds_ctx *ctx, ds_arena *arena, const int32_t *dst, const in
         src_row[j] = src[i];
         if (sc) sc[j] = scale[i];
     }
-    int n_long = 0, n_part = 0;
+    ds_row_moves grouped = {n, dst_row, src_off, src_row, sc};
+    int n_long = 0, m_long = 0, n_part = 0;
     for (int i = 0; i < n; i++) {
         int k = src_off[i + 1] - src_off[i];
-        if (k > LONG_SOURCES) n_long++, n_part += (k + chunk_len(k) - 1) / chunk_len(k);
+        if (k > LONG_SOURCES) n_long++, m_long += k, n_part += (k - 1) / chunk_len(k) + 1;
     }
-    if (n_long)
-        return split_long(ctx, arena, n, dst_row, src_off, src_row, sc, n_long, n_part, plan);
-    return moves_up(ctx, arena, n, dst_row, src_off, src_row, sc, &plan->direct);
+    if (n_long) return split_long(ctx, arena, &grouped, n_long, m_long, n_part, plan);
+    return moves_up(ctx, arena, &grouped, &plan->direct);
 }
 
 static void moves_apply(ds_ctx *ctx, const ds_row_moves *mv, float *dst, const float *src, int C) {
