@@ -44,7 +44,7 @@ if ! cmake -S . -B "$B/build" $gen -DDS_KERNELS_ONLY=ON -DDS_CUDA=ON -DDS_WERROR
   echo "gpu-check: configure FAILED"
   exit 1
 fi
-if ! cmake --build "$B/build" -j "$(nproc)" >"$LOG/build.log" 2>&1; then
+if ! cmake --build "$B/build" -j "$(env -u OMP_THREAD_LIMIT -u OMP_NUM_THREADS nproc)" >"$LOG/build.log" 2>&1; then
   grep -E "error|Error" "$LOG/build.log" | head -30
   echo "gpu-check: build FAILED"
   exit 1

@@ -7,18 +7,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 
+# Cores counted without the OpenMP limits: nproc honours them, and with OMP_THREAD_LIMIT=1
+# the whole build and both test runs went one job at a time (40 minutes in CI, not ~12).
+jobs=${JOBS:-$(env -u OMP_THREAD_LIMIT -u OMP_NUM_THREADS nproc)}
 # Tesseract (OCR) is ~7x slower unless this is set before the process starts.
 export OMP_THREAD_LIMIT=1
-jobs=${JOBS:-$(nproc)}
 py="$PWD/.venv/bin/python"
 
 echo "== build (release, warnings are errors)"
 cmake -S . -B build -G Ninja -DDS_WERROR=ON -DDS_PYTHON="$py" >/dev/null
 ninja -C build -j "$jobs"
 echo "== build (address + undefined sanitizers)"
-# The CUDA backend is compiled by the first build; sanitizers are for host code.
+# The CUDA backend is compiled by the first build; sanitizers are for host code. -O1, as
+# AddressSanitizer's documentation advises: the same checks, the tests 14% faster than at -O0.
 cmake -S . -B build-asan -G Ninja -DDS_WERROR=ON -DDS_CUDA=OFF -DDS_SANITIZE=address,undefined \
-  -DCMAKE_BUILD_TYPE=Debug -DDS_PYTHON="$py" >/dev/null
+  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DDS_PYTHON="$py" >/dev/null
 ninja -C build-asan -j "$jobs"
 
 echo "== tests (release)"

@@ -17,7 +17,7 @@
 typedef struct {
     ds_box box;
     int checked;
-    char label[16];
+    char label[24]; // "Option" and any int
 } drawn_box;
 
 // A check box of side s with its top-left at (x, y): empty, a cross (style 1)
