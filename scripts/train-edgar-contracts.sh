@@ -24,29 +24,19 @@ syn() { # DIR ARGS...: generated once
   shift
   [ -d "$dir" ] || $DS synth "$@" --out "$dir"
 }
-# the new documents, the scans on a second process beside the born-digital ones
-syn $D/s4-contract-edgar-scan --type contract --count 60 --seed 4100 --families 36-59 --scan &
-syn $D/s4-contract-edgar --type contract --count 360 --seed 4000 --families 36-47
-syn $D/s4-contract-edgar-long --type contract --count 180 --seed 4200 --families 48-59
-# the earlier stages' share: fewer documents each than stage 3's
-for t in invoice receipt form contract; do
+# the contracts (EDGAR-printed, filed, the default families, their scans) and the held-out
+# EDGAR sets are the contract specialist's: made by its script, with the same seeds
+DATA_ONLY=1 DOCSEEK=$DS scripts/train-contract-adapter.sh
+# the other types' share: fewer documents each than stage 3's
+for t in invoice receipt form; do
   syn $D/s4-$t --type $t --count 150 --seed 1000
 done
-syn $D/s4-contract-filed --type contract --count 100 --seed 3000 --families 12-23
-syn $D/s4-contract-filed-long --type contract --count 60 --seed 3400 --families 24-35
 syn $D/s4-receipt-till --type receipt --count 150 --seed 3600 --families 12-23
-wait
-for t in invoice form contract; do
+for t in invoice form; do
   syn $D/s4-$t-scan --type $t --count 30 --seed 2000 --scan &
 done
 syn $D/s4-receipt-till-scan --type receipt --count 60 --seed 3700 --families 12-23 --scan
 wait
-# held out: EDGAR contracts, seeds never trained on (a quarter of them scans)
-if [ ! -d $D/heldout-edgar ]; then
-  $DS synth --type contract --count 18 --seed 9700 --families 36-47 --out $D/heldout-edgar
-  $DS synth --type contract --count 6 --seed 9750 --families 36-47 --scan --out $D/heldout-edgar
-  $DS synth --type contract --count 24 --seed 9800 --families 48-59 --out $D/heldout-edgar-long
-fi
 [ -n "${DATA_ONLY:-}" ] && exit 0
 data=""
 for f in $D/s4-contract-edgar $D/s4-contract-edgar-scan $D/s4-contract-edgar-long $D/s4-invoice \
