@@ -18,22 +18,25 @@ rm -rf "$W"
 mkdir -p "$W"
 "$D" synth --type contract --count "$N" --seed 9700 --families 36-47 --out "$W/edgar" >/dev/null
 "$D" synth --type contract --count "$N" --seed 9200 --families 12-23 --out "$W/filed" >/dev/null
-cp "$SRC/models/default.safetensors" "$W/base.safetensors"
+[ -n "${CONTRACTS:-}" ] || cp "$SRC/models/default.safetensors" "$W/base.safetensors"
 f1() {
   "$D" eval --gt "$1" --given-type --windows --schemas "$SRC/samples/schemas" --worst 0 \
     --extractor model --model "$2" 2>>"$W/eval.err" | awk '$1 == "overall" { print $NF }'
 }
 edgar_with=$(f1 "$W/edgar" "$SRC/models/default.safetensors")
-edgar_without=$(f1 "$W/edgar" "$W/base.safetensors")
 filed=$(f1 "$W/filed" "$SRC/models/default.safetensors")
-echo "EDGAR-printed contracts ($N): F1 $edgar_with with the contract adapter, $edgar_without without"
+echo "EDGAR-printed contracts ($N): F1 $edgar_with with the contract adapter"
 echo "filed contracts ($N): F1 $filed with the adapter (floor $FLOOR)"
 if [ -z "${CONTRACTS:-}" ]; then
+  edgar_without=$(f1 "$W/edgar" "$W/base.safetensors")
+  echo "EDGAR-printed contracts ($N): F1 $edgar_without without the adapter"
   ok=$(awk -v a="$edgar_with" -v b="$edgar_without" -v f="$filed" -v fl="$FLOOR" \
     'BEGIN { print (a != "" && b != "" && a + 0 > b + 0 && f != "" && f + 0 >= fl + 0) ? "ok" : "LOW" }')
   [ "$ok" = ok ]
   echo "contract adapter: floor met, better than the base"
 else
-  [ -n "$edgar_with" ] && [ -n "$filed" ]
+  # each on its own line: set -e does not stop at the first test of an && list
+  [ -n "$edgar_with" ]
+  [ -n "$filed" ]
   echo "contract adapter: read (the floor and the comparison are checked in the release run)"
 fi
