@@ -326,6 +326,7 @@ static int parse_args(int argc, char **argv, ingest_args *a) {
                        .schemas = "samples/schemas",
                        .jobs = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 1,
                        .batch = 8,
+                       .windows = 1,
                        .log_every = 10};
     ds_ingest_opts_default(&a->io);
     for (int i = 1; i < argc; i++) {

@@ -3,7 +3,8 @@
 # mixes documents (nested, one twice under two names) with a damaged PDF, an
 # empty file, text, an archive, a link to nothing, a hidden file and a FIFO.
 # - one line per file, each error named; hidden files and the FIFO left out;
-# - the results score exactly what the evaluator's own model run scores;
+# - the results score exactly what the evaluator's own model run scores, a long
+#   document's read in windows;
 # - a rerun adds nothing; --retry-failed reads the failed files again;
 # - killed with SIGKILL at random moments and rerun until it finishes, it ends
 #   with exactly one line per file and the same results as an uninterrupted run;
@@ -67,6 +68,20 @@ echo "through ingest: $(echo "$a" | head -1)"
 test -n "$a"
 test "$a" = "$b"
 echo "one line per file, errors named, the evaluator's results"
+
+# A document longer than one sequence is read in windows by default, as extract and
+# serve read it (ingest once read only its first window): the same results as the
+# evaluator's run with --windows.
+mkdir -p "$W/long"
+"$D" synth --type contract --count 1 --seed 9850 --family 48 --out "$W/long" >/dev/null
+"$D" ingest "$W/long" --out "$W/long.jsonl" $S $M --type contract 2>"$W/long.err" || true
+grep -q '"windows":[2-9]' "$W/long.jsonl" || { cat "$W/long.err"; echo "not read in windows"; exit 1; }
+a_long=$("$D" eval --gt "$W/long" $S --pred "$W/long.jsonl" --worst 0 | grep -E '^overall')
+b_long=$("$D" eval --gt "$W/long" $S $M --extractor model --given-type --windows --worst 0 |
+  grep -E '^overall')
+echo "a long contract through ingest: $a_long"
+test -n "$a_long"
+test "$a_long" = "$b_long"
 
 # A rerun adds nothing; --glob narrows what is read.
 cp "$W/clean.jsonl" "$W/again.jsonl"
