@@ -59,6 +59,10 @@ static int get_engine(const char *lang, ds_ocr_engine **out) {
                         "Tesseract cannot load language '%s' (install tesseract-ocr-%s)", lang,
                         lang);
     }
+    // Tesseract's diagnostics ("Image too small to scale!!", "Line cannot be recognized!!"
+    // for a region a few pixels high) go to stderr, where they end up in a user's logs
+    // with nothing to act on; a failure that matters reaches us as a return code.
+    TessBaseAPISetVariable(e->api, "debug_file", "/dev/null");
     pthread_setspecific(ds_ocr_key, e);
     *out = e;
     return 0;
