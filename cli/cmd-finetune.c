@@ -9,6 +9,7 @@
 #include "ingest/ingest.h"
 #include "train/loop.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,38 @@ static const char *usage_text =
     "  --windows         train long documents on one of their windows (see train --help)\n"
     "  --stop-after N    stop this run after N steps (resume later)\n"
     "  --schemas DIR     document schemas (default samples/schemas)\n";
+
+// What made the adapter, stored in its file as `docseek train` stores a model's: the
+// command's settings, the data, and for one trained further (--init-adapter) what made
+// its starting point. The adapter's recipe scripts are then not the only record.
+static int record_training(ds_lora *l, const ds_train_opts *o, const char *base, const char *init,
+                           const char *format, const char **dirs, int n_dirs, int documents,
+                           int windows) {
+    json_t *tr = json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:i, s:i, s:I, s:b}", "command",
+                           "docseek finetune --lora", "model", base, "format", format, "steps",
+                           o->steps, "batch", o->batch, "lr", (double)o->lr, "warmup", o->warmup,
+                           "documents", documents, "seed", (json_int_t)o->seed, "windows", windows);
+    json_t *dj = json_array();
+    if (!tr || !dj) {
+        json_decref(tr);
+        json_decref(dj);
+        return ds_error(DS_E_NOMEM, "finetune: out of memory");
+    }
+    for (int i = 0; i < n_dirs; i++) json_array_append_new(dj, json_string(dirs[i]));
+    json_object_set_new(tr, "data", dj);
+    if (init) {
+        json_t *prev = l->training ? json_loads(l->training, 0, NULL) : NULL;
+        json_object_set_new(
+            tr, "init",
+            json_pack("{s:s, s:o}", "adapter", init, "training", prev ? prev : json_null()));
+    }
+    char *s = json_dumps(tr, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(tr);
+    if (!s) return ds_error(DS_E_NOMEM, "finetune: out of memory");
+    free(l->training);
+    l->training = s;
+    return 0;
+}
 
 int ds_cmd_finetune(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
@@ -211,6 +244,9 @@ int ds_cmd_finetune(int argc, char **argv) {
                 init ? init : "");
         rc = ds_train_run(m, ctx, t, &d, &schemas, &o);
     }
+    if (!rc)
+        rc = record_training(l, &o, base, init, format, (const char **)dirs, n_dirs,
+                             d.n - d.n_failed, windows);
     if (!rc) rc = ds_lora_save(l, m, out);
     if (!rc) printf("wrote %s (use it with --adapter, or merge it with --merge)\n", out);
     ds_dataset_free(&d);

@@ -104,6 +104,7 @@ int ds_lora_new(const ds_model *m, int rank, float alpha, int experts, uint64_t 
 void ds_lora_free(ds_lora *l) {
     if (!l) return;
     free(l->params);
+    free(l->training);
     ds_param_table_free(&l->table);
     free(l);
 }
@@ -113,6 +114,7 @@ int ds_lora_view_new(const ds_lora *l, ds_ctx *ctx, ds_lora **out) {
     ds_lora *v = malloc(sizeof *v);
     if (!v) return ds_error(DS_E_NOMEM, "lora: out of memory");
     *v = *l; // the table is borrowed
+    v->training = NULL;
     size_t bytes = sizeof(float) * (size_t)l->table.total;
     if (!(v->params = ctx->ops->alloc(ctx, bytes ? bytes : 1))) {
         free(v);
@@ -151,6 +153,7 @@ int ds_lora_save(const ds_lora *l, const ds_model *m, const char *path) {
         rc =
             ds_st_writer_set_metadata(w, "targets", l->experts ? "attention,experts" : "attention");
     if (!rc) rc = ds_st_writer_set_metadata(w, "base_config", cs);
+    if (!rc && l->training) rc = ds_st_writer_set_metadata(w, "training", l->training);
     if (!rc) rc = ds_st_writer_write(w, path);
     free(cs);
     json_decref(cj);
@@ -196,6 +199,9 @@ int ds_lora_load(const char *path, const ds_model *m, ds_lora **out) {
         else
             memcpy(l->params + p->offset, t->view.data, sizeof(float) * p->numel);
     }
+    const char *training = ds_st_metadata_get(st, "training");
+    if (!rc && training && !(l->training = strdup(training)))
+        rc = ds_error(DS_E_NOMEM, "lora: out of memory");
     ds_st_close(st);
     if (rc) {
         ds_lora_free(l);

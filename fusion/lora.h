@@ -17,7 +17,8 @@ typedef struct ds_lora {
     float alpha;
     int experts; // 1: adapters on the feed-forward and every expert too
     ds_param_table table;
-    float *params; // (table.total), owned
+    float *params;  // (table.total), owned
+    char *training; // how it was trained (JSON text, metadata "training"), or NULL; owned
 } ds_lora;
 
 // A new adapter for m: A ~ normal(0, 1/sqrt(in)) (seeded), B = 0; experts: see above.
@@ -36,7 +37,8 @@ void ds_lora_detach(ds_model *m);
 int ds_lora_view_new(const ds_lora *l, ds_ctx *ctx, ds_lora **out);
 void ds_lora_view_free(ds_lora *v, ds_ctx *ctx);
 // Saves the adapter; metadata: format docseek-lora-1, rank, alpha, targets
-// ("attention" or "attention,experts"), the base's config.
+// ("attention" or "attention,experts"), the base's config, and l->training when set
+// (loaded back into it, so an adapter trained further keeps what made its start).
 int ds_lora_save(const ds_lora *l, const ds_model *m, const char *path);
 // Loads an adapter for m; refuses one made for another config (DS_E_INVAL) or with
 // tensors that do not match (DS_E_SHAPE / DS_E_FORMAT naming the tensor).

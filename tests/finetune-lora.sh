@@ -32,6 +32,22 @@ cut -d, -f1-9,11 "$W/ad.safetensors.csv" >"$W/once.csv"
 cut -d, -f1-9,11 "$W/ad2.safetensors.csv" >"$W/twice.csv"
 cmp "$W/once.csv" "$W/twice.csv"
 echo "adapter resume: 4 steps in one run and 2 + 2 with a resume give identical adapters and curves"
+# The adapter's file records what made it (metadata "training", as a model's does); one
+# trained further from it (--init-adapter) records that and its starting point's recipe.
+# (the training JSON as a line, its quotes unescaped)
+training() { "$D" tensors --json "$1" | grep '"training":' | tr -d '\\'; }
+"$D" finetune --lora --model "$W/base.safetensors" --init-adapter "$W/ad.safetensors" \
+    --data "$W/eval" --out "$W/adc.safetensors" --steps 2 --batch 2 --lr 1e-2 --cache "$W/cache" $S
+training "$W/ad.safetensors" >"$W/ad.training"
+training "$W/adc.safetensors" >"$W/adc.training"
+cat "$W/adc.training"
+grep -q '"command":"docseek finetune --lora"' "$W/ad.training"
+grep -q "\"data\":\\[\"$W/data\"\\]" "$W/ad.training"
+grep -q '"steps":4' "$W/ad.training"
+grep -q "\"data\":\\[\"$W/eval\"\\].*\"init\":{\"adapter\":\"$W/ad.safetensors\"" "$W/adc.training"
+grep -q '"steps":2,' "$W/adc.training"
+grep -q '"init":{.*"steps":4' "$W/adc.training"
+echo "adapters record their training, and a continued one its start's"
 "$D" finetune --merge --model "$W/base.safetensors" --adapter "$W/ad.safetensors" \
     --out "$W/merged.safetensors"
 a=$("$D" eval --gt "$W/eval" --extractor model --model "$W/base.safetensors" \
