@@ -47,6 +47,10 @@ typedef struct {
     int window;
 } ds_attn_mask;
 
+// The largest head size of the fused attention ops: the CUDA kernels keep a row's head in
+// registers, a lane per 32 dimensions.
+#define DS_ATTN_FUSED_HD_MAX 128
+
 // The paged key/value cache of decoding (vLLM's paged attention, Kwon et al. 2023;
 // text/kv-cache.h keeps its bookkeeping): a pool of blocks of block_size positions, each
 // holding every layer's keys and values, laid out (block, layer, kv head, ...). Values are
@@ -219,6 +223,20 @@ struct ds_ops {
     void (*attention_backward)(ds_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
                                const float *att, const float *q, const float *k, const float *v,
                                int B, int T, int nh, int nkv, int hd, ds_attn_mask mask);
+
+    // ---- fused attention (FlashAttention-2, Dao 2023): the attention above without the
+    // (B, nh, T, T) probabilities, for sequences whose att would not fit. Same q, k, v, out,
+    // masks, grouped-query heads and scale; hd <= DS_ATTN_FUSED_HD_MAX. lse (B, nh, T) gets
+    // each query row's log-sum-exp of its scaled visible scores: with out, all that backward
+    // needs to recompute the probabilities. Backward takes the out and lse of the forward on
+    // the same q, k, v and mask; dq, dk, dv accumulate, a NULL one is skipped.
+    void (*attention_fused_forward)(ds_ctx *ctx, float *out, float *lse, const float *q,
+                                    const float *k, const float *v, int B, int T, int nh, int nkv,
+                                    int hd, ds_attn_mask mask);
+    void (*attention_fused_backward)(ds_ctx *ctx, float *dq, float *dk, float *dv,
+                                     const float *dout, const float *out, const float *lse,
+                                     const float *q, const float *k, const float *v, int B, int T,
+                                     int nh, int nkv, int hd, ds_attn_mask mask);
 
     // ---- paged KV cache (ds_kv_pool): k, v (n, nkv * hd) of layer stored at slot (n).
     void (*kv_store)(ds_ctx *ctx, const ds_kv_pool *pool, int layer, const float *k, const float *v,

@@ -7,6 +7,7 @@
 // saved probabilities), dropout, ALiBi or other score biases, KV caches.
 #include "kernels/cpu/cpu-impl.h"
 #include "core/error.h"
+#include "kernels/attn-range.h"
 #include "kernels/cpu/fast-exp.h"
 
 #include <cblas.h>
@@ -14,7 +15,7 @@
 #include <string.h>
 
 // Query rows per block. Every mask keeps a contiguous key interval per row whose
-// ends never decrease with the row (see attn_row_range), so a block of rows only
+// ends never decrease with the row (see kernels/attn-range.h), so a block of rows only
 // needs the keys between its first row's start and its last row's end: causal
 // attention does about half the GEMM work of a full one. 64 rows keep the GEMMs
 // efficient for hd = 64..128.
@@ -23,24 +24,6 @@
 // model) vectorises only loops with a trip count known to be a multiple of the
 // vector width, so the row loops are written as fixed 16-wide chunks plus a tail.
 #define ATT_W 16
-
-// Visible keys of query i: [*lo, *hi). The visible set of ops.h,
-// {j <= i, or i, j < n_prefix} intersected with |i - j| < window, is an interval
-// because both parts are intervals that contain i.
-static inline void attn_row_range(int i, int T, ds_attn_mask m, int *lo, int *hi) {
-    int64_t l = 0, h = T;
-    if (m.causal) {
-        int64_t np = m.n_prefix < 0 ? 0 : m.n_prefix > T ? T : m.n_prefix;
-        h = i < np ? np : (int64_t)i + 1;
-    }
-    if (m.window > 0) {
-        int64_t wl = (int64_t)i - m.window + 1, wh = (int64_t)i + m.window;
-        if (wl > l) l = wl;
-        if (wh < h) h = wh;
-    }
-    *lo = (int)l;
-    *hi = (int)h;
-}
 
 // In-place softmax of x (n > 0).
 static void attn_softmax_row(float *x, int n) {
@@ -102,8 +85,8 @@ static inline void attn_block(const ds_attn_args *a, int blk, int *r0, int *r1, 
     int unused;
     *r0 = blk * ATT_BR;
     *r1 = *r0 + ATT_BR < a->T ? *r0 + ATT_BR : a->T;
-    attn_row_range(*r0, a->T, a->mask, c0, &unused);
-    attn_row_range(*r1 - 1, a->T, a->mask, &unused, c1);
+    ds_attn_row_range(*r0, a->T, a->mask, c0, &unused);
+    ds_attn_row_range(*r1 - 1, a->T, a->mask, &unused, c1);
 }
 
 // ---- forward: one task per (b, h, row block), so causal blocks of unequal cost
@@ -132,7 +115,7 @@ static void attn_forward_task(void *p, int ith, int nth) {
         for (int i = r0; i < r1; i++) {
             float *row = A + (int64_t)(i - r0) * T;
             int jl, jh;
-            attn_row_range(i, T, a->mask, &jl, &jh);
+            ds_attn_row_range(i, T, a->mask, &jl, &jh);
             // Masked probabilities are exactly 0, so the P V GEMM below can span [c0, c1).
             memset(row, 0, (size_t)jl * sizeof *row);
             memset(row + jh, 0, (size_t)(T - jh) * sizeof *row);

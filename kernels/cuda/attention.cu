@@ -15,6 +15,7 @@
 // Deliberately not here: flash-style tiling without att (backward reads the saved
 // probabilities), dropout, score biases, KV caches (kv-attention.cu).
 #include "kernels/cuda/cuda-impl.h"
+#include "kernels/attn-range.h"
 #include "kernels/cuda/reduce.cuh"
 
 extern "C" {
@@ -25,23 +26,6 @@ extern "C" {
 
 enum { ATT_ROW_THREADS = 128 };
 
-// Visible keys of query i: [*lo, *hi), the same interval as attn_row_range of the CPU
-// reference.
-static __device__ void attn_row_range(int i, int T, ds_attn_mask m, int *lo, int *hi) {
-    long long l = 0, h = T;
-    if (m.causal) {
-        long long np = m.n_prefix < 0 ? 0 : m.n_prefix > T ? T : m.n_prefix;
-        h = i < np ? np : (long long)i + 1;
-    }
-    if (m.window > 0) {
-        long long wl = (long long)i - m.window + 1, wh = (long long)i + m.window;
-        if (wl > l) l = wl;
-        if (wh < h) h = wh;
-    }
-    *lo = (int)l;
-    *hi = (int)h;
-}
-
 // Block per row (b, h, i) of att, which holds the scaled scores: the visible ones become
 // their softmax, the rest exactly 0.
 static __global__ void attn_softmax_rows_kernel(float *att, int T, ds_attn_mask mask) {
@@ -49,7 +33,7 @@ static __global__ void attn_softmax_rows_kernel(float *att, int T, ds_attn_mask 
     const int i = (int)(blockIdx.x % T);
     float *P = att + (long long)blockIdx.x * T;
     int jl, jh;
-    attn_row_range(i, T, mask, &jl, &jh); // never empty: it holds j = i
+    ds_attn_row_range(i, T, mask, &jl, &jh); // never empty: it holds j = i
     float mx = -INFINITY;
     for (int j = jl + threadIdx.x; j < jh; j += blockDim.x) mx = fmaxf(mx, P[j]);
     mx = ds_block_max(mx, red);
@@ -73,7 +57,7 @@ static __global__ void attn_dscores_rows_kernel(float *dS, const float *att, int
     float *G = dS + row;
     const float *P = att + row;
     int jl, jh;
-    attn_row_range(i, T, mask, &jl, &jh);
+    ds_attn_row_range(i, T, mask, &jl, &jh);
     float part = 0.0f;
     for (int j = jl + threadIdx.x; j < jh; j += blockDim.x) part += P[j] * G[j];
     const float D = ds_block_sum(part, red);

@@ -130,6 +130,13 @@ void ds_cuda_attention_forward(ds_ctx *ctx, float *out, float *att, const float 
 void ds_cuda_attention_backward(ds_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
                                 const float *att, const float *q, const float *k, const float *v,
                                 int B, int T, int nh, int nkv, int hd, ds_attn_mask mask);
+void ds_cuda_attention_fused_forward(ds_ctx *ctx, float *out, float *lse, const float *q,
+                                     const float *k, const float *v, int B, int T, int nh, int nkv,
+                                     int hd, ds_attn_mask mask);
+void ds_cuda_attention_fused_backward(ds_ctx *ctx, float *dq, float *dk, float *dv,
+                                      const float *dout, const float *out, const float *lse,
+                                      const float *q, const float *k, const float *v, int B, int T,
+                                      int nh, int nkv, int hd, ds_attn_mask mask);
 
 void ds_cuda_moe_route_forward(ds_ctx *ctx, int32_t *expert_idx, float *expert_w, float *scores,
                                const float *logits, const float *bias, int T, ds_router_cfg cfg);
