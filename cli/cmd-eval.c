@@ -38,7 +38,11 @@ static const char *usage_text =
     "  --calibration FILE  calibrated confidences from FILE (default: the model's own,\n"
     "                      MODEL.calibration.json beside it, when there is one); none: raw\n"
     "  --fit-calibration FILE  fit a calibration of the model's raw confidences to how\n"
-    "                      often they were right here, and write it to FILE\n"
+    "                      often they were right here, and write it to FILE; with it, the\n"
+    "                      fields whose unsure values are better withheld (the threshold\n"
+    "                      that maximised F1 here): extract, ingest and serve then output\n"
+    "                      null for them and list them under \"withheld\"\n"
+    "  --no-withhold       with --fit-calibration: confidences only, nothing withheld\n"
     "  --decode-f32        decode with the model's f32 weights (default: bf16 copies of them,\n"
     "                      half the bytes a decoded token reads; the prefill stays f32)\n"
     "  --windows           read a document longer than one sequence in windows of pages and\n"
@@ -129,7 +133,7 @@ typedef struct {
     const char *calibration, *fit_calibration;
     ds_eval_format format;
     ds_eval_opts opts;
-    int worst, quiet, given_type, decode_f32;
+    int worst, quiet, given_type, decode_f32, no_withhold;
     ds_decode_opts decode; // --spans-only, --windows and the constraint switches
     int date_order_given;  // --month-first or --day-first was given
 } eval_args;
@@ -155,6 +159,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             a->quiet = 1;
         } else if (strcmp(s, "--given-type") == 0) {
             a->given_type = 1;
+        } else if (strcmp(s, "--no-withhold") == 0) {
+            a->no_withhold = 1;
         } else if (strcmp(s, "--decode-f32") == 0) {
             a->decode_f32 = 1;
         } else if (strcmp(s, "--spans-only") == 0) {
@@ -242,6 +248,11 @@ static int fit_calibration(ds_eval_report *rep, const eval_args *a) {
     ds_calibration c;
     int rc = ds_calib_fit(rep->scored, rep->n_scored, what, &c);
     if (rc) return rc;
+    if (!a->no_withhold) rc = ds_calib_fit_withhold(&c, rep->scored, rep->n_scored, rep->overall);
+    if (rc) {
+        ds_calib_free(&c);
+        return rc;
+    }
     rc = ds_calib_save(&c, a->fit_calibration);
     if (!rc) {
         fprintf(stderr, "docseek eval: wrote %s: %d curves (", a->fit_calibration, c.n_curves);
@@ -249,6 +260,13 @@ static int fit_calibration(ds_eval_report *rep, const eval_args *a) {
             fprintf(stderr, "%s%s %ld values, %d steps", i ? "; " : "", c.curves[i].kind,
                     c.curves[i].n_values, c.curves[i].n_steps);
         fprintf(stderr, ")\n");
+        for (int i = 0; i < c.n_withhold; i++) {
+            const ds_calib_withhold *w = &c.withhold[i];
+            fprintf(stderr,
+                    "docseek eval: %s: values below raw confidence %.4g withheld (here %ld "
+                    "wrong and %ld right of %ld)\n",
+                    w->field, (double)w->raw_below, w->wrong, w->right, w->n_values);
+        }
         ds_eval_report cal = {0};
         for (long i = 0; i < rep->n_scored; i++) {
             const ds_eval_scored *v = &rep->scored[i];

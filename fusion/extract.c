@@ -403,7 +403,10 @@ static void window_done(ds_extractor *x, xdoc *d, json_t *out, int rc, const cha
     // raw confidence far below 0.0005, and at three decimals every window's was 0: the
     // first window's won)
     round_confidences(json_object_get(d->out, "fields"));
-    if (x->calib) ds_calib_apply_fields(x->calib, json_object_get(d->out, "fields"));
+    if (x->calib && (rc = ds_calib_apply_result(x->calib, d->out))) {
+        xdoc_fail(d, rc, NULL);
+        return;
+    }
     ds_seq_free(&d->seq);
     d->finished = 1;
 }

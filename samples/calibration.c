@@ -159,6 +159,16 @@ int ds_calib_save(const ds_calibration *c, const char *path) {
     }
     json_t *o = json_pack("{s:i, s:s, s:o}", "docseek_calibration", 1, "fitted_on",
                           c->fitted_on ? c->fitted_on : "", "curves", curves);
+    json_t *wh = c->n_withhold ? json_object() : NULL;
+    for (int i = 0; wh && i < c->n_withhold; i++) {
+        const ds_calib_withhold *w = &c->withhold[i];
+        json_object_set_new(wh, w->field,
+                            json_pack("{s:f, s:I, s:I, s:I}", "raw_below", (double)w->raw_below,
+                                      "values", (json_int_t)w->n_values, "right_withheld",
+                                      (json_int_t)w->right, "wrong_withheld",
+                                      (json_int_t)w->wrong));
+    }
+    if (o && wh) json_object_set_new(o, "withhold", wh);
     int rc = o && json_dump_file(o, path,
                                  JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) == 0
                  ? 0
@@ -216,6 +226,31 @@ int ds_calib_load(const char *path, ds_calibration *out) {
             last_p = st.p;
         }
     }
+    json_t *wh = json_object_get(o, "withhold");
+    if (!rc && wh && !json_is_object(wh))
+        rc = ds_error(DS_E_FORMAT, "%s: withhold must be an object of fields", path);
+    if (!rc && json_object_size(wh) &&
+        !(out->withhold = calloc(json_object_size(wh), sizeof *out->withhold)))
+        rc = ds_error(DS_E_NOMEM, "out of memory");
+    const char *field;
+    json_t *w;
+    json_object_foreach(rc ? NULL : wh, field, w) {
+        json_t *below = json_object_get(w, "raw_below");
+        const char *dot = strchr(field, '.');
+        if (!json_is_number(below) || !(json_number_value(below) > 0) || !dot || dot == field ||
+            !dot[1] || strlen(field) >= sizeof out->withhold->field) {
+            rc = ds_error(DS_E_FORMAT,
+                          "%s: withhold '%s' needs a name doc_type.field and raw_below > 0", path,
+                          field);
+            break;
+        }
+        ds_calib_withhold *cw = &out->withhold[out->n_withhold++];
+        snprintf(cw->field, sizeof cw->field, "%s", field);
+        cw->raw_below = (float)json_number_value(below);
+        cw->n_values = (long)json_integer_value(json_object_get(w, "values"));
+        cw->right = (long)json_integer_value(json_object_get(w, "right_withheld"));
+        cw->wrong = (long)json_integer_value(json_object_get(w, "wrong_withheld"));
+    }
     json_decref(o);
     if (rc) ds_calib_free(out);
     return rc;
@@ -225,6 +260,7 @@ void ds_calib_free(ds_calibration *c) {
     for (int i = 0; c && i < c->n_curves; i++) free(c->curves[i].steps);
     if (c) {
         free(c->curves);
+        free(c->withhold);
         free(c->fitted_on);
         *c = (ds_calibration){0};
     }

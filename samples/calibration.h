@@ -31,9 +31,20 @@ typedef struct {
     long n_values;
 } ds_calib_curve;
 
+// A field whose values below a raw confidence are withheld (output as null, and listed
+// under the result's "withheld"): fitted where withholding them raised the fit set's F1.
+typedef struct {
+    char field[64];    // "doc_type.field", as the extractor names them ("receipt.address")
+    float raw_below;   // values with a raw confidence below this are withheld (> 1: all)
+    long n_values;     // the field's values in the fit set
+    long right, wrong; // ... of which withholding took away these
+} ds_calib_withhold;
+
 typedef struct {
     ds_calib_curve *curves;
     int n_curves;
+    ds_calib_withhold *withhold; // fields whose unsure values are withheld, or NULL
+    int n_withhold;
     char *fitted_on; // what it was fitted on, for people
 } ds_calibration;
 
@@ -45,6 +56,15 @@ typedef struct {
 // Fits a calibration to scored values v[0..n) (ds_eval_report.scored). DS_E_INVAL when
 // there is nothing to fit.
 int ds_calib_fit(const ds_eval_scored *v, long n, const char *fitted_on, ds_calibration *out);
+// Adds to c the fields whose unsure values are better withheld, on the F1 of the same
+// scored values (overall: the set's counts they are part of). Per field with at least
+// DS_CALIB_MIN_VALUES values, the raw threshold that maximises the set's micro F1 (every
+// other field at its own), a few rounds over the fields; ties keep the lower threshold,
+// and a field that gains nothing withholds nothing (calibration-withhold.c).
+int ds_calib_fit_withhold(ds_calibration *c, const ds_eval_scored *v, long n,
+                          ds_eval_counts overall);
+// The raw threshold below which values of doc_type's field are withheld (0: none).
+double ds_calib_withhold_below(const ds_calibration *c, const char *doc_type, const char *field);
 int ds_calib_save(const ds_calibration *c, const char *path);
 // DS_E_NOENT, or DS_E_FORMAT naming what is wrong.
 int ds_calib_load(const char *path, ds_calibration *out);
@@ -54,6 +74,11 @@ void ds_calib_free(ds_calibration *c);
 double ds_calib_apply(const ds_calibration *c, const char *kind, double raw);
 // Replaces every value's "confidence" in an extraction's "fields" by its calibrated one.
 void ds_calib_apply_fields(const ds_calibration *c, json_t *fields);
+// An extraction's result ({"doc_type", "fields", ...}) calibrated: values of a field c
+// withholds that fall below its threshold move to "withheld" (a list item leaves its
+// list; a single value leaves null behind), then every value's "confidence" becomes its
+// calibrated one. Raw confidences in, as the extractor writes them.
+int ds_calib_apply_result(const ds_calibration *c, json_t *result);
 // The calibration a command uses for model_path: opt NULL the file beside the model
 // when there is one (*out NULL otherwise), "none" none, else the file opt names.
 // *out is malloc'd (free with ds_calib_free then free).

@@ -310,6 +310,7 @@ static int score_field(score_ctx *cx, ds_eval_doc_result *dr, const char *doc_ty
     }
     c.fp = np - c.tp;
     c.fn = nt - c.tp;
+    int aux = cx->truth->aux && strcmp(name, cx->truth->aux) == 0;
     for (int i = 0; i < np && !rc; i++) {
         float conf = pi[i].v->conf;
         if (conf < 0) continue;
@@ -332,6 +333,10 @@ static int score_field(score_ctx *cx, ds_eval_doc_result *dr, const char *doc_ty
         sv->conf = conf;
         sv->right = pi[i].used;
         memcpy(sv->kind, pi[i].v->kind, sizeof sv->kind);
+        sv->field[0] = 0;
+        if (!aux)
+            snprintf(sv->field, sizeof sv->field, "%s.%s", doc_type,
+                     ds_eval_pred_field_name(cx->truth->format, name));
     }
     // Wrong values side by side: the i-th unmatched prediction beside the i-th unmatched truth.
     for (int i = 0, k = 0; !rc && (i < np || k < nt);) {
@@ -344,7 +349,6 @@ static int score_field(score_ctx *cx, ds_eval_doc_result *dr, const char *doc_ty
     free_items(ti, nt);
     free_items(pi, np);
     if (rc) return rc;
-    int aux = cx->truth->aux && strcmp(name, cx->truth->aux) == 0;
     ds_eval_counts *fb = bucket(&cx->r->fields, &cx->r->n_fields, doc_type, name);
     ds_eval_counts *tb =
         aux ? &cx->r->aux_counts : bucket(&cx->r->types, &cx->r->n_types, doc_type, NULL);

@@ -41,6 +41,9 @@ typedef struct {
     float conf;
     char kind[12];
     int right;
+    // "doc_type.field" as the extractor names the field ("contract.parties"), or "" for a
+    // field scored outside "overall" (FUNSD's links): what withholding is fitted per
+    char field[64];
 } ds_eval_scored;
 
 typedef struct {

@@ -369,6 +369,10 @@ void ds_eval_set_free(ds_eval_set *s) {
     memset(s, 0, sizeof *s);
 }
 
+const char *ds_eval_pred_field_name(ds_eval_format f, const char *name) {
+    return f == DS_EVAL_KLEISTER && !strcmp(name, "party") ? "parties" : name;
+}
+
 int ds_gt_pred_convert(const ds_eval_set *truth, const json_t *obj, const char *where,
                        json_t **out) {
     *out = NULL;
