@@ -43,6 +43,9 @@ static const char *usage_text =
     "                      that maximised F1 here): extract, ingest and serve then output\n"
     "                      null for them and list them under \"withheld\"\n"
     "  --no-withhold       with --fit-calibration: confidences only, nothing withheld\n"
+    "  --withhold-z Z      how sure the fit must be that withholding helps: the withheld\n"
+    "                      values count as right as often as Wilson's interval at Z allows\n"
+    "                      (default 1.645, one-sided 95%; 0: the best F1 on these documents)\n"
     "  --decode-f32        decode with the model's f32 weights (default: bf16 copies of them,\n"
     "                      half the bytes a decoded token reads; the prefill stays f32)\n"
     "  --windows           read a document longer than one sequence in windows of pages and\n"
@@ -134,6 +137,7 @@ typedef struct {
     ds_eval_format format;
     ds_eval_opts opts;
     int worst, quiet, given_type, decode_f32, no_withhold;
+    double withhold_z;
     ds_decode_opts decode; // --spans-only, --windows and the constraint switches
     int date_order_given;  // --month-first or --day-first was given
 } eval_args;
@@ -141,6 +145,7 @@ typedef struct {
 static int parse_args(int argc, char **argv, eval_args *a) {
     memset(a, 0, sizeof *a);
     a->worst = 10;
+    a->withhold_z = DS_CALIB_WITHHOLD_Z;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         int has_val = i + 1 < argc;
@@ -161,6 +166,15 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             a->given_type = 1;
         } else if (strcmp(s, "--no-withhold") == 0) {
             a->no_withhold = 1;
+        } else if (strcmp(s, "--withhold-z") == 0 && has_val) {
+            char *end;
+            a->withhold_z = strtod(argv[++i], &end);
+            if (*end || !(a->withhold_z >= 0 && a->withhold_z <= 10)) {
+                fprintf(stderr,
+                        "docseek eval: --withhold-z takes a number from 0 to 10, not '%s'\n",
+                        argv[i]);
+                return 2;
+            }
         } else if (strcmp(s, "--decode-f32") == 0) {
             a->decode_f32 = 1;
         } else if (strcmp(s, "--spans-only") == 0) {
@@ -248,7 +262,8 @@ static int fit_calibration(ds_eval_report *rep, const eval_args *a) {
     ds_calibration c;
     int rc = ds_calib_fit(rep->scored, rep->n_scored, what, &c);
     if (rc) return rc;
-    if (!a->no_withhold) rc = ds_calib_fit_withhold(&c, rep->scored, rep->n_scored, rep->overall);
+    if (!a->no_withhold)
+        rc = ds_calib_fit_withhold(&c, rep->scored, rep->n_scored, rep->overall, a->withhold_z);
     if (rc) {
         ds_calib_free(&c);
         return rc;

@@ -22,7 +22,8 @@ static const char *usage_text =
     "usage: docseek extract FILE... [options]\n"
     "Reads each document (PDF or image; OCR where a page has no text layer) and prints\n"
     "its extraction as one JSON object a line: doc_type, fields (value as printed,\n"
-    "normalized, page, box in page points, confidence), pages, timings, model.\n"
+    "normalized, page, box in page points, confidence), pages, timings, model; withheld:\n"
+    "the values a calibration that withholds unsure ones took out of fields.\n"
     "  --type T        the document type (invoice, receipt, form, contract); default: the\n"
     "                  model names it\n" DS_CLI_EXTRACTOR_USAGE
     "  --pretty        indented JSON instead of one line per document\n" DS_CLI_INGEST_USAGE;

@@ -72,6 +72,12 @@ json_t *ds_result_json(const ds_result_info *ri, const json_t *pred, const ds_do
     json_object_set_new(o, "model", json_string(ri->model));
     json_t *w = json_object_get(pred, "windows");
     if (w) json_object_set(o, "windows", w);
+    // what a withholding calibration took out of fields, normalized as they are
+    json_t *held = json_deep_copy(json_object_get(pred, "withheld"));
+    if (held) {
+        normalize_fields(held, type, schemas);
+        json_object_set_new(o, "withheld", held);
+    }
     json_object_set(o, "type_confidence", json_object_get(pred, "confidence"));
     return o;
 }

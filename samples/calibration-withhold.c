@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,10 +31,19 @@ static double f1_of(long tp, long fp, long fn) {
     return 2 * tp + fp + fn ? 2.0 * (double)tp / (double)(2 * tp + fp + fn) : 0;
 }
 
+// The upper end of Wilson's score interval for a share of r in n at z (0: r / n).
+static double wilson_upper(long r, long n, double z) {
+    double p = (double)r / (double)n, z2n = z * z / (double)n;
+    return (p + z2n / 2 + z * sqrt(p * (1 - p) / (double)n + z2n / (4 * (double)n))) / (1 + z2n);
+}
+
 // The values of f below each candidate threshold: the field's distinct confidences and
 // one above them all. Picks the one maximising F1 given what the other fields take away
-// (tp, fp: the set's counts less those), the lower on ties.
-static void best_threshold(field_values *f, long tp, long fp, long fn) {
+// (tp, fp: the set's counts less those), the lower on ties. F1 is counted as if the
+// withheld values were right as often as the upper end of their share's interval at z:
+// 0 of 27 withheld answers of FUNSD's forms fitted at z = 0, and on the other forms the
+// same threshold took 5 right answers with 32 wrong ones, a loss at F1 0.12.
+static void best_threshold(field_values *f, long tp, long fp, long fn, double z) {
     double best = f1_of(tp, fp, fn);
     long cr = 0, cw = 0;
     f->below = 0, f->cut_right = f->cut_wrong = 0;
@@ -42,14 +52,15 @@ static void best_threshold(field_values *f, long tp, long fp, long fn) {
         for (; j < f->n && f->conf[j] == f->conf[i]; j++) cr += f->right[j], cw += !f->right[j];
         // withholding values i..j-1 too: below the next distinct confidence (or all)
         float below = j < f->n ? f->conf[j] : 2.0f;
-        double s = f1_of(tp - cr, fp - cw, fn + cr);
+        double r = wilson_upper(cr, cr + cw, z) * (double)(cr + cw), w = (double)(cr + cw) - r;
+        double s = 2 * ((double)tp - r) / (2 * ((double)tp - r) + (double)fp - w + (double)fn + r);
         if (s > best + 1e-12) best = s, f->below = below, f->cut_right = cr, f->cut_wrong = cw;
         i = j;
     }
 }
 
 int ds_calib_fit_withhold(ds_calibration *c, const ds_eval_scored *v, long n,
-                          ds_eval_counts overall) {
+                          ds_eval_counts overall, double z) {
     ds_eval_scored *s = malloc(sizeof *s * (size_t)(n ? n : 1));
     field_values *fv = calloc((size_t)(n ? n : 1), sizeof *fv);
     float *conf = malloc(sizeof *conf * (size_t)(n ? n : 1));
@@ -78,7 +89,7 @@ int ds_calib_fit_withhold(ds_calibration *c, const ds_eval_scored *v, long n,
             for (int o = 0; o < nf; o++)
                 if (o != k) tp -= fv[o].cut_right, fp -= fv[o].cut_wrong, fn += fv[o].cut_right;
             float was = fv[k].below;
-            best_threshold(&fv[k], tp, fp, fn);
+            best_threshold(&fv[k], tp, fp, fn, z);
             moved |= fv[k].below != was;
         }
         if (!moved) break;

@@ -60,9 +60,13 @@ int ds_calib_fit(const ds_eval_scored *v, long n, const char *fitted_on, ds_cali
 // scored values (overall: the set's counts they are part of). Per field with at least
 // DS_CALIB_MIN_VALUES values, the raw threshold that maximises the set's micro F1 (every
 // other field at its own), a few rounds over the fields; ties keep the lower threshold,
-// and a field that gains nothing withholds nothing (calibration-withhold.c).
+// and a field that gains nothing withholds nothing. Pessimistic at z > 0: the withheld
+// values count as right as often as the upper end of Wilson's interval at z says they
+// may be (calibration-withhold.c); z = 0 maximises the fitted set's F1 itself.
 int ds_calib_fit_withhold(ds_calibration *c, const ds_eval_scored *v, long n,
-                          ds_eval_counts overall);
+                          ds_eval_counts overall, double z);
+// eval --fit-calibration's z: one-sided 95%.
+#define DS_CALIB_WITHHOLD_Z 1.645
 // The raw threshold below which values of doc_type's field are withheld (0: none).
 double ds_calib_withhold_below(const ds_calibration *c, const char *doc_type, const char *field);
 int ds_calib_save(const ds_calibration *c, const char *path);

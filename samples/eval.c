@@ -335,8 +335,7 @@ static int score_field(score_ctx *cx, ds_eval_doc_result *dr, const char *doc_ty
         memcpy(sv->kind, pi[i].v->kind, sizeof sv->kind);
         sv->field[0] = 0;
         if (!aux)
-            snprintf(sv->field, sizeof sv->field, "%s.%s", doc_type,
-                     ds_eval_pred_field_name(cx->truth->format, name));
+            ds_eval_pred_field_key(cx->truth->format, doc_type, name, sv->field, sizeof sv->field);
     }
     // Wrong values side by side: the i-th unmatched prediction beside the i-th unmatched truth.
     for (int i = 0, k = 0; !rc && (i < np || k < nt);) {

@@ -93,6 +93,12 @@ int ds_form_entities_to_funsd(const json_t *pred, json_t **out) {
             json_t *e = json_pack("{s:s, s:s}", "text", text, "label", ds_form_entity_kinds[l][1]);
             json_t *box = json_object_get(it, "box");
             if (e && box && json_object_set(e, "box", box)) json_decref(e), e = NULL;
+            // the confidence and its source, for the evaluator's reliability and calibration
+            json_t *conf = json_object_get(it, "confidence"), *src = json_object_get(it, "source");
+            if (e && json_is_number(conf) && json_object_set(e, "confidence", conf))
+                json_decref(e), e = NULL;
+            if (e && json_is_string(src) && json_object_set(e, "source", src))
+                json_decref(e), e = NULL;
             if (!e || json_array_append_new(ents, e)) goto nomem;
         }
     }

@@ -7,6 +7,7 @@
 #include "samples/gt-formats.h"
 #include "core/error.h"
 #include "samples/eval-impl.h"
+#include "samples/form-entities.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -369,8 +370,15 @@ void ds_eval_set_free(ds_eval_set *s) {
     memset(s, 0, sizeof *s);
 }
 
-const char *ds_eval_pred_field_name(ds_eval_format f, const char *name) {
-    return f == DS_EVAL_KLEISTER && !strcmp(name, "party") ? "parties" : name;
+void ds_eval_pred_field_key(ds_eval_format f, const char *doc_type, const char *name, char *out,
+                            size_t n) {
+    if (f == DS_EVAL_KLEISTER && !strcmp(name, "party")) name = "parties";
+    for (int l = 0; f == DS_EVAL_FUNSD && l < 3; l++)
+        if (!strcmp(name, ds_form_entity_kinds[l][1])) {
+            snprintf(out, n, "form_entities.%s", ds_form_entity_kinds[l][0]);
+            return;
+        }
+    snprintf(out, n, "%s.%s", doc_type, name);
 }
 
 int ds_gt_pred_convert(const ds_eval_set *truth, const json_t *obj, const char *where,

@@ -18,9 +18,12 @@ void ds_eval_set_free(ds_eval_set *s);
 // Converts one prediction line of truth's format into docseek's {"doc_type", "fields"}
 // (*out a new reference). FUNSD: {"entities": [{"text", "label"}], "links": [[q, a]]};
 // CORD: {"parse": {...}}; Kleister: "parties" is read as "party". DS_E_FORMAT names where.
-// The name the extractor gives a field the format's truth names `name` (Kleister's
-// "party" is the contract schema's "parties"; every other name is its own).
-const char *ds_eval_pred_field_name(ds_eval_format f, const char *name);
+// "doc_type.field" as the extractor names a field the format's truth calls doc_type's
+// `name`: Kleister's "party" is the contract schema's "parties", FUNSD's form's
+// "question" form_entities' "questions"; every other name is its own. What a
+// calibration's withholding is keyed by.
+void ds_eval_pred_field_key(ds_eval_format f, const char *doc_type, const char *name, char *out,
+                            size_t n);
 int ds_gt_pred_convert(const ds_eval_set *truth, const json_t *obj, const char *where,
                        json_t **out);
 

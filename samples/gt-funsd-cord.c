@@ -170,11 +170,18 @@ int ds_gt_load_funsd(ds_eval_set *s, const char *dir) {
     return rc;
 }
 
-static int append_text(json_t *fields, const char *name, const char *text) {
+// Appends text to the list fields[name]; with the entity's confidence (a docseek
+// prediction's), as {"value", "confidence", "source"} so the evaluator can calibrate it.
+static int append_text(json_t *fields, const char *name, const char *text, const json_t *entity) {
     json_t *list = json_object_get(fields, name);
     if (!list) json_object_set_new(fields, name, list = json_array());
-    return json_array_append_new(list, json_string(text)) ? ds_error(DS_E_NOMEM, "out of memory")
-                                                          : 0;
+    json_t *conf = entity ? json_object_get(entity, "confidence") : NULL;
+    json_t *src = entity ? json_object_get(entity, "source") : NULL;
+    json_t *v = json_is_number(conf)
+                    ? json_pack("{s:s, s:O, s:s}", "value", text, "confidence", conf, "source",
+                                json_is_string(src) ? json_string_value(src) : "")
+                    : json_string(text);
+    return json_array_append_new(list, v) ? ds_error(DS_E_NOMEM, "out of memory") : 0;
 }
 
 int ds_gt_funsd_pred(const json_t *obj, const char *where, json_t **out) {
@@ -199,7 +206,7 @@ int ds_gt_funsd_pred(const json_t *obj, const char *where, json_t **out) {
                             "%s: entity %zu needs \"text\" and \"label\" (question, answer, header "
                             "or other)",
                             where, i);
-        if (strcmp(label, "other") && (rc = append_text(fields, label, text))) return rc;
+        if (strcmp(label, "other") && (rc = append_text(fields, label, text, e))) return rc;
     }
     json_array_foreach(links, i, e) {
         const char *q = json_string_value(json_array_get(e, 0));
@@ -209,7 +216,7 @@ int ds_gt_funsd_pred(const json_t *obj, const char *where, json_t **out) {
                             i);
         char *lt;
         if ((rc = link_text(q, a, &lt))) return rc;
-        if (lt) rc = append_text(fields, "links", lt);
+        if (lt) rc = append_text(fields, "links", lt, NULL);
         free(lt);
         if (rc) return rc;
     }
@@ -230,7 +237,7 @@ static int leaf(json_t *fields, const char *key, const json_t *v) {
     if (rc || !text) return rc;
     char *c = ds_norm_collapse(text);
     if (!c) rc = ds_error(DS_E_NOMEM, "out of memory");
-    if (!rc && c[0]) rc = append_text(fields, key, text); // str(v).strip() must not be empty
+    if (!rc && c[0]) rc = append_text(fields, key, text, NULL); // str(v).strip() must not be empty
     free(c);
     free(text);
     return rc;

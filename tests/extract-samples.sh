@@ -56,4 +56,16 @@ grep -q '"docseek_calibration": 1' "$W/cal.json"
 if "$D" extract $S --calibration "$W/none.json" samples/sets/receipt/receipt-200-00000.jpg \
     2>"$W/cal.err"; then exit 1; fi
 grep -q "NOENT: .*none.json" "$W/cal.err"
+# A calibration that withholds every receipt total: extract outputs it as null and
+# lists it under "withheld"; the other fields stay.
+cat >"$W/withhold.json" <<'JSON'
+{"docseek_calibration": 1, "curves": {"*": {"values": 10,
+ "steps (raw up to, right share, values)": [[1, 0.9, 10]]}},
+ "withhold": {"receipt.total": {"raw_below": 2, "values": 10}}}
+JSON
+"$D" extract $S --type receipt --calibration "$W/withhold.json" \
+    samples/sets/receipt/receipt-200-00000.jpg >"$W/withheld.json"
+grep -q '"total":null' "$W/withheld.json"
+grep -q '"withheld":{"total":{"value":' "$W/withheld.json"
+grep -q '"date":{"value":' "$W/withheld.json"
 echo "extract: the same F1 as the evaluator's model run; bad files are error lines, the rest goes on"

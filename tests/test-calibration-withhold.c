@@ -1,14 +1,20 @@
 // test-calibration-withhold.c: the fields a calibration withholds unsure values of.
 // - fitted on four fields (one always wrong, one wrong below a confidence, one always
-//   right, one of too few values): the F1 the fit reaches equals the best of every
-//   combination of thresholds tried by brute force, the always-wrong field is withheld
-//   whole, the always-right one and the small one not at all;
+//   right, one of too few values) at z = 0: the F1 the fit reaches equals the best of
+//   every combination of thresholds tried by brute force, the always-wrong field is
+//   withheld whole, the always-right one and the small one not at all; pessimistic
+//   (z = 1.645) it withholds a subset, the always-wrong field still whole;
 // - applied to an extraction: a single value below its field's threshold leaves null and
 //   goes to "withheld", a list loses only its unsure items, another type is untouched,
 //   confidences are calibrated in both places;
-// - saved and loaded the same; a bad entry is refused by name.
+// - saved and loaded the same; a bad entry is refused by name;
+// - keyed by the extractor's field names in every format; FUNSD entities keep their
+//   confidences through the conversion to FUNSD and back.
 #include "core/error.h"
 #include "samples/calibration.h"
+#include "samples/eval-impl.h"
+#include "samples/form-entities.h"
+#include "samples/gt-formats.h"
 #include "tests/test.h"
 
 #include <math.h>
@@ -61,7 +67,7 @@ DS_TEST(calibration_withhold_fit) {
     }
     ds_calibration c;
     DS_CHECK_INT_EQ(ds_calib_fit(v, n, "by hand", &c), 0);
-    DS_CHECK_INT_EQ(ds_calib_fit_withhold(&c, v, n, all), 0);
+    DS_CHECK_INT_EQ(ds_calib_fit_withhold(&c, v, n, all, 0), 0);
     const char *names[4] = {"receipt.address", "receipt.total", "receipt.date", "receipt.note"};
     float th[4];
     for (int f = 0; f < 4; f++) th[f] = (float)ds_calib_withhold_below(&c, "receipt", names[f] + 8);
@@ -92,6 +98,17 @@ DS_TEST(calibration_withhold_fit) {
     DS_CHECK(th[2] == 0);                 // always right
     DS_CHECK(th[3] == 0);                 // 5 values: too few to judge
     DS_CHECK_INT_EQ(c.n_withhold, 2);
+    // pessimistic (eval's z): withholds a subset of that, still every address (12 of 12
+    // wrong), and the F1 it reaches is between
+    DS_CHECK_INT_EQ(ds_calib_fit_withhold(&c, v, n, all, DS_CALIB_WITHHOLD_Z), 0);
+    float tz[4];
+    for (int f = 0; f < 4; f++) tz[f] = (float)ds_calib_withhold_below(&c, "receipt", names[f] + 8);
+    double got_z = f1_with(v, n, all, names, tz, 4);
+    printf("  at z %.3f: F1 %.4f; below: address %g, total %g, date %g, note %g\n",
+           DS_CALIB_WITHHOLD_Z, got_z, tz[0], tz[1], tz[2], tz[3]);
+    for (int f = 0; f < 4; f++) DS_CHECK(tz[f] <= th[f]);
+    DS_CHECK(tz[0] > 1);
+    DS_CHECK(got_z > before && got_z <= got);
     ds_calib_free(&c);
     return 0;
 }
@@ -108,7 +125,7 @@ DS_TEST(calibration_withhold_apply_save_load) {
     ds_eval_counts all = {20, 20, 20};
     ds_calibration c;
     DS_CHECK_INT_EQ(ds_calib_fit(v, n, "by hand", &c), 0);
-    DS_CHECK_INT_EQ(ds_calib_fit_withhold(&c, v, n, all), 0);
+    DS_CHECK_INT_EQ(ds_calib_fit_withhold(&c, v, n, all, 0), 0);
     double below = ds_calib_withhold_below(&c, "receipt", "total");
     printf("  total and items withheld below %g\n", below);
     DS_CHECK(fabs(below - 0.5) < 1e-6);
@@ -165,5 +182,39 @@ DS_TEST(calibration_withhold_apply_save_load) {
     fclose(f);
     DS_CHECK_INT_EQ(ds_calib_load(path, &back), DS_E_FORMAT);
     DS_CHECK(strstr(ds_errmsg(), "withhold 'total'") != NULL);
+    return 0;
+}
+
+// Withholding is keyed by the extractor's names, whatever the format's truth calls the
+// field; FUNSD's entities keep the confidence the extractor gave them, so the evaluator
+// can fit a calibration (and withholding) on forms too.
+DS_TEST(calibration_withhold_keys_and_funsd_confidences) {
+    char k[64];
+    ds_eval_pred_field_key(DS_EVAL_KLEISTER, "contract", "party", k, sizeof k);
+    DS_CHECK(!strcmp(k, "contract.parties"));
+    ds_eval_pred_field_key(DS_EVAL_FUNSD, "form", "question", k, sizeof k);
+    DS_CHECK(!strcmp(k, "form_entities.questions"));
+    ds_eval_pred_field_key(DS_EVAL_SROIE, "receipt", "total", k, sizeof k);
+    DS_CHECK(!strcmp(k, "receipt.total"));
+    json_t *pred = json_pack(
+        "{s:s, s:{s:[{s:s, s:i, s:[i, i, i, i], s:f, s:s}], s:[], s:[{s:s, s:i, s:[i, i, i, i]}]}}",
+        "doc_type", "form_entities", "fields", "questions", "value", "DATE:", "page", 1, "box", 50,
+        100, 90, 110, "confidence", 0.25, "source", "span", "headers", "answers", "value",
+        "4/19/74", "page", 1, "box", 120, 100, 170, 110);
+    json_t *funsd = NULL, *fields = NULL;
+    DS_CHECK_INT_EQ(ds_form_entities_to_funsd(pred, &funsd), 0);
+    DS_CHECK_INT_EQ(ds_gt_funsd_pred(funsd, "test", &fields), 0);
+    char *s = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
+    printf("  %s\n", s);
+    free(s);
+    json_t *q = json_array_get(json_object_get(json_object_get(fields, "fields"), "question"), 0);
+    DS_CHECK(fabs(json_number_value(json_object_get(q, "confidence")) - 0.25) < 1e-9);
+    DS_CHECK(!strcmp(json_string_value(json_object_get(q, "value")), "DATE:"));
+    // an entity without a confidence stays a plain string
+    json_t *a = json_array_get(json_object_get(json_object_get(fields, "fields"), "answer"), 0);
+    DS_CHECK(json_is_string(a));
+    json_decref(fields);
+    json_decref(funsd);
+    json_decref(pred);
     return 0;
 }
