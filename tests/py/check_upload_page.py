@@ -19,7 +19,15 @@ docseek, src, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
 os.chdir(src)
 invoice = "samples/sets/invoice/invoice-100-00000.pdf"
-common = ["--model", f"{src}/models/default.safetensors", "--schemas", f"{src}/samples/schemas"]
+# a calibration that withholds every value of a receipt: the page lists them, greyed
+calibration = os.path.join(work, "withhold.json")
+with open(calibration, "w") as f:
+    json.dump({"docseek_calibration": 1,
+               "curves": {"*": {"values": 10, "steps (raw up to, right share, values)": [[1, 0.9, 10]]}},
+               "withhold": {f"receipt.{k}": {"raw_below": 2}
+                            for k in ("company", "address", "date", "total")}}, f)
+common = ["--model", f"{src}/models/default.safetensors", "--schemas", f"{src}/samples/schemas",
+          "--calibration", calibration]
 port_file = os.path.join(work, "port")
 if os.path.exists(port_file):
     os.remove(port_file)
@@ -73,6 +81,8 @@ try:
         page.wait_for_selector("body[data-done='1']", timeout=60000)
         sent = req.value.url
         as_receipt = json.loads(page.inner_text("#json"))
+        greyed = page.eval_on_selector_all("#fields tbody tr.withheld",
+                                           "rs => rs.map(r => r.dataset.field)")
         browser.close()
     print(f"  {len(expected)} values from docseek extract, {len(shown)} rows shown, "
           f"{len(missing)} missing or different: {missing}")
@@ -80,16 +90,20 @@ try:
           f"{pixel}; status: {status}")
     print(f"  types offered {offered[1:]} (schemas {schemas}); chosen receipt + OCR always: "
           f"{sent.split('?')[1]} -> {as_receipt['doc_type']}, fields {sorted(as_receipt['fields'])}")
+    withheld = as_receipt.get("withheld", {})
+    print(f"  withheld {sorted(withheld)}, greyed rows {sorted(greyed)}")
     ok = (not missing and len(canvases) == want["pages"] and '"doc_type": "invoice"' in js
           and pixel[0] > 150 and pixel[1] < 110 and pixel[2] < 110)
     ok = (ok and offered[0] == "" and sorted(offered[1:]) == schemas
           and "type=receipt" in sent and "ocr=always" in sent
           and as_receipt["doc_type"] == "receipt"
-          and sorted(as_receipt["fields"]) == ["address", "company", "date", "total"])
+          and sorted(as_receipt["fields"]) == ["address", "company", "date", "total"]
+          and len(withheld) > 0 and sorted(greyed) == sorted(withheld)
+          and all(as_receipt["fields"][k] is None for k in withheld))
 finally:
     server.send_signal(signal.SIGTERM)
     rc = server.wait(timeout=60)
 print(f"  server exit {rc}; screenshot {os.path.join(work, 'upload-page.png')}")
 if not ok or rc != 0:
     sys.exit(1)
-print("upload page: the invoice's fields shown, its boxes drawn; the type and OCR chosen obeyed")
+print("upload page: the invoice's fields shown, its boxes drawn; the type and OCR chosen obeyed; withheld values greyed")
