@@ -48,8 +48,9 @@ static const char *usage_text =
     "                      (default 1.645, one-sided 95%; 0: the best F1 on these documents)\n"
     "  --decode-f32        decode with the model's f32 weights (default: bf16 copies of them,\n"
     "                      half the bytes a decoded token reads; the prefill stays f32)\n"
-    "  --windows           read a document longer than one sequence in windows of pages and\n"
-    "                      merge the answers (default: its first max_seq tokens only)\n"
+    "  --no-windows        read only the first max_seq tokens of a document longer than one\n"
+    "                      sequence (default: windows of pages and their answers merged, as\n"
+    "                      extract, ingest and serve read it)\n"
     "  --spans-only        a text, date or amount value is a run of the document's words or\n"
     "                      null, never text the model generates\n"
     "  --copy-constraint C what a generated value may be, to measure the constraint: run (a\n"
@@ -138,7 +139,7 @@ typedef struct {
     ds_eval_opts opts;
     int worst, quiet, given_type, decode_f32, no_withhold;
     double withhold_z;
-    ds_decode_opts decode; // --spans-only, --windows and the constraint switches
+    ds_decode_opts decode; // --spans-only, --no-windows and the constraint switches
     int date_order_given;  // --month-first or --day-first was given
 } eval_args;
 
@@ -146,6 +147,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     memset(a, 0, sizeof *a);
     a->worst = 10;
     a->withhold_z = DS_CALIB_WITHHOLD_Z;
+    a->decode.windows = 1; // score what extract, ingest and serve output
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         int has_val = i + 1 < argc;
@@ -181,6 +183,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             a->decode.spans_only = 1;
         } else if (strcmp(s, "--windows") == 0) {
             a->decode.windows = 1;
+        } else if (strcmp(s, "--no-windows") == 0) {
+            a->decode.windows = 0;
         } else if (strcmp(s, "--no-vision") == 0) {
             a->decode.no_vision = 1;
         } else if (strcmp(s, "--no-type-constraint") == 0) {

@@ -70,18 +70,22 @@ test "$a" = "$b"
 echo "one line per file, errors named, the evaluator's results"
 
 # A document longer than one sequence is read in windows by default, as extract and
-# serve read it (ingest once read only its first window): the same results as the
-# evaluator's run with --windows.
+# serve read it (ingest, and then eval, once read only its first window): the same
+# results as the evaluator's, which reads windows by default too; its --no-windows
+# first window alone scores otherwise.
 mkdir -p "$W/long"
 "$D" synth --type contract --count 1 --seed 9850 --family 48 --out "$W/long" >/dev/null
 "$D" ingest "$W/long" --out "$W/long.jsonl" $S $M --type contract 2>"$W/long.err" || true
 grep -q '"windows":[2-9]' "$W/long.jsonl" || { cat "$W/long.err"; echo "not read in windows"; exit 1; }
 a_long=$("$D" eval --gt "$W/long" $S --pred "$W/long.jsonl" --worst 0 | grep -E '^overall')
-b_long=$("$D" eval --gt "$W/long" $S $M --extractor model --given-type --windows --worst 0 |
+b_long=$("$D" eval --gt "$W/long" $S $M --extractor model --given-type --worst 0 |
   grep -E '^overall')
-echo "a long contract through ingest: $a_long"
+c_long=$("$D" eval --gt "$W/long" $S $M --extractor model --given-type --no-windows --worst 0 |
+  grep -E '^overall')
+echo "a long contract through ingest: $a_long; its first window alone: $c_long"
 test -n "$a_long"
 test "$a_long" = "$b_long"
+test "$a_long" != "$c_long"
 
 # A rerun adds nothing; --glob narrows what is read.
 cp "$W/clean.jsonl" "$W/again.jsonl"
