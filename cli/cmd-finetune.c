@@ -36,7 +36,8 @@ static const char *usage_text =
     "  --checkpoint FILE (default ADAPTER.ckpt); --checkpoint-every N (default 100)\n"
     "  --resume          continue from the checkpoint, bit for bit\n"
     "  --recompute       recompute LM layer activations in the backward (see train --help)\n"
-    "  --windows         train long documents on one of their windows (see train --help)\n"
+    "  --windows         train long documents on every one of their windows, as extract\n"
+    "                    reads them (train --windows: one window per document)\n"
     "  --stop-after N    stop this run after N steps (resume later)\n"
     "  --schemas DIR     document schemas (default samples/schemas)\n";
 
@@ -235,18 +236,20 @@ int ds_cmd_finetune(int argc, char **argv) {
         }
     }
     if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
-    d.windows = windows;
+    // the user's few documents: every window of a long one trains (one picked per document
+    // showed most of them without their values, which then trained as absent)
+    d.windows = d.every_window = windows;
     if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
     if (!rc) {
         DS_LOGI("finetune: rank %d, alpha %g, %s: %lld adapter parameters on %d documents%s%s",
                 l->rank, (double)l->alpha, l->experts ? "attention and experts" : "attention",
-                (long long)l->table.total, d.n - d.n_failed, init ? ", from " : "",
+                (long long)l->table.total, d.n_docs - d.n_failed, init ? ", from " : "",
                 init ? init : "");
         rc = ds_train_run(m, ctx, t, &d, &schemas, &o);
     }
     if (!rc)
         rc = record_training(l, &o, base, init, format, (const char **)dirs, n_dirs,
-                             d.n - d.n_failed, windows);
+                             d.n_docs - d.n_failed, windows);
     if (!rc) rc = ds_lora_save(l, m, out);
     if (!rc) printf("wrote %s (use it with --adapter, or merge it with --merge)\n", out);
     ds_dataset_free(&d);

@@ -160,9 +160,11 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 // graphics read by OCR, 5 OCR words ordered along the page's tilt.
 #define DS_SEQ_MAGIC     "DSSEQ10\n"
 #define DS_SEQ_MAGIC_LEN (sizeof DS_SEQ_MAGIC - 1)
+#define DS_MAX_WINDOWS   64 // windows of one document trained on
 
 typedef struct {
-    int32_t n, n_prefix, n_words, n_pages, doc_lo, doc_hi, img_size, pad;
+    // n_more: the windows after this one, cached beside it (every_window; else 0)
+    int32_t n, n_prefix, n_words, n_pages, doc_lo, doc_hi, img_size, n_more;
 } seq_header;
 
 // The arrays of a sequence, in file order: pointer, element size, count.
@@ -177,12 +179,12 @@ static void seq_fields(ds_seq *s, void **ptr[12], size_t size[12], size_t count[
     for (int i = 0; i < 12; i++) ptr[i] = p[i], size[i] = sz[i], count[i] = ct[i];
 }
 
-static int cache_write(const char *path, ds_seq *s, const uint8_t *px, int S) {
+static int cache_write(const char *path, ds_seq *s, const uint8_t *px, int S, int n_more) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
     if (!f) return ds_error(DS_E_IO, "dataset cache: cannot write %s: %s", tmp, strerror(errno));
-    seq_header h = {s->n, s->n_prefix, s->n_words, s->n_pages, s->doc_lo, s->doc_hi, S, 0};
+    seq_header h = {s->n, s->n_prefix, s->n_words, s->n_pages, s->doc_lo, s->doc_hi, S, n_more};
     int ok = fwrite(DS_SEQ_MAGIC, 1, DS_SEQ_MAGIC_LEN, f) == DS_SEQ_MAGIC_LEN &&
              fwrite(&h, sizeof h, 1, f) == 1;
     void **ptr[12];
@@ -199,8 +201,9 @@ static int cache_write(const char *path, ds_seq *s, const uint8_t *px, int S) {
     return 0;
 }
 
-// 1 when path held a valid entry (now in s / *px), 0 otherwise (a miss: rebuild).
-static int cache_read(const char *path, ds_seq *s, uint8_t **px, int S) {
+// 1 when path held a valid entry (now in s / *px, and its n_more), 0 otherwise (a miss:
+// rebuild).
+static int cache_read(const char *path, ds_seq *s, uint8_t **px, int S, int *n_more) {
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     char magic[DS_SEQ_MAGIC_LEN];
@@ -208,8 +211,10 @@ static int cache_read(const char *path, ds_seq *s, uint8_t **px, int S) {
     int ok = fread(magic, 1, DS_SEQ_MAGIC_LEN, f) == DS_SEQ_MAGIC_LEN &&
              memcmp(magic, DS_SEQ_MAGIC, DS_SEQ_MAGIC_LEN) == 0 && fread(&h, sizeof h, 1, f) == 1 &&
              h.n > 0 && h.n < (1 << 24) && h.n_words >= 0 && h.n_words < (1 << 24) &&
-             h.n_pages >= 0 && h.n_pages <= 64 && h.img_size == S;
+             h.n_pages >= 0 && h.n_pages <= 64 && h.img_size == S && h.n_more >= 0 &&
+             h.n_more < DS_MAX_WINDOWS;
     if (ok) ok = ds_seq_alloc(s, h.n, h.n_words, 0, 0) == 0;
+    if (ok) *n_more = h.n_more;
     if (ok) {
         s->n_prefix = h.n_prefix, s->n_pages = h.n_pages;
         s->doc_lo = h.doc_lo, s->doc_hi = h.doc_hi;
@@ -235,6 +240,14 @@ static int cache_read(const char *path, ds_seq *s, uint8_t **px, int S) {
 
 // ---- preparation
 
+// A long document's windows after its first (every_window), each an item of its own once
+// the documents are prepared.
+typedef struct {
+    int n;
+    ds_seq *seqs;
+    uint8_t **px;
+} more_windows;
+
 typedef struct {
     ds_dataset *d;
     const ds_model *m;
@@ -244,6 +257,8 @@ typedef struct {
     atomic_int next, cached, done;
     atomic_int n_span, n_near, n_gen; // values of the documents prepared now (not cached)
     atomic_int n_unseen, n_windowed;  // ... absent from their window; documents windowed
+    atomic_int n_items;               // sequences: documents, or their windows (every_window)
+    more_windows *more;               // (n) every_window: each document's further windows
 } prep_args;
 
 // The truth of a window starting at page p0 + 1: boxes on earlier pages dropped, the
@@ -270,15 +285,14 @@ static json_t *window_truth(const json_t *truth, int p0) {
     return t;
 }
 
-// A document longer than one sequence: trains on window key % n of its n windows,
-// rebuilt (d->seqs[i]) with the values that window does not show absent, the first
-// window too (otherwise a value on a later page would be generated there).
-static int pick_window(prep_args *a, const ds_doc *doc, const json_t *truth, uint64_t key,
-                       ds_seq *seq, ds_seq_info *info) {
-    if (ds_seq_read_whole(info, doc)) return 0;
-    int starts[64], n = 1, p0 = 0, kept = info->n_pages_kept, cut = info->last_page_cut, rc = 0;
+// The first pages of a long document's windows, as the extractor reads them: *n of them
+// (at most DS_MAX_WINDOWS). info is the first window's, as ds_seq_build left it.
+static int window_starts(prep_args *a, const ds_doc *doc, const ds_seq_info *info,
+                         int starts[DS_MAX_WINDOWS], int *n) {
+    int p0 = 0, kept = info->n_pages_kept, cut = info->last_page_cut, rc;
     starts[0] = 0;
-    while (n < 64 && (p0 = ds_window_next(p0, kept, cut)) < doc->n_pages) {
+    *n = 1;
+    while (*n < DS_MAX_WINDOWS && (p0 = ds_window_next(p0, kept, cut)) < doc->n_pages) {
         ds_doc sub = *doc;
         sub.pages = doc->pages + p0;
         sub.n_pages = doc->n_pages - p0;
@@ -286,26 +300,113 @@ static int pick_window(prep_args *a, const ds_doc *doc, const json_t *truth, uin
         ds_seq_info wi;
         if ((rc = ds_seq_build(a->m, a->schemas, &sub, NULL, &s, &wi))) return rc;
         ds_seq_free(&s);
-        starts[n++] = p0;
+        starts[(*n)++] = p0;
         kept = wi.n_pages_kept, cut = wi.last_page_cut;
     }
-    int w = (int)(key % (uint64_t)n);
-    if (w > 0) atomic_fetch_add(&a->n_windowed, 1);
+    return 0;
+}
+
+// The window from page p0 + 1 with its truth: the values it does not show absent, the
+// first window's too (otherwise a value on a later page would be generated there).
+static int build_window(prep_args *a, const ds_doc *doc, const json_t *truth, int p0, ds_seq *seq,
+                        ds_seq_info *info) {
     ds_doc sub = *doc;
-    sub.pages = doc->pages + starts[w];
-    sub.n_pages = doc->n_pages - starts[w];
-    json_t *wt = window_truth(truth, starts[w]);
+    sub.pages = doc->pages + p0;
+    sub.n_pages = doc->n_pages - p0;
+    json_t *wt = window_truth(truth, p0);
     if (!wt) return ds_error(DS_E_NOMEM, "dataset: out of memory");
-    ds_seq_free(seq);
-    rc = ds_seq_build_window(a->m, a->schemas, &sub, wt, 1, seq, info);
+    int rc = ds_seq_build_window(a->m, a->schemas, &sub, wt, 1, seq, info);
     json_decref(wt);
     return rc;
+}
+
+static void count_values(prep_args *a, const ds_seq_info *info) {
+    atomic_fetch_add(&a->n_span, info->n_values_span - info->n_values_near);
+    atomic_fetch_add(&a->n_near, info->n_values_near);
+    atomic_fetch_add(&a->n_gen, info->n_values_gen);
+    atomic_fetch_add(&a->n_unseen, info->n_values_unseen);
+}
+
+// The sequence's page pixels kept as bytes in *px (a quarter of the floats); s->pixels
+// freed.
+static int pixels_to_bytes(ds_seq *s, int S, uint8_t **px) {
+    *px = NULL;
+    if (S <= 0 || s->n_pages <= 0) return 0;
+    size_t npx = (size_t)s->n_pages * 3 * S * S;
+    *px = malloc(npx);
+    if (!*px) return ds_error(DS_E_NOMEM, "dataset: out of memory");
+    // back to bytes: the encoder input is (v / 255 - mean) / std with mean = std = 0.5
+    for (size_t j = 0; j < npx; j++) {
+        float v = (s->pixels[j] * 0.5f + 0.5f) * 255.0f;
+        (*px)[j] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
+    }
+    free(s->pixels);
+    s->pixels = NULL;
+    return 0;
+}
+
+// A document longer than one sequence, read in windows: it trains on window key % n of
+// its n windows, rebuilt in *seq; with every_window on all of them, the first in *seq
+// and the others in *more.
+static int prepare_windows(prep_args *a, const ds_doc *doc, const json_t *truth, uint64_t key,
+                           ds_seq *seq, ds_seq_info *info, more_windows *more) {
+    if (ds_seq_read_whole(info, doc)) return 0;
+    int starts[DS_MAX_WINDOWS], n, rc = window_starts(a, doc, info, starts, &n);
+    if (rc) return rc;
+    int w = a->d->every_window ? 0 : (int)(key % (uint64_t)n);
+    if (w > 0 || a->d->every_window) atomic_fetch_add(&a->n_windowed, 1);
+    ds_seq_free(seq);
+    if ((rc = build_window(a, doc, truth, starts[w], seq, info))) return rc;
+    if (!a->d->every_window) return 0;
+    int S = ds_cfg_use_vision(&a->m->cfg) ? a->m->cfg.img_size : 0;
+    more->seqs = calloc((size_t)n, sizeof(ds_seq));
+    more->px = calloc((size_t)n, sizeof(uint8_t *));
+    if (!more->seqs || !more->px) return ds_error(DS_E_NOMEM, "dataset: out of memory");
+    for (int k = 1; k < n; k++) {
+        ds_seq_info wi;
+        if ((rc = build_window(a, doc, truth, starts[k], &more->seqs[more->n], &wi))) return rc;
+        more->n++;
+        count_values(a, &wi);
+        atomic_fetch_add(&a->n_items, 1);
+        if ((rc = pixels_to_bytes(&more->seqs[more->n - 1], S, &more->px[more->n - 1]))) return rc;
+    }
+    return 0;
+}
+
+static void more_free(more_windows *more) {
+    for (int k = 0; k < more->n; k++) {
+        ds_seq_free(&more->seqs[k]);
+        free(more->px[k]);
+    }
+    free(more->seqs);
+    free(more->px);
+    memset(more, 0, sizeof *more);
+}
+
+// The cache files of a document's further windows: PATH.wK.
+static void more_path(char *buf, size_t cap, const char *cpath, int k) {
+    snprintf(buf, cap, "%s.w%d", cpath, k);
+}
+
+static int more_cache_read(const char *cpath, int n_more, int S, more_windows *more) {
+    more->seqs = calloc((size_t)n_more + 1, sizeof(ds_seq));
+    more->px = calloc((size_t)n_more + 1, sizeof(uint8_t *));
+    if (!more->seqs || !more->px) return 0;
+    char path[4200];
+    int unused;
+    for (int k = 1; k <= n_more; k++) {
+        more_path(path, sizeof path, cpath, k);
+        if (!cache_read(path, &more->seqs[k - 1], &more->px[k - 1], S, &unused)) return 0;
+        more->n++;
+    }
+    return 1;
 }
 
 static void prepare_one(prep_args *a, int i) {
     ds_dataset *d = a->d;
     const ds_model_cfg *cfg = &a->m->cfg;
     int S = ds_cfg_use_vision(cfg) ? cfg->img_size : 0;
+    more_windows *more = &a->more[i];
     struct stat st;
     char cpath[4096] = "";
     if (a->cache_dir && stat(d->doc_paths[i], &st) == 0) {
@@ -314,6 +415,7 @@ static void prepare_one(prep_args *a, int i) {
         k = fnv(k, &st.st_size, sizeof st.st_size);
         k = fnv(k, &st.st_mtime, sizeof st.st_mtime);
         if (d->windows) k = fnv(k, "windows", 7);
+        if (d->windows && d->every_window) k = fnv(k, "every", 5);
         if (d->truths) {
             char *t = json_dumps(d->truths[i], JSON_SORT_KEYS | JSON_COMPACT);
             if (t) k = fnv(k, t, strlen(t));
@@ -322,10 +424,18 @@ static void prepare_one(prep_args *a, int i) {
             k = fnv(k, &ts.st_mtime, sizeof ts.st_mtime);
         }
         snprintf(cpath, sizeof cpath, "%s/%016llx.seq", a->cache_dir, (unsigned long long)k);
-        if (cache_read(cpath, &d->seqs[i], &d->px[i], S)) {
-            d->ok[i] = 1;
-            atomic_fetch_add(&a->cached, 1);
-            return;
+        int n_more = 0;
+        if (cache_read(cpath, &d->seqs[i], &d->px[i], S, &n_more)) {
+            if (n_more == 0 || more_cache_read(cpath, n_more, S, more)) {
+                d->ok[i] = 1;
+                atomic_fetch_add(&a->cached, 1);
+                atomic_fetch_add(&a->n_items, 1 + more->n);
+                return;
+            }
+            more_free(more);
+            ds_seq_free(&d->seqs[i]);
+            free(d->px[i]);
+            d->px[i] = NULL;
         }
     }
     ds_ingest_opts io;
@@ -341,33 +451,26 @@ static void prepare_one(prep_args *a, int i) {
     ds_seq_info info;
     if (!rc) rc = ds_seq_build(a->m, a->schemas, doc, truth, &d->seqs[i], &info);
     if (!rc && d->windows)
-        rc = pick_window(a, doc, truth, fnv(7, d->doc_paths[i], strlen(d->doc_paths[i])),
-                         &d->seqs[i], &info);
-    if (!rc) {
-        atomic_fetch_add(&a->n_span, info.n_values_span - info.n_values_near);
-        atomic_fetch_add(&a->n_near, info.n_values_near);
-        atomic_fetch_add(&a->n_gen, info.n_values_gen);
-        atomic_fetch_add(&a->n_unseen, info.n_values_unseen);
-    }
-    if (!rc && S > 0 && d->seqs[i].n_pages > 0) {
-        ds_seq *s = &d->seqs[i];
-        size_t npx = (size_t)s->n_pages * 3 * S * S;
-        d->px[i] = malloc(npx);
-        if (!d->px[i]) rc = ds_error(DS_E_NOMEM, "dataset: out of memory");
-        // back to bytes: the encoder input is (v / 255 - mean) / std with mean = std = 0.5
-        for (size_t j = 0; !rc && j < npx; j++) {
-            float v = (s->pixels[j] * 0.5f + 0.5f) * 255.0f;
-            d->px[i][j] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
-        }
-        free(s->pixels);
-        s->pixels = NULL;
-    }
+        rc = prepare_windows(a, doc, truth, fnv(7, d->doc_paths[i], strlen(d->doc_paths[i])),
+                             &d->seqs[i], &info, more);
+    if (!rc) count_values(a, &info);
+    if (!rc) rc = pixels_to_bytes(&d->seqs[i], S, &d->px[i]);
     if (rc) {
         DS_LOGW("dataset: skipping %s: %s", d->doc_paths[i], ds_errmsg());
         if (d->seqs[i].ids) ds_seq_free(&d->seqs[i]);
+        more_free(more);
     } else {
         d->ok[i] = 1;
-        if (cpath[0]) cache_write(cpath, &d->seqs[i], d->px[i], S);
+        atomic_fetch_add(&a->n_items, 1);
+        if (cpath[0]) {
+            char path[4200];
+            for (int k = 1; k <= more->n; k++) {
+                more_path(path, sizeof path, cpath, k);
+                cache_write(path, &more->seqs[k - 1], more->px[k - 1], S, 0);
+            }
+            // the first window last: it names the others, so a reader finds them whole
+            cache_write(cpath, &d->seqs[i], d->px[i], S, more->n);
+        }
     }
     json_decref(truth);
     ds_doc_free(doc);
@@ -384,6 +487,44 @@ static void *prep_thread(void *p) {
     }
     ds_ingest_thread_cleanup();
     return NULL;
+}
+
+// Every window an item of its own (every_window): the arrays grow by the further windows,
+// each after its document's first, sharing its path and truth. more's arrays are freed,
+// their sequences moved.
+static int flatten_windows(ds_dataset *d, more_windows *more) {
+    int n = d->n, nomem = 0;
+    for (int i = 0; i < d->n; i++) n += more[i].n;
+    if (n == d->n) return 0;
+    char **paths = calloc((size_t)n, sizeof(char *));
+    char **tpaths = d->truth_paths ? calloc((size_t)n, sizeof(char *)) : NULL;
+    json_t **truths = d->truths ? calloc((size_t)n, sizeof(json_t *)) : NULL;
+    ds_seq *seqs = calloc((size_t)n, sizeof(ds_seq));
+    uint8_t **px = calloc((size_t)n, sizeof(uint8_t *));
+    int *ok = calloc((size_t)n, sizeof(int));
+    if (!paths || !seqs || !px || !ok || (d->truth_paths && !tpaths) || (d->truths && !truths)) {
+        free(paths), free(tpaths), free(truths), free(seqs), free(px), free(ok);
+        for (int i = 0; i < d->n; i++) more_free(&more[i]);
+        return ds_error(DS_E_NOMEM, "dataset: out of memory");
+    }
+    for (int i = 0, j = 0; i < d->n; i++) {
+        for (int k = -1; k < more[i].n; k++, j++) {
+            paths[j] = k < 0 ? d->doc_paths[i] : strdup(d->doc_paths[i]);
+            if (tpaths) tpaths[j] = k < 0 ? d->truth_paths[i] : strdup(d->truth_paths[i]);
+            if (truths) truths[j] = k < 0 ? d->truths[i] : json_incref(d->truths[i]);
+            nomem |= !paths[j] || (tpaths && !tpaths[j]);
+            seqs[j] = k < 0 ? d->seqs[i] : more[i].seqs[k];
+            px[j] = k < 0 ? d->px[i] : more[i].px[k];
+            ok[j] = k < 0 ? d->ok[i] : 1;
+        }
+        free(more[i].seqs);
+        free(more[i].px);
+    }
+    free(d->doc_paths), free(d->truth_paths), free(d->truths), free(d->seqs), free(d->px);
+    free(d->ok);
+    d->doc_paths = paths, d->truth_paths = tpaths, d->truths = truths;
+    d->seqs = seqs, d->px = px, d->ok = ok, d->n = n;
+    return nomem ? ds_error(DS_E_NOMEM, "dataset: out of memory") : 0;
 }
 
 int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *schemas,
@@ -411,6 +552,8 @@ int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *sc
         return ds_error(DS_E_IO, "dataset: cannot create cache folder %s: %s", cache_dir,
                         strerror(errno));
     if (n_threads < 1) n_threads = 1;
+    a.more = calloc((size_t)d->n + 1, sizeof(more_windows));
+    if (!a.more) return ds_error(DS_E_NOMEM, "dataset: out of memory");
     pthread_t th[64];
     int started = 0;
     for (int t = 1; t < n_threads && t < 64; t++)
@@ -419,15 +562,24 @@ int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *sc
     for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
     d->n_failed = 0;
     for (int i = 0; i < d->n; i++) d->n_failed += !d->ok[i];
+    d->n_docs = d->n;
     d->n_cached = atomic_load(&a.cached);
     d->seconds = ds_time_s() - t0;
     if (d->n_cached < d->n)
         DS_LOGI("dataset: values of the %d documents prepared now: %d point at a run of their "
                 "words, %d at a near run (OCR spelling, date format), %d generated, %d absent "
-                "from the window read (%d documents train on a later window)",
+                "from the window read (%d documents %s)",
                 d->n - d->n_cached, atomic_load(&a.n_span), atomic_load(&a.n_near),
-                atomic_load(&a.n_gen), atomic_load(&a.n_unseen), atomic_load(&a.n_windowed));
-    return d->n_failed == d->n ? ds_error(DS_E_INVAL, "dataset: no document could be prepared") : 0;
+                atomic_load(&a.n_gen), atomic_load(&a.n_unseen), atomic_load(&a.n_windowed),
+                d->every_window ? "train on every window" : "train on a later window");
+    int rc = flatten_windows(d, a.more);
+    free(a.more);
+    if (rc) return rc;
+    if (d->n > d->n_docs)
+        DS_LOGI("dataset: %d documents, %d sequences: every window of a long one", d->n_docs,
+                atomic_load(&a.n_items));
+    return d->n_failed == d->n_docs ? ds_error(DS_E_INVAL, "dataset: no document could be prepared")
+                                    : 0;
 }
 
 ds_seq ds_dataset_seq(const ds_dataset *d, int i, float *buf, int img_size) {

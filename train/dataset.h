@@ -28,6 +28,11 @@ typedef struct {
     // extractor reads them), picked by its path; values the window does not show
     // are absent there (ds_seq_build_window). Set before ds_dataset_prepare.
     int windows;
+    // With windows: every window of a long document is a sequence of its own, so n
+    // grows past the documents' count (finetuning on a few documents, which a single
+    // window would mostly show without their values). Set before ds_dataset_prepare.
+    int every_window;
+    int n_docs; // documents, as n counted them before ds_dataset_prepare
 } ds_dataset;
 
 // Lists the documents with truth in dirs (not recursive), sorted by path.
@@ -42,7 +47,8 @@ int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_
 int ds_dataset_open(const char *format, const char *const *dirs, int n_dirs,
                     const char *schemas_dir, ds_dataset *out);
 // Prepares every document for model m on n_threads threads, through the cache folder
-// (created; NULL: no cache). A document that fails is logged and skipped.
+// (created; NULL: no cache). A document that fails is logged and skipped. Once per
+// dataset: with every_window, n then counts sequences (n_docs the documents).
 int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *schemas,
                        int n_threads, const char *cache_dir);
 // A sequence ready for ds_batch_pack: pixels expanded into buf (n_pages * 3 * S * S floats,
