@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "fusion/extract.h"
 #include "ingest/ingest.h"
 #include "train/loop.h"
 
@@ -23,8 +24,14 @@ static const char *usage_text =
     "                    cord, funsd (the formats docseek eval reads; FUNSD's entities\n"
     "                    train the form_entities type)\n"
     "  --data DIR        labelled documents (NAME.pdf/.png/... beside NAME.json)\n"
+    "  --rehearse DIR    documents of the kinds the model already reads (docseek format,\n"
+    "                    e.g. from docseek synth), trained beside --data so that the\n"
+    "                    adapter keeps reading them (a few documents alone overfit)\n"
     "  --rank N          adapter rank (default 16); --alpha X (default 32)\n"
-    "  --init-adapter F  go on training adapter F (its rank and layers) instead of a new one\n"
+    "  --init-adapter F  go on training adapter F (its rank and layers) instead of a new one;\n"
+    "                    documents all of one type go on training the model's adapter for\n"
+    "                    it (MODEL.TYPE.lora.safetensors) when it has one, unless --fresh\n"
+    "  --fresh           a new adapter even so\n"
     "  --experts         adapters on the feed-forward too: the dense layers, the shared\n"
     "                    experts and every routed expert (default: attention only)\n"
     "  --steps N         (default 300); --batch N (4); --lr X (1e-3); --warmup N (20)\n"
@@ -45,20 +52,23 @@ static const char *usage_text =
 // command's settings, the data, and for one trained further (--init-adapter) what made
 // its starting point. The adapter's recipe scripts are then not the only record.
 static int record_training(ds_lora *l, const ds_train_opts *o, const char *base, const char *init,
-                           const char *format, const char **dirs, int n_dirs, int documents,
-                           int windows) {
+                           const char *format, const char **dirs, int n_dirs, const char **rehearse,
+                           int n_rehearse, int documents, int windows) {
     json_t *tr = json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:i, s:i, s:I, s:b}", "command",
                            "docseek finetune --lora", "model", base, "format", format, "steps",
                            o->steps, "batch", o->batch, "lr", (double)o->lr, "warmup", o->warmup,
                            "documents", documents, "seed", (json_int_t)o->seed, "windows", windows);
-    json_t *dj = json_array();
-    if (!tr || !dj) {
+    json_t *dj = json_array(), *rj = json_array();
+    if (!tr || !dj || !rj) {
         json_decref(tr);
         json_decref(dj);
+        json_decref(rj);
         return ds_error(DS_E_NOMEM, "finetune: out of memory");
     }
     for (int i = 0; i < n_dirs; i++) json_array_append_new(dj, json_string(dirs[i]));
+    for (int i = 0; i < n_rehearse; i++) json_array_append_new(rj, json_string(rehearse[i]));
     json_object_set_new(tr, "data", dj);
+    json_object_set_new(tr, "rehearse", rj);
     if (init) {
         json_t *prev = l->training ? json_loads(l->training, 0, NULL) : NULL;
         json_object_set_new(
@@ -73,12 +83,29 @@ static int record_training(ds_lora *l, const ds_train_opts *o, const char *base,
     return 0;
 }
 
+// The document type every one of d's documents is labelled with, into buf; NULL when
+// they are of several (or a truth cannot be read: the dataset reports that later).
+static const char *one_doc_type(const ds_dataset *d, char *buf, size_t cap) {
+    buf[0] = 0;
+    for (int i = 0; i < d->n; i++) {
+        json_t *t = d->truths && d->truths[i] ? json_incref(d->truths[i])
+                                              : json_load_file(d->truth_paths[i], 0, NULL);
+        const char *type = json_string_value(json_object_get(t, "doc_type"));
+        int same = type && (i == 0 || !strcmp(buf, type));
+        if (same && i == 0) snprintf(buf, cap, "%s", type);
+        json_decref(t);
+        if (!same) return NULL;
+    }
+    return buf[0] ? buf : NULL;
+}
+
 int ds_cmd_finetune(int argc, char **argv) {
-    const char *dirs[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
+    const char *dirs[64], *rehearse[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
     const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *init = NULL;
-    int n_dirs = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2, resume = 0;
+    int n_dirs = 0, n_rehearse = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2,
+        resume = 0;
     const char *device = "auto";
-    int experts = 0, windows = 0;
+    int experts = 0, windows = 0, fresh = 0, shape_given = 0;
     float alpha = 32;
     ds_train_opts o;
     ds_train_opts_default(&o);
@@ -110,7 +137,11 @@ int ds_cmd_finetune(int argc, char **argv) {
             continue;
         }
         if (!strcmp(a, "--experts")) {
-            experts = 1;
+            experts = shape_given = 1;
+            continue;
+        }
+        if (!strcmp(a, "--fresh")) {
+            fresh = 1;
             continue;
         }
         if (!strcmp(a, "--help")) {
@@ -125,6 +156,8 @@ int ds_cmd_finetune(int argc, char **argv) {
         char *end = NULL;
         if (!strcmp(a, "--data") && n_dirs < 64)
             dirs[n_dirs++] = v;
+        else if (!strcmp(a, "--rehearse") && n_rehearse < 64)
+            rehearse[n_rehearse++] = v;
         else if (!strcmp(a, "--out"))
             out = v;
         else if (!strcmp(a, "--model"))
@@ -148,9 +181,9 @@ int ds_cmd_finetune(int argc, char **argv) {
         else if (!strcmp(a, "--eval"))
             o.eval_dir = v;
         else if (!strcmp(a, "--rank"))
-            rank = (int)strtol(v, &end, 10);
+            rank = (int)strtol(v, &end, 10), shape_given = 1;
         else if (!strcmp(a, "--alpha"))
-            alpha = strtof(v, &end);
+            alpha = strtof(v, &end), shape_given = 1;
         else if (!strcmp(a, "--steps"))
             o.steps = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--batch"))
@@ -221,6 +254,30 @@ int ds_cmd_finetune(int argc, char **argv) {
     ds_trainer *t = NULL;
     ds_dataset d;
     memset(&d, 0, sizeof d);
+    if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
+    // documents of one type the model has an adapter for go on training that adapter: at
+    // inference an adapter named with --adapter replaces the type's own
+    char own[4096], type[64];
+    if (!rc && !init && !fresh && one_doc_type(&d, type, sizeof type)) {
+        ds_type_adapter_path(base, type, own, sizeof own);
+        if (access(own, F_OK) == 0) {
+            init = own;
+            DS_LOGI("finetune: the documents are %s documents: going on training the model's "
+                    "%s adapter (--fresh for a new one)",
+                    type, type);
+        }
+    }
+    if (!rc && init && shape_given)
+        DS_LOGW("finetune: --rank, --alpha and --experts do not apply: %s keeps its own", init);
+    if (!rc && n_rehearse) {
+        ds_dataset r;
+        rc = ds_dataset_scan(rehearse, n_rehearse, &r);
+        if (!rc) {
+            DS_LOGI("finetune: %d documents to adapt to, %d rehearsed", d.n, r.n);
+            rc = ds_dataset_append(&d, &r);
+            if (rc) ds_dataset_free(&r);
+        }
+    }
     // a new adapter (B zero: changes nothing yet), or one to go on from (its rank and
     // layers: a form_entities adapter adapted to the user's forms)
     if (!rc)
@@ -235,7 +292,6 @@ int ds_cmd_finetune(int argc, char **argv) {
             DS_LOGW("finetune: --resume but no checkpoint %s: starting at step 0", ckpt);
         }
     }
-    if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
     // the user's few documents: every window of a long one trains (one picked per document
     // showed most of them without their values, which then trained as absent)
     d.windows = d.every_window = windows;
@@ -248,7 +304,7 @@ int ds_cmd_finetune(int argc, char **argv) {
         rc = ds_train_run(m, ctx, t, &d, &schemas, &o);
     }
     if (!rc)
-        rc = record_training(l, &o, base, init, format, (const char **)dirs, n_dirs,
+        rc = record_training(l, &o, base, init, format, dirs, n_dirs, rehearse, n_rehearse,
                              d.n_docs - d.n_failed, windows);
     if (!rc) rc = ds_lora_save(l, m, out);
     if (!rc) printf("wrote %s (use it with --adapter, or merge it with --merge)\n", out);

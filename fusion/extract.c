@@ -164,13 +164,17 @@ void ds_extractor_free(ds_extractor *x) {
 // as they are for every other document. One the model routes itself is read with the
 // base weights throughout: an adapter changes the prefill, so switching once the model
 // has named the type would cost a second prefill.
-static int type_adapters(ds_extractor *x, const char *model_path) {
+void ds_type_adapter_path(const char *model_path, const char *doc_type, char *buf, size_t cap) {
     size_t n = strlen(model_path), ne = strlen(".safetensors");
     if (n >= ne && !strcmp(model_path + n - ne, ".safetensors")) n -= ne;
+    snprintf(buf, cap, "%.*s.%s.lora.safetensors", (int)n, model_path, doc_type);
+}
+
+static int type_adapters(ds_extractor *x, const char *model_path) {
     for (int s = 0; s < x->schemas->n && x->n_type_lora < DS_EXTRACT_TYPE_ADAPTERS; s++) {
         const ds_schema *sc = &x->schemas->schemas[s];
         char path[4096];
-        snprintf(path, sizeof path, "%.*s.%s.lora.safetensors", (int)n, model_path, sc->doc_type);
+        ds_type_adapter_path(model_path, sc->doc_type, path, sizeof path);
         if (access(path, F_OK) != 0) continue;
         int rc = ds_lora_load(path, x->m, &x->type_lora[x->n_type_lora]);
         if (rc) return rc;

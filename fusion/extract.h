@@ -32,6 +32,9 @@ typedef struct {
     int no_type_adapters;         // 1: ignore MODEL.TYPE.lora.safetensors beside the model
     ds_decode_opts opts;          // decoding options
 } ds_extractor_cfg;
+// The adapter of doc_type beside model_path: MODEL.TYPE.lora.safetensors (models/
+// default.safetensors, receipt: models/default.receipt.lora.safetensors), into buf.
+void ds_type_adapter_path(const char *model_path, const char *doc_type, char *buf, size_t cap);
 // Type adapters (MODEL.TYPE.lora.safetensors) that ds_extractor_open loads at most.
 #define DS_EXTRACT_TYPE_ADAPTERS 8
 // Loads the model (with its adapter, bf16 decode copies and calibration), the schemas

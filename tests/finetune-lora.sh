@@ -95,6 +95,22 @@ test "$inv_named" != "$inv"
 test -n "$routed"
 test "$routed_beside" = "$routed"
 echo "an invoice adapter beside the model reads invoices named so; routed documents unchanged"
+# Invoices finetuned on a model with an invoice adapter go on training that adapter (one
+# named at inference replaces the type's own), unless --fresh; --rehearse mixes other
+# documents in, and the adapter's record names them.
+"$D" finetune --lora --model "$W/inv.safetensors" --data "$W/eval" --rehearse "$W/data" \
+    --out "$W/adt.safetensors" --steps 2 --batch 2 --lr 1e-2 --cache "$W/cache" $S 2>"$W/adt.log"
+grep -q "going on training the model's invoice adapter" "$W/adt.log"
+grep -q "2 documents to adapt to, 6 rehearsed" "$W/adt.log"
+grep -q "adapter parameters on 8 documents" "$W/adt.log"
+training "$W/adt.safetensors" >"$W/adt.training"
+grep -q "\"init\":{\"adapter\":\"$W/inv.invoice.lora.safetensors\"" "$W/adt.training"
+grep -q "\"rehearse\":\\[\"$W/data\"\\]" "$W/adt.training"
+"$D" finetune --lora --fresh --model "$W/inv.safetensors" --data "$W/eval" --rank 4 \
+    --out "$W/adf.safetensors" --steps 2 --batch 2 --lr 1e-2 --cache "$W/cache" $S 2>"$W/adf.log"
+! grep -q "going on training" "$W/adf.log"
+! training "$W/adf.safetensors" | grep -q '"init"'
+echo "finetuning invoices goes on with the model's invoice adapter, --fresh starts anew"
 # Adapters on the experts too: trained, reloaded for extraction and merged; resuming
 # an attention-only checkpoint as an experts adapter is refused by name.
 "$D" finetune --lora --experts --model "$W/base.safetensors" --data "$W/data" \

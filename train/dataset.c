@@ -146,6 +146,38 @@ int ds_dataset_open(const char *format, const char *const *dirs, int n_dirs,
     return ds_dataset_from_gt(fmt, dirs[0], schemas_dir, out);
 }
 
+int ds_dataset_append(ds_dataset *d, ds_dataset *more) {
+    int n = d->n + more->n;
+    char **paths = calloc((size_t)n + 1, sizeof(char *));
+    char **tpaths = calloc((size_t)n + 1, sizeof(char *));
+    json_t **truths = calloc((size_t)n + 1, sizeof(json_t *));
+    ds_seq *seqs = calloc((size_t)n + 1, sizeof(ds_seq));
+    uint8_t **px = calloc((size_t)n + 1, sizeof(uint8_t *));
+    int *ok = calloc((size_t)n + 1, sizeof(int));
+    if (!paths || !tpaths || !truths || !seqs || !px || !ok) {
+        free(paths), free(tpaths), free(truths), free(seqs), free(px), free(ok);
+        return ds_error(DS_E_NOMEM, "dataset: out of memory");
+    }
+    const ds_dataset *from[2] = {d, more};
+    for (int s = 0, j = 0; s < 2; s++)
+        for (int i = 0; i < from[s]->n; i++, j++) {
+            paths[j] = from[s]->doc_paths[i];
+            if (from[s]->truth_paths) tpaths[j] = from[s]->truth_paths[i];
+            if (from[s]->truths) truths[j] = from[s]->truths[i];
+        }
+    for (int s = 0; s < 2; s++) {
+        ds_dataset *x = s ? more : d;
+        free(x->doc_paths), free(x->truth_paths), free(x->truths), free(x->seqs), free(x->px);
+        free(x->ok);
+    }
+    int windows = d->windows, every = d->every_window;
+    memset(more, 0, sizeof *more);
+    memset(d, 0, sizeof *d);
+    d->n = n, d->doc_paths = paths, d->truth_paths = tpaths, d->truths = truths;
+    d->seqs = seqs, d->px = px, d->ok = ok, d->windows = windows, d->every_window = every;
+    return 0;
+}
+
 // ---- the cache
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
@@ -416,7 +448,7 @@ static void prepare_one(prep_args *a, int i) {
         k = fnv(k, &st.st_mtime, sizeof st.st_mtime);
         if (d->windows) k = fnv(k, "windows", 7);
         if (d->windows && d->every_window) k = fnv(k, "every", 5);
-        if (d->truths) {
+        if (d->truths && d->truths[i]) {
             char *t = json_dumps(d->truths[i], JSON_SORT_KEYS | JSON_COMPACT);
             if (t) k = fnv(k, t, strlen(t));
             free(t);
@@ -444,8 +476,8 @@ static void prepare_one(prep_args *a, int i) {
     io.no_pixels = S == 0;
     ds_doc *doc = NULL;
     json_error_t jerr;
-    json_t *truth =
-        d->truths ? json_incref(d->truths[i]) : json_load_file(d->truth_paths[i], 0, &jerr);
+    json_t *truth = d->truths && d->truths[i] ? json_incref(d->truths[i])
+                                              : json_load_file(d->truth_paths[i], 0, &jerr);
     int rc = truth ? ds_ingest_file(d->doc_paths[i], &io, &doc)
                    : ds_error(DS_E_FORMAT, "%s:%d: %s", d->truth_paths[i], jerr.line, jerr.text);
     ds_seq_info info;
@@ -510,9 +542,10 @@ static int flatten_windows(ds_dataset *d, more_windows *more) {
     for (int i = 0, j = 0; i < d->n; i++) {
         for (int k = -1; k < more[i].n; k++, j++) {
             paths[j] = k < 0 ? d->doc_paths[i] : strdup(d->doc_paths[i]);
-            if (tpaths) tpaths[j] = k < 0 ? d->truth_paths[i] : strdup(d->truth_paths[i]);
+            const char *tp = tpaths ? d->truth_paths[i] : NULL; // NULL: truth in memory
+            if (tp) tpaths[j] = k < 0 ? d->truth_paths[i] : strdup(tp);
             if (truths) truths[j] = k < 0 ? d->truths[i] : json_incref(d->truths[i]);
-            nomem |= !paths[j] || (tpaths && !tpaths[j]);
+            nomem |= !paths[j] || (tp && !tpaths[j]);
             seqs[j] = k < 0 ? d->seqs[i] : more[i].seqs[k];
             px[j] = k < 0 ? d->px[i] : more[i].px[k];
             ok[j] = k < 0 ? d->ok[i] : 1;

@@ -16,7 +16,7 @@
 
 typedef struct {
     int n;
-    char **doc_paths, **truth_paths; // truth_paths NULL when truths are in memory
+    char **doc_paths, **truth_paths; // truth_paths (or an item of it) NULL: truth in memory
     json_t **truths;                 // (n) truth objects read from a public format, or NULL
     ds_seq *seqs;                    // prepared sequences; pixels NULL (see px)
     uint8_t **px;                    // (n) page pixels as bytes, (n_pages, 3, S, S), or NULL
@@ -46,6 +46,9 @@ int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_
 // scans every folder, another format (sroie, kleister, cord, ...) reads exactly one.
 int ds_dataset_open(const char *format, const char *const *dirs, int n_dirs,
                     const char *schemas_dir, ds_dataset *out);
+// Moves more's documents (not yet prepared, either kind of truth) to the end of d's;
+// more is left empty.
+int ds_dataset_append(ds_dataset *d, ds_dataset *more);
 // Prepares every document for model m on n_threads threads, through the cache folder
 // (created; NULL: no cache). A document that fails is logged and skipped. Once per
 // dataset: with every_window, n then counts sequences (n_docs the documents).
