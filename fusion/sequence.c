@@ -311,8 +311,8 @@ static int is_choice(ds_field_type t) {
 }
 
 // One value of a field: pointers when it is a run of words (and pointers are on),
-// else generated tokens + [eov]; or, with unseen_null, nothing (returns 1: the caller
-// writes the field as absent) when it is no run of this window's words.
+// else generated tokens + [eov]; or, with unseen_null, nothing when it is no run of this
+// window's words (returns 1: the caller writes the field as absent; 2: ... with no loss).
 static int push_value(builder *b, const ds_model *m, const word_ref *words, int n_words,
                       const char *text, const json_t *boxes, ds_field_type type, int unseen_null,
                       ds_seq_info *info) {
@@ -349,6 +349,10 @@ static int push_value(builder *b, const ds_model *m, const word_ref *words, int 
         return 0;
     }
     if (!is_choice(type) && unseen_null && m->cfg.copy_pointer) {
+        if (unseen_null == DS_UNSEEN_SKIPPED) {
+            info->n_values_skipped++;
+            return 2;
+        }
         info->n_values_unseen++;
         return 1;
     }
@@ -523,7 +527,9 @@ int ds_seq_build_window(const ds_model *m, const ds_schema_set *schemas, const d
                 json_t *one = json_is_string(v) ? json_pack("[O]", v) : NULL; // a lone item
                 const json_t *items = one ? one : v;
                 int own_box = json_array_size(fb) == json_array_size(items);
-                int skip_unseen = unseen_null || fd->type == DS_FIELD_TEXT_LIST;
+                int skip_unseen = unseen_null                      ? unseen_null
+                                  : fd->type == DS_FIELD_TEXT_LIST ? DS_UNSEEN_ABSENT
+                                                                   : DS_UNSEEN_GENERATE;
                 int pushed = 0;
                 size_t i;
                 json_t *item;
@@ -543,7 +549,7 @@ int ds_seq_build_window(const ds_model *m, const ds_schema_set *schemas, const d
             } else {
                 const char *txt = value_text(v, buf, sizeof buf);
                 rc = txt ? push_value(&b, m, words, nw, txt, fb, fd->type, unseen_null, info) : 1;
-                if (rc == 1) rc = push(&b, DS_TOK_NULLV, 1, DS_ROLE_ANSWER);
+                if (rc == 1 || rc == 2) rc = push(&b, DS_TOK_NULLV, rc == 1, DS_ROLE_ANSWER);
             }
         }
         if (rc || (rc = push(&b, DS_TOK_EOS, 1, DS_ROLE_ANSWER))) goto fail;

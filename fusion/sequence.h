@@ -25,13 +25,24 @@
 typedef struct {
     int n_words, n_words_kept; // document words, and those that fit the sequence
     int n_pages_kept;
-    int last_page_cut;   // 1: the last kept page lost words (the budget ran out on it)
-    int n_values;        // values in the truth
-    int n_values_span;   // ... found as a run of document words (pointer targets)
-    int n_values_gen;    // ... generated instead
-    int n_values_near;   // ... pointing at a near run, not an exact one (of n_values_span)
-    int n_values_unseen; // ... absent from a window's words, written as absent (unseen_null)
+    int last_page_cut;    // 1: the last kept page lost words (the budget ran out on it)
+    int n_values;         // values in the truth
+    int n_values_span;    // ... found as a run of document words (pointer targets)
+    int n_values_gen;     // ... generated instead
+    int n_values_near;    // ... pointing at a near run, not an exact one (of n_values_span)
+    int n_values_unseen;  // ... absent from a window's words, written as absent (unseen_null)
+    int n_values_skipped; // ... no run of the words, written absent with no loss (masked)
 } ds_seq_info;
+
+// What ds_seq_build_window makes of a value that is no run (exact or near) of the words.
+enum {
+    DS_UNSEEN_GENERATE, // generated: the model learns to write it
+    DS_UNSEEN_ABSENT,   // absent: a window that does not show it says nothing about it
+    // absent, with no loss on it: truth the page does not print as any run (a receipt's
+    // company that OCR misread beyond a near run), which the decoder, holding generated
+    // values to runs of the document's tokens, could not write anyway
+    DS_UNSEEN_SKIPPED,
+};
 
 // Whether a sequence built from doc (with info) holds all of it: every page, none cut.
 static inline int ds_seq_read_whole(const ds_seq_info *info, const ds_doc *doc) {
@@ -56,9 +67,10 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
                  const json_t *truth, ds_seq *out, ds_seq_info *info);
 
 // The same for one window of a long document (doc: its pages from the window's first):
-// with unseen_null, a value that is no run of the window's words is written as absent
-// ([null], or left out of its list) instead of generated, so the model learns to say
-// nothing about what the window does not show. truth's boxes must name the window's pages.
+// with unseen_null DS_UNSEEN_ABSENT, a value that is no run of the window's words is
+// written as absent ([null], or left out of its list) instead of generated, so the model
+// learns to say nothing about what the window does not show; DS_UNSEEN_SKIPPED writes it
+// absent but learns nothing from it. truth's boxes must name the window's pages.
 int ds_seq_build_window(const ds_model *m, const ds_schema_set *schemas, const ds_doc *doc,
                         const json_t *truth, int unseen_null, ds_seq *out, ds_seq_info *info);
 

@@ -131,7 +131,8 @@ DS_TEST(windows_read_every_page) {
 }
 
 // Training on a later window: a value the window's words do not hold is written as
-// absent ([null]; a list keeps only the items it shows) instead of generated.
+// absent ([null]; a list keeps only the items it shows) instead of generated; skipped
+// (truth the page does not print), it is absent with no loss on it.
 DS_TEST(windows_training_absent_values) {
     ds_fx_init();
     ds_schema_set schemas;
@@ -152,25 +153,32 @@ DS_TEST(windows_training_absent_values) {
                                0, NULL);
     DS_CHECK(truth != NULL);
     int bad = 0;
-    for (int unseen = 0; unseen < 2; unseen++) {
+    for (int unseen = DS_UNSEEN_GENERATE; unseen <= DS_UNSEEN_SKIPPED; unseen++) {
         ds_seq s;
         ds_seq_info info;
         DS_CHECK_INT_EQ(ds_seq_build_window(m, &schemas, doc, truth, unseen, &s, &info), 0);
-        int nulls = 0, copies = 0;
+        int nulls = 0, learned_nulls = 0, copies = 0;
         for (int t = s.n_prefix; t < s.n; t++) {
             nulls += s.ids[t] == DS_TOK_NULLV;
+            learned_nulls += s.ids[t] == DS_TOK_NULLV && s.target_w[t - 1] > 0;
             copies += s.ids[t] == DS_TOK_COPY;
         }
-        printf("  unseen_null %d: %d values, %d at runs, %d generated, %d absent; answer has %d "
-               "[null] and %d [copy]\n",
+        printf("  unseen_null %d: %d values, %d at runs, %d generated, %d absent, %d skipped; "
+               "answer has %d [null] (%d learned) and %d [copy]\n",
                unseen, info.n_values, info.n_values_span, info.n_values_gen, info.n_values_unseen,
-               nulls, copies);
+               info.n_values_skipped, nulls, learned_nulls, copies);
         // Ohio and Beta LLC are on the page; Acme Inc. and the date are not
         bad += info.n_values_span != 2 || copies != 2;
-        if (unseen) // the date [null] and term [null] (absent from the truth), Acme left out
-            bad += info.n_values_unseen != 2 || info.n_values_gen != 0 || nulls != 2;
+        if (unseen == DS_UNSEEN_ABSENT) // the date [null] and term [null] (absent from the
+            // truth), Acme left out
+            bad += info.n_values_unseen != 2 || info.n_values_gen != 0 || nulls != 2 ||
+                   learned_nulls != 2 || info.n_values_skipped != 0;
+        else if (unseen == DS_UNSEEN_SKIPPED) // the same, but only the term's [null] learned
+            bad += info.n_values_skipped != 2 || info.n_values_unseen != 0 ||
+                   info.n_values_gen != 0 || nulls != 2 || learned_nulls != 1;
         else
-            bad += info.n_values_unseen != 0 || info.n_values_gen != 2 || nulls != 1;
+            bad += info.n_values_unseen != 0 || info.n_values_gen != 2 || nulls != 1 ||
+                   info.n_values_skipped != 0;
         ds_seq_free(&s);
     }
     json_decref(truth);

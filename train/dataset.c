@@ -289,8 +289,9 @@ typedef struct {
     atomic_int next, cached, done;
     atomic_int n_span, n_near, n_gen; // values of the documents prepared now (not cached)
     atomic_int n_unseen, n_windowed;  // ... absent from their window; documents windowed
-    atomic_int n_items;               // sequences: documents, or their windows (every_window)
-    more_windows *more;               // (n) every_window: each document's further windows
+    atomic_int n_skipped; // ... no run of the words, learned nothing from (skip_unfound)
+    atomic_int n_items;   // sequences: documents, or their windows (every_window)
+    more_windows *more;   // (n) every_window: each document's further windows
 } prep_args;
 
 // The truth of a window starting at page p0 + 1: boxes on earlier pages dropped, the
@@ -357,6 +358,7 @@ static void count_values(prep_args *a, const ds_seq_info *info) {
     atomic_fetch_add(&a->n_near, info->n_values_near);
     atomic_fetch_add(&a->n_gen, info->n_values_gen);
     atomic_fetch_add(&a->n_unseen, info->n_values_unseen);
+    atomic_fetch_add(&a->n_skipped, info->n_values_skipped);
 }
 
 // The sequence's page pixels kept as bytes in *px (a quarter of the floats); s->pixels
@@ -448,6 +450,7 @@ static void prepare_one(prep_args *a, int i) {
         k = fnv(k, &st.st_mtime, sizeof st.st_mtime);
         if (d->windows) k = fnv(k, "windows", 7);
         if (d->windows && d->every_window) k = fnv(k, "every", 5);
+        if (d->skip_unfound) k = fnv(k, "skip", 4);
         if (d->truths && d->truths[i]) {
             char *t = json_dumps(d->truths[i], JSON_SORT_KEYS | JSON_COMPACT);
             if (t) k = fnv(k, t, strlen(t));
@@ -481,7 +484,10 @@ static void prepare_one(prep_args *a, int i) {
     int rc = truth ? ds_ingest_file(d->doc_paths[i], &io, &doc)
                    : ds_error(DS_E_FORMAT, "%s:%d: %s", d->truth_paths[i], jerr.line, jerr.text);
     ds_seq_info info;
-    if (!rc) rc = ds_seq_build(a->m, a->schemas, doc, truth, &d->seqs[i], &info);
+    if (!rc)
+        rc = ds_seq_build_window(a->m, a->schemas, doc, truth,
+                                 d->skip_unfound ? DS_UNSEEN_SKIPPED : DS_UNSEEN_GENERATE,
+                                 &d->seqs[i], &info);
     if (!rc && d->windows)
         rc = prepare_windows(a, doc, truth, fnv(7, d->doc_paths[i], strlen(d->doc_paths[i])),
                              &d->seqs[i], &info, more);
@@ -600,10 +606,11 @@ int ds_dataset_prepare(ds_dataset *d, const ds_model *m, const ds_schema_set *sc
     d->seconds = ds_time_s() - t0;
     if (d->n_cached < d->n)
         DS_LOGI("dataset: values of the %d documents prepared now: %d point at a run of their "
-                "words, %d at a near run (OCR spelling, date format), %d generated, %d absent "
-                "from the window read (%d documents %s)",
+                "words, %d at a near run (OCR spelling, date format), %d generated, %d skipped "
+                "(no run of the words), %d absent from the window read (%d documents %s)",
                 d->n - d->n_cached, atomic_load(&a.n_span), atomic_load(&a.n_near),
-                atomic_load(&a.n_gen), atomic_load(&a.n_unseen), atomic_load(&a.n_windowed),
+                atomic_load(&a.n_gen), atomic_load(&a.n_skipped), atomic_load(&a.n_unseen),
+                atomic_load(&a.n_windowed),
                 d->every_window ? "train on every window" : "train on a later window");
     int rc = flatten_windows(d, a.more);
     free(a.more);

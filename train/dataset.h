@@ -32,6 +32,9 @@ typedef struct {
     // grows past the documents' count (finetuning on a few documents, which a single
     // window would mostly show without their values). Set before ds_dataset_prepare.
     int every_window;
+    // 1: a value that is no run (exact or near) of its document's words is learned from
+    // not at all instead of generated (DS_UNSEEN_SKIPPED). Set before ds_dataset_prepare.
+    int skip_unfound;
     int n_docs; // documents, as n counted them before ds_dataset_prepare
 } ds_dataset;
 
