@@ -5,16 +5,18 @@
 # FUNSD's first / last ten forms (by name; scored as entities, type form_entities).
 # Every extractor is scored on the second half: the rules baseline, the default
 # model zero-shot, the same with its unsure values withheld (a calibration fitted on
-# the first half: eval --fit-calibration; FUNSD's entities carry no confidences, so
-# none there), and the default model with LoRA adapters trained on the first
-# half (docseek finetune --lora, STEPS steps): on the attention projections, and
-# with --experts on the feed-forward and every expert too. The model reads long
-# documents in windows (--windows) and adapters train on them so. The caller names
-# the type (--given-type): each folder holds one document type.
-#   [MODEL=FILE] [SETS="sroie kleister funsd"] scripts/real-docs.sh [STEPS]
-#   (default 200; ~35 minutes here)
+# the first half: eval --fit-calibration), and the default model with a LoRA adapter
+# trained on the first half (docseek finetune --lora, STEPS steps at LR): each set is
+# one type, so the type's adapter beside the model goes on training; once on the
+# set's documents alone and once with generated documents of the kinds that adapter
+# learned rehearsed beside them (--rehearse). The model reads long documents in
+# windows and adapters train on every window. The caller names the type
+# (--given-type): each folder holds one document type.
+#   [MODEL=FILE] [SETS="sroie kleister funsd"] [LR=2e-4] scripts/real-docs.sh [STEPS]
+#   (default 100; about 75 minutes here)
 set -eu
-STEPS=${1:-200}
+STEPS=${1:-100}
+LR=${LR:-2e-4}
 export OMP_THREAD_LIMIT=1
 DS=${DOCSEEK:-build/docseek}
 M=${MODEL:-models/default.safetensors}  # the model scored and adapted
@@ -39,29 +41,35 @@ head -n 10 "$DATA/kleister-nda-dev/labels.tsv" > $R/kleister-a/labels.tsv
 tail -n +11 "$DATA/kleister-nda-dev/labels.tsv" > $R/kleister-b/labels.tsv
 f1() { $DS eval --quiet --json $R/last.json "$@" && python3 -c \
   "import json; print('%.3f' % json.load(open('$R/last.json'))['overall']['f1'])"; }
-echo "| set (scored half) | rules | model, zero-shot | zero-shot, unsure values withheld (fitted on the other half) | + LoRA, attention ($STEPS steps on the other half) | + LoRA, attention and experts |"
+# generated documents of the kinds each type's adapter learned, to rehearse (once)
+reh() { # SET NAME ARGS...: NAME's documents in the set's rehearsal folder, made once
+  d=$R/rehearse-$1 stamp=$R/rehearse-$1/.made-$2
+  shift 2
+  [ -e "$stamp" ] || { $DS synth "$@" --out "$d" >/dev/null && touch "$stamp"; }
+}
+reh sroie till --type receipt --count 30 --seed 3600 --families 12-23
+reh sroie till-scan --type receipt --count 10 --seed 3700 --families 12-23 --scan
+reh kleister edgar --type contract --count 30 --seed 4000 --families 36-47
+reh kleister edgar-long --type contract --count 10 --seed 4200 --families 48-59
+reh funsd entities --type form_entities --count 30 --seed 4000
+echo "| set (scored half) | rules | model, zero-shot | zero-shot, unsure values withheld (fitted on the other half) | + LoRA on the other half ($STEPS steps) | + LoRA, generated documents rehearsed |"
 echo "|---|---|---|---|---|---|"
 for s in ${SETS:-sroie kleister funsd}; do
   A="--gt $R/$s-b --format $s --given-type"
   rules=$(f1 $A --extractor rules)
-  zero=$(f1 $A --extractor model --model $M --windows)
-  held="–"
-  if [ $s != funsd ]; then
-    $DS eval --quiet --gt $R/$s-a --format $s --given-type --extractor model --model $M \
-      --windows --fit-calibration $R/$s-a.cal.json 2>$R/$s-a.cal.log
-    held=$(f1 $A --extractor model --model $M --windows --calibration $R/$s-a.cal.json)
-  fi
+  zero=$(f1 $A --extractor model --model $M)
+  $DS eval --quiet --gt $R/$s-a --format $s --given-type --extractor model --model $M \
+    --fit-calibration $R/$s-a.cal.json 2>$R/$s-a.cal.log
+  held=$(f1 $A --extractor model --model $M --calibration $R/$s-a.cal.json)
   lora=" | $held"
-  for e in "" --experts; do
-    ad=$R/$s-lora$e.safetensors
+  # each set is one type: its adapter beside the model goes on training (finetune's
+  # default), on every window of a long document
+  for r in "" "--rehearse $R/rehearse-$s"; do
+    ad=$R/$s-lora${r:+-rehearsed}.safetensors
     rm -f $ad $ad.ckpt
-    # FUNSD: the form_entities adapter beside the model goes on training (its rank
-    # and layers: attention and experts both times)
-    init=""
-    [ $s = funsd ] && init="--init-adapter ${M%.safetensors}.form_entities.lora.safetensors"
-    $DS finetune --lora $e $init --windows --model $M --format $s --data $R/$s-a --out $ad \
-      --steps "$STEPS" --cache out/cache > $R/$s-lora$e.log 2>&1
-    lora="$lora | $(f1 $A --extractor model --model $M --windows --adapter $ad)"
+    $DS finetune --lora --windows --model $M --format $s --data $R/$s-a $r --out $ad \
+      --steps "$STEPS" --lr "$LR" --cache out/cache >$ad.log 2>&1
+    lora="$lora | $(f1 $A --extractor model --model $M --adapter $ad)"
   done
   echo "| $s | $rules | $zero$lora |"
 done
