@@ -170,11 +170,10 @@ int ds_dataset_append(ds_dataset *d, ds_dataset *more) {
         free(x->doc_paths), free(x->truth_paths), free(x->truths), free(x->seqs), free(x->px);
         free(x->ok);
     }
-    int windows = d->windows, every = d->every_window;
     memset(more, 0, sizeof *more);
-    memset(d, 0, sizeof *d);
+    // d's settings (windows, every_window, skip_unfound) stay as they were
     d->n = n, d->doc_paths = paths, d->truth_paths = tpaths, d->truths = truths;
-    d->seqs = seqs, d->px = px, d->ok = ok, d->windows = windows, d->every_window = every;
+    d->seqs = seqs, d->px = px, d->ok = ok;
     return 0;
 }
 

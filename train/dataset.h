@@ -50,7 +50,7 @@ int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_
 int ds_dataset_open(const char *format, const char *const *dirs, int n_dirs,
                     const char *schemas_dir, ds_dataset *out);
 // Moves more's documents (not yet prepared, either kind of truth) to the end of d's;
-// more is left empty.
+// more is left empty, d's settings as they were.
 int ds_dataset_append(ds_dataset *d, ds_dataset *more);
 // Prepares every document for model m on n_threads threads, through the cache folder
 // (created; NULL: no cache). A document that fails is logged and skipped. Once per
