@@ -7,6 +7,10 @@
 # receipt 1.000, form 0.9815, contract 1.000 since OCR drops the words of a
 # speckled blank page; each rounded down). A change to ingest, the sequence or the decoder
 # that costs the model one value fails here.
+# With SAMPLE_DOCS=N (the sanitizer build sets 3) it reads N born-digital documents and
+# one scan of each type and asserts a field F1 above zero, not the floors: the floors
+# are the release run's, the sanitizers look for memory errors on the way (all 120
+# documents took 250 s of their run, 58 s of the release one).
 set -e
 D=$1
 SRC=$2
@@ -14,14 +18,28 @@ W=$3
 rm -rf "$W"
 mkdir -p "$W"
 fail=0
-"$D" ingest "$SRC/samples/sets" --out "$W/sets.jsonl" --schemas "$SRC/samples/schemas" \
+SETS="$SRC/samples/sets"
+per_type=30
+if [ -n "${SAMPLE_DOCS:-}" ]; then
+  for t in invoice receipt form contract; do
+    mkdir -p "$W/sets/$t"
+    for doc in $(ls "$SETS/$t" | grep -e '-100-' | grep -v '[.]json$' | head -n "$SAMPLE_DOCS") \
+        $(ls "$SETS/$t" | grep -e '-200-' | grep -v '[.]json$' | head -n 1); do
+      ln -s "$SETS/$t/$doc" "$SETS/$t/${doc%.*}.json" "$W/sets/$t/"
+    done
+  done
+  SETS="$W/sets"
+  per_type=$((SAMPLE_DOCS + 1))
+fi
+"$D" ingest "$SETS" --out "$W/sets.jsonl" --schemas "$SRC/samples/schemas" \
     --model "$SRC/models/default.safetensors" --glob '*.pdf' --glob '*.jpg' --glob '*.tif' \
     --glob '*.png' 2>"$W/ingest.err" || { cat "$W/ingest.err"; exit 1; }
 tail -2 "$W/ingest.err"
 for t in invoice:0.992 receipt:1.000 form:0.981 contract:1.000; do
   type=${t%%:*}
   floor=${t#*:}
-  f1=$("$D" eval --gt "$SRC/samples/sets/$type" --schemas "$SRC/samples/schemas" \
+  [ -n "${SAMPLE_DOCS:-}" ] && floor=0.000001
+  f1=$("$D" eval --gt "$SETS/$type" --schemas "$SRC/samples/schemas" \
         --pred "$W/sets.jsonl" --worst 0 | awk '$1 == "overall" { print $NF }')
   ok=$(awk -v a="$f1" -v b="$floor" 'BEGIN { print (a != "" && a + 0 >= b + 0) ? "ok" : "LOW" }')
   echo "$type: field F1 $f1 (floor $floor) $ok"
@@ -29,9 +47,9 @@ for t in invoice:0.992 receipt:1.000 form:0.981 contract:1.000; do
 done
 # The caller may fix the type: every document must then carry it (the decoder
 # once named the schema list's first type whenever the type was given).
-right=$("$D" eval --gt "$SRC/samples/sets/receipt" --schemas "$SRC/samples/schemas" --extractor model \
+right=$("$D" eval --gt "$SETS/receipt" --schemas "$SRC/samples/schemas" --extractor model \
          --model "$SRC/models/default.safetensors" --given-type --worst 0 | sed -n 's/^document type right in //p')
 echo "receipts with --given-type: type right in $right"
-[ "$right" = "30 of 30 predicted documents" ] || fail=1
+[ "$right" = "$per_type of $per_type predicted documents" ] || fail=1
 [ $fail = 0 ] && echo "default model meets every floor"
 exit $fail

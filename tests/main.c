@@ -122,6 +122,12 @@ const char *ds_test_tmpdir(void) {
     return dir;
 }
 
+int ds_test_shared_docs(int n) {
+    const char *limit = getenv("DS_SHARED_DOCS");
+    int k = limit ? atoi(limit) : 0;
+    return k > 0 && k < n ? k : n;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--list") == 0) {
         for (int i = 0; i < ds_n_tests; i++) printf("%s\n", ds_tests[i].name);
