@@ -146,34 +146,51 @@ int ds_dataset_open(const char *format, const char *const *dirs, int n_dirs,
     return ds_dataset_from_gt(fmt, dirs[0], schemas_dir, out);
 }
 
+// A dataset's six per-item arrays, grown into new ones by appending and by flattening windows.
+typedef struct {
+    char **paths, **tpaths;
+    json_t **truths;
+    ds_seq *seqs;
+    uint8_t **px;
+    int *ok;
+} item_arrays;
+
+// The arrays of n items, zeroed. Returns 0, or DS_E_NOMEM with nothing allocated.
+static int items_alloc(int n, item_arrays *a) {
+    a->paths = calloc((size_t)n + 1, sizeof(char *));
+    a->tpaths = calloc((size_t)n + 1, sizeof(char *));
+    a->truths = calloc((size_t)n + 1, sizeof(json_t *));
+    a->seqs = calloc((size_t)n + 1, sizeof(ds_seq));
+    a->px = calloc((size_t)n + 1, sizeof(uint8_t *));
+    a->ok = calloc((size_t)n + 1, sizeof(int));
+    if (a->paths && a->tpaths && a->truths && a->seqs && a->px && a->ok) return 0;
+    free(a->paths), free(a->tpaths), free(a->truths), free(a->seqs), free(a->px), free(a->ok);
+    return ds_error(DS_E_NOMEM, "dataset: out of memory");
+}
+
+// d's arrays freed (not what they point to, which a took over) and replaced by a's.
+static void items_adopt(ds_dataset *d, const item_arrays *a, int n) {
+    free(d->doc_paths), free(d->truth_paths), free(d->truths), free(d->seqs), free(d->px);
+    free(d->ok);
+    d->doc_paths = a->paths, d->truth_paths = a->tpaths, d->truths = a->truths;
+    d->seqs = a->seqs, d->px = a->px, d->ok = a->ok, d->n = n;
+}
+
 int ds_dataset_append(ds_dataset *d, ds_dataset *more) {
-    int n = d->n + more->n;
-    char **paths = calloc((size_t)n + 1, sizeof(char *));
-    char **tpaths = calloc((size_t)n + 1, sizeof(char *));
-    json_t **truths = calloc((size_t)n + 1, sizeof(json_t *));
-    ds_seq *seqs = calloc((size_t)n + 1, sizeof(ds_seq));
-    uint8_t **px = calloc((size_t)n + 1, sizeof(uint8_t *));
-    int *ok = calloc((size_t)n + 1, sizeof(int));
-    if (!paths || !tpaths || !truths || !seqs || !px || !ok) {
-        free(paths), free(tpaths), free(truths), free(seqs), free(px), free(ok);
-        return ds_error(DS_E_NOMEM, "dataset: out of memory");
-    }
+    int n = d->n + more->n, rc;
+    item_arrays a;
+    if ((rc = items_alloc(n, &a))) return rc;
     const ds_dataset *from[2] = {d, more};
     for (int s = 0, j = 0; s < 2; s++)
         for (int i = 0; i < from[s]->n; i++, j++) {
-            paths[j] = from[s]->doc_paths[i];
-            if (from[s]->truth_paths) tpaths[j] = from[s]->truth_paths[i];
-            if (from[s]->truths) truths[j] = from[s]->truths[i];
+            a.paths[j] = from[s]->doc_paths[i];
+            if (from[s]->truth_paths) a.tpaths[j] = from[s]->truth_paths[i];
+            if (from[s]->truths) a.truths[j] = from[s]->truths[i];
         }
-    for (int s = 0; s < 2; s++) {
-        ds_dataset *x = s ? more : d;
-        free(x->doc_paths), free(x->truth_paths), free(x->truths), free(x->seqs), free(x->px);
-        free(x->ok);
-    }
-    memset(more, 0, sizeof *more);
     // d's settings (windows, every_window, skip_unfound) stay as they were
-    d->n = n, d->doc_paths = paths, d->truth_paths = tpaths, d->truths = truths;
-    d->seqs = seqs, d->px = px, d->ok = ok;
+    items_adopt(d, &a, n);
+    items_adopt(more, &(item_arrays){0}, 0); // its arrays freed, their items d's now
+    memset(more, 0, sizeof *more);
     return 0;
 }
 
@@ -533,35 +550,26 @@ static int flatten_windows(ds_dataset *d, more_windows *more) {
     int n = d->n, nomem = 0;
     for (int i = 0; i < d->n; i++) n += more[i].n;
     if (n == d->n) return 0;
-    char **paths = calloc((size_t)n, sizeof(char *));
-    char **tpaths = d->truth_paths ? calloc((size_t)n, sizeof(char *)) : NULL;
-    json_t **truths = d->truths ? calloc((size_t)n, sizeof(json_t *)) : NULL;
-    ds_seq *seqs = calloc((size_t)n, sizeof(ds_seq));
-    uint8_t **px = calloc((size_t)n, sizeof(uint8_t *));
-    int *ok = calloc((size_t)n, sizeof(int));
-    if (!paths || !seqs || !px || !ok || (d->truth_paths && !tpaths) || (d->truths && !truths)) {
-        free(paths), free(tpaths), free(truths), free(seqs), free(px), free(ok);
+    item_arrays a;
+    if (items_alloc(n, &a)) {
         for (int i = 0; i < d->n; i++) more_free(&more[i]);
-        return ds_error(DS_E_NOMEM, "dataset: out of memory");
+        return DS_E_NOMEM;
     }
     for (int i = 0, j = 0; i < d->n; i++) {
         for (int k = -1; k < more[i].n; k++, j++) {
-            paths[j] = k < 0 ? d->doc_paths[i] : strdup(d->doc_paths[i]);
-            const char *tp = tpaths ? d->truth_paths[i] : NULL; // NULL: truth in memory
-            if (tp) tpaths[j] = k < 0 ? d->truth_paths[i] : strdup(tp);
-            if (truths) truths[j] = k < 0 ? d->truths[i] : json_incref(d->truths[i]);
-            nomem |= !paths[j] || (tp && !tpaths[j]);
-            seqs[j] = k < 0 ? d->seqs[i] : more[i].seqs[k];
-            px[j] = k < 0 ? d->px[i] : more[i].px[k];
-            ok[j] = k < 0 ? d->ok[i] : 1;
+            a.paths[j] = k < 0 ? d->doc_paths[i] : strdup(d->doc_paths[i]);
+            const char *tp = d->truth_paths ? d->truth_paths[i] : NULL; // NULL: truth in memory
+            if (tp) a.tpaths[j] = k < 0 ? d->truth_paths[i] : strdup(tp);
+            if (d->truths) a.truths[j] = k < 0 ? d->truths[i] : json_incref(d->truths[i]);
+            nomem |= !a.paths[j] || (tp && !a.tpaths[j]);
+            a.seqs[j] = k < 0 ? d->seqs[i] : more[i].seqs[k];
+            a.px[j] = k < 0 ? d->px[i] : more[i].px[k];
+            a.ok[j] = k < 0 ? d->ok[i] : 1;
         }
         free(more[i].seqs);
         free(more[i].px);
     }
-    free(d->doc_paths), free(d->truth_paths), free(d->truths), free(d->seqs), free(d->px);
-    free(d->ok);
-    d->doc_paths = paths, d->truth_paths = tpaths, d->truths = truths;
-    d->seqs = seqs, d->px = px, d->ok = ok, d->n = n;
+    items_adopt(d, &a, n);
     return nomem ? ds_error(DS_E_NOMEM, "dataset: out of memory") : 0;
 }
 
