@@ -108,8 +108,8 @@ grep -q "\"init\":{\"adapter\":\"$W/inv.invoice.lora.safetensors\"" "$W/adt.trai
 grep -q "\"rehearse\":\\[\"$W/data\"\\]" "$W/adt.training"
 "$D" finetune --lora --fresh --model "$W/inv.safetensors" --data "$W/eval" --rank 4 \
     --out "$W/adf.safetensors" --steps 2 --batch 2 --lr 1e-2 --cache "$W/cache" $S 2>"$W/adf.log"
-! grep -q "going on training" "$W/adf.log"
-! training "$W/adf.safetensors" | grep -q '"init"'
+if grep -q "going on training" "$W/adf.log"; then exit 1; fi
+if training "$W/adf.safetensors" | grep -q '"init"'; then exit 1; fi
 echo "finetuning invoices goes on with the model's invoice adapter, --fresh starts anew"
 # Adapters on the experts too: trained, reloaded for extraction and merged; resuming
 # an attention-only checkpoint as an experts adapter is refused by name.

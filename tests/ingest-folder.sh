@@ -60,7 +60,7 @@ has notes.txt "$W/clean.jsonl" '"code":"UNSUPPORTED"'
 has more/archive.zip "$W/clean.jsonl" '"code":"UNSUPPORTED"'
 has more/dangling.pdf "$W/clean.jsonl" '"code":"NOENT"'
 has docs/form-100-00000.json "$W/clean.jsonl" '"code":"UNSUPPORTED"'
-! grep -q 'hidden\|fifo' "$W/clean.jsonl"
+if grep -q 'hidden\|fifo' "$W/clean.jsonl"; then exit 1; fi
 grep -q "4 extracted, 0 already in .*, 1 with the content of another, 9 failed" "$W/clean.err"
 a=$(f1 "$W/clean.jsonl")
 b=$("$D" eval --gt "$W/in/docs" $S $M --extractor model --worst 0 | grep -E '^overall|^grounding')
