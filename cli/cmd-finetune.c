@@ -48,6 +48,9 @@ static const char *usage_text =
     "                    generated, which the decoder can only copy from the document)\n"
     "  --windows         train long documents on every one of their windows, as extract\n"
     "                    reads them (train --windows: one window per document)\n"
+    "  --one-window      as --windows, but one window per document, picked by its path\n"
+    "                    (the shipped contract adapter's recipe: on many generated\n"
+    "                    documents it read Kleister's NDAs better than every window did)\n"
     "  --stop-after N    stop this run after N steps (resume later)\n"
     "  --schemas DIR     document schemas (default samples/schemas)\n";
 
@@ -56,12 +59,14 @@ static const char *usage_text =
 // its starting point. The adapter's recipe scripts are then not the only record.
 static int record_training(ds_lora *l, const ds_train_opts *o, const char *base, const char *init,
                            const char *format, const char **dirs, int n_dirs, const char **rehearse,
-                           int n_rehearse, int documents, int windows, int skip_unfound) {
-    json_t *tr = json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:i, s:i, s:I, s:b, s:b}", "command",
-                           "docseek finetune --lora", "model", base, "format", format, "steps",
-                           o->steps, "batch", o->batch, "lr", (double)o->lr, "warmup", o->warmup,
-                           "documents", documents, "seed", (json_int_t)o->seed, "windows", windows,
-                           "skip_unfound", skip_unfound);
+                           int n_rehearse, int documents, int windows, int one_window,
+                           int skip_unfound) {
+    json_t *tr =
+        json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:i, s:i, s:I, s:b, s:b, s:b}", "command",
+                  "docseek finetune --lora", "model", base, "format", format, "steps", o->steps,
+                  "batch", o->batch, "lr", (double)o->lr, "warmup", o->warmup, "documents",
+                  documents, "seed", (json_int_t)o->seed, "windows", windows, "one_window",
+                  one_window, "skip_unfound", skip_unfound);
     json_t *dj = json_array(), *rj = json_array();
     if (!tr || !dj || !rj) {
         json_decref(tr);
@@ -109,7 +114,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     int n_dirs = 0, n_rehearse = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2,
         resume = 0;
     const char *device = "auto";
-    int experts = 0, windows = 0, fresh = 0, shape_given = 0, skip_unfound = 0;
+    int experts = 0, windows = 0, one_window = 0, fresh = 0, shape_given = 0, skip_unfound = 0;
     float alpha = 32;
     ds_train_opts o;
     ds_train_opts_default(&o);
@@ -134,6 +139,10 @@ int ds_cmd_finetune(int argc, char **argv) {
         }
         if (!strcmp(a, "--windows")) {
             windows = 1;
+            continue;
+        }
+        if (!strcmp(a, "--one-window")) {
+            windows = one_window = 1;
             continue;
         }
         if (!strcmp(a, "--recompute")) {
@@ -302,7 +311,8 @@ int ds_cmd_finetune(int argc, char **argv) {
     }
     // the user's few documents: every window of a long one trains (one picked per document
     // showed most of them without their values, which then trained as absent)
-    d.windows = d.every_window = windows;
+    d.windows = windows;
+    d.every_window = windows && !one_window;
     d.skip_unfound = skip_unfound;
     if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
     if (!rc) {
@@ -314,7 +324,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     }
     if (!rc)
         rc = record_training(l, &o, base, init, format, dirs, n_dirs, rehearse, n_rehearse,
-                             d.n_docs - d.n_failed, windows, skip_unfound);
+                             d.n_docs - d.n_failed, windows, one_window, skip_unfound);
     if (!rc) rc = ds_lora_save(l, m, out);
     if (!rc) printf("wrote %s (use it with --adapter, or merge it with --merge)\n", out);
     ds_dataset_free(&d);

@@ -4,7 +4,8 @@
 # the dataset reports documents trained on a later window and values absent from
 # it; without --windows none. finetune --windows trains every window of each (at
 # least 2 of 4 pages): its sequences outnumber the documents, and a second run
-# reads them all from the cache into the same adapter, bit for bit.
+# reads them all from the cache into the same adapter, bit for bit; --one-window trains
+# one window of each, as train --windows.
 set -e
 D=$1
 SRC=$2
@@ -39,6 +40,13 @@ seqs=$(sed -n 's/.*dataset: 8 documents, \([0-9]*\) sequences: every window.*/\1
 echo "finetune --windows: 8 long contracts as $seqs sequences"
 test "$seqs" -ge 16
 grep -q "8 documents, $seqs sequences" "$W/lora-b.log"
-! grep -q "prepared now" "$W/lora-b.log"
+if grep -q "prepared now" "$W/lora-b.log"; then exit 1; fi # set -e ignores a "! cmd"
 cmp "$W/a.lora.safetensors" "$W/b.lora.safetensors"
+# --one-window: one window per document, as train --windows, and the adapter says so
+"$D" "$@" --one-window --cache "$W/c4" --out "$W/c.lora.safetensors" 2>"$W/lora-c.log"
+if grep -q "sequences: every window" "$W/lora-c.log"; then exit 1; fi
+one=$(sed -n 's/.*(\([0-9]*\) documents train on a later window).*/\1/p' "$W/lora-c.log")
+echo "finetune --one-window: 8 long contracts as 8 sequences, $one on a later window"
+test "$one" -ge 1
+"$D" tensors "$W/c.lora.safetensors" --json | grep -q '\\"one_window\\":true'
 echo "windows: long documents train on their later windows, finetune on all of them"
