@@ -168,10 +168,15 @@ static int items_alloc(int n, item_arrays *a) {
     return ds_error(DS_E_NOMEM, "dataset: out of memory");
 }
 
-// d's arrays freed (not what they point to, which a took over) and replaced by a's.
-static void items_adopt(ds_dataset *d, const item_arrays *a, int n) {
+// d's arrays freed, not what they point to (moved elsewhere by the caller).
+static void items_free(ds_dataset *d) {
     free(d->doc_paths), free(d->truth_paths), free(d->truths), free(d->seqs), free(d->px);
     free(d->ok);
+}
+
+// d's arrays replaced by a's, which took over their items.
+static void items_adopt(ds_dataset *d, const item_arrays *a, int n) {
+    items_free(d);
     d->doc_paths = a->paths, d->truth_paths = a->tpaths, d->truths = a->truths;
     d->seqs = a->seqs, d->px = a->px, d->ok = a->ok, d->n = n;
 }
@@ -189,7 +194,7 @@ int ds_dataset_append(ds_dataset *d, ds_dataset *more) {
         }
     // d's settings (windows, every_window, skip_unfound) stay as they were
     items_adopt(d, &a, n);
-    items_adopt(more, &(item_arrays){0}, 0); // its arrays freed, their items d's now
+    items_free(more); // its items are d's now
     memset(more, 0, sizeof *more);
     return 0;
 }
