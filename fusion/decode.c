@@ -53,6 +53,10 @@ typedef struct {
     // items come in reading order and do not overlap, as the truth lists them
     // (samples/form-entities.h), so the list cannot repeat itself.
     int list_next;
+    // a party list: its items' words and confidences, as listed in fields
+    int n_items;
+    int item_ws[DS_LIST_MAX_ITEMS], item_we[DS_LIST_MAX_ITEMS];
+    double item_conf[DS_LIST_MAX_ITEMS];
     double conf, doc_conf;
     int32_t gen[MAX_GEN];
     int gn;
@@ -110,6 +114,7 @@ static int start_field(const ds_model *m, dstate *d, int f) {
     d->field = f;
     d->conf = 1.0;
     d->list_next = 0;
+    d->n_items = 0;
     if (f >= d->schema->n_fields) {
         d->done = 1;
         return 0;
@@ -498,6 +503,8 @@ static int run_text(const dstate *d, int ws, int we, char *text, size_t cap) {
     return 1;
 }
 
+enum { MAX_NAME_WORDS = 10 }; // the most words a name grows or joins to
+
 // A name's span grown over the name words beside it on its line, while the run still
 // reads as a name (of type t): the pointers often start or end a word short of the
 // printed name ("Software Corporation," of "Progress Software Corporation", "SAM SAM"
@@ -505,7 +512,6 @@ static int run_text(const dstate *d, int ws, int we, char *text, size_t cap) {
 // that ends a name (a comma, "Inc.") and never crosses a lower-case "and", which joins
 // two parties in an agreement's prose.
 static void grow_name(const dstate *d, ds_field_type t, int *ws, int *we) {
-    enum { MAX_NAME_WORDS = 10 };
     char text[256];
     for (;;) { // leftwards
         int step = 1, at = *ws - 1;
@@ -542,6 +548,41 @@ static void grow_name(const dstate *d, ds_field_type t, int *ws, int *we) {
         }
         if (!ok || !run_text(d, *ws, at, text, sizeof text) || !reads_as(t, text)) break;
         *we += step;
+    }
+}
+
+// A party list's item, words [ws, we]. One that meets an item already listed, with no
+// word between them and no end of a name ("Inc.", a comma) where they meet, is part of
+// that item: two parties always have a word between them ("and", "between"), and the
+// pointers split a name where its line breaks ("REG MARKETING & LOGISTICS" and "GROUP,
+// LLC,", in either order). The joined item's confidence is both choices' product, as a
+// value's is.
+static void put_party(dstate *d, int ws, int we, double conf) {
+    json_t *list = json_object_get(d->fields, d->schema->fields[d->field].name);
+    for (int k = 0; k < d->n_items; k++) {
+        int ks = d->item_ws[k], ke = d->item_we[k], s0 = ke + 1 == ws ? ks : ws;
+        int meets = ke + 1 == ws   ? !ends_name(d->words[ke].w->text)
+                    : we + 1 == ks ? !ends_name(d->words[we].w->text)
+                                   : 0;
+        if (!meets || d->words[ks].p != d->words[ws].p ||
+            (ke > we ? ke : we) - s0 >= MAX_NAME_WORDS)
+            continue;
+        json_array_remove(list, (size_t)k);
+        conf *= d->item_conf[k];
+        ws = s0;
+        we = ke > we ? ke : we;
+        d->n_items--;
+        memmove(d->item_ws + k, d->item_ws + k + 1, sizeof(int) * (size_t)(d->n_items - k));
+        memmove(d->item_we + k, d->item_we + k + 1, sizeof(int) * (size_t)(d->n_items - k));
+        memmove(d->item_conf + k, d->item_conf + k + 1, sizeof(double) * (size_t)(d->n_items - k));
+        break;
+    }
+    size_t n = json_array_size(list);
+    put_value(d, span_value(d, ws, we, conf));
+    if (json_array_size(list) > n && d->n_items < DS_LIST_MAX_ITEMS) { // added: not a repeat
+        d->item_ws[d->n_items] = ws;
+        d->item_we[d->n_items] = we;
+        d->item_conf[d->n_items++] = conf;
     }
 }
 
@@ -756,9 +797,18 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         if (d->ws + DS_MAX_SPAN_WORDS < end) end = d->ws + DS_MAX_SPAN_WORDS;
         for (int i = d->ws; i < end; i++)
             if ((best < 0 || p[i] > p[best]) && typed_run(d, d->ws, i, ft)) best = i;
+        // The end's probability among the ends the type allows, as a token's is among
+        // the tokens allowed. The end pointer's mass off them is the value cut short or
+        // run long ("New" of "New York", "Massachusetts, without regard"), which the type
+        // mends; the start pointer's mass off a value is a doubt that it is the value at
+        // all, so the start stays as the pointer scored it.
+        int typed = best >= 0;
         if (best < 0)
             for (int i = best = d->ws; i < end; i++) best = p[i] > p[best] ? i : best;
-        double conf = d->conf * p[best];
+        double allowed = 0;
+        for (int i = d->ws; i < end; i++)
+            if (!typed || typed_run(d, d->ws, i, ft)) allowed += p[i];
+        double conf = d->conf * (allowed > 0 ? p[best] / allowed : p[best]);
         free(p);
         d->list_next = best + 1;
         if (ft == DS_FIELD_CHECKBOX || ft == DS_FIELD_ENUM)
@@ -767,7 +817,10 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             int ws = d->ws, we = best;
             if (!d->typed_miss) grow_name(d, ft, &ws, &we);
             d->list_next = we + 1; // the next item starts after this one's whole name
-            put_value(d, d->typed_miss ? NULL : span_value(d, ws, we, conf));
+            if (ft == DS_FIELD_PARTY_LIST && !d->typed_miss)
+                put_party(d, ws, we, conf);
+            else
+                put_value(d, d->typed_miss ? NULL : span_value(d, ws, we, conf));
         } else
             put_value(d, d->typed_miss ? NULL : span_value(d, d->ws, best, conf));
         const ds_field *fd = &d->schema->fields[d->field];
