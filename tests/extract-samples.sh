@@ -3,8 +3,8 @@
 # sample sets of all four types (PDFs and scans) gives, scored by the evaluator as
 # predictions, exactly the F1 and grounding of `eval --extractor model` (on ten
 # documents of each set, eight PDFs and two scans: cli_default_model_samples reads
-# them all, and the sanitizer run needs its time; SAMPLE_DOCS=N reads N PDFs and one
-# scan); a file
+# them all, and the sanitizer run needs its time; with DS_TEST_SUBSET set, three PDFs
+# and one scan); a file
 # that is no document and one that is missing become error lines naming their
 # error while the rest goes on (exit 1); an unknown --type is refused; a calibration
 # fitted by eval --fit-calibration is read back, a missing one refused.
@@ -16,19 +16,12 @@ S="--schemas $SRC/samples/schemas"
 rm -rf "$W"
 mkdir -p "$W"
 cd "$SRC"
-bases="100-00000 100-00001 100-00002 100-00003 100-00004 100-00005 100-00006 100-00007 \
-  200-00000 200-00001"
-# SAMPLE_DOCS=N (the sanitizer build sets 3): N PDFs and one scan a set, for time
-if [ -n "${SAMPLE_DOCS:-}" ]; then
-  bases="$(echo $bases | tr ' ' '\n' | grep 100- | head -n "$SAMPLE_DOCS") 200-00000"
-fi
-n=$(echo $bases | wc -w)
+pdfs=8 scans=2
+if [ -n "${DS_TEST_SUBSET:-}" ]; then pdfs=3 scans=1; fi # the sanitizer build: for time
+n=$((pdfs + scans))
+sh tests/sample-subset.sh "$SRC/samples/sets" "$W/sets" $pdfs $scans
 for t in invoice receipt form contract; do
   G="$W/sets/$t"
-  mkdir -p "$G"
-  for base in $bases; do
-    ln -s "$SRC/samples/sets/$t/$t-$base".* "$G/"
-  done
   test "$(ls "$G" | wc -l)" = $((2 * n))
   "$D" extract $S $(ls "$G"/*.pdf "$G"/*.jpg "$G"/*.tif 2>/dev/null) >"$W/$t.jsonl"
   test "$(wc -l <"$W/$t.jsonl")" = $n

@@ -64,9 +64,9 @@ struct ds_rng;
 size_t ds_test_mutate(struct ds_rng *r, uint8_t *out, const uint8_t *seed, size_t n);
 // Directory holding fixtures written by tests (created on demand; from DS_TEST_TMPDIR or /tmp).
 const char *ds_test_tmpdir(void);
-// How many of a real data set's n documents a test reads: n, or DS_SHARED_DOCS when that is
-// fewer (the sanitizer build sets 8: Tesseract, which they do not instrument, is most of
-// those tests' time, and the sanitizers look for memory errors, not scores).
+// How many of a real data set's n documents a test reads: n, or 8 when DS_TEST_SUBSET is set
+// (the sanitizer build sets it: Tesseract, which they do not instrument, is most of those
+// tests' time, and the sanitizers look for memory errors, not scores).
 int ds_test_shared_docs(int n);
 
 #endif
