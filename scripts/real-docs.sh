@@ -13,7 +13,7 @@
 # windows and adapters train on every window. The caller names the type
 # (--given-type): each folder holds one document type.
 #   [MODEL=FILE] [SETS="sroie kleister funsd"] [LR=2e-4] scripts/real-docs.sh [STEPS]
-#   (default 100; about 75 minutes here)
+#   (default 100; 53 min 42 s here for all three sets, 2026-12-01)
 set -eu
 STEPS=${1:-100}
 LR=${LR:-2e-4}
