@@ -99,7 +99,8 @@ void ds_eval_print_table(FILE *f, const ds_eval_report *r, int n_worst) {
         }
         if (d->n_misses > 8) fprintf(f, "      ... %d more\n", d->n_misses - 8);
     }
-    if (shown == 0) fprintf(f, "\nno document has a wrong field\n");
+    // with --worst 0 nothing is listed, which says nothing about the documents
+    if (shown == 0 && n_worst > 0) fprintf(f, "\nno document has a wrong field\n");
 }
 
 // ---- JSON
