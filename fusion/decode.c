@@ -53,10 +53,12 @@ typedef struct {
     // items come in reading order and do not overlap, as the truth lists them
     // (samples/form-entities.h), so the list cannot repeat itself.
     int list_next;
-    // a party list: its items' words and confidences, as listed in fields
+    // a party list: its items' words and confidences, in the order fields lists them
     int n_items;
-    int item_ws[DS_LIST_MAX_ITEMS], item_we[DS_LIST_MAX_ITEMS];
-    double item_conf[DS_LIST_MAX_ITEMS];
+    struct {
+        int ws, we;
+        double conf;
+    } items[DS_LIST_MAX_ITEMS];
     double conf, doc_conf;
     int32_t gen[MAX_GEN];
     int gn;
@@ -560,29 +562,31 @@ static void grow_name(const dstate *d, ds_field_type t, int *ws, int *we) {
 static void put_party(dstate *d, int ws, int we, double conf) {
     json_t *list = json_object_get(d->fields, d->schema->fields[d->field].name);
     for (int k = 0; k < d->n_items; k++) {
-        int ks = d->item_ws[k], ke = d->item_we[k], s0 = ke + 1 == ws ? ks : ws;
-        int meets = ke + 1 == ws   ? !ends_name(d->words[ke].w->text)
-                    : we + 1 == ks ? !ends_name(d->words[we].w->text)
-                                   : 0;
-        if (!meets || d->words[ks].p != d->words[ws].p ||
-            (ke > we ? ke : we) - s0 >= MAX_NAME_WORDS)
+        int ks = d->items[k].ws, ke = d->items[k].we;
+        int last; // the word where they meet, the earlier item's last
+        if (ke + 1 == ws)
+            last = ke;
+        else if (we + 1 == ks)
+            last = we;
+        else
+            continue;
+        int s0 = ks < ws ? ks : ws, e0 = ke > we ? ke : we;
+        if (ends_name(d->words[last].w->text) || d->words[ks].p != d->words[ws].p ||
+            e0 - s0 >= MAX_NAME_WORDS)
             continue;
         json_array_remove(list, (size_t)k);
-        conf *= d->item_conf[k];
-        ws = s0;
-        we = ke > we ? ke : we;
+        conf *= d->items[k].conf;
+        ws = s0, we = e0;
         d->n_items--;
-        memmove(d->item_ws + k, d->item_ws + k + 1, sizeof(int) * (size_t)(d->n_items - k));
-        memmove(d->item_we + k, d->item_we + k + 1, sizeof(int) * (size_t)(d->n_items - k));
-        memmove(d->item_conf + k, d->item_conf + k + 1, sizeof(double) * (size_t)(d->n_items - k));
+        memmove(d->items + k, d->items + k + 1, sizeof d->items[0] * (size_t)(d->n_items - k));
         break;
     }
     size_t n = json_array_size(list);
     put_value(d, span_value(d, ws, we, conf));
     if (json_array_size(list) > n && d->n_items < DS_LIST_MAX_ITEMS) { // added: not a repeat
-        d->item_ws[d->n_items] = ws;
-        d->item_we[d->n_items] = we;
-        d->item_conf[d->n_items++] = conf;
+        d->items[d->n_items].ws = ws;
+        d->items[d->n_items].we = we;
+        d->items[d->n_items++].conf = conf;
     }
 }
 
@@ -793,21 +797,23 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         if (o && o->no_type_constraint && is_typed(ft)) ft = DS_FIELD_TEXT;
         // a value is at most DS_MAX_SPAN_WORDS words: a pointer that ends farther away
         // has run past the value (FUNSD's forms: a whole paragraph as one answer)
-        int best = -1, end = d->gs.n_words;
+        int best = -1, any = d->ws, end = d->gs.n_words;
         if (d->ws + DS_MAX_SPAN_WORDS < end) end = d->ws + DS_MAX_SPAN_WORDS;
-        for (int i = d->ws; i < end; i++)
-            if ((best < 0 || p[i] > p[best]) && typed_run(d, d->ws, i, ft)) best = i;
+        double mass = 0, typed_mass = 0;
+        for (int i = d->ws; i < end; i++) {
+            mass += p[i];
+            if (p[i] > p[any]) any = i;
+            if (!typed_run(d, d->ws, i, ft)) continue;
+            typed_mass += p[i];
+            if (best < 0 || p[i] > p[best]) best = i;
+        }
         // The end's probability among the ends the type allows, as a token's is among
         // the tokens allowed. The end pointer's mass off them is the value cut short or
         // run long ("New" of "New York", "Massachusetts, without regard"), which the type
         // mends; the start pointer's mass off a value is a doubt that it is the value at
-        // all, so the start stays as the pointer scored it.
-        int typed = best >= 0;
-        if (best < 0)
-            for (int i = best = d->ws; i < end; i++) best = p[i] > p[best] ? i : best;
-        double allowed = 0;
-        for (int i = d->ws; i < end; i++)
-            if (!typed || typed_run(d, d->ws, i, ft)) allowed += p[i];
+        // all, so the start stays as the pointer scored it. No end of the type: any end.
+        double allowed = best >= 0 ? typed_mass : mass;
+        if (best < 0) best = any;
         double conf = d->conf * (allowed > 0 ? p[best] / allowed : p[best]);
         free(p);
         d->list_next = best + 1;
