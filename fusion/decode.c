@@ -386,7 +386,10 @@ static int legal_form(const char *w, int abbreviated) {
 // joined by connectors (and, of, &, ...; at neither end but a first "The"), two words at
 // least, no word that names a part of a document ("Exhibit 10.2", "EX-10.2",
 // "CONFIDENTIALITY AGREEMENT", "Section 5") or one of its defined terms
-// ("Confidential Information", "Restricted Period"), and no bare number.
+// ("Confidential Information", "Restricted Period", "Employees" too), no officer's title
+// ("General Counsel"), no word of a sentence ("I UNDERSTAND THAT MY", "NO EFFECT ON"),
+// no label ("Gentlemen:"), no address ("Colorado Avenue, Santa Monica", "Charlotte, NC"),
+// no short name in quotes ("(“Altimo”)", which follows the name) and no bare number.
 static int party_name(const char *text) {
     static const char *connectors[] = {"and", "of",  "the", "&", "de", "du",  "la", "von",
                                        "van", "der", "y",   "e", "et", "und", "for"};
@@ -399,18 +402,44 @@ static int party_name(const char *text) {
         "information", "confidential", "proprietary", "period", "termination", "release", "waiver",
         "form", "employment", "competition", "non-competition", "transaction", "protection",
         "invention", "assignment", "charged", "disclosure", "non-disclosure", "recipient",
-        "effective", "date", "term", "notice", "purpose", "obligations", "executive", "employee"};
+        "effective", "date", "term", "notice", "purpose", "obligations", "executive", "employee",
+        "amended", "restated", "solicitation", "non-solicitation", "severance", "governing",
+        "affiliate", "representative",
+        // an officer's title ("General Counsel"), not the officer
+        "counsel", "president", "officer", "secretary", "chairman", "treasurer"};
+    // words of a sentence, never of a name: "I UNDERSTAND AND ACKNOWLEDGE THAT MY ..."
+    static const char *prose_words[] = {
+        "my", "we", "our", "you", "your", "he", "she", "his", "her", "they", "their", "that",
+        "which", "who", "shall", "must", "hereby", "is", "are", "was",
+        // a heading's ("NO EFFECT ON", "Covenant Not To Compete"); "of", "for" join names
+        "not", "no", "to", "by", "with", "upon", "from", "in", "on"};
+    static const char *us_states[] = {
+        "al", "ak", "az", "ar", "ca", "co", "ct", "de", "dc", "fl", "ga", "hi", "id",
+        "il", "in", "ia", "ks", "ky", "la", "me", "md", "ma", "mi", "mn", "ms", "mo",
+        "mt", "ne", "nv", "nh", "nj", "nm", "ny", "nc", "nd", "oh", "ok", "or", "pa",
+        "ri", "sc", "sd", "tn", "tx", "ut", "vt", "va", "wa", "wv", "wi", "wy"};
+    // a street in an address ("2425 Colorado Avenue, Santa Monica"): followed by more of it
+    static const char *street_words[] = {"avenue", "ave",       "street", "st",    "road",
+                                         "rd",     "boulevard", "blvd",   "drive", "lane",
+                                         "suite",  "floor",     "parkway"};
     char buf[256];
     snprintf(buf, sizeof buf, "%s", text);
-    int words = 0, named = 0, last_conn = 0;
+    int words = 0, named = 0, last_conn = 0, after_comma = 0;
     for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
         char core[64];
         size_t n = 0;
         for (const char *p = w; *p && n + 1 < sizeof core; p++)
-            if (!strchr(",.;:()\"'“”", *p)) core[n++] = (char)tolower((unsigned char)*p);
+            if (!strchr(",.;:()\"'“”’", *p)) core[n++] = (char)tolower((unsigned char)*p);
         core[n] = 0;
         words++;
-        if (!n) continue; // punctuation alone
+        int is_last = !save || !save[strspn(save, " ")];
+        // "Charlotte, NC": a city and its state's postal code end an address, not a name
+        if (is_last && words > 1 && after_comma && strlen(w) == 2 && isupper((unsigned char)w[0]) &&
+            isupper((unsigned char)w[1]) && ONE_OF(core, us_states))
+            return 0;
+        after_comma = w[strlen(w) - 1] == ',';
+        if (w[strlen(w) - 1] == ':') return 0; // "Gentlemen:", "Attention:": a label
+        if (!n) continue;                      // punctuation alone
         int conn = ONE_OF(core, connectors);
         last_conn = conn;
         if (conn) { // a name does not start with "and" ("The Coca-Cola Company" does)
@@ -418,7 +447,14 @@ static int party_name(const char *text) {
             continue;
         }
         if (!strncmp(core, "ex-", 3)) return 0; // an exhibit's label, "EX-10.2"
-        if (ONE_OF(core, document_words)) return 0;
+        char single[64];                        // a plural's singular: "Employees"
+        snprintf(single, sizeof single, "%s", core);
+        if (n > 3 && single[n - 1] == 's') single[n - 1] = 0;
+        if (ONE_OF(core, document_words) || ONE_OF(single, document_words)) return 0;
+        if (ONE_OF(core, prose_words) || (words == 1 && !strcmp(core, "i"))) return 0;
+        if (ONE_OF(core, street_words) && w[strlen(w) - 1] == ',') return 0;
+        if (w[0] == '(' && (strpbrk(w, "\"'") || strstr(w, "\xe2\x80\x9c")))
+            return 0; // ("Altimo"): the short name a party is given follows its name
         unsigned char c0 = (unsigned char)w[strspn(w, "(\"'“")];
         if (isdigit(c0)) {
             int letters = 0;
