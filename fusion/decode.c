@@ -451,15 +451,17 @@ static int party_name(const char *text) {
         snprintf(single, sizeof single, "%s", core);
         if (n > 3 && single[n - 1] == 's') single[n - 1] = 0;
         if (ONE_OF(core, document_words) || ONE_OF(single, document_words)) return 0;
-        if (ONE_OF(core, prose_words) || (words == 1 && !strcmp(core, "i"))) return 0;
+        if (ONE_OF(core, prose_words) || (!strcmp(core, "i") && !is_last)) return 0;
         if (ONE_OF(core, street_words) && w[strlen(w) - 1] == ',') return 0;
         if (w[0] == '(' && (strpbrk(w, "\"'") || strstr(w, "\xe2\x80\x9c")))
             return 0; // ("Altimo"): the short name a party is given follows its name
         unsigned char c0 = (unsigned char)w[strspn(w, "(\"'“")];
+        int letters = 0;
+        for (const char *p = core; *p; p++) letters += isalpha((unsigned char)*p) != 0;
         if (isdigit(c0)) {
-            int letters = 0;
-            for (const char *p = core; *p; p++) letters += isalpha((unsigned char)*p) != 0;
             if (!letters) return 0; // "10.2", "(3)": a number, not a name
+        } else if (c0 < 0x80 && 2 * letters < (int)n) {
+            return 0; // "A0So0/@": OCR's reading of a logo, no word (as name_word)
         } else if (!(isupper(c0) || c0 >= 0x80) && !legal_form(w, 1)) {
             return 0; // a lower-case word: prose (but "Acme Trading co" as OCR read it)
         }

@@ -225,9 +225,10 @@ DS_TEST(decode_typed_duration_place) {
 // EFFECT ON", "Covenant Not To Compete", "GOVERNING LAW"), an officer's title ("General
 // Counsel"), an address ("Colorado Avenue, Santa Monica,", "Charlotte, NC"), a
 // salutation ("Gentlemen: In"), a sentence ("I UNDERSTAND THAT MY"), a defined term in
-// the plural ("Non-Solicitation of Employees", "Affiliates’ Representatives") or the
-// short name given a party ("(“Beta”)"). Random tiny models pointing at a page that is
-// mostly such runs return only the one party printed there, or none.
+// the plural ("Non-Solicitation of Employees", "Affiliates’ Representatives"), the
+// short name given a party ("(“Beta”)") or OCR's reading of a logo ("A0So0/@"). Random
+// tiny models pointing at a page that is mostly such runs return only the one party
+// printed there, or none.
 DS_TEST(decode_typed_party_not_heading) {
     ds_fx_init();
     ds_schema_set schemas;
@@ -239,12 +240,12 @@ DS_TEST(decode_typed_party_not_heading) {
         "General Counsel of Beta Holdings LLC at 2425 Colorado Avenue, Santa Monica,",
         "Charlotte, NC Gentlemen: In Affiliates’ Representatives, Severance Pay.",
         "I UNDERSTAND THAT MY Non-Solicitation of Employees GOVERNING LAW",
-        "Beta Holdings LLC (“Beta”), Delaware United Kingdom",
+        "A0So0/@ Beta Holdings LLC (“Beta”), Delaware United Kingdom",
         "Signed 5 May 2021 for a period of two (2) years"};
     static const char *not_names[] = {"AMENDED",   "EFFECT",    "Covenant",        "Counsel",
                                       "Avenue",    "NC",        "Gentlemen",       "UNDERSTAND",
                                       "Employees", "GOVERNING", "Representatives", "Beta”",
-                                      "Severance"};
+                                      "Severance", "A0So0"};
     ds_doc *doc;
     DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 6, cfg.img_size, &doc), 0);
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
