@@ -389,7 +389,8 @@ static int legal_form(const char *w, int abbreviated) {
 // ("Confidential Information", "Restricted Period", "Employees" too), no officer's title
 // ("General Counsel"), no word of a sentence ("I UNDERSTAND THAT MY", "NO EFFECT ON"),
 // no label ("Gentlemen:"), no address ("Colorado Avenue, Santa Monica", "Charlotte, NC"),
-// no short name in quotes ("(“Altimo”)", which follows the name) and no bare number.
+// no short name in quotes ("(“Altimo”)", which follows the name), no word mostly not
+// letters ("A0So0/@", OCR's reading of a logo) and no bare number.
 static int party_name(const char *text) {
     static const char *connectors[] = {"and", "of",  "the", "&", "de", "du",  "la", "von",
                                        "van", "der", "y",   "e", "et", "und", "for"};
