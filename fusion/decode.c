@@ -381,6 +381,14 @@ static int legal_form(const char *w, int abbreviated) {
     return abbreviated ? one_of(core, forms, N_ABBREVIATED) : ONE_OF(core, forms);
 }
 
+// Whether letters are at least half of s's bytes: "A0So0/@" (OCR's reading of a logo) is
+// no word of a name.
+static int mostly_letters(const char *s) {
+    size_t letters = 0, n = 0;
+    for (; s[n]; n++) letters += isalpha((unsigned char)s[n]) != 0;
+    return 2 * letters >= n;
+}
+
 // Whether text can be a party's name: a company or a person, as a run of capitalised
 // words ("Haynes Wire Company", "R. J. Seifert Enterprises", "NEON SYSTEMS, INC.")
 // joined by connectors (and, of, &, ...; at neither end but a first "The"), two words at
@@ -434,13 +442,14 @@ static int party_name(const char *text) {
         core[n] = 0;
         words++;
         int is_last = !save || !save[strspn(save, " ")];
+        char tail = w[strlen(w) - 1];
         // "Charlotte, NC": a city and its state's postal code end an address, not a name
         if (is_last && words > 1 && after_comma && strlen(w) == 2 && isupper((unsigned char)w[0]) &&
             isupper((unsigned char)w[1]) && ONE_OF(core, us_states))
             return 0;
-        after_comma = w[strlen(w) - 1] == ',';
-        if (w[strlen(w) - 1] == ':') return 0; // "Gentlemen:", "Attention:": a label
-        if (!n) continue;                      // punctuation alone
+        after_comma = tail == ',';
+        if (tail == ':') return 0; // "Gentlemen:", "Attention:": a label
+        if (!n) continue;          // punctuation alone
         int conn = ONE_OF(core, connectors);
         last_conn = conn;
         if (conn) { // a name does not start with "and" ("The Coca-Cola Company" does)
@@ -453,16 +462,16 @@ static int party_name(const char *text) {
         if (n > 3 && single[n - 1] == 's') single[n - 1] = 0;
         if (ONE_OF(core, document_words) || ONE_OF(single, document_words)) return 0;
         if (ONE_OF(core, prose_words) || (!strcmp(core, "i") && !is_last)) return 0;
-        if (ONE_OF(core, street_words) && w[strlen(w) - 1] == ',') return 0;
+        if (ONE_OF(core, street_words) && tail == ',') return 0;
         if (w[0] == '(' && (strpbrk(w, "\"'") || strstr(w, "\xe2\x80\x9c")))
             return 0; // ("Altimo"): the short name a party is given follows its name
         unsigned char c0 = (unsigned char)w[strspn(w, "(\"'“")];
-        int letters = 0;
-        for (const char *p = core; *p; p++) letters += isalpha((unsigned char)*p) != 0;
         if (isdigit(c0)) {
+            int letters = 0;
+            for (const char *p = core; *p; p++) letters += isalpha((unsigned char)*p) != 0;
             if (!letters) return 0; // "10.2", "(3)": a number, not a name
-        } else if (c0 < 0x80 && 2 * letters < (int)n) {
-            return 0; // "A0So0/@": OCR's reading of a logo, no word (as name_word)
+        } else if (c0 < 0x80 && !mostly_letters(core)) {
+            return 0; // "A0So0/@", as name_word
         } else if (!(isupper(c0) || c0 >= 0x80) && !legal_form(w, 1)) {
             return 0; // a lower-case word: prose (but "Acme Trading co" as OCR read it)
         }
@@ -495,14 +504,10 @@ static int reads_as(ds_field_type t, const char *text) {
 static int name_word(const char *w) {
     if (!strcmp(w, "&")) return 1;
     if (strpbrk(w, "\"") || strstr(w, "\xe2\x80\x9c") || strstr(w, "\xe2\x80\x9d")) return 0;
-    int letters = 0, n = 0;
-    const char *first = NULL;
-    for (const char *p = w; *p; p++, n++) {
-        if (!first && isalnum((unsigned char)*p)) first = p;
-        letters += isalpha((unsigned char)*p) != 0;
-    }
-    return first && (isupper((unsigned char)*first) || isdigit((unsigned char)*first)) &&
-           2 * letters >= n;
+    const char *first = w;
+    while (*first && !isalnum((unsigned char)*first)) first++;
+    return *first && (isupper((unsigned char)*first) || isdigit((unsigned char)*first)) &&
+           mostly_letters(w);
 }
 
 // Whether w is an article or determiner: a name the pointers chose does not grow back
