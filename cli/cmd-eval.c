@@ -10,7 +10,6 @@
 #include "fusion/extract.h"
 #include "ingest/ingest.h"
 #include "samples/eval.h"
-#include "samples/form-entities.h"
 #include "samples/rules.h"
 #include "samples/schema.h"
 #include "samples/gt-formats.h"
@@ -107,12 +106,7 @@ static int model_extract(const char *doc_path, const char *doc_type, json_t **pr
     ds_extract_env *env = user;
     if (env->format != DS_EVAL_FUNSD)
         return ds_extractor_file(env->x, doc_path, told_type(env, doc_type), pred);
-    // FUNSD: the form read as its entity lists, then as FUNSD's entities and links
-    json_t *p = NULL;
-    int rc = ds_extractor_file(env->x, doc_path, "form_entities", &p);
-    if (!rc) rc = ds_form_entities_to_funsd(p, pred);
-    json_decref(p);
-    return rc;
+    return ds_extractor_file_funsd(env->x, doc_path, pred);
 }
 
 // The extractors `--extractor NAME` can run.
@@ -239,8 +233,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             return 2;
         }
     }
-    // Kleister-NDA's agreements are US filings: "5/12/09" is May 12
-    if (a->format == DS_EVAL_KLEISTER && !a->date_order_given) a->opts.month_first = 1;
+    if (!a->date_order_given) a->opts.month_first = ds_eval_format_month_first(a->format);
     if (!a->gt || (a->pred && a->extractor) || (!a->pred && !a->extractor && !a->write_truth)) {
         fprintf(stderr,
                 "docseek eval: needs --gt DIR and one of --pred FILE, --extractor NAME "

@@ -35,7 +35,16 @@ static const char *usage_text =
     "  --experts         adapters on the feed-forward too: the dense layers, the shared\n"
     "                    experts and every routed expert (default: attention only)\n"
     "  --steps N         (default 300); --batch N (4); --lr X (1e-3); --warmup N (20)\n"
-    "  --eval DIR        held-out labelled documents, field F1 every --eval-every N (100)\n"
+    "  --eval DIR        held-out labelled documents (in --format), field F1 every\n"
+    "                    --eval-every N steps (100) and at the end\n"
+    "  --given-type      the evaluation tells the model each document's true type\n"
+    "  --keep-best       write the adapter as it scored best on --eval, the start included,\n"
+    "                    not as it ended: a few documents overfit, and adapting may not\n"
+    "                    help at all (then the adapter is the one it started from: no\n"
+    "                    change). A later step replaces the one kept only when its F1 is\n"
+    "                    higher by more than --keep-bar X (1) times the kept F1's standard\n"
+    "                    error, sqrt(F1 (1 - F1) / n), n = tp + (fp + fn) / 2: on a few\n"
+    "                    held-out documents chance alone moves F1 that much (0: any gain)\n"
     "  --threads N       compute threads (default 2); --prep-threads N (2)\n"
     "  --device D        cpu, cuda, cuda:N or auto (default: the GPU when one is present)\n"
     "  --cache DIR       prepared-document cache (default .docseek-cache)\n"
@@ -55,18 +64,28 @@ static const char *usage_text =
     "  --schemas DIR     document schemas (default samples/schemas)\n";
 
 // What made the adapter, stored in its file as `docseek train` stores a model's: the
-// command's settings, the data, and for one trained further (--init-adapter) what made
-// its starting point. The adapter's recipe scripts are then not the only record.
-static int record_training(ds_lora *l, const ds_train_opts *o, const char *base, const char *init,
-                           const char *format, const char **dirs, int n_dirs, const char **rehearse,
-                           int n_rehearse, int documents, int windows, int one_window,
-                           int skip_unfound) {
+// command's settings, the data, for one trained further (--init-adapter) what made its
+// starting point, and with --keep-best the step kept. The adapter's recipe scripts are
+// then not the only record.
+typedef struct {
+    const ds_train_opts *o;
+    const char *base, *init, *format;
+    char *init_training; // the starting adapter's record (owned), or NULL
+    const char **dirs, **rehearse;
+    int n_dirs, n_rehearse, documents, windows, one_window, skip_unfound;
+    int keep_best, kept_step; // --keep-best: the step whose adapter is written
+    double kept_f1, kept_se;  // its F1 on --eval and that F1's standard error
+    double bar;               // --keep-bar: standard errors a later step must gain
+} finetune_record;
+
+static int record_training(ds_lora *l, const finetune_record *r) {
+    const ds_train_opts *o = r->o;
     json_t *tr =
         json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:i, s:i, s:I, s:b, s:b, s:b}", "command",
-                  "docseek finetune --lora", "model", base, "format", format, "steps", o->steps,
-                  "batch", o->batch, "lr", (double)o->lr, "warmup", o->warmup, "documents",
-                  documents, "seed", (json_int_t)o->seed, "windows", windows, "one_window",
-                  one_window, "skip_unfound", skip_unfound);
+                  "docseek finetune --lora", "model", r->base, "format", r->format, "steps",
+                  o->steps, "batch", o->batch, "lr", (double)o->lr, "warmup", o->warmup,
+                  "documents", r->documents, "seed", (json_int_t)o->seed, "windows", r->windows,
+                  "one_window", r->one_window, "skip_unfound", r->skip_unfound);
     json_t *dj = json_array(), *rj = json_array();
     if (!tr || !dj || !rj) {
         json_decref(tr);
@@ -74,22 +93,82 @@ static int record_training(ds_lora *l, const ds_train_opts *o, const char *base,
         json_decref(rj);
         return ds_error(DS_E_NOMEM, "finetune: out of memory");
     }
-    for (int i = 0; i < n_dirs; i++) json_array_append_new(dj, json_string(dirs[i]));
-    for (int i = 0; i < n_rehearse; i++) json_array_append_new(rj, json_string(rehearse[i]));
+    for (int i = 0; i < r->n_dirs; i++) json_array_append_new(dj, json_string(r->dirs[i]));
+    for (int i = 0; i < r->n_rehearse; i++) json_array_append_new(rj, json_string(r->rehearse[i]));
     json_object_set_new(tr, "data", dj);
     json_object_set_new(tr, "rehearse", rj);
-    if (init) {
-        json_t *prev = l->training ? json_loads(l->training, 0, NULL) : NULL;
+    if (r->init) {
+        json_t *prev = r->init_training ? json_loads(r->init_training, 0, NULL) : NULL;
         json_object_set_new(
             tr, "init",
-            json_pack("{s:s, s:o}", "adapter", init, "training", prev ? prev : json_null()));
+            json_pack("{s:s, s:o}", "adapter", r->init, "training", prev ? prev : json_null()));
     }
+    if (r->keep_best)
+        json_object_set_new(tr, "keep_best",
+                            json_pack("{s:s, s:i, s:f, s:f, s:f}", "eval", o->eval_dir, "step",
+                                      r->kept_step, "f1", r->kept_f1, "se", r->kept_se, "bar",
+                                      r->bar));
     char *s = json_dumps(tr, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(tr);
     if (!s) return ds_error(DS_E_NOMEM, "finetune: out of memory");
     free(l->training);
     l->training = s;
     return 0;
+}
+
+// --keep-best: the adapter's parameters as they scored best on --eval so far, written
+// to --out at each new best, so that a run stopped early leaves its best there and a
+// resumed one reads it back.
+typedef struct {
+    ds_lora *l;
+    const ds_model *m;
+    finetune_record *rec;
+    const char *out;
+    float *best; // (l->table.total)
+    int any;     // 0: nothing evaluated yet
+} keep_best;
+
+// A later step is kept only when it is better by more than chance on so few documents
+// would make it (bar standard errors of the kept F1; a tie keeps the earlier).
+static int keep_if_best(void *user, int step, double f1, ds_eval_counts c) {
+    keep_best *k = user;
+    if (k->any && !(f1 > k->rec->kept_f1 + k->rec->bar * k->rec->kept_se)) return 0;
+    k->any = 1;
+    k->rec->kept_step = step;
+    k->rec->kept_f1 = f1;
+    k->rec->kept_se = ds_eval_f1_se(c);
+    memcpy(k->best, k->l->params, sizeof(float) * (size_t)k->l->table.total);
+    int rc = record_training(k->l, k->rec);
+    if (!rc) rc = ds_lora_save(k->l, k->m, k->out);
+    if (!rc)
+        DS_LOGI("finetune: kept step %d (field F1 %.4f, standard error %.4f): in %s", step, f1,
+                k->rec->kept_se, k->out);
+    return rc;
+}
+
+// A resumed --keep-best run: the best so far, from the adapter the stopped run wrote
+// (its record's keep_best); 1 when found, 0 when there is none to read.
+static int read_kept(keep_best *k, const char *base) {
+    ds_lora *prev = NULL;
+    if (access(k->out, F_OK) != 0 || ds_lora_load(k->out, k->m, &prev)) return 0;
+    json_t *tr = prev->training ? json_loads(prev->training, 0, NULL) : NULL;
+    json_t *kb = json_object_get(tr, "keep_best");
+    const char *model = json_string_value(json_object_get(tr, "model"));
+    const char *eval = json_string_value(json_object_get(kb, "eval"));
+    // scores on other documents, or of another base, are no bar to clear
+    int found = prev->table.total == k->l->table.total && model && !strcmp(model, base) && eval &&
+                !strcmp(eval, k->rec->o->eval_dir) &&
+                json_number_value(json_object_get(kb, "bar")) == k->rec->bar;
+    if (found) {
+        k->any = 1;
+        k->rec->kept_f1 = json_number_value(json_object_get(kb, "f1"));
+        k->rec->kept_se = json_number_value(json_object_get(kb, "se"));
+        k->rec->kept_step = (int)json_integer_value(json_object_get(kb, "step"));
+        memcpy(k->best, prev->params, sizeof(float) * (size_t)k->l->table.total);
+    }
+    json_decref(tr);
+    ds_lora_free(prev);
+    return found;
 }
 
 // The document type every one of d's documents is labelled with, into buf; NULL when
@@ -115,6 +194,8 @@ int ds_cmd_finetune(int argc, char **argv) {
         resume = 0;
     const char *device = "auto";
     int experts = 0, windows = 0, one_window = 0, fresh = 0, shape_given = 0, skip_unfound = 0;
+    int keep = 0;
+    double keep_bar = 1;
     float alpha = 32;
     ds_train_opts o;
     ds_train_opts_default(&o);
@@ -161,6 +242,14 @@ int ds_cmd_finetune(int argc, char **argv) {
             skip_unfound = 1;
             continue;
         }
+        if (!strcmp(a, "--given-type")) {
+            o.eval_given_type = 1;
+            continue;
+        }
+        if (!strcmp(a, "--keep-best")) {
+            keep = 1;
+            continue;
+        }
         if (!strcmp(a, "--help")) {
             fputs(usage_text, stdout);
             return 0;
@@ -197,6 +286,8 @@ int ds_cmd_finetune(int argc, char **argv) {
             o.schemas_dir = v;
         else if (!strcmp(a, "--eval"))
             o.eval_dir = v;
+        else if (!strcmp(a, "--keep-bar"))
+            keep_bar = strtod(v, &end);
         else if (!strcmp(a, "--rank"))
             rank = (int)strtol(v, &end, 10), shape_given = 1;
         else if (!strcmp(a, "--alpha"))
@@ -235,6 +326,19 @@ int ds_cmd_finetune(int argc, char **argv) {
                 "docseek finetune: needs --lora with --data and --out, or --merge with "
                 "--adapter and --out\n%s",
                 usage_text);
+        return 2;
+    }
+    if (!(keep_bar >= 0)) {
+        fprintf(stderr, "docseek finetune: --keep-bar must be 0 or more (standard errors)\n");
+        return 2;
+    }
+    if (keep && !o.eval_dir) {
+        fprintf(stderr, "docseek finetune: --keep-best needs --eval DIR: held-out labelled "
+                        "documents to score the adapter on\n");
+        return 2;
+    }
+    if (o.eval_dir && ds_eval_format_parse(format, &o.eval_format)) {
+        fprintf(stderr, "docseek finetune: %s\n", ds_errmsg());
         return 2;
     }
     ds_model *m;
@@ -315,6 +419,42 @@ int ds_cmd_finetune(int argc, char **argv) {
     d.every_window = windows && !one_window;
     d.skip_unfound = skip_unfound;
     if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
+    finetune_record rec = {.o = &o,
+                           .base = base,
+                           .init = init,
+                           .format = format,
+                           .dirs = dirs,
+                           .rehearse = rehearse,
+                           .n_dirs = n_dirs,
+                           .n_rehearse = n_rehearse,
+                           .documents = d.n_docs - d.n_failed,
+                           .windows = windows,
+                           .one_window = one_window,
+                           .skip_unfound = skip_unfound,
+                           .keep_best = keep,
+                           .bar = keep_bar};
+    if (!rc && init && l->training && !(rec.init_training = strdup(l->training)))
+        rc = ds_error(DS_E_NOMEM, "finetune: out of memory");
+    keep_best k = {.l = l, .m = m, .rec = &rec, .out = out};
+    if (!rc && keep) {
+        if (!(k.best = malloc(sizeof(float) * (size_t)l->table.total)))
+            rc = ds_error(DS_E_NOMEM, "finetune: out of memory");
+        o.on_eval = keep_if_best;
+        o.on_eval_user = &k;
+    }
+    if (!rc && keep && resume && read_kept(&k, base))
+        DS_LOGI("finetune: kept so far: step %d (field F1 %.4f), from %s", rec.kept_step,
+                rec.kept_f1, out);
+    else if (!rc && keep) { // the adapter as it starts is the first candidate
+        double f1;
+        ds_eval_counts c;
+        int s0 = ds_trainer_steps_done(t);
+        rc = ds_train_evaluate(m, ctx, &schemas, &o, &f1, &c, NULL);
+        if (!rc)
+            fprintf(stderr, "eval at step %d: field F1 %.4f (tp %ld fp %ld fn %ld)\n", s0, f1, c.tp,
+                    c.fp, c.fn);
+        if (!rc) rc = keep_if_best(&k, s0, f1, c);
+    }
     if (!rc) {
         DS_LOGI("finetune: rank %d, alpha %g, %s: %lld adapter parameters on %d documents%s%s",
                 l->rank, (double)l->alpha, l->experts ? "attention and experts" : "attention",
@@ -322,11 +462,21 @@ int ds_cmd_finetune(int argc, char **argv) {
                 init ? init : "");
         rc = ds_train_run(m, ctx, t, &d, &schemas, &o);
     }
-    if (!rc)
-        rc = record_training(l, &o, base, init, format, dirs, n_dirs, rehearse, n_rehearse,
-                             d.n_docs - d.n_failed, windows, one_window, skip_unfound);
+    if (!rc && keep) {
+        memcpy(l->params, k.best, sizeof(float) * (size_t)l->table.total);
+        if (rec.kept_step == 0)
+            DS_LOGI("finetune: kept the adapter as it started (field F1 %.4f on %s): no "
+                    "step of this training scored better by more than chance",
+                    rec.kept_f1, o.eval_dir);
+        else
+            DS_LOGI("finetune: kept the adapter of step %d (field F1 %.4f on %s)", rec.kept_step,
+                    rec.kept_f1, o.eval_dir);
+    }
+    if (!rc) rc = record_training(l, &rec);
     if (!rc) rc = ds_lora_save(l, m, out);
     if (!rc) printf("wrote %s (use it with --adapter, or merge it with --merge)\n", out);
+    free(k.best);
+    free(rec.init_training);
     ds_dataset_free(&d);
     ds_trainer_free(t);
     ds_lora_free(l);

@@ -6,6 +6,7 @@
 #include "fusion/lora.h"
 #include "fusion/sequence.h"
 #include "fusion/windows.h"
+#include "samples/form-entities.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -504,5 +505,13 @@ int ds_extractor_file(ds_extractor *x, const char *path, const char *doc_type, j
     if (rc) return rc;
     rc = ds_extractor_doc(x, doc, doc_type, out);
     ds_doc_free(doc);
+    return rc;
+}
+
+int ds_extractor_file_funsd(ds_extractor *x, const char *path, json_t **out) {
+    json_t *p = NULL;
+    int rc = ds_extractor_file(x, path, "form_entities", &p);
+    if (!rc) rc = ds_form_entities_to_funsd(p, out);
+    json_decref(p);
     return rc;
 }

@@ -104,5 +104,8 @@ void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io);
 void ds_extractor_ingest_model(const ds_extractor *x, ds_ingest_opts *io);
 // Reads path (any format ingest knows) and extracts it.
 int ds_extractor_file(ds_extractor *x, const char *path, const char *doc_type, json_t **out);
+// Reads a form as FUNSD scores it: its form_entities, as FUNSD's entities and links
+// (samples/form-entities.h). For the evaluator, and training's evaluation in FUNSD.
+int ds_extractor_file_funsd(ds_extractor *x, const char *path, json_t **out);
 
 #endif

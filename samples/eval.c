@@ -180,6 +180,12 @@ void ds_eval_prf(ds_eval_counts c, double *p, double *r, double *f1) {
     *f1 = *p + *r > 0 ? 2 * *p * *r / (*p + *r) : 0;
 }
 
+double ds_eval_f1_se(ds_eval_counts c) {
+    double p, r, f1, n = (double)c.tp + 0.5 * (double)(c.fp + c.fn);
+    ds_eval_prf(c, &p, &r, &f1);
+    return n > 0 ? sqrt(f1 * (1 - f1) / n) : 0;
+}
+
 double ds_eval_iou(const float a[4], const float b[4]) {
     double iw = fmin(a[2], b[2]) - fmax(a[0], b[0]);
     double ih = fmin(a[3], b[3]) - fmax(a[1], b[1]);

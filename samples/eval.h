@@ -134,9 +134,16 @@ typedef struct {
 // "docseek", "sroie", "funsd", "kleister", "cord"; returns 0 or DS_E_INVAL (the names listed).
 int ds_eval_format_parse(const char *name, ds_eval_format *out);
 const char *ds_eval_format_name(ds_eval_format f);
+// 1 when numeric dates in f's documents read month/day/year: Kleister-NDA's agreements
+// are US filings ("5/12/09" is May 12); the others day first.
+int ds_eval_format_month_first(ds_eval_format f);
 
 // P, R, F1 of counts: 1 when nothing was to be found and nothing was predicted, 0/0 -> 0.
 void ds_eval_prf(ds_eval_counts c, double *p, double *r, double *f1);
+// The standard error of c's F1, taken as a proportion of n = tp + (fp + fn) / 2 trials
+// (F1 = tp / n): sqrt(F1 (1 - F1) / n); 0 when nothing was counted. On a few documents
+// chance alone moves F1 by about this much (finetune --keep-best's bar).
+double ds_eval_f1_se(ds_eval_counts c);
 // Intersection over union of two boxes (0 when either is empty).
 double ds_eval_iou(const float a[4], const float b[4]);
 

@@ -31,6 +31,10 @@ const char *ds_eval_format_name(ds_eval_format f) {
     return (unsigned)f < 5 ? ds_eval_format_names[f] : "?";
 }
 
+int ds_eval_format_month_first(ds_eval_format f) {
+    return f == DS_EVAL_KLEISTER;
+}
+
 // ---- shared
 
 char *ds_gt_find_document(const char *dir, const char *name) {

@@ -122,6 +122,21 @@ DS_TEST(eval_prf_definitions) {
     return 0;
 }
 
+// finetune --keep-best's bar: F1 = tp / n for n = tp + (fp + fn) / 2 trials, and the
+// binomial standard error of that proportion.
+DS_TEST(eval_f1_standard_error) {
+    ds_eval_counts c = {10, 4, 6}; // F1 20 / 30; n 15
+    double want = sqrt((2.0 / 3) * (1.0 / 3) / 15), got = ds_eval_f1_se(c);
+    printf("  TP 10 FP 4 FN 6: standard error %.6f (want %.6f)\n", got, want);
+    DS_CHECK(fabs(got - want) < 1e-12);
+    // the same F1 on ten times the values: a tenth of the variance
+    DS_CHECK(fabs(ds_eval_f1_se((ds_eval_counts){100, 40, 60}) - want / sqrt(10)) < 1e-12);
+    DS_CHECK(ds_eval_f1_se((ds_eval_counts){0, 0, 0}) == 0); // nothing counted
+    DS_CHECK(ds_eval_f1_se((ds_eval_counts){5, 0, 0}) == 0); // F1 1: no spread
+    DS_CHECK(ds_eval_f1_se((ds_eval_counts){0, 3, 4}) == 0); // F1 0: no spread
+    return 0;
+}
+
 DS_TEST(eval_scores_by_hand) {
     ds_eval_set truth;
     ds_eval_preds preds;

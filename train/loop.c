@@ -44,33 +44,42 @@ float ds_train_lr(const ds_train_opts *o, int s) {
 typedef struct {
     ds_extractor *x;
     const ds_schema_set *schemas;
+    const ds_train_opts *o;
 } eval_env;
 
 static int eval_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
-    // the model names the type itself, unless it is one it never picks (form_entities)
     eval_env *env = user;
-    return ds_extractor_file(env->x, doc_path, ds_schema_named_only(env->schemas, doc_type), pred);
+    if (env->o->eval_format == DS_EVAL_FUNSD)
+        return ds_extractor_file_funsd(env->x, doc_path, pred);
+    // the model names the type itself unless told it, or it is one it never picks
+    // (form_entities)
+    const char *told =
+        env->o->eval_given_type ? doc_type : ds_schema_named_only(env->schemas, doc_type);
+    return ds_extractor_file(env->x, doc_path, told, pred);
 }
 
 int ds_train_evaluate(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas,
-                      const char *schemas_dir, const char *dir, double *f1, json_t **types) {
+                      const ds_train_opts *o, double *f1, ds_eval_counts *c, json_t **types) {
     ds_eval_set truth;
-    int rc = ds_gt_load(DS_EVAL_DOCSEEK, dir, schemas_dir, &truth);
+    int rc = ds_gt_load(o->eval_format, o->eval_dir, o->schemas_dir, &truth);
     if (rc) return rc;
-    eval_env env = {.schemas = schemas};
+    eval_env env = {.schemas = schemas, .o = o};
     if ((rc = ds_extractor_new(m, ctx, schemas, &env.x))) {
         ds_eval_set_free(&truth);
         return rc;
     }
+    ds_decode_opts dopts = {.windows = 1}; // score what extract outputs
+    ds_extractor_set_opts(env.x, &dopts);
     ds_eval_preds preds;
     rc = ds_eval_run_extractor(&truth, eval_extract, &env, &preds);
     ds_extractor_free(env.x);
     ds_eval_report rep;
-    ds_eval_opts eo = {0, 0};
+    ds_eval_opts eo = {.month_first = ds_eval_format_month_first(o->eval_format)};
     if (!rc) rc = ds_eval_score(&truth, &preds, &eo, &rep);
     if (!rc) {
         double p, r;
         ds_eval_prf(rep.overall, &p, &r, f1);
+        if (c) *c = rep.overall;
         if (types) {
             *types = json_object();
             for (int i = 0; i < rep.n_types; i++) {
@@ -203,15 +212,20 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
         if (eval_now) {
             json_t *types = NULL;
             ds_trainer_sync(t); // the evaluation decodes with the host parameters
-            int erc = ds_train_evaluate(m, ctx, schemas, o->schemas_dir, o->eval_dir, &f1, &types);
+            ds_eval_counts c = {0, 0, 0};
+            int erc = ds_train_evaluate(m, ctx, schemas, o, &f1, &c, &types);
             char *ts = types ? json_dumps(types, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
             if (erc)
                 DS_LOGW("train: evaluation failed: %s", ds_errmsg());
             else
-                fprintf(stderr, "%seval at step %d: field F1 %.4f  per type %s\n", tty ? "\n" : "",
-                        s, f1, ts ? ts : "{}");
+                fprintf(stderr,
+                        "%seval at step %d: field F1 %.4f (tp %ld fp %ld fn %ld)  per type %s\n",
+                        tty ? "\n" : "", s, f1, c.tp, c.fp, c.fn, ts ? ts : "{}");
             free(ts);
             json_decref(types);
+            // not the evaluation at a --stop-after stop: a run in pieces sees the same ones
+            int scheduled = (o->eval_every > 0 && s % o->eval_every == 0) || s == o->steps;
+            if (!erc && scheduled && o->on_eval) rc = o->on_eval(o->on_eval_user, s, f1, c);
         }
         if (csv) {
             fprintf(csv, "%d,%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.0f,%.3f,", s,

@@ -11,16 +11,24 @@
 #include "train/trainer.h"
 
 typedef struct {
-    int steps;               // total steps of the schedule
-    int stop_after;          // stop this run after so many steps (0: run to the end)
-    int batch;               // documents per step
-    float lr, min_lr_frac;   // peak rate; the cosine ends at lr * min_lr_frac
-    int warmup;              // linear warm-up steps
-    uint64_t seed;           // data order
-    const char *checkpoint;  // path, or NULL
-    int checkpoint_every;    // steps (0: only at the end)
-    const char *eval_dir;    // held-out documents with truth, or NULL
-    int eval_every;          // steps (0: only at the end)
+    int steps;                  // total steps of the schedule
+    int stop_after;             // stop this run after so many steps (0: run to the end)
+    int batch;                  // documents per step
+    float lr, min_lr_frac;      // peak rate; the cosine ends at lr * min_lr_frac
+    int warmup;                 // linear warm-up steps
+    uint64_t seed;              // data order
+    const char *checkpoint;     // path, or NULL
+    int checkpoint_every;       // steps (0: only at the end)
+    const char *eval_dir;       // held-out documents with truth, or NULL
+    int eval_every;             // steps (0: only at the end)
+    ds_eval_format eval_format; // their truth's format (default docseek)
+    int eval_given_type;        // 1: the extractor is told each one's true type
+    // Called after each scheduled evaluation (every eval_every steps and the schedule's
+    // last; not one at a stop_after stop, so a run in pieces sees the same ones) with its
+    // step, field F1 and its counts, the trainer synced (the model holds the parameters
+    // evaluated). A nonzero return stops the training with that code.
+    int (*on_eval)(void *user, int step, double f1, ds_eval_counts c);
+    void *on_eval_user;
     const char *schemas_dir; // for the evaluator
     const char *curve_csv;   // appended, or NULL
     const char *out;         // the final model, or NULL
@@ -35,9 +43,10 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
                  const ds_schema_set *schemas, const ds_train_opts *o);
 // The learning rate of step s (1-based) of o's schedule.
 float ds_train_lr(const ds_train_opts *o, int s);
-// Field F1 of model m on the documents in dir (docseek truth), through the evaluator;
-// per-type F1 into types (NULL allowed) as {"invoice": f1, ...}.
+// Field F1 of model m on o's held-out documents (eval_dir, in eval_format), through the
+// evaluator, read as extract reads them (long ones in windows); its counts into c and
+// per-type F1 into types (both NULL allowed) as {"invoice": f1, ...}.
 int ds_train_evaluate(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas,
-                      const char *schemas_dir, const char *dir, double *f1, json_t **types);
+                      const ds_train_opts *o, double *f1, ds_eval_counts *c, json_t **types);
 
 #endif
