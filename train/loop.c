@@ -237,7 +237,7 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
                 fprintf(csv, "\n");
             fflush(csv);
         }
-        if (o->checkpoint_every > 0 && s % o->checkpoint_every == 0 && s != last)
+        if (!rc && o->checkpoint_every > 0 && s % o->checkpoint_every == 0 && s != last)
             rc = checkpoint(t, o);
     }
     if (tty) fprintf(stderr, "\n");
