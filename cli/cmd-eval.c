@@ -13,6 +13,7 @@
 #include "samples/rules.h"
 #include "samples/schema.h"
 #include "samples/gt-formats.h"
+#include "samples/gt-words.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -67,12 +68,16 @@ static const char *usage_text =
     "  --worst N           documents listed in the table (default 10)\n"
     "  --write-truth FILE  write the truth as prediction lines (a prediction scoring 1.0)\n"
     "  --given-type        tell the extractor each document's true type (default: it guesses)\n"
+    "  --set-words         read each scan's words from its set (sroie: DIR/box/NAME.csv, funsd:\n"
+    "                      the annotations' words), as SROIE task 3 and FUNSD's labelling\n"
+    "                      define them, instead of docseek's OCR (both extractors)\n"
     "  --quiet             no table on stdout\n";
 
 // What the extractors get: the schemas, and whether to tell them the true type.
 typedef struct {
     ds_schema_set schemas;
     int given_type;
+    int set_words;         // --set-words: the set's own words instead of OCR
     ds_eval_format format; // FUNSD wants entities and links instead of fields
     const char *model_path;
     ds_extractor *x; // --extractor model: the model, loaded once (fusion/extract.h)
@@ -91,7 +96,7 @@ static int rules_extract(const char *doc_path, const char *doc_type, json_t **pr
     ds_ingest_opts_default(&o);
     o.no_pixels = 1;
     ds_doc *doc;
-    int rc = ds_ingest_file(doc_path, &o, &doc);
+    int rc = ds_gt_ingest(env->format, env->set_words, doc_path, &o, &doc);
     if (rc) return rc;
     if (env->format == DS_EVAL_FUNSD)
         rc = ds_rules_form_entities(doc, pred);
@@ -104,9 +109,8 @@ static int rules_extract(const char *doc_path, const char *doc_type, json_t **pr
 // docseek's model over one document: ingest at the model's encoder size, decode.
 static int model_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
     ds_extract_env *env = user;
-    if (env->format != DS_EVAL_FUNSD)
-        return ds_extractor_file(env->x, doc_path, told_type(env, doc_type), pred);
-    return ds_extractor_file_funsd(env->x, doc_path, pred);
+    return ds_extractor_gt_file(env->x, env->format, env->set_words, doc_path,
+                                told_type(env, doc_type), pred);
 }
 
 // The extractors `--extractor NAME` can run.
@@ -131,7 +135,7 @@ typedef struct {
     const char *calibration, *fit_calibration;
     ds_eval_format format;
     ds_eval_opts opts;
-    int worst, quiet, given_type, decode_f32, no_withhold;
+    int worst, quiet, given_type, set_words, decode_f32, no_withhold;
     double withhold_z;
     ds_decode_opts decode; // --spans-only, --no-windows and the constraint switches
     int date_order_given;  // --month-first or --day-first was given
@@ -160,6 +164,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             a->quiet = 1;
         } else if (strcmp(s, "--given-type") == 0) {
             a->given_type = 1;
+        } else if (strcmp(s, "--set-words") == 0) {
+            a->set_words = 1;
         } else if (strcmp(s, "--no-withhold") == 0) {
             a->no_withhold = 1;
         } else if (strcmp(s, "--withhold-z") == 0 && has_val) {
@@ -241,6 +247,11 @@ static int parse_args(int argc, char **argv, eval_args *a) {
                 usage_text);
         return 2;
     }
+    if (a->set_words && (!a->extractor || ds_gt_words_check(a->format))) {
+        fprintf(stderr, "docseek eval: %s\n",
+                a->extractor ? ds_errmsg() : "--set-words is for --extractor (what it reads)");
+        return 2;
+    }
     if (a->extractor && !find_extractor(a->extractor)) {
         fprintf(stderr, "docseek eval: unknown extractor '%s' (available: rules, model)\n",
                 a->extractor);
@@ -315,6 +326,7 @@ int ds_cmd_eval(int argc, char **argv) {
         return 0;
     }
     ds_extract_env env = {.given_type = a.given_type,
+                          .set_words = a.set_words,
                           .format = a.format,
                           .model_path = a.model ? a.model : DS_DEFAULT_MODEL};
     if (a.extractor &&

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "fusion/extract.h"
 #include "ingest/ingest.h"
+#include "samples/gt-words.h"
 #include "train/loop.h"
 
 #include <jansson.h>
@@ -38,13 +39,20 @@ static const char *usage_text =
     "  --eval DIR        held-out labelled documents (in --format), field F1 every\n"
     "                    --eval-every N steps (100) and at the end\n"
     "  --given-type      the evaluation tells the model each document's true type\n"
+    "  --set-words       the --data and --eval scans' words are their set's own (sroie:\n"
+    "                    DIR/box/NAME.csv, funsd: the annotations' words; as eval --set-words),\n"
+    "                    not docseek's OCR; --rehearse documents keep OCR\n"
     "  --keep-best       write the adapter as it scored best on --eval, the start included,\n"
     "                    not as it ended: a few documents overfit, and adapting may not\n"
     "                    help at all (then the adapter is the one it started from: no\n"
-    "                    change). A later step replaces the one kept only when its F1 is\n"
-    "                    higher by more than --keep-bar X (1) times the kept F1's standard\n"
-    "                    error, sqrt(F1 (1 - F1) / n), n = tp + (fp + fn) / 2: on a few\n"
-    "                    held-out documents chance alone moves F1 that much (0: any gain)\n"
+    "                    change). A later step replaces the one kept only when its F1 gain\n"
+    "                    over it is more than --keep-bar X (2) standard errors of that\n"
+    "                    gain, paired by document (documents both read alike add nothing;\n"
+    "                    on documents of one size a gain on one alone ties its error), at\n"
+    "                    Student's t for n - 1 degrees of freedom (X = 2: 4.5 errors on 3\n"
+    "                    documents, 2.9 on 5, 2.1 on 50): on a few held-out documents\n"
+    "                    chance alone moves F1 that much (0: any gain). Each evaluation\n"
+    "                    logs its documents' counts and the decision\n"
     "  --threads N       compute threads (default 2); --prep-threads N (2)\n"
     "  --device D        cpu, cuda, cuda:N or auto (default: the GPU when one is present)\n"
     "  --cache DIR       prepared-document cache (default .docseek-cache)\n"
@@ -72,20 +80,22 @@ typedef struct {
     const char *base, *init, *format;
     char *init_training; // the starting adapter's record (owned), or NULL
     const char **dirs, **rehearse;
-    int n_dirs, n_rehearse, documents, windows, one_window, skip_unfound;
-    int keep_best, kept_step; // --keep-best: the step whose adapter is written
-    double kept_f1, kept_se;  // its F1 on --eval and that F1's standard error
-    double bar;               // --keep-bar: standard errors a later step must gain
+    int n_dirs, n_rehearse, documents, windows, one_window, skip_unfound, set_words;
+    int keep_best, kept_step;  // --keep-best: the step whose adapter is written
+    double kept_f1, kept_se;   // its F1 on --eval; the standard error of its gain (0: first)
+    ds_eval_counts *kept_docs; // (n_kept_docs) its counts on each --eval document (owned)
+    int n_kept_docs;
+    double bar; // --keep-bar: standard errors a later step must gain
 } finetune_record;
 
 static int record_training(ds_lora *l, const finetune_record *r) {
     const ds_train_opts *o = r->o;
-    json_t *tr =
-        json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:i, s:i, s:I, s:b, s:b, s:b}", "command",
-                  "docseek finetune --lora", "model", r->base, "format", r->format, "steps",
-                  o->steps, "batch", o->batch, "lr", (double)o->lr, "warmup", o->warmup,
-                  "documents", r->documents, "seed", (json_int_t)o->seed, "windows", r->windows,
-                  "one_window", r->one_window, "skip_unfound", r->skip_unfound);
+    json_t *tr = json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:i, s:i, s:I, s:b, s:b, s:b, s:b}",
+                           "command", "docseek finetune --lora", "model", r->base, "format",
+                           r->format, "steps", o->steps, "batch", o->batch, "lr", (double)o->lr,
+                           "warmup", o->warmup, "documents", r->documents, "seed",
+                           (json_int_t)o->seed, "windows", r->windows, "one_window", r->one_window,
+                           "skip_unfound", r->skip_unfound, "set_words", r->set_words);
     json_t *dj = json_array(), *rj = json_array();
     if (!tr || !dj || !rj) {
         json_decref(tr);
@@ -103,11 +113,17 @@ static int record_training(ds_lora *l, const finetune_record *r) {
             tr, "init",
             json_pack("{s:s, s:o}", "adapter", r->init, "training", prev ? prev : json_null()));
     }
-    if (r->keep_best)
+    if (r->keep_best) {
+        json_t *docs = json_array();
+        for (int i = 0; docs && i < r->n_kept_docs; i++)
+            json_array_append_new(docs, json_pack("[I, I, I]", (json_int_t)r->kept_docs[i].tp,
+                                                  (json_int_t)r->kept_docs[i].fp,
+                                                  (json_int_t)r->kept_docs[i].fn));
         json_object_set_new(tr, "keep_best",
-                            json_pack("{s:s, s:i, s:f, s:f, s:f}", "eval", o->eval_dir, "step",
-                                      r->kept_step, "f1", r->kept_f1, "se", r->kept_se, "bar",
-                                      r->bar));
+                            json_pack("{s:s, s:i, s:f, s:f, s:f, s:o*}", "eval", o->eval_dir,
+                                      "step", r->kept_step, "f1", r->kept_f1, "se", r->kept_se,
+                                      "bar", r->bar, "documents", docs));
+    }
     char *s = json_dumps(tr, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(tr);
     if (!s) return ds_error(DS_E_NOMEM, "finetune: out of memory");
@@ -128,21 +144,66 @@ typedef struct {
     int any;     // 0: nothing evaluated yet
 } keep_best;
 
-// A later step is kept only when it is better by more than chance on so few documents
-// would make it (bar standard errors of the kept F1; a tie keeps the earlier).
-static int keep_if_best(void *user, int step, double f1, ds_eval_counts c) {
+// "tp fp fn, tp fp fn, ..." of each document (new string; NULL when out of memory).
+static char *docs_text(const ds_eval_counts *d, int n) {
+    size_t cap = 80 * (size_t)n + 1, len = 0; // an entry is at most 64 bytes
+    char *s = malloc(cap);
+    if (s) s[0] = 0;
+    for (int i = 0; s && i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%ld %ld %ld", i ? ", " : "", d[i].tp,
+                                d[i].fp, d[i].fn);
+    return s;
+}
+
+// A later step is kept only when its gain over the kept one is more than chance on so
+// few documents would give: the gain's standard error, paired by document
+// (ds_eval_f1_gain_se), times Student's t at the one-sided level of bar normal
+// standard errors with n - 1 degrees of freedom (ds_eval_t_from_z: three documents
+// estimate an error poorly, so bar 2 asks for 4.5 errors there, 2.9 on five, 2.1 on
+// fifty); a tie (within rounding: 1e-9) keeps the earlier. On documents of one size a
+// gain on one document alone equals its error exactly.
+static int keep_if_best(void *user, int step, const ds_train_eval *e) {
     keep_best *k = user;
-    if (k->any && !(f1 > k->rec->kept_f1 + k->rec->bar * k->rec->kept_se)) return 0;
+    finetune_record *r = k->rec;
+    char *dt = docs_text(e->docs, e->n_docs);
+    if (!dt) return ds_error(DS_E_NOMEM, "finetune: out of memory");
+    double gain = 0, se = 0;
+    if (k->any) {
+        if (e->n_docs != r->n_kept_docs) {
+            free(dt);
+            return ds_error(DS_E_INVAL,
+                            "finetune --keep-best: --eval has %d documents now, %d at the "
+                            "kept step %d: start again without --resume",
+                            e->n_docs, r->n_kept_docs, r->kept_step);
+        }
+        se = ds_eval_f1_gain_se(r->kept_docs, e->docs, e->n_docs, &gain);
+        double t = r->bar == 0 ? 0 : ds_eval_t_from_z(r->bar, e->n_docs - 1);
+        int better = gain > 1e-9 && (r->bar == 0 || gain > t * se + 1e-9);
+        DS_LOGI("finetune: step %d, documents (tp fp fn) %s: against kept step %d, F1 gain "
+                "%+.4f, paired standard error %.4f, bar %g (t %.4f): %s",
+                step, dt, r->kept_step, gain, se, r->bar, t, better ? "kept" : "not kept");
+        if (!better) {
+            free(dt);
+            return 0;
+        }
+    } else {
+        DS_LOGI("finetune: step %d, documents (tp fp fn) %s: kept (the first evaluated)", step, dt);
+    }
+    free(dt);
+    ds_eval_counts *docs = malloc(sizeof *docs * ((size_t)e->n_docs + 1));
+    if (!docs) return ds_error(DS_E_NOMEM, "finetune: out of memory");
+    memcpy(docs, e->docs, sizeof *docs * (size_t)e->n_docs);
+    free(r->kept_docs);
+    r->kept_docs = docs;
+    r->n_kept_docs = e->n_docs;
     k->any = 1;
-    k->rec->kept_step = step;
-    k->rec->kept_f1 = f1;
-    k->rec->kept_se = ds_eval_f1_se(c);
+    r->kept_step = step;
+    r->kept_f1 = e->f1;
+    r->kept_se = se;
     memcpy(k->best, k->l->params, sizeof(float) * (size_t)k->l->table.total);
-    int rc = record_training(k->l, k->rec);
+    int rc = record_training(k->l, r);
     if (!rc) rc = ds_lora_save(k->l, k->m, k->out);
-    if (!rc)
-        DS_LOGI("finetune: kept step %d (field F1 %.4f, standard error %.4f): in %s", step, f1,
-                k->rec->kept_se, k->out);
+    if (!rc) DS_LOGI("finetune: kept step %d (field F1 %.4f): in %s", step, e->f1, k->out);
     return rc;
 }
 
@@ -156,14 +217,27 @@ static int read_kept(keep_best *k, const char *base) {
     const char *model = json_string_value(json_object_get(tr, "model"));
     const char *eval = json_string_value(json_object_get(kb, "eval"));
     // scores on other documents, or of another base, are no bar to clear
+    const json_t *docs = json_object_get(kb, "documents");
+    int n = (int)json_array_size(docs);
     int found = prev->table.total == k->l->table.total && model && !strcmp(model, base) && eval &&
                 !strcmp(eval, k->rec->o->eval_dir) &&
-                json_number_value(json_object_get(kb, "bar")) == k->rec->bar;
+                json_number_value(json_object_get(kb, "bar")) == k->rec->bar && n > 0;
+    ds_eval_counts *kd = found ? malloc(sizeof *kd * (size_t)n) : NULL;
+    for (int i = 0; kd && i < n; i++) {
+        const json_t *d = json_array_get(docs, (size_t)i);
+        kd[i] = (ds_eval_counts){(long)json_integer_value(json_array_get(d, 0)),
+                                 (long)json_integer_value(json_array_get(d, 1)),
+                                 (long)json_integer_value(json_array_get(d, 2))};
+    }
+    found = kd != NULL;
     if (found) {
         k->any = 1;
         k->rec->kept_f1 = json_number_value(json_object_get(kb, "f1"));
         k->rec->kept_se = json_number_value(json_object_get(kb, "se"));
         k->rec->kept_step = (int)json_integer_value(json_object_get(kb, "step"));
+        free(k->rec->kept_docs);
+        k->rec->kept_docs = kd;
+        k->rec->n_kept_docs = n;
         memcpy(k->best, prev->params, sizeof(float) * (size_t)k->l->table.total);
     }
     json_decref(tr);
@@ -195,7 +269,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     const char *device = "auto";
     int experts = 0, windows = 0, one_window = 0, fresh = 0, shape_given = 0, skip_unfound = 0;
     int keep = 0;
-    double keep_bar = 1;
+    double keep_bar = 2;
     float alpha = 32;
     ds_train_opts o;
     ds_train_opts_default(&o);
@@ -244,6 +318,10 @@ int ds_cmd_finetune(int argc, char **argv) {
         }
         if (!strcmp(a, "--given-type")) {
             o.eval_given_type = 1;
+            continue;
+        }
+        if (!strcmp(a, "--set-words")) {
+            o.eval_set_words = 1;
             continue;
         }
         if (!strcmp(a, "--keep-best")) {
@@ -337,7 +415,11 @@ int ds_cmd_finetune(int argc, char **argv) {
                         "documents to score the adapter on\n");
         return 2;
     }
-    if (o.eval_dir && ds_eval_format_parse(format, &o.eval_format)) {
+    if ((o.eval_dir || o.eval_set_words) && ds_eval_format_parse(format, &o.eval_format)) {
+        fprintf(stderr, "docseek finetune: %s\n", ds_errmsg());
+        return 2;
+    }
+    if (o.eval_set_words && ds_gt_words_check(o.eval_format)) {
         fprintf(stderr, "docseek finetune: %s\n", ds_errmsg());
         return 2;
     }
@@ -418,6 +500,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     d.windows = windows;
     d.every_window = windows && !one_window;
     d.skip_unfound = skip_unfound;
+    d.set_words = o.eval_set_words;
     if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
     finetune_record rec = {.o = &o,
                            .base = base,
@@ -431,6 +514,7 @@ int ds_cmd_finetune(int argc, char **argv) {
                            .windows = windows,
                            .one_window = one_window,
                            .skip_unfound = skip_unfound,
+                           .set_words = o.eval_set_words,
                            .keep_best = keep,
                            .bar = keep_bar};
     if (!rc && init && l->training && !(rec.init_training = strdup(l->training)))
@@ -446,14 +530,12 @@ int ds_cmd_finetune(int argc, char **argv) {
         DS_LOGI("finetune: kept so far: step %d (field F1 %.4f), from %s", rec.kept_step,
                 rec.kept_f1, out);
     else if (!rc && keep) { // the adapter as it starts is the first candidate
-        double f1;
-        ds_eval_counts c;
+        ds_train_eval e;
         int s0 = ds_trainer_steps_done(t);
-        rc = ds_train_evaluate(m, ctx, &schemas, &o, &f1, &c, NULL);
-        if (!rc)
-            fprintf(stderr, "eval at step %d: field F1 %.4f (tp %ld fp %ld fn %ld)\n", s0, f1, c.tp,
-                    c.fp, c.fn);
-        if (!rc) rc = keep_if_best(&k, s0, f1, c);
+        rc = ds_train_evaluate(m, ctx, &schemas, &o, &e);
+        if (!rc) ds_train_eval_print(&e, s0);
+        if (!rc) rc = keep_if_best(&k, s0, &e);
+        ds_train_eval_free(&e);
     }
     if (!rc) {
         DS_LOGI("finetune: rank %d, alpha %g, %s: %lld adapter parameters on %d documents%s%s",
@@ -476,6 +558,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     if (!rc) rc = ds_lora_save(l, m, out);
     if (!rc) printf("wrote %s (use it with --adapter, or merge it with --merge)\n", out);
     free(k.best);
+    free(rec.kept_docs);
     free(rec.init_training);
     ds_dataset_free(&d);
     ds_trainer_free(t);

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "ingest/ingest.h"
+#include "samples/gt-words.h"
 #include "train/loop.h"
 #include "train/plot.h"
 
@@ -46,7 +47,10 @@ static const char *usage_text =
     "                        windows (picked by its path); values the window does not\n"
     "                        show are absent there (default: its first window only)\n"
     "  --stop-after N        stop this run after N steps (resume later)\n"
-    "  --eval DIR            held-out labelled documents: field F1 every --eval-every N (500)\n"
+    "  --eval DIR            held-out labelled documents (in --format): field F1 every\n"
+    "                        --eval-every N (500)\n"
+    "  --set-words           the --data and --eval scans' words are their set's own (sroie,\n"
+    "                        funsd; as eval --set-words), not docseek's OCR\n"
     "  --curve FILE          CSV of the curves (default MODEL.csv)\n"
     "  --schemas DIR         document schemas (default samples/schemas)\n"
     "       docseek train --plot FILE.csv   (re)draws FILE.png from a run's curves\n";
@@ -80,6 +84,10 @@ int ds_cmd_train(int argc, char **argv) {
         }
         if (!strcmp(a, "--recompute")) {
             o.opt.recompute = 1;
+            continue;
+        }
+        if (!strcmp(a, "--set-words")) {
+            o.eval_set_words = 1;
             continue;
         }
         if (!strcmp(a, "--plot") && i + 1 < argc) { // redraw the curves of a finished run
@@ -166,6 +174,12 @@ int ds_cmd_train(int argc, char **argv) {
                 usage_text);
         return 2;
     }
+    // the held-out documents are read as --data's are
+    if (ds_eval_format_parse(format, &o.eval_format) ||
+        (o.eval_set_words && ds_gt_words_check(o.eval_format))) {
+        fprintf(stderr, "docseek train: %s\n", ds_errmsg());
+        return 2;
+    }
     // The steps and the held-out evaluation run on the device asked for (first: a wrong one
     // fails before any work).
     ds_ctx *ctx = NULL;
@@ -231,6 +245,7 @@ int ds_cmd_train(int argc, char **argv) {
     }
     if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
     d.windows = windows;
+    d.set_words = o.eval_set_words;
     if (!rc) {
         DS_LOGI("train: preparing %d documents on %d threads (cache %s)", d.n, prep_threads, cache);
         rc = ds_dataset_prepare(&d, m, &schemas, prep_threads, cache);

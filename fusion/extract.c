@@ -7,6 +7,7 @@
 #include "fusion/sequence.h"
 #include "fusion/windows.h"
 #include "samples/form-entities.h"
+#include "samples/gt-words.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -508,10 +509,22 @@ int ds_extractor_file(ds_extractor *x, const char *path, const char *doc_type, j
     return rc;
 }
 
-int ds_extractor_file_funsd(ds_extractor *x, const char *path, json_t **out) {
-    json_t *p = NULL;
-    int rc = ds_extractor_file(x, path, "form_entities", &p);
-    if (!rc) rc = ds_form_entities_to_funsd(p, out);
-    json_decref(p);
+int ds_extractor_gt_file(ds_extractor *x, ds_eval_format f, int set_words, const char *path,
+                         const char *doc_type, json_t **out) {
+    ds_ingest_opts io;
+    ds_extractor_ingest_opts(x, &io);
+    ds_doc *doc;
+    *out = NULL;
+    int rc = ds_gt_ingest(f, set_words, path, &io, &doc);
+    if (rc) return rc;
+    if (f != DS_EVAL_FUNSD) {
+        rc = ds_extractor_doc(x, doc, doc_type, out);
+    } else {
+        json_t *p = NULL;
+        rc = ds_extractor_doc(x, doc, "form_entities", &p);
+        if (!rc) rc = ds_form_entities_to_funsd(p, out);
+        json_decref(p);
+    }
+    ds_doc_free(doc);
     return rc;
 }

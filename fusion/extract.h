@@ -11,6 +11,7 @@
 #include "fusion/decode.h"
 #include "fusion/model.h"
 #include "samples/calibration.h"
+#include "samples/eval.h"
 #include "samples/schema.h"
 
 typedef struct ds_extractor ds_extractor;
@@ -104,8 +105,11 @@ void ds_extractor_ingest_opts(const ds_extractor *x, ds_ingest_opts *io);
 void ds_extractor_ingest_model(const ds_extractor *x, ds_ingest_opts *io);
 // Reads path (any format ingest knows) and extracts it.
 int ds_extractor_file(ds_extractor *x, const char *path, const char *doc_type, json_t **out);
-// Reads a form as FUNSD scores it: its form_entities, as FUNSD's entities and links
-// (samples/form-entities.h). For the evaluator, and training's evaluation in FUNSD.
-int ds_extractor_file_funsd(ds_extractor *x, const char *path, json_t **out);
+// Reads document path of a set in format f as the evaluator scores it (for `eval` and
+// training's evaluation): with set_words, the set's own words stand in for OCR
+// (samples/gt-words.h); a FUNSD form is read as form_entities and answered as FUNSD's
+// entities and links (samples/form-entities.h), any other as doc_type (NULL: guessed).
+int ds_extractor_gt_file(ds_extractor *x, ds_eval_format f, int set_words, const char *path,
+                         const char *doc_type, json_t **out);
 
 #endif

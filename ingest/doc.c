@@ -121,6 +121,9 @@ int ds_ingest_memory(const void *data, size_t size, const ds_ingest_opts *opts, 
                         "(PDF, PNG, JPEG, TIFF, WebP, GIF, BMP)",
                         fmt == DS_FORMAT_UNKNOWN ? "binary data of unknown type"
                                                  : ds_format_name(fmt));
+    if (opts->given && fmt == DS_FORMAT_PDF)
+        return ds_error(DS_E_UNSUPPORTED, "words given for a PDF: they are for images (a PDF's "
+                                          "come from its text layer, or OCR)");
     int rc = ds_ingest_libs_init();
     if (rc) return rc;
     ds_doc *doc = calloc(1, sizeof *doc);

@@ -4,7 +4,7 @@
 // decompression bombs. Decoding is sequential and fails on the first decode
 // error (a truncated JPEG is an error, not a half-grey page); EXIF orientation
 // is applied, alpha flattened on white, colour converted to 8-bit sRGB.
-// Image pages get their words from OCR unless ocr = never.
+// Image pages get their words from OCR unless ocr = never or the caller gives them.
 #include "core/error.h"
 #include "core/timer.h"
 #include "ingest/ingest-impl.h"
@@ -135,7 +135,10 @@ int ds_image_ingest(ds_ingest_ctx *c, const void *data, size_t size, ds_format f
         if (hdr != first) g_object_unref(hdr);
         page->ms_render = (ds_time_s() - t0) * 1e3;
         if (rc) break;
-        if (c->opts->ocr != DS_OCR_NEVER) rc = ds_page_ocr(c, page, i);
+        if (c->opts->given)
+            rc = ds_page_given_words(c, page, i);
+        else if (c->opts->ocr != DS_OCR_NEVER)
+            rc = ds_page_ocr(c, page, i);
         if (rc == 0 && !c->opts->no_marks) rc = ds_page_find_marks(c, page);
         if (rc == 0) rc = ds_page_encoder_input(c, page);
     }

@@ -71,6 +71,8 @@ typedef struct {
 uint8_t *ds_page_ink(const ds_page *page, int level, int *W, int *H, float *ppt);
 // The bounding boxes of the mask's 8-connected shapes (*out: free()). 0 or DS_E_NOMEM.
 int ds_ink_components(uint8_t *ink, int W, int H, ds_rect **out, int *n);
+// The caller's words for page page_index (opts->given) become the page's words.
+int ds_page_given_words(ds_ingest_ctx *c, ds_page *page, int page_index);
 // Reads the page raster with OCR (Tesseract) and replaces the page's words.
 int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int page_index);
 // Keeps only the confident words (0.6 and more) of a reading whose words' mean

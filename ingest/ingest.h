@@ -86,6 +86,25 @@ typedef struct {
     ds_doc_impl *impl; // storage; private
 } ds_doc;
 
+// Words a caller already has for an image's pages (a data set's own transcripts, another
+// engine's reading): with them, image pages are not read by OCR. PDFs keep their own.
+typedef struct {
+    int page;             // 0-based
+    char *text;           // UTF-8, no whitespace (owned)
+    float x0, y0, x1, y1; // pixels of the page as decoded (after its EXIF orientation)
+} ds_given_word;
+
+typedef struct {
+    ds_given_word *words;
+    int n, cap;
+    float skew; // the lines' slope (dy/dx): reading order follows a tilted scan's lines
+} ds_given_words;
+
+// Adds a word (text: len bytes, copied). 0 or DS_E_NOMEM.
+int ds_given_words_add(ds_given_words *g, int page, const char *text, size_t len, float x0,
+                       float y0, float x1, float y1);
+void ds_given_words_free(ds_given_words *g);
+
 typedef struct {
     size_t max_bytes;              // input size limit (default 64 MiB)
     int max_pages;                 // default 50
@@ -101,6 +120,7 @@ typedef struct {
     int no_marks;                  // 1: do not look for check boxes (selection marks)
     int no_graphic_text;           // 1: do not OCR text drawn as graphics on text-layer pages
     int no_ocr_magnify;            // 1: read small type as it is (see ingest/ocr.c)
+    const ds_given_words *given;   // the words of an image's pages instead of OCR (NULL)
 } ds_ingest_opts;
 
 // Fills opts with the defaults above; DS_OCR_MAGNIFY=0 in the environment sets

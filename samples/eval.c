@@ -180,10 +180,43 @@ void ds_eval_prf(ds_eval_counts c, double *p, double *r, double *f1) {
     *f1 = *p + *r > 0 ? 2 * *p * *r / (*p + *r) : 0;
 }
 
-double ds_eval_f1_se(ds_eval_counts c) {
-    double p, r, f1, n = (double)c.tp + 0.5 * (double)(c.fp + c.fn);
-    ds_eval_prf(c, &p, &r, &f1);
-    return n > 0 ? sqrt(f1 * (1 - f1) / n) : 0;
+// Document i's weight in the F1 of counts c (sum tot): (2 tp_i - F1 d_i) / D.
+static double f1_influence(ds_eval_counts ci, ds_eval_counts tot) {
+    double d = 2.0 * tot.tp + (double)tot.fp + (double)tot.fn, p, r, f1;
+    if (d == 0) return 0; // nothing to find and nothing found: F1 1 whatever the weights
+    ds_eval_prf(tot, &p, &r, &f1);
+    return (2.0 * ci.tp - f1 * (2.0 * ci.tp + (double)ci.fp + (double)ci.fn)) / d;
+}
+
+double ds_eval_f1_gain_se(const ds_eval_counts *a, const ds_eval_counts *b, int n, double *gain) {
+    ds_eval_counts ta = {0, 0, 0}, tb = {0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        ta.tp += a[i].tp, ta.fp += a[i].fp, ta.fn += a[i].fn;
+        tb.tp += b[i].tp, tb.fp += b[i].fp, tb.fn += b[i].fn;
+    }
+    double p, r, fa, fb, ss = 0;
+    ds_eval_prf(ta, &p, &r, &fa);
+    ds_eval_prf(tb, &p, &r, &fb);
+    *gain = fb - fa;
+    if (n < 2) return INFINITY;
+    for (int i = 0; i < n; i++) {
+        double z = f1_influence(b[i], tb) - f1_influence(a[i], ta);
+        ss += z * z;
+    }
+    return sqrt((double)n / (n - 1) * ss);
+}
+
+double ds_eval_t_from_z(double z, int df) {
+    if (df < 1) return INFINITY;
+    double p = 0.5 * erfc(-z / M_SQRT2);
+    if (df == 1) return tan(M_PI * (p - 0.5));
+    if (df == 2) return (2 * p - 1) / sqrt(2 * p * (1 - p));
+    double v = df, z2 = z * z;
+    double g1 = (z2 + 1) * z / 4;
+    double g2 = ((5 * z2 + 16) * z2 + 3) * z / 96;
+    double g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384;
+    double g4 = ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160;
+    return z + g1 / v + g2 / (v * v) + g3 / (v * v * v) + g4 / (v * v * v * v);
 }
 
 double ds_eval_iou(const float a[4], const float b[4]) {

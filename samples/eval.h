@@ -140,10 +140,22 @@ int ds_eval_format_month_first(ds_eval_format f);
 
 // P, R, F1 of counts: 1 when nothing was to be found and nothing was predicted, 0/0 -> 0.
 void ds_eval_prf(ds_eval_counts c, double *p, double *r, double *f1);
-// The standard error of c's F1, taken as a proportion of n = tp + (fp + fn) / 2 trials
-// (F1 = tp / n): sqrt(F1 (1 - F1) / n); 0 when nothing was counted. On a few documents
-// chance alone moves F1 by about this much (finetune --keep-best's bar).
-double ds_eval_f1_se(ds_eval_counts c);
+// Two extractors' F1 on the same n documents (a[i], b[i]: document i's counts): *gain =
+// F1(b) - F1(a), micro-averaged, and returned the standard error of that gain with the
+// documents as the sample, paired: F1 = 2T / D (T the true positives, D = 2T + FP + FN)
+// is linearised, document i weighing z_i = (2 tp_i - F1 d_i) / D in its extractor's F1,
+// and the error is sqrt(n / (n - 1) * sum (zb_i - za_i)^2) (the delta method; the z_i are
+// the derivatives of F1 by the documents' weights). Documents both read alike add
+// nothing, so a gain on a few of them that no document loses stands out, where the spread
+// of one F1 alone would hide it. INFINITY for n < 2: one document shows no spread.
+// finetune --keep-best's bar.
+double ds_eval_f1_gain_se(const ds_eval_counts *a, const ds_eval_counts *b, int n, double *gain);
+// Student's t quantile with df degrees of freedom at the probability of the normal
+// quantile z (z = 2: the one-sided 97.7% point): exact for 1 and 2 degrees, the
+// Cornish-Fisher expansion after (Abramowitz & Stegun 26.7.5; within 0.2% from 3 on).
+// An error estimated from a few documents is itself uncertain: a gain must then clear
+// more of them (finetune --keep-best). INFINITY for df < 1.
+double ds_eval_t_from_z(double z, int df);
 // Intersection over union of two boxes (0 when either is empty).
 double ds_eval_iou(const float a[4], const float b[4]);
 

@@ -15,7 +15,10 @@
 # documents adapting can make things worse, and then the adapter stays as it was.
 # The model reads long documents in windows and adapters train on every window. The
 # caller names the type (--given-type): each folder holds one document type.
-#   [MODEL=FILE] [SETS="sroie kleister funsd"] [LR=2e-4] scripts/real-docs.sh [STEPS]
+# WORDS=set reads SROIE's and FUNSD's scans with their sets' own words (--set-words:
+# the words their benchmarks give every system) instead of docseek's OCR; Kleister's
+# PDFs have text layers either way.
+#   [MODEL=FILE] [SETS="sroie kleister funsd"] [LR=2e-4] [WORDS=ocr|set] scripts/real-docs.sh [STEPS]
 #   (default 100; 53 min 42 s here for all three sets, 2026-12-01, before --keep-best)
 set -eu
 STEPS=${1:-100}
@@ -25,11 +28,14 @@ DS=${DOCSEEK:-build/docseek}
 M=${MODEL:-models/default.safetensors}  # the model scored and adapted
 DATA=$(cd "$(dirname "$0")/../../shared/data" && pwd)
 R=out/real
-mkdir -p $R/sroie-a/img $R/sroie-a/key $R/sroie-b/img $R/sroie-b/key $R/kleister-a $R/kleister-b
+sroie_link() { # NNN HALF: receipt NNN's image, truth and words in $R/sroie-HALF
+  mkdir -p $R/sroie-$2/img $R/sroie-$2/key $R/sroie-$2/box
+  for k in img/$1.jpg key/$1.json box/$1.csv; do ln -sf "$DATA/sroie-dev/$k" $R/sroie-$2/$k; done
+}
+mkdir -p $R/kleister-a $R/kleister-b
 for i in $(seq -w 0 39); do
   h=a; [ "$i" -ge 20 ] && h=b
-  ln -sf "$DATA/sroie-dev/img/0$i.jpg" $R/sroie-$h/img/0$i.jpg
-  ln -sf "$DATA/sroie-dev/key/0$i.json" $R/sroie-$h/key/0$i.json
+  sroie_link 0$i $h
 done
 for h in a b; do ln -sfn "$DATA/kleister-nda-dev/documents" $R/kleister-$h/documents; done
 i=0
@@ -44,14 +50,12 @@ head -n 10 "$DATA/kleister-nda-dev/labels.tsv" > $R/kleister-a/labels.tsv
 tail -n +11 "$DATA/kleister-nda-dev/labels.tsv" > $R/kleister-b/labels.tsv
 # the first half split again: SET-a-fit trains the adapters, SET-a-dev picks their step
 for h in fit dev; do
-  mkdir -p $R/sroie-a-$h/img $R/sroie-a-$h/key $R/kleister-a-$h $R/funsd-a-$h/annotations \
-    $R/funsd-a-$h/images
+  mkdir -p $R/kleister-a-$h $R/funsd-a-$h/annotations $R/funsd-a-$h/images
   ln -sfn "$DATA/kleister-nda-dev/documents" $R/kleister-a-$h/documents
 done
 for i in $(seq -w 0 19); do
   h=fit; [ "$i" -ge 15 ] && h=dev
-  ln -sf "$DATA/sroie-dev/img/0$i.jpg" $R/sroie-a-$h/img/0$i.jpg
-  ln -sf "$DATA/sroie-dev/key/0$i.json" $R/sroie-a-$h/key/0$i.json
+  sroie_link 0$i a-$h
 done
 head -n 7 $R/kleister-a/labels.tsv > $R/kleister-a-fit/labels.tsv
 tail -n 3 $R/kleister-a/labels.tsv > $R/kleister-a-dev/labels.tsv
@@ -78,22 +82,24 @@ reh funsd entities --type form_entities --count 30 --seed 4000
 echo "| set (scored half) | rules | model, zero-shot | zero-shot, unsure values withheld (fitted on the other half) | + LoRA on the other half (kept at its best of $STEPS steps) | + LoRA, generated documents rehearsed |"
 echo "|---|---|---|---|---|---|"
 for s in ${SETS:-sroie kleister funsd}; do
-  A="--gt $R/$s-b --format $s --given-type"
+  W= sw=  # --set-words, and the suffix of what it makes
+  [ "${WORDS:-ocr}" = set ] && [ $s != kleister ] && W=--set-words sw=-sw
+  A="--gt $R/$s-b --format $s --given-type $W"
   rules=$(f1 $A --extractor rules)
   zero=$(f1 $A --extractor model --model $M)
-  $DS eval --quiet --gt $R/$s-a --format $s --given-type --extractor model --model $M \
-    --fit-calibration $R/$s-a.cal.json 2>$R/$s-a.cal.log
-  held=$(f1 $A --extractor model --model $M --calibration $R/$s-a.cal.json)
+  $DS eval --quiet --gt $R/$s-a --format $s --given-type $W --extractor model --model $M \
+    --fit-calibration $R/$s-a$sw.cal.json 2>$R/$s-a$sw.cal.log
+  held=$(f1 $A --extractor model --model $M --calibration $R/$s-a$sw.cal.json)
   lora=" | $held"
   # each set is one type: its adapter beside the model goes on training (finetune's
   # default), on every window of a long document
   for r in "" "--rehearse $R/rehearse-$s"; do
-    ad=$R/$s-lora${r:+-rehearsed}.safetensors
+    ad=$R/$s-lora${r:+-rehearsed}$sw.safetensors
     rm -f $ad $ad.ckpt
     $DS finetune --lora --windows --model $M --format $s --data $R/$s-a-fit $r --out $ad \
-      --eval $R/$s-a-dev --given-type --keep-best --eval-every 20 \
+      --eval $R/$s-a-dev --given-type $W --keep-best --eval-every 20 \
       --steps "$STEPS" --lr "$LR" --cache out/cache >$ad.log 2>&1
     lora="$lora | $(f1 $A --extractor model --model $M --adapter $ad)"
   done
-  echo "| $s | $rules | $zero$lora |"
+  echo "| $s${W:+, set words} | $rules | $zero$lora |"
 done

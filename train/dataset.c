@@ -9,6 +9,7 @@
 #include "fusion/windows.h"
 #include "samples/form-entities.h"
 #include "samples/gt-formats.h"
+#include "samples/gt-words.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -127,6 +128,7 @@ int ds_dataset_from_gt(ds_eval_format fmt, const char *dir, const char *schemas_
         }
     }
     ds_eval_set_free(&set);
+    out->format = fmt;
     if (!rc && out->n == 0)
         rc = ds_error(DS_E_INVAL, "dataset: no document with fields in %s (%s)", dir,
                       ds_eval_format_name(fmt));
@@ -462,6 +464,7 @@ static void prepare_one(prep_args *a, int i) {
     const ds_model_cfg *cfg = &a->m->cfg;
     int S = ds_cfg_use_vision(cfg) ? cfg->img_size : 0;
     more_windows *more = &a->more[i];
+    int set_words = d->set_words && d->truths && d->truths[i]; // read from d->format
     struct stat st;
     char cpath[4096] = "";
     if (a->cache_dir && stat(d->doc_paths[i], &st) == 0) {
@@ -472,6 +475,14 @@ static void prepare_one(prep_args *a, int i) {
         if (d->windows) k = fnv(k, "windows", 7);
         if (d->windows && d->every_window) k = fnv(k, "every", 5);
         if (d->skip_unfound) k = fnv(k, "skip", 4);
+        char wpath[4096];
+        struct stat ws;
+        if (set_words && !ds_gt_words_path(d->format, d->doc_paths[i], wpath, sizeof wpath) &&
+            stat(wpath, &ws) == 0) { // the words read: a changed file is another sequence
+            k = fnv(k, &ws.st_size, sizeof ws.st_size);
+            k = fnv(k, &ws.st_mtime, sizeof ws.st_mtime);
+        }
+        if (set_words) k = fnv(k, "set-words", 9);
         if (d->truths && d->truths[i]) {
             char *t = json_dumps(d->truths[i], JSON_SORT_KEYS | JSON_COMPACT);
             if (t) k = fnv(k, t, strlen(t));
@@ -502,7 +513,7 @@ static void prepare_one(prep_args *a, int i) {
     json_error_t jerr;
     json_t *truth = d->truths && d->truths[i] ? json_incref(d->truths[i])
                                               : json_load_file(d->truth_paths[i], 0, &jerr);
-    int rc = truth ? ds_ingest_file(d->doc_paths[i], &io, &doc)
+    int rc = truth ? ds_gt_ingest(d->format, set_words, d->doc_paths[i], &io, &doc)
                    : ds_error(DS_E_FORMAT, "%s:%d: %s", d->truth_paths[i], jerr.line, jerr.text);
     ds_seq_info info;
     if (!rc)

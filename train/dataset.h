@@ -35,7 +35,12 @@ typedef struct {
     // 1: a value that is no run (exact or near) of its document's words is learned from
     // not at all instead of generated (DS_UNSEEN_SKIPPED). Set before ds_dataset_prepare.
     int skip_unfound;
-    int n_docs; // documents, as n counted them before ds_dataset_prepare
+    // 1: the documents read from a public format (truths) take their set's own words
+    // instead of OCR (samples/gt-words.h); appended docseek-format ones keep OCR. Set
+    // before ds_dataset_prepare.
+    int set_words;
+    ds_eval_format format; // what ds_dataset_from_gt read (docseek for a scanned folder)
+    int n_docs;            // documents, as n counted them before ds_dataset_prepare
 } ds_dataset;
 
 // Lists the documents with truth in dirs (not recursive), sorted by path.

@@ -49,17 +49,17 @@ typedef struct {
 
 static int eval_extract(const char *doc_path, const char *doc_type, json_t **pred, void *user) {
     eval_env *env = user;
-    if (env->o->eval_format == DS_EVAL_FUNSD)
-        return ds_extractor_file_funsd(env->x, doc_path, pred);
     // the model names the type itself unless told it, or it is one it never picks
     // (form_entities)
     const char *told =
         env->o->eval_given_type ? doc_type : ds_schema_named_only(env->schemas, doc_type);
-    return ds_extractor_file(env->x, doc_path, told, pred);
+    return ds_extractor_gt_file(env->x, env->o->eval_format, env->o->eval_set_words, doc_path, told,
+                                pred);
 }
 
 int ds_train_evaluate(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas,
-                      const ds_train_opts *o, double *f1, ds_eval_counts *c, json_t **types) {
+                      const ds_train_opts *o, ds_train_eval *e) {
+    memset(e, 0, sizeof *e);
     ds_eval_set truth;
     int rc = ds_gt_load(o->eval_format, o->eval_dir, o->schemas_dir, &truth);
     if (rc) return rc;
@@ -78,21 +78,38 @@ int ds_train_evaluate(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas,
     if (!rc) rc = ds_eval_score(&truth, &preds, &eo, &rep);
     if (!rc) {
         double p, r;
-        ds_eval_prf(rep.overall, &p, &r, f1);
-        if (c) *c = rep.overall;
-        if (types) {
-            *types = json_object();
-            for (int i = 0; i < rep.n_types; i++) {
-                double tp, tr, tf;
-                ds_eval_prf(rep.types[i].c, &tp, &tr, &tf);
-                json_object_set_new(*types, rep.types[i].doc_type, json_real(tf));
-            }
+        ds_eval_prf(rep.overall, &p, &r, &e->f1);
+        e->c = rep.overall;
+        e->types = json_object();
+        for (int i = 0; i < rep.n_types; i++) {
+            double tp, tr, tf;
+            ds_eval_prf(rep.types[i].c, &tp, &tr, &tf);
+            json_object_set_new(e->types, rep.types[i].doc_type, json_real(tf));
         }
+        e->n_docs = truth.n_docs;
+        e->docs = calloc((size_t)truth.n_docs + 1, sizeof *e->docs);
+        if (!e->docs || !e->types) rc = ds_error(DS_E_NOMEM, "evaluation: out of memory");
+        for (int i = 0; !rc && i < rep.n_docs; i++) // the report lists the worst first
+            e->docs[rep.docs[i].truth - truth.docs] = rep.docs[i].c;
         ds_eval_report_free(&rep);
         ds_eval_preds_free(&preds);
     }
     ds_eval_set_free(&truth);
+    if (rc) ds_train_eval_free(e);
     return rc;
+}
+
+void ds_train_eval_free(ds_train_eval *e) {
+    free(e->docs);
+    json_decref(e->types);
+    memset(e, 0, sizeof *e);
+}
+
+void ds_train_eval_print(const ds_train_eval *e, int step) {
+    char *ts = e->types ? json_dumps(e->types, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
+    fprintf(stderr, "eval at step %d: field F1 %.4f (tp %ld fp %ld fn %ld)  per type %s\n", step,
+            e->f1, e->c.tp, e->c.fp, e->c.fn, ts ? ts : "{}");
+    free(ts);
 }
 
 // ---- the loop
@@ -210,22 +227,20 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
         double f1 = -1;
         int eval_now = o->eval_dir && ((o->eval_every > 0 && s % o->eval_every == 0) || s == last);
         if (eval_now) {
-            json_t *types = NULL;
             ds_trainer_sync(t); // the evaluation decodes with the host parameters
-            ds_eval_counts c = {0, 0, 0};
-            int erc = ds_train_evaluate(m, ctx, schemas, o, &f1, &c, &types);
-            char *ts = types ? json_dumps(types, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
-            if (erc)
+            ds_train_eval e;
+            int erc = ds_train_evaluate(m, ctx, schemas, o, &e);
+            if (erc) {
                 DS_LOGW("train: evaluation failed: %s", ds_errmsg());
-            else
-                fprintf(stderr,
-                        "%seval at step %d: field F1 %.4f (tp %ld fp %ld fn %ld)  per type %s\n",
-                        tty ? "\n" : "", s, f1, c.tp, c.fp, c.fn, ts ? ts : "{}");
-            free(ts);
-            json_decref(types);
+            } else {
+                if (tty) fputc('\n', stderr);
+                ds_train_eval_print(&e, s);
+                f1 = e.f1;
+            }
             // not the evaluation at a --stop-after stop: a run in pieces sees the same ones
             int scheduled = (o->eval_every > 0 && s % o->eval_every == 0) || s == o->steps;
-            if (!erc && scheduled && o->on_eval) rc = o->on_eval(o->on_eval_user, s, f1, c);
+            if (!erc && scheduled && o->on_eval) rc = o->on_eval(o->on_eval_user, s, &e);
+            ds_train_eval_free(&e);
         }
         if (csv) {
             fprintf(csv, "%d,%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,%.0f,%.3f,", s,

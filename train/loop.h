@@ -10,6 +10,15 @@
 #include "train/dataset.h"
 #include "train/trainer.h"
 
+// One evaluation on the held-out documents (ds_train_evaluate).
+typedef struct {
+    double f1;            // field F1, micro-averaged
+    ds_eval_counts c;     // its counts
+    ds_eval_counts *docs; // (n_docs) each document's counts, in the truth's order (owned)
+    int n_docs;
+    json_t *types; // per-type F1 {"invoice": f1, ...} (owned)
+} ds_train_eval;
+
 typedef struct {
     int steps;                  // total steps of the schedule
     int stop_after;             // stop this run after so many steps (0: run to the end)
@@ -23,11 +32,12 @@ typedef struct {
     int eval_every;             // steps (0: only at the end)
     ds_eval_format eval_format; // their truth's format (default docseek)
     int eval_given_type;        // 1: the extractor is told each one's true type
+    int eval_set_words;         // 1: their set's own words stand in for OCR (gt-words.h)
     // Called after each scheduled evaluation (every eval_every steps and the schedule's
     // last; not one at a stop_after stop, so a run in pieces sees the same ones) with its
-    // step, field F1 and its counts, the trainer synced (the model holds the parameters
-    // evaluated). A nonzero return stops the training with that code.
-    int (*on_eval)(void *user, int step, double f1, ds_eval_counts c);
+    // step and result, the trainer synced (the model holds the parameters evaluated). A
+    // nonzero return stops the training with that code.
+    int (*on_eval)(void *user, int step, const ds_train_eval *e);
     void *on_eval_user;
     const char *schemas_dir; // for the evaluator
     const char *curve_csv;   // appended, or NULL
@@ -44,9 +54,13 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
 // The learning rate of step s (1-based) of o's schedule.
 float ds_train_lr(const ds_train_opts *o, int s);
 // Field F1 of model m on o's held-out documents (eval_dir, in eval_format), through the
-// evaluator, read as extract reads them (long ones in windows); its counts into c and
-// per-type F1 into types (both NULL allowed) as {"invoice": f1, ...}.
+// evaluator, read as extract reads them (long ones in windows), into *e (free with
+// ds_train_eval_free).
 int ds_train_evaluate(ds_model *m, ds_ctx *ctx, const ds_schema_set *schemas,
-                      const ds_train_opts *o, double *f1, ds_eval_counts *c, json_t **types);
+                      const ds_train_opts *o, ds_train_eval *e);
+void ds_train_eval_free(ds_train_eval *e);
+// The line an evaluation prints: "eval at step N: field F1 X (tp a fp b fn c)  per type
+// {...}" (scripts and tests read it).
+void ds_train_eval_print(const ds_train_eval *e, int step);
 
 #endif
