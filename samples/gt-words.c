@@ -47,8 +47,9 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-// One SROIE row's words: the word spanning characters [a, b) of n lies between the
-// points a/n and b/n of the way along the quadrilateral's top and bottom edges.
+// One SROIE row's words (or a FUNSD word's parts): the word spanning characters [a, b)
+// of n lies between the points a/n and b/n of the way along the quadrilateral's top and
+// bottom edges.
 static int sroie_line(ds_given_words *out, const float q[8], const char *text) {
     size_t len = strlen(text), n = utf8_chars(text, len);
     if (n == 0) return 0;
@@ -150,19 +151,10 @@ static int read_funsd(const char *path, ds_given_words *out) {
                               path, i, k);
                 break;
             }
-            // a word with spaces in it (rare) is split, each part its share of the box
-            size_t len = strlen(text), n = utf8_chars(text, len);
-            for (size_t s = 0; s < len && !rc;) {
-                while (s < len && isspace((unsigned char)text[s])) s++;
-                size_t e = s;
-                while (e < len && !isspace((unsigned char)text[e])) e++;
-                if (e == s) break;
-                float a = (float)utf8_chars(text, s) / (float)n;
-                float z = (float)utf8_chars(text, e) / (float)n;
-                rc = ds_given_words_add(out, 0, text + s, e - s, b[0] + a * (b[2] - b[0]), b[1],
-                                        b[0] + z * (b[2] - b[0]), b[3]);
-                s = e;
-            }
+            // a word with spaces in it (rare) is split as a SROIE row is: its box is a
+            // level quadrilateral
+            float q[8] = {b[0], b[1], b[2], b[1], b[2], b[3], b[0], b[3]};
+            if ((rc = sroie_line(out, q, text))) break;
         }
         if (rc) break;
     }
