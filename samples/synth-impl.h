@@ -110,7 +110,8 @@ void ds_synth_invoice(ds_synth_doc *d, int family);
 void ds_synth_receipt(ds_synth_doc *d, int family);
 // Families 12-23 of receipts: long till receipts as SROIE's Malaysian shops print
 // them (registration and GST numbers, item codes, sub-totals, tax, rounding, a
-// GST summary: many amounts besides the total).
+// GST summary: many amounts besides the total); 24-35 the same with their sums,
+// labels and payment varied at random.
 void ds_synth_receipt_till(ds_synth_doc *d, int family);
 void ds_synth_form(ds_synth_doc *d, int family);
 void ds_synth_contract(ds_synth_doc *d, int family);

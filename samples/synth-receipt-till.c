@@ -9,6 +9,15 @@
 // registration number, an address of two to four lines ending in commas, TEL,
 // GST number, a title and a block of document number, date, time, cashier.
 // Fields as in SROIE: company, address (all its lines), date (as printed), total.
+//
+// Families 24-35 draw the same receipts with what 12-23 tie to the family drawn at
+// random, and more of what real tills print: the sums in any of nine blocks (the
+// total repeated, or a tax line after it), labels with dot leaders, a colon in a
+// column of its own or "RM" before the amount, cash of a larger note than the next
+// ten ringgit (so the change can exceed the total), and the GST summary before the
+// payment. On SROIE the model trained on 12-23 took the change, the cash or the
+// tax for the total: there the change was always under ten ringgit and the total
+// the last sum, so the place could stand in for the label.
 #include "samples/synth-impl.h"
 
 #include <stdio.h>
@@ -133,14 +142,26 @@ static ds_synth_box line_at(till *t, double x, int align, int bold, const char *
     return ds_synth_text(t->d, x, t->y, t->size, bold, align, s);
 }
 
+// How a varied till (families 24-35) sets its sums' rows.
+enum { ROW_LEADER = 1, ROW_COLON = 2, ROW_RM = 4 };
+
 // A label at the left and an amount at the right; the amount goes on the next line
-// when both do not fit. Returns the amount's box.
-static ds_synth_box row(till *t, const char *label, const char *amount, int bold) {
-    double need = ds_synth_text_width(t->d, t->size, bold, label) +
-                  ds_synth_text_width(t->d, t->size, bold, amount) + 8;
-    line_at(t, t->m, 0, bold, label);
+// when both do not fit. style (ROW_*): dots after the label, its colon in a column
+// of its own, "RM" before the amount. Returns the amount's box.
+static ds_synth_box row_styled(till *t, const char *label, const char *amount, int bold,
+                               int style) {
+    char lab[96];
+    size_t n = strlen(label);
+    while (style & ROW_COLON && n > 0 && (label[n - 1] == ':' || label[n - 1] == ' ')) n--;
+    snprintf(lab, sizeof lab, "%.*s%s", (int)n, label, style & ROW_LEADER ? "........" : "");
+    double rm = style & ROW_RM ? ds_synth_text_width(t->d, t->size, bold, "RM ") : 0;
+    double need = ds_synth_text_width(t->d, t->size, bold, lab) +
+                  ds_synth_text_width(t->d, t->size, bold, amount) + rm + 8;
+    line_at(t, t->m, 0, bold, lab);
+    if (style & ROW_COLON && n < strlen(label)) line_at(t, t->W * 0.58, 0, 0, ":");
     if (need > t->W - 2 * t->m) t->y += t->lh;
     ds_synth_box b = line_at(t, t->W - t->m, 1, bold, amount);
+    if (style & ROW_RM) ds_synth_text(t->d, b.x0 - rm, t->y, t->size, bold, 0, "RM");
     t->y += t->lh;
     return b;
 }
@@ -268,14 +289,14 @@ static void meta(till *t, ds_rng *r, int f, const char *date, const char *time) 
 }
 
 // Item lines: returns the sum of their amounts (cents) and the count of pieces.
-static long items(till *t, ds_rng *r, int f, double stop, int *pieces) {
+static long items(till *t, ds_rng *r, int f, int varied, double stop, int *pieces) {
     static const char *heads[] = {"ITEM QTY S/PRICE AMOUNT TAX", "CODE/DESC QTY PRICE AMOUNT",
                                   "DESCRIPTION QTY U.PRICE RM", "ITEM QTY PRICE DISC AMOUNT"};
     line_at(t, t->m, 0, 0, heads[f % 4]);
     t->y += t->lh;
     rule(t, f % 4 == 1);
     long sum = 0;
-    int n = 1 + RNG(24), style = f % 3;
+    int n = 1 + RNG(varied && RNG(2) ? 5 : 24), style = f % 3; // varied: half of them short
     *pieces = 0;
     for (int i = 0; i < n && t->y + 3 * t->lh < stop; i++) {
         char desc[96], buf[64], a[32], p[32];
@@ -320,7 +341,7 @@ typedef struct {
     const char *label; // NULL on a total: "TOTAL" or "NETT TOTAL"
     int what, bold;
 } sums_line;
-static const sums_line sums_blocks[6][6] = {
+static const sums_line sums_blocks[9][6] = {
     {{"", QTY, 0},
      {"SUB TOTAL :", SUM, 0},
      {"ROUNDING ADJUSTMENT :", RND, 0},
@@ -345,11 +366,52 @@ static const sums_line sums_blocks[6][6] = {
      {"TOTAL TAX :", TAX, 0},
      {"ROUNDING :", RND, 0},
      {NULL, TOTAL, 1}},
+    // varied tills only (families 24-35)
+    {{"", QTY, 0}, {"TOTAL AMT", SUM, 0}, {"ROUNDING ADJ", RND, 0}, {"RM", TOTAL, 0}},
+    {{"TOTAL :", TOTAL, 0}, {"TOTAL AMOUNT :", TOTAL, 1}},
+    {{"SUBTOTAL", EX, 0},
+     {"SST 6%", TAX, 0},
+     {"TOTAL (RM)", TOTAL, 1},
+     {"TOTAL GST INCLUDED", TAX, 0}},
 };
+
+// The GST summary: the sums without tax and the tax again, with a TOTAL row.
+static void gst_summary(till *t, const char *ex, const char *tax) {
+    line_at(t, t->m, 0, 1, "GST SUMMARY");
+    t->y += t->lh;
+    line_at(t, t->m, 0, 0, "TAX CODE  %   AMT (RM)  TAX (RM)");
+    t->y += t->lh;
+    line_at(t, t->m, 0, 0, "SR        6");
+    line_at(t, t->W - t->m - t->size * 8, 1, 0, ex);
+    line_at(t, t->W - t->m, 1, 0, tax);
+    t->y += t->lh;
+    line_at(t, t->m, 0, 0, "TOTAL :");
+    line_at(t, t->W - t->m - t->size * 8, 1, 0, ex);
+    line_at(t, t->W - t->m, 1, 0, tax);
+    t->y += t->lh * 1.5;
+}
+
+// The cash given: the next ten ringgit or the exact sum; on a varied till also a
+// larger note, or a note and a ringgit (101.00 for 31.00: change 70.00).
+static long paid_for(ds_rng *r, long total, int varied) {
+    if (!varied) return RNG(3) ? (total / 1000 + 1) * 1000 : total;
+    switch (RNG(5)) {
+    case 0:
+        return total;
+    case 1:
+        return (total / 1000 + 1) * 1000;
+    case 2:
+        return (total / 5000 + 1) * 5000;
+    case 3:
+        return (total / 10000 + 1) * 10000;
+    default:
+        return (total / 10000 + 1) * 10000 + 100;
+    }
+}
 
 void ds_synth_receipt_till(ds_synth_doc *d, int family) {
     ds_rng *r = &d->rng;
-    int f = (family - 12) % 12;
+    int f = (family - 12) % 12, varied = family >= 24;
     d->lang = DS_LANG_EN;
     static const char *fonts[] = {"DejaVu Sans Mono", "Liberation Mono", "DejaVu Sans Mono",
                                   "Liberation Sans"};
@@ -371,7 +433,7 @@ void ds_synth_receipt_till(ds_synth_doc *d, int family) {
     t.y += t.lh * 0.5;
     int gst = f % 5 != 4, pieces;
     // what follows the items: at most ~26 lines of sums, payment, summary, footer
-    long ex = items(&t, r, f, d->page_h - 26 * t.lh, &pieces);
+    long ex = items(&t, r, f, varied, d->page_h - 26 * t.lh, &pieces);
     long tax = gst ? (ex * 6 + 50) / 100 : 0, sum = ex + tax;
     long total = (sum + 2) / 5 * 5, rounding = total - sum; // to 5 sen, as Malaysian tills do
     char a[32], b[32], c[32], g[32], buf[96];
@@ -385,40 +447,31 @@ void ds_synth_receipt_till(ds_synth_doc *d, int family) {
     const char *shown[] = {
         [EX] = a, [SUM] = b, [TAX] = g, [RND] = rnd, [ZERO] = "0.00", [TOTAL] = c};
     ds_synth_box tb = {0};
-    for (const sums_line *l = sums_blocks[f % 6]; l->label || l->what == TOTAL; l++) {
+    int block = varied ? RNG(9) : f % 6, style = varied ? RNG(8) : 0, has_total = 0;
+    int bold_total = varied ? RNG(2) : -1; // -1: as the block says
+    for (const sums_line *l = sums_blocks[block]; l->label || l->what == TOTAL; l++) {
         const char *label = l->label;
         if (l->what == QTY) snprintf(buf, sizeof buf, "TOTAL QTY: %d", pieces), label = buf;
         if (!label) label = RNG(2) ? "TOTAL" : "NETT TOTAL";
-        ds_synth_box box = row(&t, label, shown[l->what == QTY ? EX : l->what], l->bold);
-        if (l->what == TOTAL) {
-            tb = box;
-            break;
-        }
+        int bold = l->what == TOTAL && bold_total >= 0 ? bold_total : l->bold;
+        ds_synth_box box = row_styled(&t, label, shown[l->what == QTY ? EX : l->what], bold, style);
+        if (l->what == TOTAL && !has_total) tb = box, has_total = 1; // the first of two
     }
     ds_synth_field(d, "total", c, tb, 0);
-    long paid = RNG(3) ? (total / 1000 + 1) * 1000 : total; // the next note, or exact
+    long paid = paid_for(r, total, varied);
     char p[32], ch[32];
     amt(paid, p, sizeof p);
     amt(paid - total, ch, sizeof ch);
-    static const char *cash[] = {"CASH :", "CASH", "PAYMENT :", "TENDERED :"};
-    static const char *change[] = {"CHANGE :", "CHANGE", "CHANGE DUE :", "BALANCE :"};
-    row(&t, cash[f % 4], p, 0);
-    row(&t, change[f % 4], ch, 0);
+    static const char *cash[] = {
+        "CASH :", "CASH", "PAYMENT :", "TENDERED :", "CASH RECEIVED :", "CASH TENDERED", "PAID :"};
+    static const char *change[] = {
+        "CHANGE :", "CHANGE", "CHANGE DUE :", "BALANCE :", "CHANGE :", "CHANGE AMT", "CHANGE :"};
+    int pay = varied ? RNG(7) : f % 4, summary_first = varied && gst && RNG(3) == 0;
+    if (summary_first) gst_summary(&t, a, g);
+    row_styled(&t, cash[pay], p, 0, style);
+    row_styled(&t, change[pay], ch, 0, style);
     t.y += t.lh * 0.6;
-    if (gst) { // the summary repeats the sums without tax and the tax
-        line_at(&t, t.m, 0, 1, "GST SUMMARY");
-        t.y += t.lh;
-        line_at(&t, t.m, 0, 0, "TAX CODE  %   AMT (RM)  TAX (RM)");
-        t.y += t.lh;
-        line_at(&t, t.m, 0, 0, "SR        6");
-        line_at(&t, t.W - t.m - t.size * 8, 1, 0, a);
-        line_at(&t, t.W - t.m, 1, 0, g);
-        t.y += t.lh;
-        line_at(&t, t.m, 0, 0, "TOTAL :");
-        line_at(&t, t.W - t.m - t.size * 8, 1, 0, a);
-        line_at(&t, t.W - t.m, 1, 0, g);
-        t.y += t.lh * 1.5;
-    }
+    if (gst && !summary_first) gst_summary(&t, a, g); // the sums without tax, and the tax
     if (date_bottom) {
         ds_synth_box db = line_at(&t, t.m, 0, 0, date);
         ds_synth_field(d, "date", date, db, 0);

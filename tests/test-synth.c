@@ -304,6 +304,83 @@ DS_TEST(synth_till_receipt_amounts) {
     return bad != 0 || others < 8 * fams;
 }
 
+// The amount on word i's line, or on the next line when the row wrapped; -1 if none.
+static long line_amount(const ds_page *pg, int i) {
+    for (int j = i + 1; j < pg->n_words && pg->words[j].line <= pg->words[i].line + 1; j++) {
+        long c = cents_of(pg->words[j].text);
+        if (c >= 0) return c;
+    }
+    return -1;
+}
+
+// Varied tills (families 24-35): what 12-23 tie to the family comes at random, so
+// across 48 of them each variation shows: change larger than the total, the total
+// repeated, a line after the total that is not the payment, dot leaders, "RM" before
+// the total; and every total still lies on a line labelled TOTAL or RM.
+DS_TEST(synth_till_varied) {
+    char dir[1024], pdf[1200], json[1200];
+    snprintf(dir, sizeof dir, "%s/synth-varied", ds_test_tmpdir());
+    ds_synth_opts o = {.type = "receipt",
+                       .count = 48,
+                       .seed = 11,
+                       .out_dir = dir,
+                       .family_lo = 24,
+                       .family_hi = 35};
+    DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
+    int bad = 0, big_change = 0, repeated = 0, after = 0, leaders = 0, rm = 0;
+    for (int k = 0; k < 48; k++) {
+        snprintf(json, sizeof json, "%s/receipt-11-%05d.json", dir, k);
+        snprintf(pdf, sizeof pdf, "%s/receipt-11-%05d.pdf", dir, k);
+        json_t *truth = json_load_file(json, 0, NULL);
+        const char *total =
+            json_string_value(json_object_get(json_object_get(truth, "fields"), "total"));
+        long want = total ? cents_of(total) : -1, change = -1;
+        ds_doc *doc = text_layer(pdf);
+        DS_CHECK_INT_EQ(doc != NULL, 1);
+        const ds_page *pg = &doc->pages[0];
+        int times = 0, labelled = 0, first_line = -1, pay_line = -1, sums_after = 0;
+        for (int i = 0; i < pg->n_words; i++) {
+            const char *w = pg->words[i].text;
+            if ((strstr(w, "CHANGE") || strstr(w, "BALANCE")) && change < 0) {
+                change = line_amount(pg, i);
+                pay_line = pg->words[i].line - 1; // the cash given, the row above
+            }
+            leaders += strstr(w, "........") != NULL;
+        }
+        for (int i = 0; i < pg->n_words; i++) {
+            const char *w = pg->words[i].text;
+            if (cents_of(w) != want || pg->words[i].line >= pay_line) continue;
+            times++;
+            if (first_line < 0) first_line = pg->words[i].line;
+            rm += i > 0 && !strcmp(pg->words[i - 1].text, "RM") && times == 1;
+            for (int j = 0; j < pg->n_words; j++)
+                if (pg->words[j].line >= pg->words[i].line - 1 &&
+                    pg->words[j].line <= pg->words[i].line &&
+                    (strcasestr(pg->words[j].text, "TOTAL") || !strcmp(pg->words[j].text, "RM")))
+                    labelled = 1;
+        }
+        for (int i = 0; i < pg->n_words; i++) // an amount between the total and the payment
+            sums_after |= pg->words[i].line > first_line && pg->words[i].line < pay_line &&
+                          cents_of(pg->words[i].text) >= 0 && cents_of(pg->words[i].text) != want;
+        big_change += change > want;
+        repeated += times >= 2; // before the payment
+        after += sums_after;
+        if (want < 0 || !labelled || change < 0) {
+            fprintf(stderr, "  receipt %d: total %s, labelled %d, change %ld\n", k,
+                    total ? total : "(none)", labelled, change);
+            bad++;
+        }
+        ds_doc_free(doc);
+        json_decref(truth);
+    }
+    printf("  48 varied tills: change over the total %d, the total twice before the payment "
+           "%d, an amount after "
+           "the total before the payment %d, dot leaders on %d lines, RM before the total %d; "
+           "%d totals unlabelled or without change\n",
+           big_change, repeated, after, leaders, rm, bad);
+    return bad != 0 || !big_change || !repeated || !after || !leaders || !rm;
+}
+
 // The committed sets (samples/sets): every born-digital document against its truth,
 // every scan readable with the page size its truth's boxes assume.
 DS_TEST(synth_sample_sets) {
