@@ -482,13 +482,26 @@ static int party_name(const char *text) {
     return named >= 2 && !last_conn;
 }
 
+// Ten digits or more with no mark between them is a number of something (a bar
+// code, a document or account number), not an amount: an amount of a billion
+// or more is printed with grouping marks or decimals. On SROIE the model took
+// "2000160000024" for receipt 011's total and "100100000006-" for 030's.
+static int id_number(const char *text) {
+    int digits = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == '.' || *p == ',') return 0;
+        digits += *p >= '0' && *p <= '9';
+    }
+    return digits >= 10;
+}
+
 // Whether text reads as a value of field type t (any text for the others).
 static int reads_as(ds_field_type t, const char *text) {
     char iso[11], code[4], dur[32], place[64];
     double a;
     if (t == DS_FIELD_DATE)
         return ds_norm_date(text, 0, iso) == 0 || ds_norm_date(text, 1, iso) == 0;
-    if (t == DS_FIELD_AMOUNT) return ds_norm_amount(text, &a) == 0;
+    if (t == DS_FIELD_AMOUNT) return ds_norm_amount(text, &a) == 0 && !id_number(text);
     if (t == DS_FIELD_CURRENCY) return ds_norm_currency(text, code) == 0;
     if (t == DS_FIELD_DURATION) return ds_norm_duration(text, dur) == 0;
     if (t == DS_FIELD_PLACE) return ds_norm_place(text, place) == 0;

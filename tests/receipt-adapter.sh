@@ -6,9 +6,13 @@
 # the floor; on scanned ones (seed 9620, read by OCR) it must beat the same model
 # without the adapter (a copy of the model file alone in WORK_DIR): the three-stage
 # base reads born-digital till receipts perfectly by itself, scans are where the
-# specialist earns its place. Measured when it shipped: born-digital 1.0000 with the
-# adapter (1.0000 without); 24 scans 0.8586 with, 0.8272 without. With DS_TEST_SUBSET
-# set (the sanitizers' run) it reads 4 scans and only reports the comparison.
+# specialist earns its place. On 24 born-digital varied tills (families 24-35, seed
+# 9540: the sums, labels and payment at random) it must beat the base as well: there
+# the base reads totals by their place. Measured when it shipped (2026-12-02):
+# born-digital 1.0000 with the adapter; 24 scans 0.8482 with, 0.8377 without; varied
+# 0.9792 with, 0.8854 without (the adapter before it, trained on 12-23 alone: 0.8750).
+# With DS_TEST_SUBSET set (the sanitizers' run) it reads 4 scans and only reports
+# the comparison, and skips the varied ones.
 set -e
 D=$1
 SRC=$2
@@ -36,6 +40,13 @@ ok=$(awk -v a="$with" -v f="$FLOOR" 'BEGIN { print (a != "" && a + 0 >= f + 0) ?
 [ "$ok" = ok ]
 if [ -z "${DS_TEST_SUBSET:-}" ]; then
   ok=$(awk -v a="$scan_with" -v b="$scan_without" \
+    'BEGIN { print (a != "" && b != "" && a + 0 > b + 0) ? "ok" : "LOW" }')
+  [ "$ok" = ok ]
+  "$D" synth --type receipt --count "$N" --seed 9540 --families 24-35 --out "$W/varied" >/dev/null
+  varied_with=$(f1 "$W/varied" "$SRC/models/default.safetensors")
+  varied_without=$(f1 "$W/varied" "$W/base.safetensors")
+  echo "varied till receipts ($N born-digital): F1 $varied_with with the adapter, $varied_without without"
+  ok=$(awk -v a="$varied_with" -v b="$varied_without" \
     'BEGIN { print (a != "" && b != "" && a + 0 > b + 0) ? "ok" : "LOW" }')
   [ "$ok" = ok ]
   echo "receipt adapter: floor met, better than the base"

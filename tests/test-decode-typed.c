@@ -1,6 +1,7 @@
 // test-decode-typed.c: the decoder points a date field only at a run of words
 // that reads as a date, and an amount field only at one that reads as an
-// amount, whatever the model's pointer scores say. Randomly initialised tiny
+// amount (ten digits without a mark are an ID, not an amount), whatever the
+// model's pointer scores say. Randomly initialised tiny
 // models (their pointers are noise), decoding spans only (no generated text),
 // extract an invoice whose words hold a couple of dates and amounts among many
 // other words and numbers: every date and amount they return must parse as
@@ -18,10 +19,10 @@
 #include <strings.h>
 
 static int make_doc(const ds_model_cfg *cfg, int with_dates, ds_doc **doc) {
-    const char *lines[4] = {"Acme Tools Ltd Tel. +44 20 7946 0958 Order 88231",
+    const char *lines[4] = {"Acme Tools Ltd Tel. +44 20 7946 0958 Order 2000160000024",
                             with_dates ? "Invoice 4471 dated 12 March 2024 due 2024-04-11"
                                        : "Invoice 4471 dated soon due later",
-                            "Widgets 3 x 12 pieces code A-77 ref 5531",
+                            "Widgets 3 x 12 pieces code A-77 ref 100100000006-",
                             "Subtotal 1,204.50 VAT 20% 240.90 Total 1,445.40 EUR"};
     return ds_fx_text_doc(lines, 4, cfg->img_size, doc);
 }
@@ -36,8 +37,11 @@ static void check(const json_t *fields, const ds_schema *sc, int *n, int *bad) {
         if (!v) continue;
         char iso[11];
         double a;
+        int digits = 0, marks = 0; // ten digits without a mark: an ID, no amount
+        for (const char *p = v; *p; p++)
+            digits += isdigit((unsigned char)*p) != 0, marks += *p == '.' || *p == ',';
         int ok = t == DS_FIELD_DATE ? ds_norm_date(v, 0, iso) == 0 || ds_norm_date(v, 1, iso) == 0
-                                    : ds_norm_amount(v, &a) == 0;
+                                    : ds_norm_amount(v, &a) == 0 && (marks || digits < 10);
         (*n)++;
         if (!ok) {
             (*bad)++;
