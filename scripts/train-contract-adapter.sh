@@ -12,15 +12,7 @@
 set -eu
 STEPS=${1:-600}
 OUT=${OUT:-out/contract.lora.safetensors}
-export OMP_THREAD_LIMIT=1
-DS=${DOCSEEK:-build/docseek}
-D=out/data
-mkdir -p $D
-syn() { # DIR ARGS...: generated once
-  dir=$1
-  shift
-  [ -d "$dir" ] || $DS synth "$@" --out "$dir"
-}
+. "$(dirname "$0")/synth-once.sh"
 syn $D/s4-contract-edgar-scan --type contract --count 60 --seed 4100 --families 36-59 --scan &
 syn $D/s4-contract-edgar --type contract --count 360 --seed 4000 --families 36-47
 syn $D/s4-contract-edgar-long --type contract --count 180 --seed 4200 --families 48-59

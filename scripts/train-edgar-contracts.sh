@@ -15,15 +15,7 @@ STEPS=${1:-240}
 LR=${LR:-1.5e-4}
 SEED=${SEED:-12}
 OUT=${OUT:-out/default-v13.safetensors}
-export OMP_THREAD_LIMIT=1
-DS=${DOCSEEK:-build/docseek}
-D=out/data
-mkdir -p $D
-syn() { # DIR ARGS...: generated once
-  dir=$1
-  shift
-  [ -d "$dir" ] || $DS synth "$@" --out "$dir"
-}
+. "$(dirname "$0")/synth-once.sh"
 # the contracts (EDGAR-printed, filed, the default families, their scans) and the held-out
 # EDGAR sets are the contract specialist's: made by its script, with the same seeds
 DATA_ONLY=1 DOCSEEK=$DS scripts/train-contract-adapter.sh

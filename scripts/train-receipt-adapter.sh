@@ -11,15 +11,7 @@
 set -eu
 STEPS=${1:-1800}
 OUT=${OUT:-out/receipt.lora.safetensors}
-export OMP_THREAD_LIMIT=1
-DS=${DOCSEEK:-build/docseek}
-D=out/data
-mkdir -p $D
-syn() { # DIR ARGS...: generated once
-  dir=$1
-  shift
-  [ -d "$dir" ] || $DS synth "$@" --out "$dir"
-}
+. "$(dirname "$0")/synth-once.sh"
 syn $D/s3-receipt-till --type receipt --count 500 --seed 3600 --families 12-23
 syn $D/s3-receipt-till-scan --type receipt --count 300 --seed 3700 --families 12-23 --scan
 syn $D/s5-receipt-varied --type receipt --count 500 --seed 3650 --families 24-35

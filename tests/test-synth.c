@@ -255,6 +255,16 @@ DS_TEST(synth_edgar_contracts) {
     return bad != 0 || docs != 24;
 }
 
+// Whether word i's line, or the line above it (a row that wrapped), holds a word that
+// contains label (any case) or is the word alone (NULL: none).
+static int labelled_by(const ds_page *pg, int i, const char *label, const char *alone) {
+    for (int j = 0; j < pg->n_words; j++)
+        if (pg->words[j].line >= pg->words[i].line - 1 && pg->words[j].line <= pg->words[i].line &&
+            (strcasestr(pg->words[j].text, label) || (alone && !strcmp(pg->words[j].text, alone))))
+            return 1;
+    return 0;
+}
+
 // Till receipts (families 12-23) are what makes a real receipt hard: the total is
 // one of many amounts on the page (sub-total, tax, rounding, cash, change, the GST
 // summary; 8 a receipt on average), rounded to 5 sen, on a line whose label says TOTAL.
@@ -278,11 +288,7 @@ DS_TEST(synth_till_receipt_amounts) {
             long c = cents_of(pg->words[i].text);
             if (c < 0) continue;
             if (c == want) { // the total's line (or the line above, when it wrapped) names it
-                for (int j = 0; j < pg->n_words; j++)
-                    if (pg->words[j].line >= pg->words[i].line - 1 &&
-                        pg->words[j].line <= pg->words[i].line &&
-                        strcasestr(pg->words[j].text, "TOTAL"))
-                        labelled = 1;
+                labelled |= labelled_by(pg, i, "TOTAL", NULL);
                 continue;
             }
             int dup = 0;
@@ -353,11 +359,7 @@ DS_TEST(synth_till_varied) {
             times++;
             if (first_line < 0) first_line = pg->words[i].line;
             rm += i > 0 && !strcmp(pg->words[i - 1].text, "RM") && times == 1;
-            for (int j = 0; j < pg->n_words; j++)
-                if (pg->words[j].line >= pg->words[i].line - 1 &&
-                    pg->words[j].line <= pg->words[i].line &&
-                    (strcasestr(pg->words[j].text, "TOTAL") || !strcmp(pg->words[j].text, "RM")))
-                    labelled = 1;
+            labelled |= labelled_by(pg, i, "TOTAL", "RM");
         }
         for (int i = 0; i < pg->n_words; i++) // an amount between the total and the payment
             sums_after |= pg->words[i].line > first_line && pg->words[i].line < pay_line &&
