@@ -73,7 +73,7 @@ static void company_name(ds_rng *r, char *buf, size_t n) {
 }
 
 // Two to four address lines, the last ones the postcode and town, the state.
-static int address_lines(ds_rng *r, char lines[4][200]) {
+static int address_lines(ds_rng *r, char lines[6][200]) {
     char a[64], b[64];
     name_part(r, a, sizeof a);
     name_part(r, b, sizeof b);
@@ -142,6 +142,118 @@ static ds_synth_box line_at(till *t, double x, int align, int bold, const char *
     return ds_synth_text(t->d, x, t->y, t->size, bold, align, s);
 }
 
+// A varied till's address (families 24-35): the way shops write their own, one
+// text that the till wraps wherever the next word no longer fits, so a line can
+// end mid-phrase ("12, JALAN TAMPOI 7/4,KAWASAN PERINDUSTRIAN" then "TAMPOI,81200
+// JOHOR BAHRU,JOHOR"). It may begin with a lot or unit range, a floor or a
+// building, or no number at all, and end with the country or the branch. On SROIE
+// the model trained on families 12-23, whose address lines all end in a comma,
+// stopped at the first line without one. Writes the text to out; returns it wrapped
+// into at most 6 lines of width w at the till's size.
+static int address_wrapped(till *t, ds_rng *r, double w, char *out, size_t n, char lines[6][200]) {
+    char a[64], b[64], c[64];
+    name_part(r, a, sizeof a);
+    name_part(r, b, sizeof b);
+    name_part(r, c, sizeof c);
+    const char *sep = RNG(3) ? ", " : ","; // "27,JALAN DEDAP 13" as often as not spaced
+    // drawn here, not in the calls below, whose arguments C evaluates in no set order
+    int no = 1 + RNG(300), u = 1 + RNG(8), v = 1 + RNG(40), ord = RNG(4), side = RNG(2);
+    char first[256];
+    switch (RNG(11)) {
+    case 0:
+        snprintf(first, sizeof first, "LOT %d-A & %d-B%sJALAN %s %d", no, no, sep, a, 1 + RNG(30));
+        break;
+    case 1:
+        snprintf(first, sizeof first, "NO.%d%c & %d%c%sJALAN %s", no, 'A' + u - 1, no + 2,
+                 'A' + u - 1, sep, a);
+        break;
+    case 2:
+        snprintf(first, sizeof first, "NO.%d-%d-%d JALAN %s", no, u, v % 9 + 1, a);
+        break;
+    case 3:
+        snprintf(first, sizeof first, "LEVEL %d%sBANGUNAN %s%sNO.%d%sJALAN %s/%d", u, sep, a, sep,
+                 v, sep, b, no % 40 + 1);
+        break;
+    case 4:
+        snprintf(first, sizeof first, "%d%s FLR%s%s PLAZA%sJLN %s", ord + 1,
+                 (const char *[]){"ST", "ND", "RD", "TH"}[ord], sep, a, sep, b);
+        break;
+    case 5:
+        snprintf(first, sizeof first, "S%d%s%s FLOOR%s%s CITY%s%d%sJALAN %s", 100 + no, sep,
+                 side ? "SECOND" : "GROUND", sep, a, sep, v, sep, b);
+        break;
+    case 6:
+        snprintf(first, sizeof first, "NO.%d BATU %d%sJALAN %s", no, v % 20 + 1, sep, a);
+        break;
+    case 7:
+        snprintf(first, sizeof first, "LOT P.T. %d%sJALAN %s", 100 + no * 29, sep, a);
+        break;
+    case 8:
+        snprintf(first, sizeof first, "JALAN %s %d", a, v % 20 + 1);
+        break;
+    case 9:
+        snprintf(first, sizeof first, "NO.%d %d,%d & %d%sJALAN %s %d", no, no + 2, no + 4, no + 6,
+                 sep, a, v % 30 + 1);
+        break;
+    default:
+        snprintf(first, sizeof first, "NO: %d%sJALAN %s %d%s", no, sep, a, u, side ? "C" : "");
+        break;
+    }
+    static const char *areas[] = {"TAMAN", "BANDAR", "KAWASAN PERINDUSTRIAN", "TAMAN PERINDUSTRIAN",
+                                  "PUSAT PERNIAGAAN"};
+    static const char *states_short[] = {"SELANGOR D.E", "JOHOR", "SELANGOR",
+                                         "KL",           "W.P.",  "DARUL EHSAN"};
+    snprintf(out, n, "%s", first);
+    if (RNG(3)) snprintf(out + strlen(out), n - strlen(out), "%s%s %s", sep, PICK(areas), c);
+    const char *town = RNG(3) ? PICK(towns) : b;
+    snprintf(out + strlen(out), n - strlen(out), "%s%05d %s", sep, 10000 + RNG(89999), town);
+    if (RNG(4)) { // the state, long or short; after a comma or not
+        const char *before = RNG(2) ? sep : " ";
+        const char *state = RNG(2) ? PICK(states) : PICK(states_short);
+        snprintf(out + strlen(out), n - strlen(out), "%s%s", before, state);
+    }
+    if (RNG(5) == 0) snprintf(out + strlen(out), n - strlen(out), "%sMALAYSIA", sep);
+    if (RNG(6) == 0) { // the branch, as chains print it
+        char br[64];
+        name_part(r, br, sizeof br);
+        const char *chain = (const char *[]){"TESCO", "AEON", "GIANT", "MYDIN"}[RNG(4)];
+        snprintf(out + strlen(out), n - strlen(out), " (%s %s)", chain, br);
+    }
+    const char *end = (const char *[]){"", ".", ","}[RNG(3)];
+    if (out[strlen(out) - 1] != '.') snprintf(out + strlen(out), n - strlen(out), "%s", end);
+    // wrap at spaces: each line takes words while they fit in w (the first word always)
+    int k = 0;
+    const char *p = out;
+    while (*p && k < 6) {
+        char *line = lines[k++];
+        size_t used = 0;
+        line[0] = 0;
+        while (*p) {
+            size_t len = strcspn(p, " "), was = used;
+            if (used + 1 + len >= 200) break;
+            if (used) line[used++] = ' ';
+            memcpy(line + used, p, len);
+            line[used + len] = 0;
+            if (was && ds_synth_text_width(t->d, t->size, 0, line) > w) {
+                line[was] = 0;
+                break;
+            }
+            used += len;
+            p += len;
+            p += strspn(p, " ");
+        }
+    }
+    if (*p) { // longer than six lines: the truth is what was printed
+        size_t have = 0;
+        for (int i = 0; i < k && have + strlen(lines[i]) + 2 < n; i++) {
+            if (i) out[have++] = ' ';
+            memcpy(out + have, lines[i], strlen(lines[i]) + 1);
+            have += strlen(lines[i]);
+        }
+    }
+    return k;
+}
+
 // How a varied till (families 24-35) sets its sums' rows.
 enum { ROW_LEADER = 1, ROW_COLON = 2, ROW_RM = 4 };
 
@@ -186,7 +298,7 @@ static void amt(long cents, char *buf, size_t n) {
 
 // The header: an optional name scribbled on top, the company (one or two lines),
 // registration number, address, TEL, GST number.
-static void header(till *t, ds_rng *r, int f) {
+static void header(till *t, ds_rng *r, int f, int varied) {
     ds_synth_doc *d = t->d;
     int centred = f % 2 == 0;
     double x = centred ? t->W / 2 : t->m;
@@ -231,15 +343,18 @@ static void header(till *t, ds_rng *r, int f) {
         line_at(t, x, align, 0, buf);
         t->y += t->lh;
     }
-    char lines[4][200];
-    int n = address_lines(r, lines);
+    char lines[6][200];
+    char address[1300] = "";
+    int n = varied ? address_wrapped(t, r, (t->W - 2 * t->m) * (0.55 + 0.05 * RNG(10)), address,
+                                     sizeof address, lines)
+                   : address_lines(r, lines);
     ds_synth_box box = {0};
-    char address[820] = "";
     for (int i = 0; i < n; i++) {
         ds_synth_box b = line_at(t, x, align, 0, lines[i]);
         box = i ? ds_synth_union(box, b) : b;
-        snprintf(address + strlen(address), sizeof address - strlen(address), "%s%s", i ? " " : "",
-                 lines[i]);
+        if (!varied)
+            snprintf(address + strlen(address), sizeof address - strlen(address), "%s%s",
+                     i ? " " : "", lines[i]);
         t->y += t->lh;
     }
     ds_synth_field(d, "address", address, box, 0);
@@ -420,7 +535,7 @@ void ds_synth_receipt_till(ds_synth_doc *d, int family) {
     t.m = 10 + RNG(6);
     t.size = 7 + 0.5 * RNG(3);
     t.lh = t.size * 1.35;
-    header(&t, r, f);
+    header(&t, r, f, varied);
     char date[48], time[32];
     date_printed(r, RNG(4) ? 0 : 1 + RNG(4), date, sizeof date);
     int hh = RNG(24), mm = RNG(60), ss = RNG(60);

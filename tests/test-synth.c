@@ -255,12 +255,19 @@ DS_TEST(synth_edgar_contracts) {
     return bad != 0 || docs != 24;
 }
 
+// Whether word w is label alone, but for dot leaders or a colon after it ("RM........").
+static int is_label(const char *w, const char *label) {
+    size_t n = strlen(label);
+    if (strncmp(w, label, n)) return 0;
+    return w[n + strspn(w + n, ".:")] == 0;
+}
+
 // Whether word i's line, or the line above it (a row that wrapped), holds a word that
 // contains label (any case) or is the word alone (NULL: none).
 static int labelled_by(const ds_page *pg, int i, const char *label, const char *alone) {
     for (int j = 0; j < pg->n_words; j++)
         if (pg->words[j].line >= pg->words[i].line - 1 && pg->words[j].line <= pg->words[i].line &&
-            (strcasestr(pg->words[j].text, label) || (alone && !strcmp(pg->words[j].text, alone))))
+            (strcasestr(pg->words[j].text, label) || (alone && is_label(pg->words[j].text, alone))))
             return 1;
     return 0;
 }
@@ -333,7 +340,7 @@ DS_TEST(synth_till_varied) {
                        .family_lo = 24,
                        .family_hi = 35};
     DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
-    int bad = 0, big_change = 0, repeated = 0, after = 0, leaders = 0, rm = 0;
+    int bad = 0, big_change = 0, repeated = 0, after = 0, leaders = 0, rm = 0, wrapped = 0;
     for (int k = 0; k < 48; k++) {
         snprintf(json, sizeof json, "%s/receipt-11-%05d.json", dir, k);
         snprintf(pdf, sizeof pdf, "%s/receipt-11-%05d.pdf", dir, k);
@@ -347,7 +354,7 @@ DS_TEST(synth_till_varied) {
         int times = 0, labelled = 0, first_line = -1, pay_line = -1, sums_after = 0;
         for (int i = 0; i < pg->n_words; i++) {
             const char *w = pg->words[i].text;
-            if ((strstr(w, "CHANGE") || strstr(w, "BALANCE")) && change < 0) {
+            if ((is_label(w, "CHANGE") || is_label(w, "BALANCE")) && change < 0) {
                 change = line_amount(pg, i);
                 pay_line = pg->words[i].line - 1; // the cash given, the row above
             }
@@ -372,15 +379,43 @@ DS_TEST(synth_till_varied) {
                     total ? total : "(none)", labelled, change);
             bad++;
         }
+        // the address: printed as its truth says, its lines wrapped by width
+        json_t *abox = json_object_get(
+            json_array_get(json_object_get(json_object_get(truth, "boxes"), "address"), 0), "box");
+        char printed[1400], want_addr[1400];
+        words_in(pg, abox, 1, printed, sizeof printed);
+        snprintf(want_addr, sizeof want_addr, "%s",
+                 json_string_value(json_object_get(json_object_get(truth, "fields"), "address")));
+        collapse(want_addr);
+        if (strcmp(printed, want_addr)) {
+            fprintf(stderr, "  receipt %d: address printed \"%s\", truth \"%s\"\n", k, printed,
+                    want_addr);
+            bad++;
+        }
+        int mid = 0, last = -1;
+        for (int i = 0; i < pg->n_words; i++) { // a line of it ends without a comma, not the last
+            const ds_word *w = &pg->words[i];
+            double cy = (w->box.y0 + w->box.y1) / 2;
+            if (cy < json_number_value(json_array_get(abox, 1)) ||
+                cy > json_number_value(json_array_get(abox, 3)))
+                continue;
+            if (last >= 0 && w->line != pg->words[last].line) {
+                size_t len = strlen(pg->words[last].text);
+                mid |= pg->words[last].text[len - 1] != ',';
+            }
+            last = i;
+        }
+        wrapped += mid;
         ds_doc_free(doc);
         json_decref(truth);
     }
-    printf("  48 varied tills: change over the total %d, the total twice before the payment "
+    printf("  48 varied tills: addresses wrapped mid-phrase %d, change over the total %d, the "
+           "total twice before the payment "
            "%d, an amount after "
            "the total before the payment %d, dot leaders on %d lines, RM before the total %d; "
-           "%d totals unlabelled or without change\n",
-           big_change, repeated, after, leaders, rm, bad);
-    return bad != 0 || !big_change || !repeated || !after || !leaders || !rm;
+           "%d totals unlabelled or without change, or addresses not as printed\n",
+           wrapped, big_change, repeated, after, leaders, rm, bad);
+    return bad != 0 || !wrapped || !big_change || !repeated || !after || !leaders || !rm;
 }
 
 // The committed sets (samples/sets): every born-digital document against its truth,
