@@ -28,6 +28,8 @@ static const char *usage_text =
     "  --rehearse DIR    documents of the kinds the model already reads (docseek format,\n"
     "                    e.g. from docseek synth), trained beside --data so that the\n"
     "                    adapter keeps reading them (a few documents alone overfit)\n"
+    "  --repeat N        list each --data document N times (default 1): beside many\n"
+    "                    rehearsed documents, a few of the user's weigh too little\n"
     "  --rank N          adapter rank (default 16); --alpha X (default 32)\n"
     "  --init-adapter F  go on training adapter F (its rank and layers) instead of a new one;\n"
     "                    documents all of one type go on training the model's adapter for\n"
@@ -80,7 +82,7 @@ typedef struct {
     const char *base, *init, *format;
     char *init_training; // the starting adapter's record (owned), or NULL
     const char **dirs, **rehearse;
-    int n_dirs, n_rehearse, documents, windows, one_window, skip_unfound, set_words;
+    int n_dirs, n_rehearse, documents, windows, one_window, skip_unfound, set_words, repeat;
     int keep_best, kept_step;  // --keep-best: the step whose adapter is written
     double kept_f1, kept_se;   // its F1 on --eval; the standard error of its gain (0: first)
     ds_eval_counts *kept_docs; // (n_kept_docs) its counts on each --eval document (owned)
@@ -96,6 +98,7 @@ static int record_training(ds_lora *l, const finetune_record *r) {
                            "warmup", o->warmup, "documents", r->documents, "seed",
                            (json_int_t)o->seed, "windows", r->windows, "one_window", r->one_window,
                            "skip_unfound", r->skip_unfound, "set_words", r->set_words);
+    if (tr && r->repeat > 1) json_object_set_new(tr, "repeat", json_integer(r->repeat));
     json_t *dj = json_array(), *rj = json_array();
     if (!tr || !dj || !rj) {
         json_decref(tr);
@@ -265,7 +268,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     const char *dirs[64], *rehearse[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
     const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *init = NULL;
     int n_dirs = 0, n_rehearse = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2,
-        resume = 0;
+        resume = 0, repeat = 1;
     const char *device = "auto";
     int experts = 0, windows = 0, one_window = 0, fresh = 0, shape_given = 0, skip_unfound = 0;
     int keep = 0;
@@ -356,6 +359,8 @@ int ds_cmd_finetune(int argc, char **argv) {
             cache = v;
         else if (!strcmp(a, "--checkpoint"))
             ckpt = v;
+        else if (!strcmp(a, "--repeat"))
+            repeat = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--checkpoint-every"))
             o.checkpoint_every = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--stop-after"))
@@ -399,7 +404,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     }
     if (lora == merge || !out || (lora && !n_dirs) || (merge && !adapter) || rank < 1 ||
         o.steps < 1 || o.batch < 1 || threads < 1 || prep < 1 || !(o.lr > 0) ||
-        o.checkpoint_every < 0 || o.stop_after < 0) {
+        o.checkpoint_every < 0 || o.stop_after < 0 || repeat < 1 || repeat > 1000) {
         fprintf(stderr,
                 "docseek finetune: needs --lora with --data and --out, or --merge with "
                 "--adapter and --out\n%s",
@@ -472,6 +477,10 @@ int ds_cmd_finetune(int argc, char **argv) {
     }
     if (!rc && init && shape_given)
         DS_LOGW("finetune: --rank, --alpha and --experts do not apply: %s keeps its own", init);
+    int own_docs = d.n;
+    if (!rc) rc = ds_dataset_repeat(&d, repeat);
+    if (!rc && repeat > 1)
+        DS_LOGI("finetune: each of the %d documents listed %d times", own_docs, repeat);
     if (!rc && n_rehearse) {
         ds_dataset r;
         rc = ds_dataset_scan(rehearse, n_rehearse, &r);
@@ -515,6 +524,7 @@ int ds_cmd_finetune(int argc, char **argv) {
                            .one_window = one_window,
                            .skip_unfound = skip_unfound,
                            .set_words = o.eval_set_words,
+                           .repeat = repeat,
                            .keep_best = keep,
                            .bar = keep_bar};
     if (!rc && init && l->training && !(rec.init_training = strdup(l->training)))

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-DS_TEST(dataset_kleister_truth) {
-    ds_fx_init();
-    char dir[1024], path[1200];
-    snprintf(dir, sizeof dir, "%s/kleister-set", ds_test_tmpdir());
+// A Kleister folder of one NDA (a PDF with a text layer) in DIR/documents and its labels.
+// Returns 0, or 1 when a step failed.
+static int kleister_set(const char *dir) {
+    char path[1200];
     snprintf(path, sizeof path, "%s/documents", dir);
     mkdir(dir, 0755);
     mkdir(path, 0755);
@@ -41,6 +41,14 @@ DS_TEST(dataset_kleister_truth) {
     fprintf(f, "nda1.pdf\teffective_date=2009-08-03 jurisdiction=New_York "
                "party=Aspect_Medical_Systems_Inc. party=Tyco_Healthcare_Group_LP\n");
     fclose(f);
+    return 0;
+}
+
+DS_TEST(dataset_kleister_truth) {
+    ds_fx_init();
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/kleister-set", ds_test_tmpdir());
+    DS_CHECK_INT_EQ(kleister_set(dir), 0);
 
     const char *dirs[1] = {dir};
     ds_dataset d;
@@ -73,6 +81,47 @@ DS_TEST(dataset_kleister_truth) {
     for (int t = s->n_prefix; t < s->n; t++) copies += s->ids[t] == DS_TOK_COPY;
     printf("  answer points %d times (2 parties, the date, the state)\n", copies);
     bad += copies != 4;
+    ds_dataset_free(&d);
+    ds_model_free(m);
+    ds_schema_set_free(&schemas);
+    return bad;
+}
+
+// finetune --repeat: each document listed N times, the copies after the originals, each
+// prepared (two threads through one cache: the copies' entries are written at once) into
+// the same sequence as its original; freed without a double free (the sanitizers' run).
+// Fewer than one time is refused.
+DS_TEST(dataset_repeat) {
+    ds_fx_init();
+    char dir[1024], cache[1100];
+    snprintf(dir, sizeof dir, "%s/kleister-repeat", ds_test_tmpdir());
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    DS_CHECK_INT_EQ(kleister_set(dir), 0);
+    const char *dirs[1] = {dir};
+    ds_dataset d;
+    DS_CHECK_INT_EQ(ds_dataset_open("kleister", dirs, 1, DS_SOURCE_DIR "/samples/schemas", &d), 0);
+    DS_CHECK_INT_EQ(ds_dataset_repeat(&d, 0), DS_E_INVAL);
+    DS_CHECK_INT_EQ(ds_dataset_repeat(&d, 3), 0);
+    DS_CHECK_INT_EQ(d.n, 3);
+    int bad = 0;
+    for (int i = 1; i < 3; i++) {
+        bad += strcmp(d.doc_paths[i], d.doc_paths[0]) != 0 || d.doc_paths[i] == d.doc_paths[0];
+        bad += !json_equal(d.truths[i], d.truths[0]);
+    }
+    ds_schema_set schemas;
+    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
+    ds_model_cfg cfg;
+    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    ds_model *m;
+    DS_CHECK(ds_fixture_text_model(&cfg, "Agreement made between Aspect Medical Tyco York", 320, 1,
+                                   &m) == 0);
+    DS_CHECK_INT_EQ(ds_dataset_prepare(&d, m, &schemas, 2, cache), 0);
+    for (int i = 0; i < 3; i++) {
+        bad += !d.ok[i] || d.seqs[i].n != d.seqs[0].n;
+        bad += d.ok[i] && memcmp(d.seqs[i].ids, d.seqs[0].ids, (size_t)d.seqs[0].n * 4) != 0;
+    }
+    printf("  1 document listed 3 times: %d sequences of %d tokens, %d differing\n", d.n,
+           d.seqs[0].n, bad);
     ds_dataset_free(&d);
     ds_model_free(m);
     ds_schema_set_free(&schemas);

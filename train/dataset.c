@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *ds_doc_exts[] = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"};
 
@@ -201,6 +203,37 @@ int ds_dataset_append(ds_dataset *d, ds_dataset *more) {
     return 0;
 }
 
+int ds_dataset_repeat(ds_dataset *d, int times) {
+    if (times < 1)
+        return ds_error(DS_E_INVAL, "dataset: repeat %d times: must be 1 or more", times);
+    if (times == 1 || d->n == 0) return 0;
+    if (d->n > INT_MAX / times) return ds_error(DS_E_INVAL, "dataset: too many documents repeated");
+    int n = d->n * times, rc;
+    item_arrays a;
+    if ((rc = items_alloc(n, &a))) return rc;
+    int bad = 0;
+    for (int j = 0; j < n; j++) { // copies own their paths, and share the truth by reference
+        int i = j % d->n;
+        a.paths[j] = j < d->n ? d->doc_paths[i] : strdup(d->doc_paths[i]);
+        bad |= !a.paths[j];
+        if (d->truth_paths && d->truth_paths[i]) {
+            a.tpaths[j] = j < d->n ? d->truth_paths[i] : strdup(d->truth_paths[i]);
+            bad |= !a.tpaths[j];
+        }
+        if (d->truths) a.truths[j] = j < d->n ? d->truths[i] : json_incref(d->truths[i]);
+    }
+    if (bad) {
+        for (int j = d->n; j < n; j++) {
+            free(a.paths[j]), free(a.tpaths[j]);
+            json_decref(a.truths[j]);
+        }
+        free(a.paths), free(a.tpaths), free(a.truths), free(a.seqs), free(a.px), free(a.ok);
+        return ds_error(DS_E_NOMEM, "dataset: out of memory");
+    }
+    items_adopt(d, &a, n);
+    return 0;
+}
+
 // ---- the cache
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
@@ -236,7 +269,10 @@ static void seq_fields(ds_seq *s, void **ptr[12], size_t size[12], size_t count[
 
 static int cache_write(const char *path, ds_seq *s, const uint8_t *px, int S, int n_more) {
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    // a name of its own: a document listed twice (ds_dataset_repeat), or two trainings
+    // sharing the cache, may write the same entry at once; rename keeps one whole
+    snprintf(tmp, sizeof tmp, "%s.%ld.%lx.tmp", path, (long)getpid(),
+             (unsigned long)pthread_self());
     FILE *f = fopen(tmp, "wb");
     if (!f) return ds_error(DS_E_IO, "dataset cache: cannot write %s: %s", tmp, strerror(errno));
     seq_header h = {s->n, s->n_prefix, s->n_words, s->n_pages, s->doc_lo, s->doc_hi, S, n_more};

@@ -57,6 +57,10 @@ int ds_dataset_open(const char *format, const char *const *dirs, int n_dirs,
 // Moves more's documents (not yet prepared, either kind of truth) to the end of d's;
 // more is left empty, d's settings as they were.
 int ds_dataset_append(ds_dataset *d, ds_dataset *more);
+// Lists each of d's documents times times over, the copies after the originals (before
+// ds_dataset_prepare): a user's few documents, repeated, weigh as much in the batches
+// as the many rehearsed beside them. DS_E_INVAL for times < 1.
+int ds_dataset_repeat(ds_dataset *d, int times);
 // Prepares every document for model m on n_threads threads, through the cache folder
 // (created; NULL: no cache). A document that fails is logged and skipped. Once per
 // dataset: with every_window, n then counts sequences (n_docs the documents).
