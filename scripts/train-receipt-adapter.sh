@@ -13,26 +13,10 @@ set -eu
 STEPS=${1:-1800}
 OUT=${OUT:-out/receipt.lora.safetensors}
 . "$(dirname "$0")/synth-once.sh"
-syn $D/s3-receipt-till --type receipt --count 500 --seed 3600 --families 12-23
-syn $D/s3-receipt-till-scan --type receipt --count 300 --seed 3700 --families 12-23 --scan
-syn $D/s6-receipt-varied --type receipt --count 500 --seed 3650 --families 24-35
-syn $D/s6-receipt-varied-scan --type receipt --count 300 --seed 3750 --families 24-35 --scan
-syn $D/s3-receipt --type receipt --count 300 --seed 1000
-syn $D/s3-receipt-scan --type receipt --count 60 --seed 2000 --scan
-syn $D/s3-receipt-scan2 --type receipt --count 120 --seed 3300 --scan
-# held out: seeds never trained on, half of them scans
-if [ ! -d $D/heldout-varied6 ]; then
-  $DS synth --type receipt --count 24 --seed 9540 --families 24-35 --out $D/heldout-varied6
-  $DS synth --type receipt --count 24 --seed 9640 --families 24-35 --scan --out $D/heldout-varied6
-fi
-if [ ! -d $D/heldout-till ]; then
-  $DS synth --type receipt --count 24 --seed 9520 --families 12-23 --out $D/heldout-till
-  $DS synth --type receipt --count 24 --seed 9620 --families 12-23 --scan --out $D/heldout-till
-fi
+. "$(dirname "$0")/receipt-sets.sh"
 [ -n "${DATA_ONLY:-}" ] && exit 0
 data=""
-for f in s3-receipt-till s3-receipt-till-scan s6-receipt-varied s6-receipt-varied-scan \
-  s3-receipt s3-receipt-scan s3-receipt-scan2; do
+for f in $receipt_sets; do
   data="$data --data $D/$f"
 done
 # --fresh: without it finetune would go on training the shipped receipt adapter.
