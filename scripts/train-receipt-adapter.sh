@@ -5,7 +5,7 @@
 # (synth receipt families 12-23) and the same with their sums, labels and payment
 # varied (24-35: the total repeated or followed by a tax line, dot leaders, "RM"
 # before amounts, change larger than the total, the address wrapped by width, not
-# at its commas), 600 of them scanned, beside the classic receipts the base already
+# at its commas, a name above the shop's in larger type), 600 of them scanned, beside the classic receipts the base already
 # reads. Writes $OUT (default out/receipt.lora.safetensors; copy it to
 # models/default.receipt.lora.safetensors).
 #   scripts/train-receipt-adapter.sh [STEPS]   (default 1800; OUT, CACHE from the environment)
@@ -21,5 +21,5 @@ for f in $receipt_sets; do
 done
 # --fresh: without it finetune would go on training the shipped receipt adapter.
 $DS finetune --lora --experts --fresh --model models/default.safetensors $data \
-  --out "$OUT" --steps "$STEPS" --lr 1e-3 --warmup 50 --eval $D/heldout-varied6 --eval-every 600 \
+  --out "$OUT" --steps "$STEPS" --lr 1e-3 --warmup 50 --eval $D/heldout-varied7 --eval-every 600 \
   --seed 3 --cache ${CACHE:-out/cache-lora} ${RESUME:-}

@@ -341,6 +341,7 @@ DS_TEST(synth_till_varied) {
                        .family_hi = 35};
     DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
     int bad = 0, big_change = 0, repeated = 0, after = 0, leaders = 0, rm = 0, wrapped = 0;
+    int larger_name = 0;
     for (int k = 0; k < 48; k++) {
         snprintf(json, sizeof json, "%s/receipt-11-%05d.json", dir, k);
         snprintf(pdf, sizeof pdf, "%s/receipt-11-%05d.pdf", dir, k);
@@ -406,16 +407,29 @@ DS_TEST(synth_till_varied) {
             last = i;
         }
         wrapped += mid;
+        // a name above the shop's, in larger type than its first word
+        json_t *cbox = json_object_get(
+            json_array_get(json_object_get(json_object_get(truth, "boxes"), "company"), 0), "box");
+        double ctop = json_number_value(json_array_get(cbox, 1));
+        const ds_word *top = &pg->words[0], *shop = NULL;
+        for (int i = 0; i < pg->n_words && !shop; i++) {
+            double cy = (pg->words[i].box.y0 + pg->words[i].box.y1) / 2;
+            if (cy > ctop) shop = &pg->words[i];
+        }
+        larger_name += shop && top->box.y1 < ctop &&
+                       top->box.y1 - top->box.y0 > 1.2 * (shop->box.y1 - shop->box.y0);
         ds_doc_free(doc);
         json_decref(truth);
     }
-    printf("  48 varied tills: addresses wrapped mid-phrase %d, change over the total %d, the "
+    printf("  48 varied tills: a name above the shop's in larger type %d, addresses wrapped "
+           "mid-phrase %d, change over the total %d, the "
            "total twice before the payment "
            "%d, an amount after "
            "the total before the payment %d, dot leaders on %d lines, RM before the total %d; "
            "%d totals unlabelled or without change, or addresses not as printed\n",
-           wrapped, big_change, repeated, after, leaders, rm, bad);
-    return bad != 0 || !wrapped || !big_change || !repeated || !after || !leaders || !rm;
+           larger_name, wrapped, big_change, repeated, after, leaders, rm, bad);
+    return bad != 0 || !larger_name || !wrapped || !big_change || !repeated || !after || !leaders ||
+           !rm;
 }
 
 // The committed sets (samples/sets): every born-digital document against its truth,
