@@ -46,6 +46,12 @@ static void words_in(const ds_page *p, json_t *box, double pad, char *out, size_
     }
 }
 
+// The box of field name's first value in a truth ([x0, y0, x1, y1]), or NULL.
+static json_t *first_box(json_t *truth, const char *name) {
+    return json_object_get(
+        json_array_get(json_object_get(json_object_get(truth, "boxes"), name), 0), "box");
+}
+
 static int is_visual(json_t *truth, const char *name) {
     size_t i;
     json_t *v;
@@ -381,8 +387,7 @@ DS_TEST(synth_till_varied) {
             bad++;
         }
         // the address: printed as its truth says, its lines wrapped by width
-        json_t *abox = json_object_get(
-            json_array_get(json_object_get(json_object_get(truth, "boxes"), "address"), 0), "box");
+        json_t *abox = first_box(truth, "address");
         char printed[1400], want_addr[1400];
         words_in(pg, abox, 1, printed, sizeof printed);
         snprintf(want_addr, sizeof want_addr, "%s",
@@ -408,8 +413,7 @@ DS_TEST(synth_till_varied) {
         }
         wrapped += mid;
         // a name above the shop's, in larger type than its first word
-        json_t *cbox = json_object_get(
-            json_array_get(json_object_get(json_object_get(truth, "boxes"), "company"), 0), "box");
+        json_t *cbox = first_box(truth, "company");
         double ctop = json_number_value(json_array_get(cbox, 1));
         const ds_word *top = &pg->words[0], *shop = NULL;
         for (int i = 0; i < pg->n_words && !shop; i++) {
@@ -573,9 +577,7 @@ DS_TEST(synth_scan_boxes) {
         json_t *value;
         json_object_foreach(json_object_get(truth, "fields"), name, value) {
             if (is_visual(truth, name)) continue;
-            json_t *entry =
-                json_array_get(json_object_get(json_object_get(truth, "boxes"), name), 0);
-            words_in(&doc->pages[0], json_object_get(entry, "box"), 3.0, got, sizeof got);
+            words_in(&doc->pages[0], first_box(truth, name), 3.0, got, sizeof got);
             char want[512];
             snprintf(want, sizeof want, "%s", json_string_value(value));
             collapse(want);

@@ -159,6 +159,11 @@ typedef struct {
     int *ok;
 } item_arrays;
 
+// a's arrays freed, not what they point to.
+static void items_discard(item_arrays *a) {
+    free(a->paths), free(a->tpaths), free(a->truths), free(a->seqs), free(a->px), free(a->ok);
+}
+
 // The arrays of n items, zeroed. Returns 0, or DS_E_NOMEM with nothing allocated.
 static int items_alloc(int n, item_arrays *a) {
     a->paths = calloc((size_t)n + 1, sizeof(char *));
@@ -168,7 +173,7 @@ static int items_alloc(int n, item_arrays *a) {
     a->px = calloc((size_t)n + 1, sizeof(uint8_t *));
     a->ok = calloc((size_t)n + 1, sizeof(int));
     if (a->paths && a->tpaths && a->truths && a->seqs && a->px && a->ok) return 0;
-    free(a->paths), free(a->tpaths), free(a->truths), free(a->seqs), free(a->px), free(a->ok);
+    items_discard(a);
     return ds_error(DS_E_NOMEM, "dataset: out of memory");
 }
 
@@ -227,7 +232,7 @@ int ds_dataset_repeat(ds_dataset *d, int times) {
             free(a.paths[j]), free(a.tpaths[j]);
             json_decref(a.truths[j]);
         }
-        free(a.paths), free(a.tpaths), free(a.truths), free(a.seqs), free(a.px), free(a.ok);
+        items_discard(&a);
         return ds_error(DS_E_NOMEM, "dataset: out of memory");
     }
     items_adopt(d, &a, n);
