@@ -1,6 +1,6 @@
-// cmd-synth.c: `docseek synth --type T --count N --seed S --out DIR [--scan [--on-sheet]]
-// [--family F | --families A-B]`: writes generated documents and their ground truth. The
-// recorded command reproduces the same files byte for byte.
+// cmd-synth.c: `docseek synth --type T --count N --seed S --out DIR [--scan [--on-sheet]
+// [--thermal]] [--family F | --families A-B]`: writes generated documents and their ground
+// truth. The recorded command reproduces the same files byte for byte.
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/timer.h"
@@ -11,14 +11,16 @@
 #include <string.h>
 
 static const char *synth_usage =
-    "usage: docseek synth --type T --count N --seed S --out DIR [--scan [--on-sheet]]\n"
-    "       [--family F | --families A-B]\n"
+    "usage: docseek synth --type T --count N --seed S --out DIR\n"
+    "       [--scan [--on-sheet] [--thermal]] [--family F | --families A-B]\n"
     "Writes N generated documents of type T (invoice, receipt, form, contract,\n"
     "form_entities: FUNSD-style headers, questions and answers) and,\n"
     "beside each, NAME.json with its ground truth (values and the boxes they were drawn in).\n"
     "  --scan       rasterise and degrade each page into a JPEG (TIFF if several pages)\n"
     "  --on-sheet   with --scan: a one-page document smaller than A4 (a receipt) is\n"
     "               scanned lying at a random place on an A4 sheet\n"
+    "  --thermal    with --scan: each page printed first as a worn thermal till prints\n"
+    "               it (dots on or off, ink faded in patches, streaks, missing dots)\n"
     "  --family F   only layout family F\n"
     "  --families A-B  cycle through families A to B (default 0-11, the classic ones;\n"
     "               receipts also have 12-23: long till receipts as Malaysian shops\n"
@@ -53,12 +55,19 @@ int ds_cmd_synth(int argc, char **argv) {
             o.scan = 1;
         } else if (strcmp(a, "--on-sheet") == 0) {
             o.on_sheet = 1;
+        } else if (strcmp(a, "--thermal") == 0) {
+            o.thermal = 1;
         } else {
             fprintf(stderr, "docseek synth: unexpected argument '%s'\n%s", a, synth_usage);
             return 2;
         }
     }
-    if (!o.type || !o.out_dir || o.count < 1 || o.family_lo < 0 || (o.on_sheet && !o.scan)) {
+    if ((o.on_sheet || o.thermal) && !o.scan) {
+        fprintf(stderr, "docseek synth: %s describes a scan: add --scan\n",
+                o.thermal ? "--thermal" : "--on-sheet");
+        return 2;
+    }
+    if (!o.type || !o.out_dir || o.count < 1 || o.family_lo < 0) {
         fputs(synth_usage, stderr);
         return 2;
     }

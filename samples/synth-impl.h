@@ -125,9 +125,10 @@ void ds_synth_contract_filed(ds_synth_doc *d, int family);
 // Writes a JPEG to path (multi-page documents: one JPEG of the first page) and maps
 // the truth's boxes through the same rotation. With on_sheet, a one-page document
 // smaller than A4 is scanned lying at a random place on an A4 sheet, as receipts are
-// (SROIE): the image is the sheet and the boxes move with the page. Returns 0 or a
-// DS_E* code.
-int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, int on_sheet,
+// (SROIE): the image is the sheet and the boxes move with the page. With thermal, each
+// page is first printed as a worn thermal till prints it (binarised dots, faded patches,
+// streaks, missing dots). Returns 0 or a DS_E* code.
+int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, int on_sheet, int thermal,
                   const char *path);
 
 #endif

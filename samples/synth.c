@@ -89,7 +89,7 @@ static int one(const ds_synth_opts *o, const ds_synth_kind *k, int index) {
             ds_rng r;
             ds_rng_seed(&r, seed ^ 0x5ca7ul);
             snprintf(path, sizeof path, "%s.%s", base, d.page > 1 ? "tif" : "jpg");
-            rc = ds_synth_scan(&pdf, truth, &r, o->on_sheet, path);
+            rc = ds_synth_scan(&pdf, truth, &r, o->on_sheet, o->thermal, path);
             json_object_set_new(truth, "scan", json_true());
         } else {
             snprintf(path, sizeof path, "%s.pdf", base);

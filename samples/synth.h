@@ -14,6 +14,7 @@ typedef struct {
     const char *out_dir; // created if missing
     int scan;            // 1: rasterise and degrade into JPEG (exercises OCR)
     int on_sheet;        // with scan: a page smaller than A4 lies on an A4 sheet (receipts)
+    int thermal;         // with scan: printed first as a worn thermal till prints it
     int family_lo;       // document i is drawn in layout family lo + i % (hi - lo + 1);
     int family_hi;       // 0-11 are the classic families, 12-59 (contracts) the filed ones
 } ds_synth_opts;

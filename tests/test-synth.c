@@ -518,13 +518,15 @@ DS_TEST(synth_deterministic) {
             .type = types[t], .count = 3, .seed = 11, .family_lo = 0, .family_hi = 11};
         DS_CHECK(twice(o, d1, d2, "pdf", &same, &files) == 0);
     }
-    // scans too (libvips' noise is seeded from the document's seed), on a sheet or not
-    for (int sheet = 0; sheet < 2; sheet++) {
+    // scans too (libvips' noise is seeded from the document's seed), on a sheet or not,
+    // and printed on a thermal till first (its wear drawn per pixel from a seed)
+    for (int k = 0; k < 3; k++) {
         ds_synth_opts o = {.type = "receipt",
                            .count = 2,
-                           .seed = 12 + (unsigned long)sheet,
+                           .seed = 12 + (unsigned long)k,
                            .scan = 1,
-                           .on_sheet = sheet,
+                           .on_sheet = k == 1,
+                           .thermal = k == 2,
                            .family_lo = 0,
                            .family_hi = 11};
         DS_CHECK(twice(o, d1, d2, "jpg", &same, &files) == 0);
@@ -593,4 +595,79 @@ DS_TEST(synth_scan_boxes) {
     printf("  2 receipts scanned on an A4 sheet: %d of %d\n", found_sheet, total_sheet);
     return !(total > 0 && found * 10 >= total * 6 && total_sheet > 0 &&
              found_sheet * 10 >= total_sheet * 6);
+}
+
+// The mean confidence of a page's OCR words, and the values read exactly inside their
+// boxes into *read (of *total).
+static double ocr_reading(const char *scan, json_t *truth, int *read, int *total) {
+    ds_ingest_opts o;
+    ds_ingest_opts_default(&o);
+    o.no_pixels = 1;
+    ds_doc *doc;
+    if (ds_ingest_file(scan, &o, &doc) != 0) return -1;
+    const ds_page *p = &doc->pages[0];
+    double conf = 0;
+    for (int i = 0; i < p->n_words; i++) conf += p->words[i].conf;
+    const char *name;
+    json_t *value;
+    char got[4096], want[512];
+    json_object_foreach(json_object_get(truth, "fields"), name, value) {
+        if (!json_is_string(value)) continue;
+        words_in(p, first_box(truth, name), 3.0, got, sizeof got);
+        snprintf(want, sizeof want, "%s", json_string_value(value));
+        collapse(want);
+        *read += strcmp(got, want) == 0;
+        (*total)++;
+    }
+    conf = p->n_words ? conf / p->n_words : 0;
+    ds_doc_free(doc);
+    return conf;
+}
+
+// A thermal print (--thermal): the same document and truth as the plain scan of the
+// same seed (the wear is drawn after the page and its boxes), a different image, and
+// OCR reads it less surely but still reads it: its values are a training signal, not
+// noise.
+DS_TEST(synth_thermal) {
+    char dir[2][1024], path[1200];
+    int read[2] = {0}, total[2] = {0};
+    double conf[2] = {0};
+    int same_truth = 0, same_image = 0, n = 4;
+    for (int th = 0; th < 2; th++) {
+        snprintf(dir[th], sizeof dir[th], "%s/synth-thermal-%d", ds_test_tmpdir(), th);
+        ds_synth_opts so = {.type = "receipt",
+                            .count = n,
+                            .seed = 31,
+                            .out_dir = dir[th],
+                            .scan = 1,
+                            .thermal = th,
+                            .family_lo = 12,
+                            .family_hi = 35};
+        DS_CHECK_INT_EQ(ds_synth_generate(&so), 0);
+    }
+    for (int i = 0; i < n; i++) {
+        char a[1200], b[1200];
+        snprintf(a, sizeof a, "%s/receipt-31-%05d.json", dir[0], i);
+        snprintf(b, sizeof b, "%s/receipt-31-%05d.json", dir[1], i);
+        same_truth += same_file(a, b);
+        snprintf(a, sizeof a, "%s/receipt-31-%05d.jpg", dir[0], i);
+        snprintf(b, sizeof b, "%s/receipt-31-%05d.jpg", dir[1], i);
+        same_image += same_file(a, b);
+        for (int th = 0; th < 2; th++) {
+            snprintf(path, sizeof path, "%s/receipt-31-%05d.json", dir[th], i);
+            json_t *truth = json_load_file(path, 0, NULL);
+            DS_CHECK(truth != NULL);
+            snprintf(path, sizeof path, "%s/receipt-31-%05d.jpg", dir[th], i);
+            double c = ocr_reading(path, truth, &read[th], &total[th]);
+            json_decref(truth);
+            DS_CHECK(c >= 0);
+            conf[th] += c / n;
+        }
+    }
+    ds_ingest_thread_cleanup();
+    printf("  %d receipts: truths identical %d, images identical %d\n", n, same_truth, same_image);
+    printf("  plain scans: mean OCR confidence %.3f, %d of %d values read in their boxes\n",
+           conf[0], read[0], total[0]);
+    printf("  thermal prints: %.3f, %d of %d\n", conf[1], read[1], total[1]);
+    return !(same_truth == n && same_image == 0 && conf[1] < conf[0] && read[1] * 4 >= total[1]);
 }
