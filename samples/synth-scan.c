@@ -61,8 +61,8 @@ static double pixel_draw(uint64_t seed, int x, int y) {
 // anti-aliased strokes binarised, thinner or bolder by the threshold), the ink fades
 // in patches as the paper ages, worn head elements leave light streaks along the
 // roll, and dots go missing in the strokes. Each document draws its own mix, from
-// barely worn to hard to read.
-static void thermal_print(const ds_page *p, ds_rng *r, uint8_t *out) {
+// barely worn to hard to read. Returns 0 or DS_E_NOMEM.
+static int thermal_print(const ds_page *p, ds_rng *r, uint8_t *out) {
     int w = p->img_w, h = p->img_h;
     // how worn: most prints a little, a few badly (each kind of wear alone costs OCR
     // little; all of them at full strength halve the totals it reads)
@@ -78,10 +78,9 @@ static void thermal_print(const ds_page *p, ds_rng *r, uint8_t *out) {
     int gw = (int)(w / cell) + 2, gh = (int)(h / cell) + 2;
     double *grid = malloc(sizeof(double) * (size_t)gw * gh);
     float *streak = malloc(sizeof(float) * (size_t)w);
-    if (!grid || !streak) { // no wear at all rather than no scan
-        memcpy(out, p->rgb, (size_t)w * h * 3);
+    if (!grid || !streak) {
         free(grid), free(streak);
-        return;
+        return ds_error(DS_E_NOMEM, "out of memory printing a page");
     }
     for (int i = 0; i < gw * gh; i++) grid[i] = pixel_draw(seed, -1 - i, -1);
     for (int x = 0; x < w; x++) streak[x] = 1;
@@ -115,6 +114,7 @@ static void thermal_print(const ds_page *p, ds_rng *r, uint8_t *out) {
     }
     free(grid);
     free(streak);
+    return 0;
 }
 
 // One page (its RGB raster, the page's size): rotate, blur, noise, lighting; returns
@@ -204,11 +204,12 @@ int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, int on_sh
         ti.cx = doc->pages[i].img_w / 2.0, ti.cy = doc->pages[i].img_h / 2.0;
         const ds_page *p = &doc->pages[i];
         uint8_t *printed = thermal ? malloc((size_t)p->img_w * p->img_h * 3) : NULL;
-        if (thermal && !printed) {
-            rc = ds_error(DS_E_NOMEM, "out of memory printing page %d", i + 1);
+        if (thermal && !printed) rc = ds_error(DS_E_NOMEM, "out of memory printing page %d", i + 1);
+        if (printed) rc = thermal_print(p, r, printed);
+        if (rc) {
+            free(printed);
             break;
         }
-        if (printed) thermal_print(p, r, printed);
         pages[i] = degrade(p, printed ? printed : p->rgb, r, &ti);
         // vips_image_new_from_memory does not copy: the buffer lives as long as the page
         if (pages[i] && printed) {
