@@ -78,6 +78,11 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int page_index);
 // Keeps only the confident words (0.6 and more) of a reading whose words' mean
 // confidence is under 0.4: a page of noise, not text. Returns the words dropped.
 int ds_ocr_drop_noise(ds_word_list *list);
+// Joins an amount OCR split at its decimal point ("73." "00", "73" ".00"), two words
+// next to each other on one line, into one word ("73.00"): monospaced till type gives
+// the point a cell of its own, and Tesseract reads the gaps beside it as spaces.
+// Returns the pairs joined, or a negative DS_E_NOMEM.
+int ds_ocr_join_amounts(ds_ingest_ctx *c, ds_word_list *list);
 // OCR of regions of the page raster (pixels), each read as one line; words with
 // a confidence of at least min_conf are added to out (source OCR). Regions left
 // when the document's time budget runs out are skipped, not an error.

@@ -274,6 +274,61 @@ int ds_ocr_drop_noise(ds_word_list *list) {
     return dropped;
 }
 
+// 1 when s's n bytes are all ASCII digits (and there is at least one).
+static int digits(const char *s, size_t n) {
+    if (n == 0) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return 0;
+    return 1;
+}
+
+// 1 when a and b are the two halves of an amount split at its decimal point: "73."
+// and "00", or "73" and ".00" (a comma for the point as well).
+static int amount_halves(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    int point_ends_a = la >= 2 && la <= 8 && (a[la - 1] == '.' || a[la - 1] == ',') &&
+                       digits(a, la - 1) && lb == 2 && digits(b, 2);
+    int point_starts_b = la >= 1 && la <= 7 && digits(a, la) && lb == 3 &&
+                         (b[0] == '.' || b[0] == ',') && digits(b + 1, 2);
+    return point_ends_a || point_starts_b;
+}
+
+int ds_ocr_join_amounts(ds_ingest_ctx *c, ds_word_list *list) {
+    int kept = 0, joined = 0;
+    for (int i = 0; i < list->n; i++) {
+        ds_word *a = &list->items[i];
+        if (i + 1 < list->n && amount_halves(a->text, list->items[i + 1].text)) {
+            const ds_word *b = &list->items[i + 1];
+            float ha = a->box.y1 - a->box.y0, hb = b->box.y1 - b->box.y0;
+            float h = ha > hb ? ha : hb, minh = ha < hb ? ha : hb;
+            float lo = a->box.y0 > b->box.y0 ? a->box.y0 : b->box.y0;
+            float hi = a->box.y1 < b->box.y1 ? a->box.y1 : b->box.y1;
+            float gap = b->box.x0 - a->box.x1;
+            if (hi - lo >= 0.5f * minh && gap >= -0.1f * h && gap < h) {
+                size_t la = strlen(a->text), lb = strlen(b->text);
+                char *t = ds_ingest_alloc(c, la + lb + 1);
+                if (!t) return ds_error(DS_E_NOMEM, "out of memory joining OCR words");
+                memcpy(t, a->text, la);
+                memcpy(t + la, b->text, lb + 1);
+                ds_word w = *a;
+                w.text = t;
+                w.box.y0 = a->box.y0 < b->box.y0 ? a->box.y0 : b->box.y0;
+                w.box.y1 = a->box.y1 > b->box.y1 ? a->box.y1 : b->box.y1;
+                w.box.x1 = b->box.x1 > a->box.x1 ? b->box.x1 : a->box.x1;
+                w.conf = a->conf < b->conf ? a->conf : b->conf;
+                w.font_size = a->font_size > b->font_size ? a->font_size : b->font_size;
+                list->items[kept++] = w;
+                joined++;
+                i++;
+                continue;
+            }
+        }
+        list->items[kept++] = *a;
+    }
+    list->n = kept;
+    return joined;
+}
+
 int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
     double t0 = ds_time_s();
     ds_ocr_engine *e = NULL;
@@ -319,6 +374,7 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
     }
     page->skew = skew;
     if (rc == 0) ds_ocr_drop_noise(&list);
+    if (rc == 0 && ds_ocr_join_amounts(c, &list) < 0) rc = DS_E_NOMEM;
     if (rc == 0) rc = ds_page_set_words(c, page, &list);
     ds_word_list_free(&list);
     page->ocr_used = 1;

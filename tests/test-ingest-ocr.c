@@ -7,6 +7,7 @@
 // (a page read at a low resolution) is read again magnified, and must read better.
 #include "tests/test.h"
 #include "core/error.h"
+#include "ingest/ingest-impl.h"
 #include "tests/ingest-fixtures.h"
 
 #include <math.h>
@@ -152,5 +153,54 @@ DS_TEST(ingest_ocr_drops_noise_pages) {
     ds_doc_free(doc);
     free(tif);
     ds_ingest_thread_cleanup();
+    return 0;
+}
+
+// An amount OCR split at its decimal point, as Tesseract reads monospaced till type
+// (SROIE's receipts 016-018: "TORe RM 73. 00"), is one word again; a pair too far
+// apart, on two lines, or not an amount's two halves stays two words.
+DS_TEST(ingest_ocr_joins_split_amounts) {
+    struct ds_doc_impl impl;
+    ds_arena_init(&impl.arena, 4096, 0);
+    ds_doc doc = {.impl = &impl};
+    ds_ingest_opts o;
+    ds_ingest_opts_default(&o);
+    ds_ingest_ctx c = {.opts = &o, .doc = &doc};
+    // text, x0, y0 of words 10 pt high, 6 pt a character; the gaps decide
+    static const struct {
+        const char *text;
+        float x0, y0;
+    } in[] = {
+        {"RM", 0, 0},       {"73.", 20, 0},   {"00", 42, 0}, // 4 pt apart: joined
+        {"2,", 0, 20},      {"83", 16, 20},                  // a comma's point: joined
+        {"68", 0, 40},      {".87", 16, 40},                 // the point begins the second
+        {"12.", 0, 60},     {"50", 30, 60},                  // 12 pt apart: two words
+        {"3.", 0, 80},      {"45", 14, 92},                  // the next line
+        {"12.", 0, 110},    {"345", 20, 110},                // three decimals: not cents
+        {"Total:", 0, 130}, {"00", 40, 130},                 // no amount before
+    };
+    int n = (int)(sizeof in / sizeof *in);
+    ds_word_list list = {0};
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(in[i].text);
+        ds_box b = {in[i].x0, in[i].y0, in[i].x0 + 6.0f * (float)len, in[i].y0 + 10};
+        DS_CHECK_INT_EQ(ds_word_list_add(&c, &list, in[i].text, len, b, "", 10, 0.9f - 0.01f * i, 0,
+                                         DS_WORD_OCR),
+                        0);
+    }
+    int joined = ds_ocr_join_amounts(&c, &list);
+    static const char *want[] = {"RM", "73.00", "2,83", "68.87", "12.",    "50",
+                                 "3.", "45",    "12.",  "345",   "Total:", "00"};
+    int nw = (int)(sizeof want / sizeof *want), same = list.n == nw;
+    for (int i = 0; i < list.n; i++) printf("%s%s", i ? " | " : "  ", list.items[i].text);
+    printf("\n  %d pairs joined\n", joined);
+    for (int i = 0; same && i < nw; i++) same = strcmp(list.items[i].text, want[i]) == 0;
+    DS_CHECK_INT_EQ(joined, 3);
+    DS_CHECK(same);
+    // the joined word spans both halves and is as sure as the less sure of them
+    const ds_word *w = &list.items[1];
+    DS_CHECK(w->box.x0 == 20 && w->box.x1 == 54 && fabsf(w->conf - 0.88f) < 1e-6f);
+    ds_word_list_free(&list);
+    ds_arena_free(&impl.arena);
     return 0;
 }
