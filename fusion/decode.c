@@ -67,6 +67,7 @@ typedef struct {
     const char *doc_type;
     wref *words;
     int n_words, n_marks;
+    int cents;        // the document prints its amounts with two decimals (cents_amount)
     uint8_t *ok;      // (V) scratch of the copy mask, made once per document
     int32_t *allowed; // (V) the tokens it allows
     float *lp;        // (V) their log probabilities
@@ -495,6 +496,17 @@ static int id_number(const char *text) {
     return digits >= 10;
 }
 
+// Whether text holds an amount with two decimals: a digit, a point or comma, two digits
+// and no third ("73.00", "RM1,204.50"; not "2", "70549", "3.960").
+static int cents_amount(const char *text) {
+    for (const char *p = text; *p; p++)
+        if (p > text && isdigit((unsigned char)p[-1]) && (*p == '.' || *p == ',') &&
+            isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+            !isdigit((unsigned char)p[3]))
+            return 1;
+    return 0;
+}
+
 // Whether text reads as a value of field type t (any text for the others).
 static int reads_as(ds_field_type t, const char *text) {
     char iso[11], code[4], dur[32], place[64];
@@ -647,11 +659,18 @@ static void put_party(dstate *d, int ws, int we, double conf) {
     }
 }
 
+// A document whose amounts carry two decimals prints all of them so: its total is
+// no bare number. On SROIE's receipts read by OCR, where the total's label was
+// misread ("TORe RM 73.00"), the model pointed at a quantity ("2"), a fragment of
+// a card number ("70549") or a pump's number ("95") as the total.
+#define DS_CENTS_AMOUNTS 3 // words with two decimals that make a document's format
+
 static int typed_run(const dstate *d, int ws, int we, ds_field_type t) {
     if (!is_typed(t)) return 1;
     if (we - ws >= DS_TYPED_RUN || we >= d->n_words) return 0;
     char text[256];
-    return run_text(d, ws, we, text, sizeof text) && reads_as(t, text);
+    return run_text(d, ws, we, text, sizeof text) && reads_as(t, text) &&
+           (t != DS_FIELD_AMOUNT || !d->cents || cents_amount(text));
 }
 
 // The best-scoring start word of a run of type t; -1 when no word starts one.
@@ -1077,6 +1096,9 @@ static int slot_init(ds_decoder *dc, slot *sl, const char *doc_type) {
             d->words[w++].p = p;
         }
     d->n_words = w;
+    int cents = 0;
+    for (int i = 0; i < d->n_words; i++) cents += cents_amount(d->words[i].w->text);
+    d->cents = cents >= DS_CENTS_AMOUNTS;
     d->conf = 1.0; // the type's probability accumulates from here (was 0: calloc)
     start_choice(d, K_TYPE);
     for (int s = 0; s < schemas->n; s++) {

@@ -1,7 +1,8 @@
 // test-decode-typed.c: the decoder points a date field only at a run of words
 // that reads as a date, and an amount field only at one that reads as an
-// amount (ten digits without a mark are an ID, not an amount), whatever the
-// model's pointer scores say. Randomly initialised tiny
+// amount (ten digits without a mark are an ID, not an amount; on a page whose
+// amounts carry two decimals, one with two decimals), whatever the model's pointer
+// scores say. Randomly initialised tiny
 // models (their pointers are noise), decoding spans only (no generated text),
 // extract an invoice whose words hold a couple of dates and amounts among many
 // other words and numbers: every date and amount they return must parse as
@@ -40,8 +41,14 @@ static void check(const json_t *fields, const ds_schema *sc, int *n, int *bad) {
         int digits = 0, marks = 0; // ten digits without a mark: an ID, no amount
         for (const char *p = v; *p; p++)
             digits += isdigit((unsigned char)*p) != 0, marks += *p == '.' || *p == ',';
+        // the page prints its three amounts with cents ("1,204.50"): so must the value
+        int cents = 0;
+        for (const char *p = v + 1; *p && p[1] && p[2]; p++)
+            cents |= isdigit((unsigned char)p[-1]) && (*p == '.' || *p == ',') &&
+                     isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+                     !isdigit((unsigned char)p[3]);
         int ok = t == DS_FIELD_DATE ? ds_norm_date(v, 0, iso) == 0 || ds_norm_date(v, 1, iso) == 0
-                                    : ds_norm_amount(v, &a) == 0 && (marks || digits < 10);
+                                    : ds_norm_amount(v, &a) == 0 && (marks || digits < 10) && cents;
         (*n)++;
         if (!ok) {
             (*bad)++;
