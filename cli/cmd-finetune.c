@@ -28,7 +28,7 @@ static const char *usage_text =
     "  --rehearse DIR    documents of the kinds the model already reads (docseek format,\n"
     "                    e.g. from docseek synth), trained beside --data so that the\n"
     "                    adapter keeps reading them (a few documents alone overfit)\n"
-    "  --repeat N        list each --data document N times (default 1): beside many\n"
+    "  --repeat N        list each --data document N times an epoch (default 1): beside many\n"
     "                    rehearsed documents, a few of the user's weigh too little\n"
     "  --rank N          adapter rank (default 16); --alpha X (default 32)\n"
     "  --init-adapter F  go on training adapter F (its rank and layers) instead of a new one;\n"
@@ -485,7 +485,7 @@ int ds_cmd_finetune(int argc, char **argv) {
         ds_dataset r;
         rc = ds_dataset_scan(rehearse, n_rehearse, &r);
         if (!rc) {
-            DS_LOGI("finetune: %d documents to adapt to, %d rehearsed", d.n, r.n);
+            DS_LOGI("finetune: %d documents to adapt to, %d rehearsed", own_docs, r.n);
             rc = ds_dataset_append(&d, &r);
             if (rc) ds_dataset_free(&r);
         }

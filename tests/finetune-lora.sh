@@ -111,14 +111,16 @@ grep -q "\"rehearse\":\\[\"$W/data\"\\]" "$W/adt.training"
 if grep -q "going on training" "$W/adf.log"; then exit 1; fi
 if training "$W/adf.safetensors" | grep -q '"init"'; then exit 1; fi
 echo "finetuning invoices goes on with the model's invoice adapter, --fresh starts anew"
-# --repeat lists the user's documents N times beside the rehearsed ones (the record
-# keeps N); fewer than one time is refused.
+# --repeat lists the user's documents N times in an epoch beside the rehearsed ones
+# (prepared once; the record keeps N); fewer than one time is refused.
 "$D" finetune --lora --fresh --model "$W/inv.safetensors" --data "$W/eval" --rehearse "$W/data" \
     --repeat 3 --rank 4 --out "$W/adr.safetensors" --steps 2 --batch 2 --lr 1e-2 \
     --cache "$W/cache" $S 2>"$W/adr.log"
 grep -q "each of the 2 documents listed 3 times" "$W/adr.log"
-grep -q "6 documents to adapt to, 6 rehearsed" "$W/adr.log"
-grep -q "adapter parameters on 12 documents" "$W/adr.log"
+grep -q "2 documents to adapt to, 6 rehearsed" "$W/adr.log"
+grep -q "adapter parameters on 8 documents" "$W/adr.log"
+# each prepared once, the two listed three times in an epoch: 2 x 3 + 6
+grep -q "train: 8 documents (0 skipped; 12 listed an epoch)" "$W/adr.log"
 training "$W/adr.safetensors" | grep -q '"repeat":3'
 if "$D" finetune --lora --model "$W/inv.safetensors" --data "$W/eval" --repeat 0 \
     --out "$W/adr0.safetensors" 2>"$W/adr0.log"; then

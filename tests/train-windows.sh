@@ -42,6 +42,9 @@ test "$seqs" -ge 16
 grep -q "8 documents, $seqs sequences" "$W/lora-b.log"
 if grep -q "prepared now" "$W/lora-b.log"; then exit 1; fi # set -e ignores a "! cmd"
 cmp "$W/a.lora.safetensors" "$W/b.lora.safetensors"
+# --repeat: every window listed as often as its document, each prepared once (the cache's)
+"$D" "$@" --repeat 2 --out "$W/r.lora.safetensors" 2>"$W/lora-r.log"
+grep -q "train: $seqs documents (0 skipped; $((2 * seqs)) listed an epoch)" "$W/lora-r.log"
 # --one-window: one window per document, as train --windows, and the adapter says so
 "$D" "$@" --one-window --cache "$W/c4" --out "$W/c.lora.safetensors" 2>"$W/lora-c.log"
 if grep -q "sequences: every window" "$W/lora-c.log"; then exit 1; fi

@@ -150,18 +150,20 @@ int ds_dataset_open(const char *format, const char *const *dirs, int n_dirs,
     return ds_dataset_from_gt(fmt, dirs[0], schemas_dir, out);
 }
 
-// A dataset's six per-item arrays, grown into new ones by appending and by flattening windows.
+// A dataset's seven per-item arrays, grown into new ones by appending and by flattening
+// windows.
 typedef struct {
     char **paths, **tpaths;
     json_t **truths;
     ds_seq *seqs;
     uint8_t **px;
-    int *ok;
+    int *ok, *times;
 } item_arrays;
 
 // a's arrays freed, not what they point to.
 static void items_discard(item_arrays *a) {
     free(a->paths), free(a->tpaths), free(a->truths), free(a->seqs), free(a->px), free(a->ok);
+    free(a->times);
 }
 
 // The arrays of n items, zeroed. Returns 0, or DS_E_NOMEM with nothing allocated.
@@ -172,7 +174,11 @@ static int items_alloc(int n, item_arrays *a) {
     a->seqs = calloc((size_t)n + 1, sizeof(ds_seq));
     a->px = calloc((size_t)n + 1, sizeof(uint8_t *));
     a->ok = calloc((size_t)n + 1, sizeof(int));
-    if (a->paths && a->tpaths && a->truths && a->seqs && a->px && a->ok) return 0;
+    a->times = calloc((size_t)n + 1, sizeof(int));
+    if (a->paths && a->tpaths && a->truths && a->seqs && a->px && a->ok && a->times) {
+        for (int i = 0; i < n; i++) a->times[i] = 1;
+        return 0;
+    }
     items_discard(a);
     return ds_error(DS_E_NOMEM, "dataset: out of memory");
 }
@@ -180,14 +186,18 @@ static int items_alloc(int n, item_arrays *a) {
 // d's arrays freed, not what they point to (moved elsewhere by the caller).
 static void items_free(ds_dataset *d) {
     free(d->doc_paths), free(d->truth_paths), free(d->truths), free(d->seqs), free(d->px);
-    free(d->ok);
+    free(d->ok), free(d->times);
 }
 
 // d's arrays replaced by a's, which took over their items.
 static void items_adopt(ds_dataset *d, const item_arrays *a, int n) {
     items_free(d);
     d->doc_paths = a->paths, d->truth_paths = a->tpaths, d->truths = a->truths;
-    d->seqs = a->seqs, d->px = a->px, d->ok = a->ok, d->n = n;
+    d->seqs = a->seqs, d->px = a->px, d->ok = a->ok, d->times = a->times, d->n = n;
+}
+
+int ds_dataset_times(const ds_dataset *d, int i) {
+    return d->times ? d->times[i] : 1;
 }
 
 int ds_dataset_append(ds_dataset *d, ds_dataset *more) {
@@ -200,6 +210,7 @@ int ds_dataset_append(ds_dataset *d, ds_dataset *more) {
             a.paths[j] = from[s]->doc_paths[i];
             if (from[s]->truth_paths) a.tpaths[j] = from[s]->truth_paths[i];
             if (from[s]->truths) a.truths[j] = from[s]->truths[i];
+            a.times[j] = ds_dataset_times(from[s], i);
         }
     // d's settings (windows, every_window, skip_unfound) stay as they were
     items_adopt(d, &a, n);
@@ -212,30 +223,16 @@ int ds_dataset_repeat(ds_dataset *d, int times) {
     if (times < 1)
         return ds_error(DS_E_INVAL, "dataset: repeat %d times: must be 1 or more", times);
     if (times == 1 || d->n == 0) return 0;
-    if (d->n > INT_MAX / times) return ds_error(DS_E_INVAL, "dataset: too many documents repeated");
-    int n = d->n * times, rc;
-    item_arrays a;
-    if ((rc = items_alloc(n, &a))) return rc;
-    int bad = 0;
-    for (int j = 0; j < n; j++) { // copies own their paths, and share the truth by reference
-        int i = j % d->n;
-        a.paths[j] = j < d->n ? d->doc_paths[i] : strdup(d->doc_paths[i]);
-        bad |= !a.paths[j];
-        if (d->truth_paths && d->truth_paths[i]) {
-            a.tpaths[j] = j < d->n ? d->truth_paths[i] : strdup(d->truth_paths[i]);
-            bad |= !a.tpaths[j];
-        }
-        if (d->truths) a.truths[j] = j < d->n ? d->truths[i] : json_incref(d->truths[i]);
+    if (!d->times) {
+        d->times = malloc(sizeof(int) * ((size_t)d->n + 1));
+        if (!d->times) return ds_error(DS_E_NOMEM, "dataset: out of memory");
+        for (int i = 0; i < d->n; i++) d->times[i] = 1;
     }
-    if (bad) {
-        for (int j = d->n; j < n; j++) {
-            free(a.paths[j]), free(a.tpaths[j]);
-            json_decref(a.truths[j]);
-        }
-        items_discard(&a);
-        return ds_error(DS_E_NOMEM, "dataset: out of memory");
+    for (int i = 0; i < d->n; i++) {
+        if (d->times[i] > INT_MAX / times)
+            return ds_error(DS_E_INVAL, "dataset: a document repeated too often");
+        d->times[i] *= times;
     }
-    items_adopt(d, &a, n);
     return 0;
 }
 
@@ -274,8 +271,8 @@ static void seq_fields(ds_seq *s, void **ptr[12], size_t size[12], size_t count[
 
 static int cache_write(const char *path, ds_seq *s, const uint8_t *px, int S, int n_more) {
     char tmp[4200];
-    // a name of its own: a document listed twice (ds_dataset_repeat), or two trainings
-    // sharing the cache, may write the same entry at once; rename keeps one whole
+    // a name of its own: one document in two folders, or two trainings sharing the
+    // cache, may write the same entry at once; rename keeps one whole
     snprintf(tmp, sizeof tmp, "%s.%ld.%lx.tmp", path, (long)getpid(),
              (unsigned long)pthread_self());
     FILE *f = fopen(tmp, "wb");
@@ -622,6 +619,7 @@ static int flatten_windows(ds_dataset *d, more_windows *more) {
             a.seqs[j] = k < 0 ? d->seqs[i] : more[i].seqs[k];
             a.px[j] = k < 0 ? d->px[i] : more[i].px[k];
             a.ok[j] = k < 0 ? d->ok[i] : 1;
+            a.times[j] = ds_dataset_times(d, i); // each window as often as its document
         }
         free(more[i].seqs);
         free(more[i].px);
@@ -712,5 +710,6 @@ void ds_dataset_free(ds_dataset *d) {
     free(d->seqs);
     free(d->px);
     free(d->ok);
+    free(d->times);
     memset(d, 0, sizeof *d);
 }

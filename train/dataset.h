@@ -22,6 +22,7 @@ typedef struct {
     uint8_t **px;                    // (n) page pixels as bytes, (n_pages, 3, S, S), or NULL
     int n_failed;                    // documents that could not be prepared (skipped, logged)
     int *ok;                         // (n) 1 when prepared
+    int *times;                      // (n) how often an epoch lists each, or NULL: once
     int n_cached;                    // sequences read from the cache by the last prepare
     double seconds;                  // time of the last prepare
     // 1: a document longer than one sequence trains on one of its windows (as the
@@ -57,10 +58,13 @@ int ds_dataset_open(const char *format, const char *const *dirs, int n_dirs,
 // Moves more's documents (not yet prepared, either kind of truth) to the end of d's;
 // more is left empty, d's settings as they were.
 int ds_dataset_append(ds_dataset *d, ds_dataset *more);
-// Lists each of d's documents times times over, the copies after the originals (before
-// ds_dataset_prepare): a user's few documents, repeated, weigh as much in the batches
-// as the many rehearsed beside them. DS_E_INVAL for times < 1.
+// Lists each of d's documents times times over in every epoch of training (ds_train_run
+// draws it so often; it is prepared and held once): a user's few documents, repeated,
+// weigh as much in the batches as the many rehearsed beside them. Documents appended
+// later are listed once. DS_E_INVAL for times < 1.
 int ds_dataset_repeat(ds_dataset *d, int times);
+// How often an epoch lists item i (its windows: as often as their document).
+int ds_dataset_times(const ds_dataset *d, int i);
 // Prepares every document for model m on n_threads threads, through the cache folder
 // (created; NULL: no cache). A document that fails is logged and skipped. Once per
 // dataset: with every_window, n then counts sequences (n_docs the documents).

@@ -10,6 +10,7 @@
 #include "samples/gt-formats.h"
 #include "train/plot.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,12 +166,17 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
                  const ds_schema_set *schemas, const ds_train_opts *o) {
     const ds_model_cfg *cfg = &m->cfg;
     int S = ds_cfg_use_vision(cfg) ? cfg->img_size : 0, B = o->batch;
-    order ord = {calloc((size_t)d->n, sizeof(int)), 0, calloc((size_t)d->n, sizeof(int)), -1,
-                 o->seed};
+    // an epoch lists each prepared item as often as the dataset says (ds_dataset_repeat)
+    size_t listed = 0;
+    int n_prepared = 0;
+    for (int i = 0; i < d->n; i++) listed += d->ok[i] ? (size_t)ds_dataset_times(d, i) : 0;
+    if (listed > INT_MAX) return ds_error(DS_E_INVAL, "train: %zu documents listed", listed);
+    order ord = {calloc(listed + 1, sizeof(int)), 0, calloc(listed + 1, sizeof(int)), -1, o->seed};
     int max_pages = 0;
-    for (int i = 0; i < d->n; i++)
+    for (int i = 0; i < d->n && ord.ok_idx; i++)
         if (d->ok[i]) {
-            ord.ok_idx[ord.n_ok++] = i;
+            for (int k = ds_dataset_times(d, i); k > 0; k--) ord.ok_idx[ord.n_ok++] = i;
+            n_prepared++;
             max_pages = d->seqs[i].n_pages > max_pages ? d->seqs[i].n_pages : max_pages;
         }
     size_t page_floats = (size_t)3 * S * S;
@@ -196,8 +202,8 @@ int ds_train_run(ds_model *m, ds_ctx *ctx, ds_trainer *t, const ds_dataset *d,
     int tty = isatty(fileno(stderr)), s0 = ds_trainer_steps_done(t);
     int last = o->stop_after > 0 && s0 + o->stop_after < o->steps ? s0 + o->stop_after : o->steps;
     double t_start = ds_time_s(), tokens = 0;
-    DS_LOGI("train: %d documents (%d skipped), steps %d..%d of %d, batch %d", ord.n_ok,
-            d->n - ord.n_ok, s0 + 1, last, o->steps, B);
+    DS_LOGI("train: %d documents (%d skipped; %d listed an epoch), steps %d..%d of %d, batch %d",
+            n_prepared, d->n - n_prepared, ord.n_ok, s0 + 1, last, o->steps, B);
     for (int s = s0 + 1; s <= last && !rc; s++) {
         for (int j = 0; j < B; j++) {
             int i = order_at(&ord, (int64_t)(s - 1) * B + j);
