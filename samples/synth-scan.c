@@ -211,7 +211,8 @@ int ds_synth_scan(const ds_synth_bytes *pdf, json_t *truth, ds_rng *r, int on_sh
             break;
         }
         pages[i] = degrade(p, printed ? printed : p->rgb, r, &ti);
-        // vips_image_new_from_memory does not copy: the buffer lives as long as the page
+        // vips_image_new_from_memory reads the buffer lazily: render the page into memory of
+        // its own before the buffer is freed
         if (pages[i] && printed) {
             VipsImage *own = vips_image_copy_memory(pages[i]);
             g_object_unref(pages[i]);
