@@ -5,8 +5,8 @@
 # (synth receipt families 12-23) and the same with their sums, labels and payment
 # varied (24-35: the total repeated or followed by a tax line, dot leaders, "RM"
 # before amounts, change larger than the total, the address wrapped by width, not
-# at its commas, a name above the shop's in larger type), 600 of them scanned, beside the classic receipts the base already
-# reads. Writes $OUT (default out/receipt.lora.safetensors; copy it to
+# at its commas, a name above the shop's in larger type), 600 of them scanned, beside
+# the classic receipts the base already reads. Writes $OUT (default out/receipt.lora.safetensors; copy it to
 # models/default.receipt.lora.safetensors).
 #   scripts/train-receipt-adapter.sh [STEPS]   (default 1800; OUT, CACHE from the environment)
 set -eu

@@ -545,11 +545,27 @@ DS_TEST(synth_deterministic) {
     return same != files;
 }
 
+// Counts the truth's values (check boxes seen only in pixels aside) that page p's words
+// read exactly inside their boxes into *read, of *total.
+static void values_read(const ds_page *p, json_t *truth, int *read, int *total) {
+    const char *name;
+    json_t *value;
+    char got[4096], want[512];
+    json_object_foreach(json_object_get(truth, "fields"), name, value) {
+        if (is_visual(truth, name) || !json_is_string(value)) continue;
+        words_in(p, first_box(truth, name), 3.0, got, sizeof got);
+        snprintf(want, sizeof want, "%s", json_string_value(value));
+        collapse(want);
+        *read += strcmp(got, want) == 0;
+        (*total)++;
+    }
+}
+
 // A scan: the image keeps the page's size in points, and OCR finds most values'
 // words inside their (rotated) boxes: scanned invoices, and receipts lying on an A4
 // sheet (their boxes moved with the page).
 DS_TEST(synth_scan_boxes) {
-    char dir[1024], path[1200], got[4096];
+    char dir[1024], path[1200];
     snprintf(dir, sizeof dir, "%s/synth-scan", ds_test_tmpdir());
     int found = 0, total = 0, found_sheet = 0, total_sheet = 0;
     for (int k = 0; k < 5; k++) {
@@ -575,17 +591,10 @@ DS_TEST(synth_scan_boxes) {
         DS_CHECK_INT_EQ(ds_ingest_file(path, &o, &doc), 0);
         DS_CHECK(doc->pages[0].ocr_used);
         DS_CHECK(doc->pages[0].width_pt > 590 && doc->pages[0].width_pt < 600); // A4 width
-        const char *name;
-        json_t *value;
-        json_object_foreach(json_object_get(truth, "fields"), name, value) {
-            if (is_visual(truth, name)) continue;
-            words_in(&doc->pages[0], first_box(truth, name), 3.0, got, sizeof got);
-            char want[512];
-            snprintf(want, sizeof want, "%s", json_string_value(value));
-            collapse(want);
-            int ok = strcmp(got, want) == 0;
-            sheet ? (found_sheet += ok, total_sheet++) : (found += ok, total++);
-        }
+        if (sheet)
+            values_read(&doc->pages[0], truth, &found_sheet, &total_sheet);
+        else
+            values_read(&doc->pages[0], truth, &found, &total);
         ds_doc_free(doc);
         json_decref(truth);
     }
@@ -608,17 +617,7 @@ static double ocr_reading(const char *scan, json_t *truth, int *read, int *total
     const ds_page *p = &doc->pages[0];
     double conf = 0;
     for (int i = 0; i < p->n_words; i++) conf += p->words[i].conf;
-    const char *name;
-    json_t *value;
-    char got[4096], want[512];
-    json_object_foreach(json_object_get(truth, "fields"), name, value) {
-        if (!json_is_string(value)) continue;
-        words_in(p, first_box(truth, name), 3.0, got, sizeof got);
-        snprintf(want, sizeof want, "%s", json_string_value(value));
-        collapse(want);
-        *read += strcmp(got, want) == 0;
-        (*total)++;
-    }
+    values_read(p, truth, read, total);
     conf = p->n_words ? conf / p->n_words : 0;
     ds_doc_free(doc);
     return conf;

@@ -117,8 +117,8 @@ void ds_train_eval_print(const ds_train_eval *e, int step) {
 
 // The k-th document of the (epoch-wise shuffled) order of the prepared documents.
 typedef struct {
-    int *ok_idx; // prepared documents
-    int n_ok;
+    int *ok_idx; // prepared documents, each as often as an epoch lists it
+    int n_ok;    // ok_idx's length: the listings of an epoch
     int *perm;
     int perm_epoch;
     uint64_t seed;
