@@ -83,6 +83,14 @@ int ds_ocr_drop_noise(ds_word_list *list);
 // the point a cell of its own, and Tesseract reads the gaps beside it as spaces.
 // Returns the pairs joined, or a negative DS_E_NOMEM.
 int ds_ocr_join_amounts(ds_ingest_ctx *c, ds_word_list *list);
+// Reads a comma as the point it is on a page whose amounts carry a point: Tesseract
+// reads a worn till print's point as a comma now and then ("TOTAL RM 33,90" among
+// "9.00", "24.00"). With 3 or more amounts in cents written with a point, and more
+// than with a comma, each amount in cents written with a comma ("33,90", "RM60,30")
+// takes a point, unless "&" follows it (house numbers: "55,57 & 59"). A page of
+// decimal commas (most of Europe's) is left as read. Returns the words changed, or a
+// negative DS_E_NOMEM.
+int ds_ocr_decimal_points(ds_ingest_ctx *c, ds_word_list *list);
 // OCR of regions of the page raster (pixels), each read as one line; words with
 // a confidence of at least min_conf are added to out (source OCR). Regions left
 // when the document's time budget runs out are skipped, not an error.

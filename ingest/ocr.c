@@ -329,6 +329,39 @@ int ds_ocr_join_amounts(ds_ingest_ctx *c, ds_word_list *list) {
     return joined;
 }
 
+// The decimal mark of a word that reads as an amount in cents ("33.90", "RM33,90"):
+// '.' or ','; 0 for anything else (one or three decimals, a thousands group).
+static char decimal_mark(const char *t) {
+    size_t n = strlen(t), i = 0;
+    while (i < n && i < 2 && ((t[i] >= 'A' && t[i] <= 'Z') || t[i] == '$')) i++; // "RM", "$"
+    size_t d0 = i;
+    while (i < n && t[i] >= '0' && t[i] <= '9') i++;
+    if (i == d0 || i + 3 != n || !digits(t + i + 1, 2)) return 0;
+    return t[i] == '.' || t[i] == ',' ? t[i] : 0;
+}
+
+int ds_ocr_decimal_points(ds_ingest_ctx *c, ds_word_list *list) {
+    int points = 0, commas = 0, changed = 0;
+    for (int i = 0; i < list->n; i++) {
+        char m = decimal_mark(list->items[i].text);
+        points += m == '.', commas += m == ',';
+    }
+    if (points < 3 || points <= commas) return 0;
+    for (int i = 0; i < list->n; i++) {
+        ds_word *w = &list->items[i];
+        if (decimal_mark(w->text) != ',') continue;
+        if (i + 1 < list->n && !strcmp(list->items[i + 1].text, "&")) continue; // "55,57 & 59"
+        size_t n = strlen(w->text);
+        char *t = ds_ingest_alloc(c, n + 1);
+        if (!t) return ds_error(DS_E_NOMEM, "out of memory reading an amount's point");
+        memcpy(t, w->text, n + 1);
+        t[n - 3] = '.';
+        w->text = t;
+        changed++;
+    }
+    return changed;
+}
+
 int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
     double t0 = ds_time_s();
     ds_ocr_engine *e = NULL;
@@ -375,6 +408,7 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
     page->skew = skew;
     if (rc == 0) ds_ocr_drop_noise(&list);
     if (rc == 0 && ds_ocr_join_amounts(c, &list) < 0) rc = DS_E_NOMEM;
+    if (rc == 0 && ds_ocr_decimal_points(c, &list) < 0) rc = DS_E_NOMEM;
     if (rc == 0) rc = ds_page_set_words(c, page, &list);
     ds_word_list_free(&list);
     page->ocr_used = 1;

@@ -204,3 +204,52 @@ DS_TEST(ingest_ocr_joins_split_amounts) {
     ds_arena_free(&impl.arena);
     return 0;
 }
+
+// Words of texts as one OCR'd line each, through ds_ocr_decimal_points; the texts it
+// leaves in got (n of them, joined by " | "). Returns the words changed.
+static int decimal_points(const char *const *texts, int n, char *got, size_t cap) {
+    struct ds_doc_impl impl;
+    ds_arena_init(&impl.arena, 4096, 0);
+    ds_doc doc = {.impl = &impl};
+    ds_ingest_opts o;
+    ds_ingest_opts_default(&o);
+    ds_ingest_ctx c = {.opts = &o, .doc = &doc};
+    ds_word_list list = {0};
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(texts[i]);
+        ds_box b = {0, 20.0f * (float)i, 6.0f * (float)len, 20.0f * (float)i + 10};
+        if (ds_word_list_add(&c, &list, texts[i], len, b, "", 10, 0.9f, 0, DS_WORD_OCR)) return -1;
+    }
+    int changed = ds_ocr_decimal_points(&c, &list);
+    got[0] = 0;
+    for (int i = 0; i < list.n; i++)
+        snprintf(got + strlen(got), cap - strlen(got), "%s%s", i ? " | " : "", list.items[i].text);
+    ds_word_list_free(&list);
+    ds_arena_free(&impl.arena);
+    return changed;
+}
+
+// A till print's point read as a comma ("TOTAL RM 33,90" among "9.00", "24.00") becomes
+// the point again; house numbers before "&", one or three decimals, a page of decimal
+// commas and a page with too few amounts to tell stay as read.
+DS_TEST(ingest_ocr_decimal_points) {
+    static const char *till[] = {"9.00",  "24.00", "RM",    "1.50",    "4.13",  "68.87",
+                                 "TOTAL", "RM",    "33,90", "RM60,30", "55,57", "&",
+                                 "59,",   "3,5",   "1,234", "0,00"};
+    static const char *europe[] = {"9,00", "24,00", "1,50", "Summe", "33.90", "2,00"};
+    static const char *few[] = {"9.00", "24.00", "33,90"};
+    char got[512];
+    int bad = 0, n = decimal_points(till, 16, got, sizeof got);
+    printf("  till: %d changed: %s\n", n, got);
+    bad += n != 3 ||
+           strcmp(got,
+                  "9.00 | 24.00 | RM | 1.50 | 4.13 | 68.87 | TOTAL | RM | 33.90 | RM60.30 | 55,57 "
+                  "| & | 59, | 3,5 | 1,234 | 0.00") != 0;
+    n = decimal_points(europe, 6, got, sizeof got);
+    printf("  decimal commas: %d changed: %s\n", n, got);
+    bad += n != 0 || strcmp(got, "9,00 | 24,00 | 1,50 | Summe | 33.90 | 2,00") != 0;
+    n = decimal_points(few, 3, got, sizeof got);
+    printf("  two points: %d changed\n", n);
+    bad += n != 0;
+    return bad;
+}

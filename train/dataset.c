@@ -244,11 +244,12 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
-// The cache format and what goes into a sequence: 11 amounts OCR split at the point
-// joined, 10 only doubtful small type read magnified, 9 small type read magnified by OCR,
-// 8 windows (absent values) and empty lists as [eov], 7 near runs, 6 text drawn as
-// graphics read by OCR, 5 OCR words ordered along the page's tilt.
-#define DS_SEQ_MAGIC     "DSSEQ11\n"
+// The cache format and what goes into a sequence: 12 an OCR'd amount's comma read as
+// the page's point, 11 amounts OCR split at the point joined, 10 only doubtful small type read
+// magnified, 9 small type read magnified by OCR, 8 windows (absent values) and empty lists as
+// [eov], 7 near runs, 6 text drawn as graphics read by OCR, 5 OCR words ordered along the page's
+// tilt.
+#define DS_SEQ_MAGIC     "DSSEQ12\n"
 #define DS_SEQ_MAGIC_LEN (sizeof DS_SEQ_MAGIC - 1)
 #define DS_MAX_WINDOWS   64 // windows of one document trained on
 
