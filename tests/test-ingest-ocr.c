@@ -156,16 +156,28 @@ DS_TEST(ingest_ocr_drops_noise_pages) {
     return 0;
 }
 
+// A document's storage and an ingest context over it, for OCR post-processing run on
+// words made by hand (initialised in place: c points into the struct).
+typedef struct {
+    struct ds_doc_impl impl;
+    ds_doc doc;
+    ds_ingest_opts o;
+    ds_ingest_ctx c;
+} hand_words;
+
+static void hand_words_init(hand_words *h) {
+    ds_arena_init(&h->impl.arena, 4096, 0);
+    h->doc = (ds_doc){.impl = &h->impl};
+    ds_ingest_opts_default(&h->o);
+    h->c = (ds_ingest_ctx){.opts = &h->o, .doc = &h->doc};
+}
+
 // An amount OCR split at its decimal point, as Tesseract reads monospaced till type
 // (SROIE's receipts 016-018: "TORe RM 73. 00"), is one word again; a pair too far
 // apart, on two lines, or not an amount's two halves stays two words.
 DS_TEST(ingest_ocr_joins_split_amounts) {
-    struct ds_doc_impl impl;
-    ds_arena_init(&impl.arena, 4096, 0);
-    ds_doc doc = {.impl = &impl};
-    ds_ingest_opts o;
-    ds_ingest_opts_default(&o);
-    ds_ingest_ctx c = {.opts = &o, .doc = &doc};
+    hand_words h;
+    hand_words_init(&h);
     // text, x0, y0 of words 10 pt high, 6 pt a character; the gaps decide
     static const struct {
         const char *text;
@@ -184,11 +196,11 @@ DS_TEST(ingest_ocr_joins_split_amounts) {
     for (int i = 0; i < n; i++) {
         size_t len = strlen(in[i].text);
         ds_box b = {in[i].x0, in[i].y0, in[i].x0 + 6.0f * (float)len, in[i].y0 + 10};
-        DS_CHECK_INT_EQ(ds_word_list_add(&c, &list, in[i].text, len, b, "", 10, 0.9f - 0.01f * i, 0,
-                                         DS_WORD_OCR),
+        DS_CHECK_INT_EQ(ds_word_list_add(&h.c, &list, in[i].text, len, b, "", 10, 0.9f - 0.01f * i,
+                                         0, DS_WORD_OCR),
                         0);
     }
-    int joined = ds_ocr_join_amounts(&c, &list);
+    int joined = ds_ocr_join_amounts(&h.c, &list);
     static const char *want[] = {"RM", "73.00", "2,83", "68.87", "12.",    "50",
                                  "3.", "45",    "12.",  "345",   "Total:", "00"};
     int nw = (int)(sizeof want / sizeof *want), same = list.n == nw;
@@ -201,31 +213,29 @@ DS_TEST(ingest_ocr_joins_split_amounts) {
     const ds_word *w = &list.items[1];
     DS_CHECK(w->box.x0 == 20 && w->box.x1 == 54 && fabsf(w->conf - 0.88f) < 1e-6f);
     ds_word_list_free(&list);
-    ds_arena_free(&impl.arena);
+    ds_arena_free(&h.impl.arena);
     return 0;
 }
 
 // Words of texts as one OCR'd line each, through ds_ocr_decimal_points; the texts it
 // leaves in got (n of them, joined by " | "). Returns the words changed.
 static int decimal_points(const char *const *texts, int n, char *got, size_t cap) {
-    struct ds_doc_impl impl;
-    ds_arena_init(&impl.arena, 4096, 0);
-    ds_doc doc = {.impl = &impl};
-    ds_ingest_opts o;
-    ds_ingest_opts_default(&o);
-    ds_ingest_ctx c = {.opts = &o, .doc = &doc};
+    hand_words h;
+    hand_words_init(&h);
     ds_word_list list = {0};
-    for (int i = 0; i < n; i++) {
+    int changed = 0;
+    for (int i = 0; i < n && changed == 0; i++) {
         size_t len = strlen(texts[i]);
         ds_box b = {0, 20.0f * (float)i, 6.0f * (float)len, 20.0f * (float)i + 10};
-        if (ds_word_list_add(&c, &list, texts[i], len, b, "", 10, 0.9f, 0, DS_WORD_OCR)) return -1;
+        if (ds_word_list_add(&h.c, &list, texts[i], len, b, "", 10, 0.9f, 0, DS_WORD_OCR))
+            changed = -1;
     }
-    int changed = ds_ocr_decimal_points(&c, &list);
+    if (changed == 0) changed = ds_ocr_decimal_points(&h.c, &list);
     got[0] = 0;
     for (int i = 0; i < list.n; i++)
         snprintf(got + strlen(got), cap - strlen(got), "%s%s", i ? " | " : "", list.items[i].text);
     ds_word_list_free(&list);
-    ds_arena_free(&impl.arena);
+    ds_arena_free(&h.impl.arena);
     return changed;
 }
 
