@@ -39,12 +39,18 @@ int ds_cli_ingest_option(const char *cmd, int argc, char **argv, int *i, ds_inge
     int k = -1;
     for (int j = 0; j < (int)(sizeof num / sizeof *num); j++)
         if (!strcmp(a, num[j].flag)) k = j;
-    if (k < 0 && strcmp(a, "--ocr")) return 0;
+    if (k < 0 && strcmp(a, "--ocr") && strcmp(a, "--ocr-layout")) return 0;
     if (*i + 1 >= argc) {
         fprintf(stderr, "docseek %s: %s needs a value\n", cmd, a);
         return -1;
     }
     const char *s = argv[++*i];
+    if (k < 0 && !strcmp(a, "--ocr-layout")) {
+        if (ds_ocr_layout_parse(s, &o->ocr_layout) == 0) return 1;
+        fprintf(stderr, "docseek %s: --ocr-layout takes block, auto, column or sparse, not '%s'\n",
+                cmd, s);
+        return -1;
+    }
     if (k < 0) {
         if (!strcmp(s, "auto"))
             o->ocr = DS_OCR_AUTO;

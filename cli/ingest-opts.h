@@ -8,6 +8,9 @@
 #define DS_CLI_INGEST_USAGE                                                                          \
     "  --ocr MODE       auto (pages without a text layer), always, never (default auto)\n"           \
     "  --dpi N          rendering and OCR resolution (default 150)\n"                                \
+    "  --ocr-layout L   how OCR finds a page's text: block (one block of lines, the default),\n"     \
+    "                   auto (Tesseract's layout analysis), column, sparse; DS_OCR_LAYOUT=L\n"       \
+    "                   in the environment sets it for every command\n"                              \
     "  --no-marks       do not add check boxes as words (source \"mark\": ☒ checked, ☐ empty)\n" \
     "  --no-graphic-text  do not OCR text a PDF page draws as graphics (a logo's letters)\n"         \
     "  --max-pages N    refuse documents with more pages (default 50)\n"                             \

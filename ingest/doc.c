@@ -24,6 +24,7 @@ void ds_ingest_opts_default(ds_ingest_opts *o) {
     for (int i = 0; i < 3; i++) o->enc_mean[i] = 0.5f, o->enc_std[i] = 0.5f;
     const char *magnify = getenv("DS_OCR_MAGNIFY");
     o->no_ocr_magnify = magnify && strcmp(magnify, "0") == 0;
+    o->ocr_layout = ds_ocr_layout_default();
 }
 
 void *ds_ingest_alloc(ds_ingest_ctx *c, size_t bytes) {

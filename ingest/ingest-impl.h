@@ -75,6 +75,13 @@ int ds_ink_components(uint8_t *ink, int W, int H, ds_rect **out, int *n);
 int ds_page_given_words(ds_ingest_ctx *c, ds_page *page, int page_index);
 // Reads the page raster with OCR (Tesseract) and replaces the page's words.
 int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int page_index);
+// Tesseract's page segmentation mode for a layout (ocr-layout.c), and the layout
+// DS_OCR_LAYOUT sets (block when unset; a name it does not know is logged once).
+int ds_ocr_layout_psm(ds_ocr_layout l);
+ds_ocr_layout ds_ocr_layout_default(void);
+// The page segmentation mode the calling thread's OCR engine last read with (-1: it
+// has none yet); tests check that a layout reaches Tesseract.
+int ds_ocr_thread_psm(void);
 // Keeps only the confident words (0.6 and more) of a reading whose words' mean
 // confidence is under 0.4: a page of noise, not text. Returns the words dropped.
 int ds_ocr_drop_noise(ds_word_list *list);

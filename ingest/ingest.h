@@ -30,6 +30,21 @@ typedef enum {
 } ds_format;
 
 typedef enum { DS_OCR_AUTO = 0, DS_OCR_ALWAYS = 1, DS_OCR_NEVER = 2 } ds_ocr_mode;
+// How OCR finds the text on a page (Tesseract's page segmentation): block reads it as
+// one block of lines (the default, PSM 6), auto runs Tesseract's layout analysis
+// (PSM 3: blocks, columns, pictures), column one column of text of varying sizes
+// (PSM 4), sparse as much text as it finds in no order (PSM 11). README "Reading
+// documents" has what each measured on receipts and generated scans.
+typedef enum {
+    DS_OCR_LAYOUT_BLOCK = 0,
+    DS_OCR_LAYOUT_AUTO = 1,
+    DS_OCR_LAYOUT_COLUMN = 2,
+    DS_OCR_LAYOUT_SPARSE = 3,
+} ds_ocr_layout;
+// The layout named s ("block", "auto", "column", "sparse") into *out: 0, or -1 for
+// any other name.
+int ds_ocr_layout_parse(const char *s, ds_ocr_layout *out);
+const char *ds_ocr_layout_name(ds_ocr_layout l);
 // Where a word came from: the PDF text layer, OCR, or a selection mark (a check
 // box found in the raster: text "☒" checked or "☐" empty; ingest/marks.c).
 typedef enum { DS_WORD_PDF = 0, DS_WORD_OCR = 1, DS_WORD_MARK = 2 } ds_word_source;
@@ -120,11 +135,14 @@ typedef struct {
     int no_marks;                  // 1: do not look for check boxes (selection marks)
     int no_graphic_text;           // 1: do not OCR text drawn as graphics on text-layer pages
     int no_ocr_magnify;            // 1: read small type as it is (see ingest/ocr.c)
+    ds_ocr_layout ocr_layout;      // default block (DS_OCR_LAYOUT in the environment)
     const ds_given_words *given;   // the words of an image's pages instead of OCR (NULL)
 } ds_ingest_opts;
 
 // Fills opts with the defaults above; DS_OCR_MAGNIFY=0 in the environment sets
-// no_ocr_magnify (so every command can be measured without the magnified pass).
+// no_ocr_magnify (so every command can be measured without the magnified pass), and
+// DS_OCR_LAYOUT=NAME ocr_layout (so can eval, train and serve, which take no --ocr-layout;
+// a name it does not know is logged once and the default kept).
 void ds_ingest_opts_default(ds_ingest_opts *opts);
 
 // Detects the format from the first bytes; DS_FORMAT_UNKNOWN if none matches.

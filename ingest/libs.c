@@ -1,6 +1,6 @@
 // libs.c: one-time start of libvips and the routing of GLib-based libraries'
-// messages (libvips, Poppler) into docseek's log, so a damaged file's warnings
-// land in our log lines instead of raw on stderr.
+// messages (libvips, Poppler) and Leptonica's into docseek's log, so a damaged
+// file's warnings land in our log lines instead of raw on stderr.
 // libvips runs with one worker thread per call and no operation cache:
 // documents are ingested in parallel on our own worker threads, and a cache
 // would hold references to request buffers long after the request. Its orc
@@ -21,6 +21,7 @@
 #include <vips/vips.h>
 
 #include <vips/vector.h> // needs vips.h first
+#include <leptonica/allheaders.h>
 
 static pthread_once_t ds_libs_once = PTHREAD_ONCE_INIT;
 static int ds_libs_status;
@@ -34,11 +35,22 @@ static void glib_to_log(const gchar *domain, GLogLevelFlags level, const gchar *
         DS_LOGD("%s: %s", domain ? domain : "glib", message);
 }
 
+// Leptonica (Tesseract's image library) prints its complaints to stderr itself:
+// "Error in boxClipToRectangle: box outside rectangle" from Tesseract's layout
+// analysis (--ocr-layout auto) on a worn thermal print, with nothing wrong in the
+// reading. They go to the log at debug level, where the rest of OCR's chatter goes.
+static void leptonica_to_log(const char *message) {
+    size_t n = strlen(message);
+    while (n && message[n - 1] == '\n') n--;
+    DS_LOGD("leptonica: %.*s", (int)n, message);
+}
+
 static void libs_start(void) {
     static const char *domains[] = {"VIPS", "Poppler", "GLib-GObject", "GLib"};
     for (size_t i = 0; i < sizeof domains / sizeof *domains; i++)
         g_log_set_handler(domains[i], G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
                           glib_to_log, NULL);
+    leptSetStderrHandler(leptonica_to_log);
     if (VIPS_INIT("docseek") != 0) {
         ds_libs_status = -1;
         return;

@@ -68,6 +68,12 @@ static int get_engine(const char *lang, ds_ocr_engine **out) {
     return 0;
 }
 
+int ds_ocr_thread_psm(void) {
+    pthread_once(&ds_ocr_once, make_key);
+    ds_ocr_engine *e = pthread_getspecific(ds_ocr_key);
+    return e ? (int)TessBaseAPIGetPageSegMode(e->api) : -1;
+}
+
 void ds_ingest_thread_cleanup(void) {
     pthread_once(&ds_ocr_once, make_key);
     engine_free(pthread_getspecific(ds_ocr_key));
@@ -367,6 +373,8 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int index) {
     ds_ocr_engine *e = NULL;
     int rc = get_engine(c->opts->ocr_lang ? c->opts->ocr_lang : "eng", &e);
     if (rc) return rc;
+    // every page says its layout: the thread's engine outlives one document's options
+    TessBaseAPISetPageSegMode(e->api, (TessPageSegMode)ds_ocr_layout_psm(c->opts->ocr_layout));
     ocr_raster r = {page->rgb, NULL, page->img_w, page->img_h, page->px_per_pt};
     ds_word_list list = {0};
     float skew = 0;

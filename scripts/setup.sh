@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Build and runtime dependencies of the current tree.
 pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev libjansson-dev
-  libpoppler-glib-dev libcairo2-dev libvips-dev libtesseract-dev tesseract-ocr-eng
+  libpoppler-glib-dev libcairo2-dev libvips-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng
   # the HTTP service: libuv, and llhttp's C sources (built with docseek); curl for its demo
   libuv1-dev node-llhttp curl
   # the document generator: real fonts and vocabularies

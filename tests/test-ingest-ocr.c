@@ -124,6 +124,44 @@ DS_TEST(ingest_ocr_magnifies_small_type) {
     return found[0] < 2 * N_ROWS - 4 || found[0] <= found[1];
 }
 
+// Every OCR layout (--ocr-layout) reaches Tesseract as its page segmentation mode,
+// and each reads the two-column page whole: every drawn row one line, in order.
+DS_TEST(ingest_ocr_layouts) {
+    ds_fx_init();
+    ds_fx_buf pdf = {0};
+    DS_CHECK_INT_EQ(tilted_page(0.0, &pdf), 0);
+    static const int psm[] = {6, 3, 4, 11}; // Tesseract's PSM_SINGLE_BLOCK, AUTO, ...
+    static const char *names[] = {"block", "auto", "column", "sparse"};
+    int bad = 0;
+    for (int l = 0; l < 4; l++) {
+        ds_ocr_layout layout = DS_OCR_LAYOUT_BLOCK;
+        DS_CHECK_INT_EQ(ds_ocr_layout_parse(names[l], &layout), 0);
+        DS_CHECK_INT_EQ((int)layout, l);
+        DS_CHECK(strcmp(ds_ocr_layout_name(layout), names[l]) == 0);
+        ds_ingest_opts o;
+        ds_ingest_opts_default(&o);
+        o.ocr = DS_OCR_ALWAYS;
+        o.no_pixels = 1;
+        o.no_marks = 1;
+        o.ocr_layout = layout;
+        ds_doc *doc = NULL;
+        DS_CHECK_INT_EQ(ds_ingest_memory(pdf.data, pdf.n, &o, &doc), 0);
+        int found = 0;
+        for (int r = 0; r < N_ROWS; r++)
+            for (int c = 0; c < 2; c++) found += row_found(&doc->pages[0], r, c);
+        printf("  %-6s (PSM %d): %d of %d rows read whole, %d words\n", names[l],
+               ds_ocr_thread_psm(), found, 2 * N_ROWS, doc->pages[0].n_words);
+        bad += ds_ocr_thread_psm() != psm[l] || found < 2 * N_ROWS - 2;
+        ds_doc_free(doc);
+    }
+    ds_ocr_layout none;
+    DS_CHECK(ds_ocr_layout_parse("diagonal", &none) != 0);
+    DS_CHECK(ds_ocr_layout_parse(NULL, &none) != 0);
+    ds_fx_buf_free(&pdf);
+    ds_ingest_thread_cleanup();
+    return bad != 0;
+}
+
 // A scan's speckled blank page is noise, not text: the sample set's
 // contract-200-00002.tif has one as its second page, which OCR reads as 527
 // "words" (mean confidence 0.22) that made the model call the contract an

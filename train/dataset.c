@@ -522,6 +522,11 @@ static void prepare_one(prep_args *a, int i) {
             k = fnv(k, &ws.st_mtime, sizeof ws.st_mtime);
         }
         if (set_words) k = fnv(k, "set-words", 9);
+        ds_ingest_opts env; // what the environment changes in how prepare's ingest reads
+        ds_ingest_opts_default(&env);
+        if (env.ocr_layout != DS_OCR_LAYOUT_BLOCK)
+            k = fnv(k, &env.ocr_layout, sizeof env.ocr_layout);
+        if (env.no_ocr_magnify) k = fnv(k, "no-magnify", 10);
         if (d->truths && d->truths[i]) {
             char *t = json_dumps(d->truths[i], JSON_SORT_KEYS | JSON_COMPACT);
             if (t) k = fnv(k, t, strlen(t));

@@ -1,0 +1,52 @@
+// ocr-layout.c: the names of OCR's page layouts (ingest.h's ds_ocr_layout), the
+// Tesseract page segmentation mode each stands for, and the default the
+// environment sets (DS_OCR_LAYOUT), read once per process.
+#include "core/log.h"
+#include "ingest/ingest-impl.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tesseract/capi.h>
+
+static const struct {
+    const char *name;
+    TessPageSegMode psm;
+} ds_layouts[] = {
+    [DS_OCR_LAYOUT_BLOCK] = {"block", PSM_SINGLE_BLOCK},
+    [DS_OCR_LAYOUT_AUTO] = {"auto", PSM_AUTO},
+    [DS_OCR_LAYOUT_COLUMN] = {"column", PSM_SINGLE_COLUMN},
+    [DS_OCR_LAYOUT_SPARSE] = {"sparse", PSM_SPARSE_TEXT},
+};
+enum { N_LAYOUTS = sizeof ds_layouts / sizeof *ds_layouts };
+
+int ds_ocr_layout_parse(const char *s, ds_ocr_layout *out) {
+    for (int i = 0; s && i < N_LAYOUTS; i++)
+        if (!strcmp(s, ds_layouts[i].name)) {
+            *out = (ds_ocr_layout)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *ds_ocr_layout_name(ds_ocr_layout l) {
+    return (int)l >= 0 && (int)l < N_LAYOUTS ? ds_layouts[l].name : "block";
+}
+
+int ds_ocr_layout_psm(ds_ocr_layout l) {
+    return (int)l >= 0 && (int)l < N_LAYOUTS ? (int)ds_layouts[l].psm : (int)PSM_SINGLE_BLOCK;
+}
+
+static pthread_once_t ds_env_once = PTHREAD_ONCE_INIT;
+static ds_ocr_layout ds_env_layout = DS_OCR_LAYOUT_BLOCK;
+
+static void read_env(void) {
+    const char *s = getenv("DS_OCR_LAYOUT");
+    if (s && *s && ds_ocr_layout_parse(s, &ds_env_layout) != 0)
+        DS_LOGW("DS_OCR_LAYOUT=%s is no OCR layout (block, auto, column, sparse): block it is", s);
+}
+
+ds_ocr_layout ds_ocr_layout_default(void) {
+    pthread_once(&ds_env_once, read_env);
+    return ds_env_layout;
+}
