@@ -94,7 +94,7 @@ int ds_ocr_join_amounts(ds_ingest_ctx *c, ds_word_list *list);
 // reads a worn till print's point as a comma now and then ("TOTAL RM 33,90" among
 // "9.00", "24.00"). With 3 or more amounts in cents written with a point, and more
 // than with a comma, each amount in cents written with a comma ("33,90", "RM60,30")
-// takes a point, unless "&" follows it (house numbers: "55,57 & 59"). A page of
+// takes a point, unless "&" follows it on its line ("55,57 & 59": house numbers). A page of
 // decimal commas (most of Europe's) is left as read. Returns the words changed, or a
 // negative DS_E_NOMEM.
 int ds_ocr_decimal_points(ds_ingest_ctx *c, ds_word_list *list);

@@ -299,6 +299,15 @@ static int amount_halves(const char *a, const char *b) {
     return point_ends_a || point_starts_b;
 }
 
+// Whether words a and b share a line: their boxes overlap vertically by half the
+// lower one's height or more.
+static int same_line(const ds_word *a, const ds_word *b) {
+    float ha = a->box.y1 - a->box.y0, hb = b->box.y1 - b->box.y0;
+    float lo = a->box.y0 > b->box.y0 ? a->box.y0 : b->box.y0;
+    float hi = a->box.y1 < b->box.y1 ? a->box.y1 : b->box.y1;
+    return hi - lo >= 0.5f * (ha < hb ? ha : hb);
+}
+
 int ds_ocr_join_amounts(ds_ingest_ctx *c, ds_word_list *list) {
     int kept = 0, joined = 0;
     for (int i = 0; i < list->n; i++) {
@@ -306,11 +315,8 @@ int ds_ocr_join_amounts(ds_ingest_ctx *c, ds_word_list *list) {
         if (i + 1 < list->n && amount_halves(a->text, list->items[i + 1].text)) {
             const ds_word *b = &list->items[i + 1];
             float ha = a->box.y1 - a->box.y0, hb = b->box.y1 - b->box.y0;
-            float h = ha > hb ? ha : hb, minh = ha < hb ? ha : hb;
-            float lo = a->box.y0 > b->box.y0 ? a->box.y0 : b->box.y0;
-            float hi = a->box.y1 < b->box.y1 ? a->box.y1 : b->box.y1;
-            float gap = b->box.x0 - a->box.x1;
-            if (hi - lo >= 0.5f * minh && gap >= -0.1f * h && gap < h) {
+            float h = ha > hb ? ha : hb, gap = b->box.x0 - a->box.x1;
+            if (same_line(a, b) && gap >= -0.1f * h && gap < h) {
                 size_t la = strlen(a->text), lb = strlen(b->text);
                 char *t = ds_ingest_alloc(c, la + lb + 1);
                 if (!t) return ds_error(DS_E_NOMEM, "out of memory joining OCR words");
@@ -356,7 +362,8 @@ int ds_ocr_decimal_points(ds_ingest_ctx *c, ds_word_list *list) {
     for (int i = 0; i < list->n; i++) {
         ds_word *w = &list->items[i];
         if (decimal_mark(w->text) != ',') continue;
-        if (i + 1 < list->n && !strcmp(list->items[i + 1].text, "&")) continue; // "55,57 & 59"
+        const ds_word *next = i + 1 < list->n ? &list->items[i + 1] : NULL;
+        if (next && !strcmp(next->text, "&") && same_line(w, next)) continue; // "55,57 & 59"
         size_t n = strlen(w->text);
         char *t = ds_ingest_alloc(c, n + 1);
         if (!t) return ds_error(DS_E_NOMEM, "out of memory reading an amount's point");

@@ -255,16 +255,23 @@ DS_TEST(ingest_ocr_joins_split_amounts) {
     return 0;
 }
 
-// Words of texts as one OCR'd line each, through ds_ocr_decimal_points; the texts it
-// leaves in got (n of them, joined by " | "). Returns the words changed.
+// Words of texts as OCR reads a line, left to right ("\n" starts the next line),
+// through ds_ocr_decimal_points; the texts it leaves in got (joined by " | ").
+// Returns the words changed.
 static int decimal_points(const char *const *texts, int n, char *got, size_t cap) {
     hand_words h;
     hand_words_init(&h);
     ds_word_list list = {0};
     int changed = 0;
+    float x = 0, y = 0;
     for (int i = 0; i < n && changed == 0; i++) {
         size_t len = strlen(texts[i]);
-        ds_box b = {0, 20.0f * (float)i, 6.0f * (float)len, 20.0f * (float)i + 10};
+        if (!strcmp(texts[i], "\n")) {
+            x = 0, y += 20;
+            continue;
+        }
+        ds_box b = {x, y, x + 6.0f * (float)len, y + 10};
+        x = b.x1 + 6;
         if (ds_word_list_add(&h.c, &list, texts[i], len, b, "", 10, 0.9f, 0, DS_WORD_OCR))
             changed = -1;
     }
@@ -278,21 +285,22 @@ static int decimal_points(const char *const *texts, int n, char *got, size_t cap
 }
 
 // A till print's point read as a comma ("TOTAL RM 33,90" among "9.00", "24.00") becomes
-// the point again; house numbers before "&", one or three decimals, a page of decimal
-// commas and a page with too few amounts to tell stay as read.
+// the point again; house numbers before "&" on their line, one or three decimals, a page
+// of decimal commas and a page with too few amounts to tell stay as read. An amount at
+// a line's end takes the point though the next line begins with "&".
 DS_TEST(ingest_ocr_decimal_points) {
-    static const char *till[] = {"9.00",  "24.00", "RM",    "1.50",    "4.13",  "68.87",
-                                 "TOTAL", "RM",    "33,90", "RM60,30", "55,57", "&",
-                                 "59,",   "3,5",   "1,234", "0,00"};
+    static const char *till[] = {"9.00",  "24.00", "RM",      "1.50",  "4.13", "68.87", "TOTAL",
+                                 "RM",    "33,90", "RM60,30", "55,57", "&",    "59,",   "3,5",
+                                 "1,234", "0,00",  "7.20",    "12,40", "\n",   "&",     "Co"};
     static const char *europe[] = {"9,00", "24,00", "1,50", "Summe", "33.90", "2,00"};
     static const char *few[] = {"9.00", "24.00", "33,90"};
     char got[512];
-    int bad = 0, n = decimal_points(till, 16, got, sizeof got);
+    int bad = 0, n = decimal_points(till, 21, got, sizeof got);
     printf("  till: %d changed: %s\n", n, got);
-    bad += n != 3 ||
+    bad += n != 4 ||
            strcmp(got,
                   "9.00 | 24.00 | RM | 1.50 | 4.13 | 68.87 | TOTAL | RM | 33.90 | RM60.30 | 55,57 "
-                  "| & | 59, | 3,5 | 1,234 | 0.00") != 0;
+                  "| & | 59, | 3,5 | 1,234 | 0.00 | 7.20 | 12.40 | & | Co") != 0;
     n = decimal_points(europe, 6, got, sizeof got);
     printf("  decimal commas: %d changed: %s\n", n, got);
     bad += n != 0 || strcmp(got, "9,00 | 24,00 | 1,50 | Summe | 33.90 | 2,00") != 0;
