@@ -3,7 +3,8 @@
 # - a worn thermal receipt (synth seed 9560, the 22nd: heldout-thermal's
 #   receipt-9560-00021) read with --ocr-layout auto, where Tesseract's layout
 #   analysis makes Leptonica print "Error in boxClipToRectangle" (4 lines before
-#   they went to the log): nothing on stderr, and its words read;
+#   they went to the log): nothing on stderr, its words read, and the page says
+#   the layout it was read with ("ocr_layout");
 # - DS_OCR_LAYOUT=auto in the environment reads it as --ocr-layout auto does, and
 #   differently from the default block (the words compared, not the timings);
 # - an unknown layout: a clear error (exit 2), or in the environment a warning.
@@ -27,6 +28,8 @@ echo "auto: $n words read; stderr:"
 cat "$W/auto.err"
 test "$n" -gt 20
 test ! -s "$W/auto.err"
+grep -q '"ocr_layout": "auto"' "$W/auto.json"
+grep -q '"ocr_layout": "block"' "$W/block.json"
 cmp -s "$W/auto.json.words" "$W/env.json.words"
 ! cmp -s "$W/auto.json.words" "$W/block.json.words"
 echo "block: $(wc -l <"$W/block.json.words") words, another reading"
