@@ -300,7 +300,7 @@ static int amount_halves(const char *a, const char *b) {
 }
 
 // Whether words a and b share a line: their boxes overlap vertically by half the
-// lower one's height or more.
+// shorter one's height or more.
 static int same_line(const ds_word *a, const ds_word *b) {
     float ha = a->box.y1 - a->box.y0, hb = b->box.y1 - b->box.y0;
     float lo = a->box.y0 > b->box.y0 ? a->box.y0 : b->box.y0;
