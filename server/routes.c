@@ -5,7 +5,8 @@
 // request is answered 202 at once and the answer kept for GET /v1/jobs/{id}
 // (server/jobs.h). GET / is the upload page (server/page.c); with ?images=1
 // the answer carries each page as a PNG for it; ?adapter=NAME picks one of the
-// adapters the server loaded, ?ocr= how the document is read. GET /v1/types
+// adapters the server loaded, ?ocr= and ?ocr_layout= how the document is read
+// (ingest's --ocr, --ocr-layout). GET /v1/types
 // lists the document types (their fields; whether the model picks the type by
 // itself) and the adapters' names, for a client's choices (the upload page's).
 #include "core/error.h"
@@ -190,6 +191,13 @@ static void route_extract(ds_srv *s, ds_conn *c, const ds_request *r) {
             ds_conn_respond_error(c, DS_E_INVAL, msg);
             return;
         }
+    }
+    if (query_value(r->query, "ocr_layout", v, sizeof v) &&
+        ds_ocr_layout_parse(v, &io.ocr_layout) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "ocr_layout=%s: takes block, auto, column or sparse", v);
+        ds_conn_respond_error(c, DS_E_INVAL, msg);
+        return;
     }
     int async = query_value(r->query, "async", v, sizeof v) && strcmp(v, "0") != 0;
     int images = query_value(r->query, "images", v, sizeof v) && strcmp(v, "0") != 0;

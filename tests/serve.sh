@@ -10,7 +10,7 @@
 #   client, 503 + Retry-After when the queue is full, 504 past the request
 #   timeout, 401 without the key;
 #   400 / 404 / 415 for bad requests, each a JSON error from the one table;
-# - ?adapter=NAME and ?ocr= per request; GET /v1/types (types, adapters);
+# - ?adapter=NAME, ?ocr= and ?ocr_layout= per request; GET /v1/types (types, adapters);
 #   options from --config FILE;
 # - SIGTERM: the request in flight is answered, then the server exits 0.
 set -euo pipefail
@@ -227,6 +227,7 @@ for f in samples/sets/invoice/invoice-100-0000[01].*; do ln -sf "$SRC/$f" "$W/ft
   --rank 4 --lr 0.05 --warmup 1 --cache "$W/ft-cache" >/dev/null 2>&1
 "$D" extract "${S[@]}" --adapter "$W/ad.safetensors" "$INV" >"$W/inv.adapted"
 "$D" extract "${S[@]}" --ocr always "$INV" >"$W/inv.ocr"
+"$D" extract "${S[@]}" --ocr always --ocr-layout auto "$INV" >"$W/inv.ocr-auto"
 printf '{"max-batch": 2, "max-pages": 1, "adapter": ["big=%s"], "job-ttl": 60}\n' \
   "$W/ad.safetensors" >"$W/serve.json"
 start configured --config "$W/serve.json" --max-pages 5
@@ -241,6 +242,10 @@ grep -q '"adapters":\["big"\]' "$W/body"
 expect 200 "$(status POST '/v1/extract?ocr=always' --data-binary @"$INV")"
 [ "$(fields "$W/body")" = "$(fields "$W/inv.ocr")" ]
 expect 400 "$(status POST '/v1/extract?ocr=sometimes' --data-binary @"$INV")" INVAL
+expect 200 "$(status POST '/v1/extract?ocr=always&ocr_layout=auto' --data-binary @"$INV")"
+[ "$(fields "$W/body")" = "$(fields "$W/inv.ocr-auto")" ]
+expect 400 "$(status POST '/v1/extract?ocr_layout=diagonal' --data-binary @"$INV")" INVAL
+grep -q 'ocr_layout=diagonal: takes block, auto, column or sparse' "$W/body"
 expect 200 "$(status POST /v1/extract --data-binary @"$tif")" # --max-pages 5 beat the file's 1
 kill -TERM "$PID"
 wait "$PID"
@@ -251,7 +256,8 @@ rc=$?
 set -e
 [ "$rc" = 2 ]
 grep -q "bad.json: unknown option --colour" "$W/bad.log"
-echo "?adapter=NAME answers what extract --adapter does, ?ocr=always what --ocr always does; \
+echo "?adapter=NAME answers what extract --adapter does, ?ocr=always what --ocr always does \
+(with ?ocr_layout=auto what --ocr-layout auto does); \
 --config read, the command line over it, an unknown key refused"
 
 # the servers' own logs hold no sanitizer report (their exit codes were checked too)
