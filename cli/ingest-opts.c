@@ -47,8 +47,8 @@ int ds_cli_ingest_option(const char *cmd, int argc, char **argv, int *i, ds_inge
     const char *s = argv[++*i];
     if (k < 0 && !strcmp(a, "--ocr-layout")) {
         if (ds_ocr_layout_parse(s, &o->ocr_layout) == 0) return 1;
-        fprintf(stderr, "docseek %s: --ocr-layout takes block, auto, column or sparse, not '%s'\n",
-                cmd, s);
+        fprintf(stderr, "docseek %s: --ocr-layout takes " DS_OCR_LAYOUT_CHOICES ", not '%s'\n", cmd,
+                s);
         return -1;
     }
     if (k < 0) {

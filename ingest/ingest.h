@@ -41,6 +41,8 @@ typedef enum {
     DS_OCR_LAYOUT_COLUMN = 2,
     DS_OCR_LAYOUT_SPARSE = 3,
 } ds_ocr_layout;
+// The layouts' names, for messages that list them.
+#define DS_OCR_LAYOUT_CHOICES "block, auto, column or sparse"
 // The layout named s ("block", "auto", "column", "sparse") into *out: 0, or -1 for
 // any other name.
 int ds_ocr_layout_parse(const char *s, ds_ocr_layout *out);

@@ -43,7 +43,7 @@ static ds_ocr_layout ds_env_layout = DS_OCR_LAYOUT_BLOCK;
 static void read_env(void) {
     const char *s = getenv("DS_OCR_LAYOUT");
     if (s && *s && ds_ocr_layout_parse(s, &ds_env_layout) != 0)
-        DS_LOGW("DS_OCR_LAYOUT=%s is no OCR layout (block, auto, column, sparse): block it is", s);
+        DS_LOGW("DS_OCR_LAYOUT=%s is no OCR layout (" DS_OCR_LAYOUT_CHOICES "): block it is", s);
 }
 
 ds_ocr_layout ds_ocr_layout_default(void) {

@@ -195,7 +195,7 @@ static void route_extract(ds_srv *s, ds_conn *c, const ds_request *r) {
     if (query_value(r->query, "ocr_layout", v, sizeof v) &&
         ds_ocr_layout_parse(v, &io.ocr_layout) != 0) {
         char msg[160];
-        snprintf(msg, sizeof msg, "ocr_layout=%s: takes block, auto, column or sparse", v);
+        snprintf(msg, sizeof msg, "ocr_layout=%s: takes " DS_OCR_LAYOUT_CHOICES, v);
         ds_conn_respond_error(c, DS_E_INVAL, msg);
         return;
     }

@@ -504,6 +504,10 @@ static void prepare_one(prep_args *a, int i) {
     int S = ds_cfg_use_vision(cfg) ? cfg->img_size : 0;
     more_windows *more = &a->more[i];
     int set_words = d->set_words && d->truths && d->truths[i]; // read from d->format
+    ds_ingest_opts io; // how the document is read (the environment's OCR settings too)
+    ds_ingest_opts_default(&io);
+    io.enc_size = S > 0 ? S : 64;
+    io.no_pixels = S == 0;
     struct stat st;
     char cpath[4096] = "";
     if (a->cache_dir && stat(d->doc_paths[i], &st) == 0) {
@@ -522,11 +526,8 @@ static void prepare_one(prep_args *a, int i) {
             k = fnv(k, &ws.st_mtime, sizeof ws.st_mtime);
         }
         if (set_words) k = fnv(k, "set-words", 9);
-        ds_ingest_opts env; // what the environment changes in how prepare's ingest reads
-        ds_ingest_opts_default(&env);
-        if (env.ocr_layout != DS_OCR_LAYOUT_BLOCK)
-            k = fnv(k, &env.ocr_layout, sizeof env.ocr_layout);
-        if (env.no_ocr_magnify) k = fnv(k, "no-magnify", 10);
+        if (io.ocr_layout != DS_OCR_LAYOUT_BLOCK) k = fnv(k, &io.ocr_layout, sizeof io.ocr_layout);
+        if (io.no_ocr_magnify) k = fnv(k, "no-magnify", 10);
         if (d->truths && d->truths[i]) {
             char *t = json_dumps(d->truths[i], JSON_SORT_KEYS | JSON_COMPACT);
             if (t) k = fnv(k, t, strlen(t));
@@ -549,10 +550,6 @@ static void prepare_one(prep_args *a, int i) {
             d->px[i] = NULL;
         }
     }
-    ds_ingest_opts io;
-    ds_ingest_opts_default(&io);
-    io.enc_size = S > 0 ? S : 64;
-    io.no_pixels = S == 0;
     ds_doc *doc = NULL;
     json_error_t jerr;
     json_t *truth = d->truths && d->truths[i] ? json_incref(d->truths[i])
