@@ -145,7 +145,9 @@ static int start_field(const ds_model *m, dstate *d, int f) {
     } else if (m->cfg.copy_pointer) {
         int list = ds_field_is_multi(fd->type);
         start_choice(d, list ? K_LIST : K_SPAN);
-        if (!list || list_has_room(m, d, fd)) rc = add_cand(m, d, NULL, DS_TOK_COPY);
+        // a page without words (a blank scan) has nothing to point at: [null] it is
+        if (list ? list_has_room(m, d, fd) : d->gs.n_words > 0)
+            rc = add_cand(m, d, NULL, DS_TOK_COPY);
         if (!rc) rc = add_cand(m, d, NULL, list ? DS_TOK_EOV : DS_TOK_NULLV);
     } else {
         d->mode = M_GEN;
@@ -763,7 +765,8 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
                 memset(ok + DS_TOK_BYTE0, 1, (size_t)(V - DS_TOK_BYTE0));
             else
                 ds_sam_allow(&d->sam, 0, DS_TOK_BYTE0, ok); // the first token of any run
-            ok[DS_TOK_COPY] = ok[DS_TOK_NULLV] = 1;
+            ok[DS_TOK_COPY] = d->gs.n_words > 0; // no words: nothing to point at
+            ok[DS_TOK_NULLV] = 1;
             for (int v = 0; v < V; v++)
                 if (ok[v]) al[na++] = v;
             double p;

@@ -6,7 +6,8 @@
 # them all, and the sanitizer run needs its time; with DS_TEST_SUBSET set, three PDFs
 # and one scan); a file
 # that is no document and one that is missing become error lines naming their
-# error while the rest goes on (exit 1); an unknown --type is refused; a calibration
+# error while the rest goes on (exit 1); a blank scan is answered with every field
+# empty; an unknown --type is refused; a calibration
 # fitted by eval --fit-calibration is read back, a missing one refused.
 set -e
 D=$1
@@ -45,6 +46,19 @@ if "$D" extract $S --type passport samples/sets/invoice/invoice-100-00000.pdf 2>
   exit 1
 fi
 grep -q "passport" "$W/type.err"
+# A blank scan (no words at all): every type answers with no value read from the page
+# (the decoder pointed at word 0 of none and crashed before)
+python3 -c 'import struct, zlib
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+raw = b"".join(b"\0" + b"\xff" * 600 for _ in range(800))
+open("'"$W"'/blank.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 600, 800, 8, 0, 0, 0, 0))
+    + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))'
+for t in "" "--type invoice" "--type receipt" "--type form" "--type contract" "--type form_entities"; do
+  "$D" extract $S $t "$W/blank.png" >"$W/blank.jsonl"
+  grep -q '"doc_type":"[a-z_]*"' "$W/blank.jsonl"
+  if grep -q '"source":"span"\|"error"' "$W/blank.jsonl"; then exit 1; fi
+done
+echo "a blank scan: every type answers, no value read from it"
 # --no-vision: the model sees a blank page; it still answers in the schema
 "$D" extract $S --no-vision --no-windows samples/sets/invoice/invoice-100-00000.pdf \
     | grep -q '"doc_type":"[a-z]*"'
