@@ -4,6 +4,7 @@
 // or the environment, never from the command line (where ps shows it), and is never logged.
 #include "cli/cli.h"
 #include "core/error.h"
+#include "ingest/ingest.h"
 #include "server/server.h"
 
 #include <jansson.h>
@@ -20,7 +21,8 @@ static void usage(FILE *f, const ds_serve_cfg *d) {
         "accepting, answers the requests in flight and exits 0).\n"
         "  POST /v1/extract   the document as the body (its Content-Type), or multipart/form-data\n"
         "                     with a part \"file\" (curl -F file=@x.pdf); ?type=T fixes the type;\n"
-        "                     ?ocr=auto|always|never how it is read; ?adapter=NAME an adapter\n"
+        "                     ?ocr=auto|always|never and ?ocr_layout=L how it is read (as\n"
+        "                     --ocr, --ocr-layout below); ?adapter=NAME an adapter\n"
         "                     of --adapter NAME=FILE; ?async=1 answers 202 {\"job_id\", ...} at\n"
         "                     once; ?images=1 adds each page as a PNG data URL (page_images)\n"
         "  GET /v1/jobs/ID    an async job: queued, running, done (with \"result\") or failed\n"
@@ -42,6 +44,10 @@ static void usage(FILE *f, const ds_serve_cfg *d) {
         "  --adapter A          a LoRA adapter for every request (default: none)\n"
         "  --adapter NAME=FILE  an adapter requests choose with ?adapter=NAME (up to %d)\n"
         "  --calibration C      confidence calibration (default: the model's own; none: raw)\n"
+        "  --ocr MODE           how a request without ?ocr= is read: auto (pages without a\n"
+        "                       text layer, the default), always, never\n"
+        "  --ocr-layout L       and without ?ocr_layout=: how OCR finds a page's text, block\n"
+        "                       (the default), auto, column, sparse; DS_OCR_LAYOUT=L sets it too\n"
         "  --schemas DIR        document types (default %s)\n"
         "  --api-key-file FILE  require \"Authorization: Bearer KEY\" (KEY: the file's first\n"
         "                       line); or set DOCSEEK_API_KEY. Default: no key (loopback use)\n"
@@ -116,6 +122,8 @@ static int apply(ds_serve_cfg *c, const char **key_file, const char *a, const ch
                        : !strcmp(a, "--model")        ? &c->model
                        : !strcmp(a, "--adapter")      ? &c->adapter
                        : !strcmp(a, "--calibration")  ? &c->calibration
+                       : !strcmp(a, "--ocr")          ? &c->ocr
+                       : !strcmp(a, "--ocr-layout")   ? &c->ocr_layout
                        : !strcmp(a, "--schemas")      ? &c->schemas
                        : !strcmp(a, "--device")       ? &c->device
                        : !strcmp(a, "--api-key-file") ? key_file
@@ -135,6 +143,18 @@ static int apply(ds_serve_cfg *c, const char **key_file, const char *a, const ch
                 {"--max-queue", &c->max_queue, 1, 1 << 20},
                 {"--max-batch", &c->max_batch, 1, 64},
                 {"--max-wait-ms", &c->max_wait_ms, 0, 10000}};
+    ds_ocr_mode mode;
+    ds_ocr_layout layout;
+    if (str == &c->ocr && ds_ocr_mode_parse(v, &mode) != 0) {
+        fprintf(stderr, "docseek serve: %s--ocr takes " DS_OCR_MODE_CHOICES ", not '%s'\n", where,
+                v);
+        return 2;
+    }
+    if (str == &c->ocr_layout && ds_ocr_layout_parse(v, &layout) != 0) {
+        fprintf(stderr, "docseek serve: %s--ocr-layout takes " DS_OCR_LAYOUT_CHOICES ", not '%s'\n",
+                where, v);
+        return 2;
+    }
     if (str) {
         *str = v;
         return 0;

@@ -52,17 +52,9 @@ int ds_cli_ingest_option(const char *cmd, int argc, char **argv, int *i, ds_inge
         return -1;
     }
     if (k < 0) {
-        if (!strcmp(s, "auto"))
-            o->ocr = DS_OCR_AUTO;
-        else if (!strcmp(s, "always"))
-            o->ocr = DS_OCR_ALWAYS;
-        else if (!strcmp(s, "never"))
-            o->ocr = DS_OCR_NEVER;
-        else {
-            fprintf(stderr, "docseek %s: --ocr takes auto, always or never, not '%s'\n", cmd, s);
-            return -1;
-        }
-        return 1;
+        if (ds_ocr_mode_parse(s, &o->ocr) == 0) return 1;
+        fprintf(stderr, "docseek %s: --ocr takes " DS_OCR_MODE_CHOICES ", not '%s'\n", cmd, s);
+        return -1;
     }
     double v;
     if (parse_num(cmd, a, s, num[k].lo, &v)) return -1;

@@ -30,6 +30,10 @@ typedef enum {
 } ds_format;
 
 typedef enum { DS_OCR_AUTO = 0, DS_OCR_ALWAYS = 1, DS_OCR_NEVER = 2 } ds_ocr_mode;
+#define DS_OCR_MODE_CHOICES "auto, always or never"
+// The mode named s ("auto", "always", "never") into *out: 0, or -1 for any other name.
+int ds_ocr_mode_parse(const char *s, ds_ocr_mode *out);
+const char *ds_ocr_mode_name(ds_ocr_mode m);
 // How OCR finds the text on a page (Tesseract's page segmentation): block reads it as
 // one block of lines (the default, PSM 6), auto runs Tesseract's layout analysis
 // (PSM 3: blocks, columns, pictures), column one column of text of varying sizes

@@ -1,6 +1,7 @@
-// ocr-layout.c: the names of OCR's page layouts (ingest.h's ds_ocr_layout), the
-// Tesseract page segmentation mode each stands for, and the default the
-// environment sets (DS_OCR_LAYOUT), read once per process.
+// ocr-layout.c: the names of OCR's modes (when a page is OCR'd) and page layouts
+// (ingest.h's ds_ocr_mode, ds_ocr_layout), the Tesseract page segmentation mode each
+// layout stands for, and the layout the environment sets (DS_OCR_LAYOUT), read once
+// per process.
 #include "core/log.h"
 #include "ingest/ingest-impl.h"
 
@@ -19,6 +20,23 @@ static const struct {
     [DS_OCR_LAYOUT_SPARSE] = {"sparse", PSM_SPARSE_TEXT},
 };
 enum { N_LAYOUTS = sizeof ds_layouts / sizeof *ds_layouts };
+
+static const char *const ds_modes[] = {
+    [DS_OCR_AUTO] = "auto", [DS_OCR_ALWAYS] = "always", [DS_OCR_NEVER] = "never"};
+enum { N_MODES = sizeof ds_modes / sizeof *ds_modes };
+
+int ds_ocr_mode_parse(const char *s, ds_ocr_mode *out) {
+    for (int i = 0; s && i < N_MODES; i++)
+        if (!strcmp(s, ds_modes[i])) {
+            *out = (ds_ocr_mode)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *ds_ocr_mode_name(ds_ocr_mode m) {
+    return (int)m >= 0 && (int)m < N_MODES ? ds_modes[m] : "auto";
+}
 
 int ds_ocr_layout_parse(const char *s, ds_ocr_layout *out) {
     for (int i = 0; s && i < N_LAYOUTS; i++)

@@ -6,9 +6,10 @@
 // (server/jobs.h). GET / is the upload page (server/page.c); with ?images=1
 // the answer carries each page as a PNG for it; ?adapter=NAME picks one of the
 // adapters the server loaded, ?ocr= and ?ocr_layout= how the document is read
-// (ingest's --ocr, --ocr-layout). GET /v1/types
-// lists the document types (their fields; whether the model picks the type by
-// itself) and the adapters' names, for a client's choices (the upload page's).
+// (ingest's --ocr, --ocr-layout; the server's defaults: serve --ocr, --ocr-layout).
+// GET /v1/types lists the document types (their fields; whether the model picks the
+// type by itself), the adapters' names and the server's reading defaults and
+// layouts, for a client's choices (the upload page's).
 #include "core/error.h"
 #include "core/timer.h"
 #include "server/jobs.h"
@@ -178,19 +179,11 @@ static void route_extract(ds_srv *s, ds_conn *c, const ds_request *r) {
         adapter = s->adapters[k];
     }
     ds_ingest_opts io = s->io;
-    if (query_value(r->query, "ocr", v, sizeof v)) {
-        if (!strcmp(v, "auto"))
-            io.ocr = DS_OCR_AUTO;
-        else if (!strcmp(v, "always"))
-            io.ocr = DS_OCR_ALWAYS;
-        else if (!strcmp(v, "never"))
-            io.ocr = DS_OCR_NEVER;
-        else {
-            char msg[160];
-            snprintf(msg, sizeof msg, "ocr=%s: takes auto, always or never", v);
-            ds_conn_respond_error(c, DS_E_INVAL, msg);
-            return;
-        }
+    if (query_value(r->query, "ocr", v, sizeof v) && ds_ocr_mode_parse(v, &io.ocr) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "ocr=%s: takes " DS_OCR_MODE_CHOICES, v);
+        ds_conn_respond_error(c, DS_E_INVAL, msg);
+        return;
     }
     if (query_value(r->query, "ocr_layout", v, sizeof v) &&
         ds_ocr_layout_parse(v, &io.ocr_layout) != 0) {
@@ -281,7 +274,8 @@ static void route_job(ds_srv *s, ds_conn *c, const char *id) {
     json_decref(o);
 }
 
-// {"types": [{"doc_type", "description", "routed", "fields": [names]}], "adapters": [names]}
+// {"types": [{"doc_type", "description", "routed", "fields": [names]}], "adapters": [names],
+//  "reading": {"ocr", "ocr_layout": the server's defaults, "ocr_layouts": [names]}}
 static void route_types(ds_srv *s, ds_conn *c) {
     json_t *types = json_array(), *adapters = json_array();
     for (int i = 0; i < s->schemas->n; i++) {
@@ -295,7 +289,12 @@ static void route_types(ds_srv *s, ds_conn *c) {
     }
     for (int i = 0; i < s->cfg.n_adapters; i++)
         json_array_append_new(adapters, json_string(s->cfg.adapter_names[i]));
-    json_t *o = json_pack("{s:o, s:o}", "types", types, "adapters", adapters);
+    json_t *layouts = json_array();
+    for (ds_ocr_layout l = DS_OCR_LAYOUT_BLOCK; l <= DS_OCR_LAYOUT_SPARSE; l++)
+        json_array_append_new(layouts, json_string(ds_ocr_layout_name(l)));
+    json_t *o = json_pack("{s:o, s:o, s:{s:s, s:s, s:o}}", "types", types, "adapters", adapters,
+                          "reading", "ocr", ds_ocr_mode_name(s->io.ocr), "ocr_layout",
+                          ds_ocr_layout_name(s->io.ocr_layout), "ocr_layouts", layouts);
     if (!o)
         ds_conn_respond_error(c, DS_E_NOMEM, "out of memory");
     else

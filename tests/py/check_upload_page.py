@@ -4,8 +4,9 @@ free port; the page gets a sample invoice through its file input, and must show
 every value `docseek extract` finds for that file in its table, draw one canvas
 per page with the first value's box stroked in its colour, and show the JSON.
 Its choices come from GET /v1/types: every schema's type is offered, and the
-same invoice read again with type receipt and OCR on every page is posted with
-type=receipt&ocr=always and answered as a receipt. A screenshot is kept as the test's artifact (WORK_DIR/upload-page.png)."""
+same invoice read again with type receipt, OCR on every page and Tesseract's
+layout analysis is posted with type=receipt&ocr=always&ocr_layout=auto (the four
+layouts offered) and answered as a receipt. A screenshot is kept as the test's artifact (WORK_DIR/upload-page.png)."""
 import json
 import os
 import signal
@@ -74,6 +75,8 @@ try:
         schemas = sorted(f[:-5] for f in os.listdir("samples/schemas") if f.endswith(".json"))
         page.select_option("#type", "receipt")
         page.select_option("#ocr", "always")
+        layouts = page.eval_on_selector_all("#layout option", "os => os.map(o => o.value)")
+        page.select_option("#layout", "auto")
         page.evaluate("delete document.body.dataset.done")
         with page.expect_request(lambda q: "/v1/extract" in q.url) as req:
             page.set_input_files("#file", [])
@@ -88,7 +91,8 @@ try:
           f"{len(missing)} missing or different: {missing}")
     print(f"  {len(canvases)} canvas(es) for {want['pages']} page(s); pixel at the first box: "
           f"{pixel}; status: {status}")
-    print(f"  types offered {offered[1:]} (schemas {schemas}); chosen receipt + OCR always: "
+    print(f"  layouts offered {layouts[1:]}")
+    print(f"  types offered {offered[1:]} (schemas {schemas}); chosen receipt + OCR always + auto: "
           f"{sent.split('?')[1]} -> {as_receipt['doc_type']}, fields {sorted(as_receipt['fields'])}")
     withheld = as_receipt.get("withheld", {})
     print(f"  withheld {sorted(withheld)}, greyed rows {sorted(greyed)}")
@@ -96,6 +100,7 @@ try:
           and pixel[0] > 150 and pixel[1] < 110 and pixel[2] < 110)
     ok = (ok and offered[0] == "" and sorted(offered[1:]) == schemas
           and "type=receipt" in sent and "ocr=always" in sent
+          and layouts == ["", "block", "auto", "column", "sparse"] and "ocr_layout=auto" in sent
           and as_receipt["doc_type"] == "receipt"
           and sorted(as_receipt["fields"]) == ["address", "company", "date", "total"]
           and len(withheld) > 0 and sorted(greyed) == sorted(withheld)
