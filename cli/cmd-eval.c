@@ -294,10 +294,7 @@ static int fit_calibration(ds_eval_report *rep, const eval_args *a) {
         for (long i = 0; i < rep->n_scored; i++) {
             const ds_eval_scored *v = &rep->scored[i];
             double p = ds_calib_apply(&c, v->kind, v->conf);
-            int b = (int)(p * DS_EVAL_REL_BINS);
-            b = b >= DS_EVAL_REL_BINS ? DS_EVAL_REL_BINS - 1 : b;
-            cal.rel_n[b]++;
-            cal.rel_ok[b] += v->right;
+            ds_eval_add_reliability(&cal, p, v->right);
         }
         if (!a->quiet) {
             printf("\nwith the calibration just fitted (on these same documents):");

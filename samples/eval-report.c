@@ -48,6 +48,10 @@ void ds_eval_print_reliability(FILE *f, const ds_eval_report *r) {
     if (hi)
         fprintf(f, "confidence >= 0.9: %ld of %ld values right: %.4f\n", hi_ok, hi,
                 (double)hi_ok / (double)hi);
+    double ece, brier;
+    ds_eval_calibration_error(r, &ece, &brier);
+    fprintf(f, "calibration error: ECE %.4f (over the tenths above), Brier score %.4f\n", ece,
+            brier);
 }
 
 void ds_eval_print_table(FILE *f, const ds_eval_report *r, int n_worst) {
@@ -181,6 +185,12 @@ json_t *ds_eval_report_json(const ds_eval_report *r) {
         json_object_set_new(out, "reliability", rel);
     else
         json_decref(rel);
+    double ece, brier;
+    long n_conf = ds_eval_calibration_error(r, &ece, &brier);
+    if (out && n_conf)
+        json_object_set_new(
+            out, "calibration_error",
+            json_pack("{s:I, s:f, s:f}", "values", (json_int_t)n_conf, "ece", ece, "brier", brier));
     return out;
 }
 

@@ -353,10 +353,7 @@ static int score_field(score_ctx *cx, ds_eval_doc_result *dr, const char *doc_ty
     for (int i = 0; i < np && !rc; i++) {
         float conf = pi[i].v->conf;
         if (conf < 0) continue;
-        int b = (int)(conf * DS_EVAL_REL_BINS);
-        b = b >= DS_EVAL_REL_BINS ? DS_EVAL_REL_BINS - 1 : b;
-        cx->r->rel_n[b]++;
-        cx->r->rel_ok[b] += pi[i].used;
+        ds_eval_add_reliability(cx->r, conf, pi[i].used);
         ds_eval_report *r = cx->r;
         if (r->n_scored == r->cap_scored) {
             long cap = r->cap_scored ? 2 * r->cap_scored : 256;
@@ -508,4 +505,27 @@ void ds_eval_report_free(ds_eval_report *r) {
         free(b[s]);
     }
     memset(r, 0, sizeof *r);
+}
+
+void ds_eval_add_reliability(ds_eval_report *r, double conf, int right) {
+    // conf arrives as a float's value more often than not (0.9f is 0.8999...): the
+    // small nudge keeps a confidence written 0.9 in the tenth that starts at 0.9.
+    int b = (int)(conf * DS_EVAL_REL_BINS + 1e-6);
+    b = b < 0 ? 0 : b >= DS_EVAL_REL_BINS ? DS_EVAL_REL_BINS - 1 : b;
+    r->rel_n[b]++;
+    r->rel_ok[b] += right != 0;
+    r->rel_conf[b] += conf;
+    r->rel_sq += (conf - (right != 0)) * (conf - (right != 0));
+}
+
+long ds_eval_calibration_error(const ds_eval_report *r, double *ece, double *brier) {
+    long n = 0;
+    double gap = 0;
+    for (int b = 0; b < DS_EVAL_REL_BINS; b++) {
+        n += r->rel_n[b];
+        gap += fabs((double)r->rel_ok[b] - r->rel_conf[b]);
+    }
+    *ece = n ? gap / (double)n : 0;
+    *brier = n ? r->rel_sq / (double)n : 0;
+    return n;
 }

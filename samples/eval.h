@@ -120,6 +120,8 @@ typedef struct {
     // Reliability: predicted values with a confidence, by tenths of it ([0.9, 1] the
     // last), and how many of them were right.
     long rel_n[DS_EVAL_REL_BINS], rel_ok[DS_EVAL_REL_BINS];
+    double rel_conf[DS_EVAL_REL_BINS]; // their confidences summed (for the ECE)
+    double rel_sq;          // (confidence - right)^2 summed over them (for the Brier score)
     ds_eval_scored *scored; // every one of them
     long n_scored, cap_scored;
     int n_docs, n_predicted, n_doc_type_ok, n_pred_unmatched;
@@ -190,6 +192,13 @@ void ds_eval_print_table(FILE *f, const ds_eval_report *r, int n_worst);
 // The reliability table (part of the table above): per tenth of confidence, the predicted
 // values and the share of them that were right. Nothing when no value had a confidence.
 void ds_eval_print_reliability(FILE *f, const ds_eval_report *r);
+// Adds one value of confidence conf (0..1), right or not, to r's reliability counts.
+void ds_eval_add_reliability(ds_eval_report *r, double conf, int right);
+// How far the confidences are from how often the values were right: *ece the expected
+// calibration error over the table's tenths (per tenth |share right - mean confidence|,
+// weighted by its values), *brier the mean of (confidence - right)^2. Returns the number
+// of values (0: both are 0).
+long ds_eval_calibration_error(const ds_eval_report *r, double *ece, double *brier);
 // The same numbers as JSON (new reference): overall, per doc type, per field, grounding, documents.
 json_t *ds_eval_report_json(const ds_eval_report *r);
 int ds_eval_write_json(const ds_eval_report *r, const char *path);

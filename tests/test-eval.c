@@ -228,6 +228,12 @@ DS_TEST(eval_scores_by_hand) {
     printf("  reliability [0.3, 0.4) %ld of %ld right, [0.9, 1] %ld of %ld (want 1 of 1, 1 of 2)\n",
            r.rel_ok[3], r.rel_n[3], r.rel_ok[9], r.rel_n[9]);
     DS_CHECK(r.rel_n[3] == 1 && r.rel_ok[3] == 1 && r.rel_n[9] == 2 && r.rel_ok[9] == 1 && !others);
+    // ECE: [0.3, 0.4) |1 - 0.35|, [0.9, 1] |1 - (0.9 + 0.95)|, over 3 values: (0.65 + 0.85) / 3;
+    // Brier: (0.65^2 + 0.1^2 + 0.95^2) / 3
+    double ece, brier;
+    long n_conf = ds_eval_calibration_error(&r, &ece, &brier);
+    printf("  ECE %.6f Brier %.6f over %ld (want 0.5, 0.445, 3)\n", ece, brier, n_conf);
+    DS_CHECK(n_conf == 3 && fabs(ece - 0.5) < 1e-6 && fabs(brier - 0.445) < 1e-6);
     // error lines of extract / ingest: c's counts as failed, the truth file's is ignored
     DS_CHECK_INT_EQ(preds.n_extract_failed, 1);
     // worst first: c (F1 0), b (F1 0.5), a (F1 2*4/(8+2+1) = 8/11)
