@@ -52,6 +52,9 @@ void ds_eval_print_reliability(FILE *f, const ds_eval_report *r) {
     ds_eval_calibration_error(r, &ece, &brier);
     fprintf(f, "calibration error: ECE %.4f (over the tenths above), Brier score %.4f\n", ece,
             brier);
+    double auroc = r->n_scored ? ds_eval_auroc(r) : -1;
+    if (auroc >= 0)
+        fprintf(f, "ranking: AUROC %.4f (a right value above a wrong one, by confidence)\n", auroc);
 }
 
 void ds_eval_print_table(FILE *f, const ds_eval_report *r, int n_worst) {
@@ -187,6 +190,8 @@ json_t *ds_eval_report_json(const ds_eval_report *r) {
         json_decref(rel);
     double ece, brier;
     long n_conf = ds_eval_calibration_error(r, &ece, &brier);
+    double auroc = r->n_scored ? ds_eval_auroc(r) : -1;
+    if (out && auroc >= 0) json_object_set_new(out, "auroc", json_real(auroc));
     if (out && n_conf)
         json_object_set_new(
             out, "calibration_error",

@@ -529,3 +529,29 @@ long ds_eval_calibration_error(const ds_eval_report *r, double *ece, double *bri
     *brier = n ? r->rel_sq / (double)n : 0;
     return n;
 }
+
+static int by_conf(const void *a, const void *b) {
+    float x = ((const ds_eval_scored *)a)->conf, y = ((const ds_eval_scored *)b)->conf;
+    return (x > y) - (x < y);
+}
+
+double ds_eval_auroc(const ds_eval_report *r) {
+    long n = r->n_scored, pos = 0;
+    for (long i = 0; i < n; i++) pos += r->scored[i].right != 0;
+    if (pos == 0 || pos == n) return -1;
+    ds_eval_scored *s = malloc(sizeof *s * (size_t)n);
+    if (!s) return -1;
+    memcpy(s, r->scored, sizeof *s * (size_t)n);
+    qsort(s, (size_t)n, sizeof *s, by_conf);
+    // Mann-Whitney: the right values' ranks summed (tied values share their mean rank)
+    double ranks = 0;
+    for (long i = 0; i < n;) {
+        long j = i, right = 0;
+        for (; j < n && s[j].conf == s[i].conf; j++) right += s[j].right != 0;
+        ranks += right * (i + 1 + j) / 2.0; // mean of ranks i + 1 .. j
+        i = j;
+    }
+    free(s);
+    double neg = (double)(n - pos);
+    return (ranks - pos * (pos + 1) / 2.0) / (pos * neg);
+}

@@ -199,6 +199,11 @@ void ds_eval_add_reliability(ds_eval_report *r, double conf, int right);
 // weighted by its values), *brier the mean of (confidence - right)^2. Returns the number
 // of values (0: both are 0).
 long ds_eval_calibration_error(const ds_eval_report *r, double *ece, double *brier);
+// How well the confidences of r's scored values rank the right ones above the wrong ones:
+// the area under the ROC curve (the chance that a right value drawn at random has a
+// higher confidence than a wrong one, ties counting half; 0.5 is no better than chance).
+// -1 when there are no right or no wrong values.
+double ds_eval_auroc(const ds_eval_report *r);
 // The same numbers as JSON (new reference): overall, per doc type, per field, grounding, documents.
 json_t *ds_eval_report_json(const ds_eval_report *r);
 int ds_eval_write_json(const ds_eval_report *r, const char *path);

@@ -5,6 +5,7 @@
 // and every bad input it must refuse with a clear error.
 #include "tests/test.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "samples/eval.h"
 #include "samples/gt-formats.h"
 
@@ -234,6 +235,10 @@ DS_TEST(eval_scores_by_hand) {
     long n_conf = ds_eval_calibration_error(&r, &ece, &brier);
     printf("  ECE %.6f Brier %.6f over %ld (want 0.5, 0.445, 3)\n", ece, brier, n_conf);
     DS_CHECK(n_conf == 3 && fabs(ece - 0.5) < 1e-6 && fabs(brier - 0.445) < 1e-6);
+    // AUROC: both right values (0.35, 0.9) below the wrong one (0.95): 0 of 2 pairs
+    double auroc = ds_eval_auroc(&r);
+    printf("  AUROC %.4f (want 0)\n", auroc);
+    DS_CHECK(fabs(auroc) < 1e-12);
     // error lines of extract / ingest: c's counts as failed, the truth file's is ignored
     DS_CHECK_INT_EQ(preds.n_extract_failed, 1);
     // worst first: c (F1 0), b (F1 0.5), a (F1 2*4/(8+2+1) = 8/11)
@@ -477,4 +482,32 @@ DS_TEST(eval_foreign_type) {
     ds_eval_preds_free(&empty);
     ds_eval_set_free(&truth);
     return bad;
+}
+
+// The AUROC against every (right, wrong) pair counted naively, on 500 values whose
+// confidences come in twenty steps (so ties are many) and are right more often the
+// higher they are; and -1 where every value is right.
+DS_TEST(eval_auroc_against_pairs) {
+    enum { N = 500 };
+    static ds_eval_scored v[N];
+    ds_rng rng;
+    ds_rng_seed(&rng, 5);
+    for (int i = 0; i < N; i++) {
+        v[i].conf = (float)ds_rng_below(&rng, 20) / 19.0f;
+        v[i].right = ds_rng_uniform(&rng) < 0.2 + 0.6 * v[i].conf;
+    }
+    ds_eval_report r = {.scored = v, .n_scored = N};
+    double pairs = 0, above = 0;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            if (v[i].right && !v[j].right) {
+                pairs++;
+                above += v[i].conf > v[j].conf ? 1 : v[i].conf == v[j].conf ? 0.5 : 0;
+            }
+    double got = ds_eval_auroc(&r);
+    printf("  AUROC %.6f, by pairs %.6f\n", got, above / pairs);
+    DS_CHECK(fabs(got - above / pairs) < 1e-12 && got > 0.6);
+    for (int i = 0; i < N; i++) v[i].right = 1;
+    DS_CHECK(ds_eval_auroc(&r) == -1);
+    return 0;
 }
