@@ -172,7 +172,22 @@ static void put_value(dstate *d, json_t *v) {
     json_object_set_new(d->fields, fd->name, v ? v : json_null());
 }
 
+// How sure the reading of words ws..we is: the product of their OCR confidences (1 for
+// a text layer's words and given ones). A value is right only if the model chose the
+// right words and OCR read each of them right; the model's pointers say nothing of the
+// second (on SROIE's receipts its raw confidence tells right values from wrong ones with
+// an AUROC of 0.605, times this 0.798: a company read "Priewetle (Oty U" scores low here).
+static double reading_conf(const dstate *d, int ws, int we) {
+    double r = 1;
+    for (int i = ws; i <= we && i < d->n_words; i++) {
+        float c = d->words[i].w->conf;
+        r *= c > 0 && c < 1 ? c : c <= 0 ? 0 : 1;
+    }
+    return r;
+}
+
 static json_t *span_value(dstate *d, int ws, int we, double conf) {
+    conf *= reading_conf(d, ws, we);
     char text[2048];
     size_t n = 0;
     const wref *s = &d->words[ws];
@@ -736,7 +751,7 @@ static json_t *gen_value(const ds_model *m, dstate *d) {
         json_object_set(v, "page", json_object_get(g, "page"));
         json_object_set(v, "box", json_object_get(g, "box"));
         json_object_del(v, "confidence"); // after the box, as a span's
-        json_object_set_new(v, "confidence", json_real(d->conf));
+        json_object_set_new(v, "confidence", json_real(d->conf * reading_conf(d, w0, w1)));
         json_decref(g);
     }
     if (v) json_object_set_new(v, "source", json_string("generated"));
@@ -765,7 +780,7 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
                 memset(ok + DS_TOK_BYTE0, 1, (size_t)(V - DS_TOK_BYTE0));
             else
                 ds_sam_allow(&d->sam, 0, DS_TOK_BYTE0, ok); // the first token of any run
-            ok[DS_TOK_COPY] = d->gs.n_words > 0; // no words: nothing to point at
+            ok[DS_TOK_COPY] = d->gs.n_words > 0;            // no words: nothing to point at
             ok[DS_TOK_NULLV] = 1;
             for (int v = 0; v < V; v++)
                 if (ok[v]) al[na++] = v;
