@@ -2,7 +2,8 @@
 # serve.sh DOCSEEK SOURCE_DIR WORK_DIR: the real `docseek serve` on a free
 # loopback port, driven with curl and raw sockets (bash /dev/tcp):
 # - /healthz, /metrics; POST /v1/extract with the document as the body and as
-#   a multipart "file" part, answering exactly what `docseek extract` answers;
+#   a multipart "file" part, answering exactly what `docseek extract` answers; a
+#   blank scan answered with every field null, the server alive after it;
 #   ?async=1 jobs polled at /v1/jobs/{id}, and their expiry;
 # - keep-alive, pipelined requests answered in order, a chunked body,
 #   Expect: 100-continue answered at once;
@@ -10,8 +11,8 @@
 #   client, 503 + Retry-After when the queue is full, 504 past the request
 #   timeout, 401 without the key;
 #   400 / 404 / 415 for bad requests, each a JSON error from the one table;
-# - ?adapter=NAME, ?ocr= and ?ocr_layout= per request; GET /v1/types (types, adapters);
-#   options from --config FILE;
+# - ?adapter=NAME, ?ocr= and ?ocr_layout= per request; GET /v1/types (types, adapters,
+#   reading defaults); options from --config FILE (serve --ocr, --ocr-layout among them);
 # - SIGTERM: the request in flight is answered, then the server exits 0.
 set -euo pipefail
 D=$1
@@ -71,7 +72,16 @@ expect 200 "$(status POST '/v1/extract?images=1' -F file=@"$INV")"
 grep -q '"page_images":\[{"width_pt":[0-9.]*,"height_pt":[0-9.]*,"png":"data:image/png;base64,iVBOR' "$W/body"
 expect 200 "$(status GET /)"
 grep -q '<title>docseek</title>' "$W/body"
-echo "extract: body and multipart answer what docseek extract answers; page images; the page"
+# a blank scan: answered with no value read from it, and the server lives on
+python3 -c 'import struct, zlib
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+raw = b"".join(b"\0" + b"\xff" * 600 for _ in range(800))
+open("'"$W"'/blank.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 600, 800, 8, 0, 0, 0, 0))
+    + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))'
+expect 200 "$(status POST '/v1/extract?type=receipt' -F file=@"$W/blank.png")"
+grep -q '"fields":{"company":null,"address":null,"date":null,"total":null}' "$W/body"
+expect 200 "$(status GET /healthz)"
+echo "extract: body and multipart answer what docseek extract answers; page images; the page; a blank scan"
 
 # asynchronous jobs: 202 at once, then queued/running/done with the same answer
 poll() { # poll ID: waits until the job is done or failed; its status object in $W/body
