@@ -122,8 +122,6 @@ static int apply(ds_serve_cfg *c, const char **key_file, const char *a, const ch
                        : !strcmp(a, "--model")        ? &c->model
                        : !strcmp(a, "--adapter")      ? &c->adapter
                        : !strcmp(a, "--calibration")  ? &c->calibration
-                       : !strcmp(a, "--ocr")          ? &c->ocr
-                       : !strcmp(a, "--ocr-layout")   ? &c->ocr_layout
                        : !strcmp(a, "--schemas")      ? &c->schemas
                        : !strcmp(a, "--device")       ? &c->device
                        : !strcmp(a, "--api-key-file") ? key_file
@@ -143,17 +141,26 @@ static int apply(ds_serve_cfg *c, const char **key_file, const char *a, const ch
                 {"--max-queue", &c->max_queue, 1, 1 << 20},
                 {"--max-batch", &c->max_batch, 1, 64},
                 {"--max-wait-ms", &c->max_wait_ms, 0, 10000}};
-    ds_ocr_mode mode;
-    ds_ocr_layout layout;
-    if (str == &c->ocr && ds_ocr_mode_parse(v, &mode) != 0) {
-        fprintf(stderr, "docseek serve: %s--ocr takes " DS_OCR_MODE_CHOICES ", not '%s'\n", where,
-                v);
-        return 2;
+    if (!strcmp(a, "--ocr")) {
+        ds_ocr_mode mode;
+        if (ds_ocr_mode_parse(v, &mode) != 0) {
+            fprintf(stderr, "docseek serve: %s--ocr takes " DS_OCR_MODE_CHOICES ", not '%s'\n",
+                    where, v);
+            return 2;
+        }
+        c->ocr = (int)mode;
+        return 0;
     }
-    if (str == &c->ocr_layout && ds_ocr_layout_parse(v, &layout) != 0) {
-        fprintf(stderr, "docseek serve: %s--ocr-layout takes " DS_OCR_LAYOUT_CHOICES ", not '%s'\n",
-                where, v);
-        return 2;
+    if (!strcmp(a, "--ocr-layout")) {
+        ds_ocr_layout layout;
+        if (ds_ocr_layout_parse(v, &layout) != 0) {
+            fprintf(stderr,
+                    "docseek serve: %s--ocr-layout takes " DS_OCR_LAYOUT_CHOICES ", not '%s'\n",
+                    where, v);
+            return 2;
+        }
+        c->ocr_layout = (int)layout;
+        return 0;
     }
     if (str) {
         *str = v;

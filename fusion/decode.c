@@ -181,7 +181,7 @@ static double reading_conf(const dstate *d, int ws, int we) {
     double r = 1;
     for (int i = ws; i <= we && i < d->n_words; i++) {
         float c = d->words[i].w->conf;
-        r *= c > 0 && c < 1 ? c : c <= 0 ? 0 : 1;
+        r *= c < 0 ? 0 : c > 1 ? 1 : c;
     }
     return r;
 }

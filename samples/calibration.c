@@ -12,11 +12,6 @@ typedef struct {
     long right, n;
 } block;
 
-static int cmp_conf(const void *a, const void *b) {
-    float x = ((const ds_eval_scored *)a)->conf, y = ((const ds_eval_scored *)b)->conf;
-    return (x > y) - (x < y);
-}
-
 // Merges block k + 1 into block k.
 static void merge(block *b, int *nb, int k) {
     b[k].right += b[k + 1].right;
@@ -79,7 +74,7 @@ int ds_calib_fit(const ds_eval_scored *v, long n, const char *fitted_on, ds_cali
         s && out->curves && out->fitted_on ? 0 : ds_error(DS_E_NOMEM, "calibration: out of memory");
     if (!rc) {
         memcpy(s, v, sizeof *s * (size_t)n);
-        qsort(s, (size_t)n, sizeof *s, cmp_conf);
+        qsort(s, (size_t)n, sizeof *s, ds_eval_scored_by_conf);
         rc = fit_curve(s, n, "*", &out->curves[out->n_curves++]);
     }
     // one curve per kind with enough values (at most 7 kinds)

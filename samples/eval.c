@@ -530,7 +530,7 @@ long ds_eval_calibration_error(const ds_eval_report *r, double *ece, double *bri
     return n;
 }
 
-static int by_conf(const void *a, const void *b) {
+int ds_eval_scored_by_conf(const void *a, const void *b) {
     float x = ((const ds_eval_scored *)a)->conf, y = ((const ds_eval_scored *)b)->conf;
     return (x > y) - (x < y);
 }
@@ -542,7 +542,7 @@ double ds_eval_auroc(const ds_eval_report *r) {
     ds_eval_scored *s = malloc(sizeof *s * (size_t)n);
     if (!s) return -1;
     memcpy(s, r->scored, sizeof *s * (size_t)n);
-    qsort(s, (size_t)n, sizeof *s, by_conf);
+    qsort(s, (size_t)n, sizeof *s, ds_eval_scored_by_conf);
     // Mann-Whitney: the right values' ranks summed (tied values share their mean rank)
     double ranks = 0;
     for (long i = 0; i < n;) {

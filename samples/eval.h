@@ -199,6 +199,8 @@ void ds_eval_add_reliability(ds_eval_report *r, double conf, int right);
 // weighted by its values), *brier the mean of (confidence - right)^2. Returns the number
 // of values (0: both are 0).
 long ds_eval_calibration_error(const ds_eval_report *r, double *ece, double *brier);
+// qsort order of ds_eval_scored values: by confidence, lowest first.
+int ds_eval_scored_by_conf(const void *a, const void *b);
 // How well the confidences of r's scored values rank the right ones above the wrong ones:
 // the area under the ROC curve (the chance that a right value drawn at random has a
 // higher confidence than a wrong one, ties counting half; 0.5 is no better than chance).

@@ -40,7 +40,9 @@ void ds_serve_cfg_default(ds_serve_cfg *c) {
                         .max_queue = 64,
                         .max_batch = 8,
                         .max_wait_ms = 5,
-                        .job_ttl = 3600};
+                        .job_ttl = 3600,
+                        .ocr = -1,
+                        .ocr_layout = -1};
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -165,13 +167,8 @@ int ds_serve_run(const ds_serve_cfg *cfg) {
         s->io.max_pages = cfg->max_pages;
         s->io.max_pixels = cfg->max_pixels;
         s->io.max_seconds = cfg->doc_timeout;
-        if (cfg->ocr && ds_ocr_mode_parse(cfg->ocr, &s->io.ocr) != 0)
-            rc = ds_error(DS_E_INVAL, "ocr %s: takes " DS_OCR_MODE_CHOICES, cfg->ocr);
-        if (cfg->ocr_layout && ds_ocr_layout_parse(cfg->ocr_layout, &s->io.ocr_layout) != 0)
-            rc = ds_error(DS_E_INVAL, "ocr-layout %s: takes " DS_OCR_LAYOUT_CHOICES,
-                          cfg->ocr_layout);
-    }
-    if (!rc) {
+        if (cfg->ocr >= 0) s->io.ocr = (ds_ocr_mode)cfg->ocr;
+        if (cfg->ocr_layout >= 0) s->io.ocr_layout = (ds_ocr_layout)cfg->ocr_layout;
         rc = uv_loop_init(&loop) ? ds_error(DS_E_INTERNAL, "uv_loop_init failed") : 0;
         loop_ok = !rc;
         s->loop = &loop;

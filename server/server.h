@@ -25,8 +25,8 @@ typedef struct {
     int n_adapters;
     const char *schemas;     // document types (default samples/schemas)
     const char *calibration; // NULL: the model's own when present; "none": raw
-    const char *ocr;         // how a request without ?ocr= is read: auto (NULL), always, never
-    const char *ocr_layout;  // and without ?ocr_layout=: NULL for DS_OCR_LAYOUT's or block
+    int ocr;                 // how a request without ?ocr= is read (ds_ocr_mode; -1: auto)
+    int ocr_layout;          // and without ?ocr_layout= (ds_ocr_layout; -1: DS_OCR_LAYOUT's)
     const char *api_key;     // NULL: no key needed; else "Authorization: Bearer KEY"
     size_t max_body;         // request body limit (413 above; default 64 MiB)
     int max_header_bytes;    // all header lines together (431 above; default 16 KiB)
