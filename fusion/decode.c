@@ -825,6 +825,11 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             d->doc_type = d->type_names[complete];
             d->schema = ds_schema_find(schemas, d->doc_type);
             d->doc_conf = d->conf;
+            for (int i = 0; o && i < o->n_named_only; i++)
+                if (!strcmp(o->named_only[i], d->doc_type)) {
+                    d->done = 1;
+                    return -1;
+                }
             if ((rc = start_field(m, d, 0))) goto fail;
             return d->done ? -1 : tok;
         }

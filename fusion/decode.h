@@ -30,6 +30,10 @@ typedef struct {
     int no_type_constraint; // 1: dates, amounts, currencies need not read as such
     int no_vision;          // 1: the model sees a blank page, not the page image (the extractor's
                             // ingest options, ds_extractor_ingest_opts)
+    // Types whose answer ends once the model has named the type (fields empty): the
+    // extractor reads a document of such a type again with the type's own adapter.
+    const char *const *named_only;
+    int n_named_only;
 } ds_decode_opts;
 
 enum { DS_COPY_RUN = 0, DS_COPY_BIGRAM = 1, DS_COPY_NONE = 2 };

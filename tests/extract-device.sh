@@ -4,10 +4,11 @@
 # tests/cuda-emu) where no GPU is lent: the prefill and the decode steps run on the
 # (emulated) GPU with the KV cache in its memory, and the answer must be the CPU's: the
 # same type, the same values on the same pages and boxes, confidences within 0.01 (the
-# GPU's GEMMs round to bf16). Twice: the model naming the type, and the type given,
-# which brings in the receipt specialist (a LoRA adapter, copied to the GPU). One
-# born-digital receipt keeps each emulated run to about half a minute. Raw confidences
-# (--calibration none): the calibration's broad top step would hide the specialist's.
+# GPU's GEMMs round to bf16). Twice: the model naming the type, and the type given;
+# both bring in the receipt specialist (a LoRA adapter, copied to the GPU), the first
+# once the base weights have named the type. One born-digital receipt keeps each
+# emulated run to about half a minute. Raw confidences (--calibration none): the
+# calibration's broad top step would hide the specialist's.
 set -e
 D=$1
 PY=$2
@@ -24,6 +25,11 @@ set -- --model "$SRC/models/default.safetensors" --schemas "$SRC/samples/schemas
 "$PY" "$SRC/tests/py/same_answer.py" "$W/cpu.json" "$W/gpu.json" "type named by the model"
 "$PY" "$SRC/tests/py/same_answer.py" "$W/cpu-typed.json" "$W/gpu-typed.json" "type given (receipt specialist)"
 # the specialist was read: its fields (values or confidences) are not the base model's
-"$PY" -c 'import json, sys; a, b = (json.load(open(p))["fields"] for p in sys.argv[1:3]); sys.exit(a == b)' \
-    "$W/cpu.json" "$W/cpu-typed.json" || { echo "the type's adapter changed nothing"; exit 1; }
+# (the model file alone, without the adapter beside it), routed or named
+ln -s "$SRC/models/default.safetensors" "$W/base.safetensors"
+shift 2
+"$D" extract "$DOC" --model "$W/base.safetensors" "$@" --device cpu >"$W/base.json" 2>"$W/base.log"
+fields() { "$PY" -c 'import json, sys; a, b = (json.load(open(p))["fields"] for p in sys.argv[2:4]); sys.exit((a == b) != (sys.argv[1] == "same"))' "$@"; }
+fields differ "$W/base.json" "$W/cpu-typed.json" || { echo "the type's adapter changed nothing"; exit 1; }
+fields same "$W/cpu.json" "$W/cpu-typed.json" || { echo "a routed receipt was not read by the specialist"; exit 1; }
 echo "extraction on the GPU matches the CPU"

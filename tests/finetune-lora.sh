@@ -4,7 +4,7 @@
 # must run through the evaluator, and the base file must not change. Adapter
 # training stopped after 2 of 4 steps and resumed from its checkpoint must give
 # the same adapter, byte for byte, and the same loss curve. An adapter beside the
-# model (MODEL.TYPE.lora.safetensors) reads documents named that type. (That the
+# model (MODEL.TYPE.lora.safetensors) reads documents named or routed to that type. (That the
 # two compute the same is lora_merge_save_load_train's check, on the loss: the
 # greedy extraction of this barely trained model can flip on rounding, since
 # W x + s B A x and (W + s B A) x round differently.)
@@ -83,18 +83,23 @@ test "$inv" = "$inv2"
 echo "a form_entities adapter beside the model reads that type as --adapter does; invoices unchanged"
 # A routed type's adapter beside the model (a receipt specialist) is used when the
 # caller names the type, as --adapter would be; a document the model routes itself
-# is read with the base weights.
+# is named by the base weights and then read by the adapter of the type it named:
+# the fields of naming the type, the type's confidence of the base's routing.
 cp "$W/base.safetensors" "$W/inv.safetensors"
 cp "$W/adi.safetensors" "$W/inv.invoice.lora.safetensors"
 inv_named=$(x "$W/base.safetensors" --type invoice --adapter "$W/adi.safetensors")
 inv_beside=$(x "$W/inv.safetensors" --type invoice)
 routed=$(x "$W/base.safetensors")
 routed_beside=$(x "$W/inv.safetensors")
+fields() { echo "$1" | sed 's/.*"fields"://; s/,"pages".*//'; }
+type_conf() { echo "$1" | sed 's/.*"type_confidence":\([0-9.e-]*\).*/\1/'; }
 test "$inv_beside" = "$inv_named"
 test "$inv_named" != "$inv"
-test -n "$routed"
-test "$routed_beside" = "$routed"
-echo "an invoice adapter beside the model reads invoices named so; routed documents unchanged"
+echo "$routed" | grep -q '"doc_type":"invoice"'
+test "$(fields "$routed")" != "$(fields "$inv_beside")"
+test "$(fields "$routed_beside")" = "$(fields "$inv_beside")"
+test "$(type_conf "$routed_beside")" = "$(type_conf "$routed")"
+echo "an invoice adapter beside the model reads invoices named so, and those it routes itself"
 # Invoices finetuned on a model with an invoice adapter go on training that adapter (one
 # named at inference replaces the type's own), unless --fresh; --rehearse mixes other
 # documents in, and the adapter's record names them.
