@@ -43,7 +43,8 @@ void ds_type_adapter_path(const char *model_path, const char *doc_type, char *bu
 // A document whose caller names its type is read with that type's adapter when one
 // lies beside the model, MODEL.TYPE.lora.safetensors (form_entities, which the model
 // never picks by itself; a receipt specialist), unless the document or the extractor
-// names another adapter; a document the model routes itself uses the base weights.
+// names another adapter. A document the model routes itself is read by the base
+// weights until they name its type, then by that type's adapter when it has one.
 // Errors name the file or setting that failed.
 int ds_extractor_open(const ds_extractor_cfg *c, ds_extractor **out);
 // The document types the extractor decodes (owned by it, or borrowed through it).
