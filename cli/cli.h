@@ -23,7 +23,8 @@ int ds_cmd_serve(int argc, char **argv);
 // The model options of the commands that extract (extract, ingest), for their usage.
 #define DS_CLI_EXTRACTOR_USAGE                                                                     \
     "  --model M       the model (default " DS_DEFAULT_MODEL ")\n"                                 \
-    "  --adapter A     a LoRA adapter for it (docseek finetune --lora)\n"                          \
+    "  --adapter A     a LoRA adapter for it (docseek finetune --lora; default: the type's\n"      \
+    "                  own, MODEL.TYPE.lora.safetensors, when one lies beside the model)\n"        \
     "  --calibration C confidences calibrated by file C (default: the model's own,\n"              \
     "                  MODEL.calibration.json beside it, when there is one); none: raw\n"          \
     "  --no-windows    read only a document's first max_seq tokens (default: a longer one is\n"    \
