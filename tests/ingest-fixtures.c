@@ -139,6 +139,19 @@ int ds_fx_text_doc(const char *const *lines, int n, int enc_size, ds_doc **doc) 
     return rc;
 }
 
+int ds_fx_contract_docs(int enc_size, int n_pages, ds_page *pages, ds_doc **one, ds_doc *longer) {
+    const char *lines[3] = {"This Agreement is made on 5 May 2021 between Acme Inc. and Beta LLC",
+                            "It is governed by the laws of the State of Ohio for 2 years",
+                            "Signed by Acme Inc. and Beta LLC on 7 June 2021"};
+    int rc = ds_fx_text_doc(lines, 3, enc_size, one);
+    if (rc) return rc;
+    for (int p = 0; p < n_pages; p++) pages[p] = (*one)->pages[0];
+    *longer = **one;
+    longer->pages = pages;
+    longer->n_pages = n_pages;
+    return 0;
+}
+
 void ds_fx_pdf_next_page(ds_fx_pdf *p, double w_pt, double h_pt) {
     cairo_show_page(p->cr);
     cairo_pdf_surface_set_size(p->surface, w_pt, h_pt);

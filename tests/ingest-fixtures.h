@@ -45,6 +45,11 @@ int ds_fx_pdf_end(ds_fx_pdf *p, ds_fx_buf *out);
 // through its text layer at 72 dpi, no OCR, encoder input enc_size. 0 or an error.
 int ds_fx_text_doc(const char *const *lines, int n, int enc_size, ds_doc **doc);
 
+// A contract of three lines as ds_fx_text_doc reads it (*one, owned by the caller), and
+// *longer: n_pages copies of its page in pages (the caller's room for n_pages; longer
+// borrows one's words and pixels), for reading a document in windows. 0 or an error.
+int ds_fx_contract_docs(int enc_size, int n_pages, ds_page *pages, ds_doc **one, ds_doc *longer);
+
 // Encodes an (h, w, bands) 8-bit image with libvips as fmt (PNG, JPEG, TIFF, WebP, GIF).
 // page_h > 0 stacks pages of that height (multi-page TIFF); orientation > 0 sets the
 // EXIF orientation tag (JPEG). Returns 0 or -1 (the vips error is printed).

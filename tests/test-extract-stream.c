@@ -14,6 +14,7 @@
 #include "tests/test.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,20 +176,13 @@ DS_TEST(extract_stream_windows_and_adapters) {
     DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
     ds_model_cfg cfg;
     DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
-    const char *lines[3] = {"This Agreement is made on 5 May 2021 between Acme Inc. and Beta LLC",
-                            "It is governed by the laws of the State of Ohio for 2 years",
-                            "Signed by Acme Inc. and Beta LLC on 7 June 2021"};
     const char *lines2[2] = {"Invoice 4471 dated 12 March 2024 Acme Tools Ltd",
                              "Total 1,445.40 EUR due 2024-04-11"};
-    ds_doc *one, *inv;
-    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 3, cfg.img_size, &one), 0);
-    DS_CHECK_INT_EQ(ds_fx_text_doc(lines2, 2, cfg.img_size, &inv), 0);
     enum { PAGES = 5 };
     ds_page pages[PAGES];
-    for (int p = 0; p < PAGES; p++) pages[p] = one->pages[0];
-    ds_doc longdoc = *one;
-    longdoc.pages = pages;
-    longdoc.n_pages = PAGES;
+    ds_doc *one, *inv, longdoc;
+    DS_CHECK_INT_EQ(ds_fx_contract_docs(cfg.img_size, PAGES, pages, &one, &longdoc), 0);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(lines2, 2, cfg.img_size, &inv), 0);
     ds_model *m;
     DS_CHECK(ds_fixture_text_model(&cfg, "Agreement made between governed laws State Invoice Total",
                                    320, 3, &m) == 0);
@@ -250,6 +244,89 @@ DS_TEST(extract_stream_windows_and_adapters) {
     ds_ctx_free(ctx);
     ds_doc_free(one);
     ds_doc_free(inv);
+    ds_schema_set_free(&schemas);
+    return bad != 0;
+}
+
+// The fields of answer a (borrowed).
+static json_t *fields_of(json_t *a) {
+    return json_object_get(a, "fields");
+}
+
+// A document nobody typed is named by the base weights, then read again by the named
+// type's adapter: a random tiny model saved with a random adapter beside it under every
+// type's name (MODEL.TYPE.lora.safetensors), and once alone. A 5-page document (3
+// windows) and a one-page one, routed, must answer what naming that type answers (the
+// adapter read every window), keep the type confidence of the base's routing, and
+// differ from what the base alone answers.
+DS_TEST(extract_routed_read_by_type_adapter) {
+    ds_fx_init();
+    ds_schema_set schemas;
+    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
+    ds_model_cfg cfg;
+    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    enum { PAGES = 5 };
+    ds_page pages[PAGES];
+    ds_doc *one, longdoc;
+    DS_CHECK_INT_EQ(ds_fx_contract_docs(cfg.img_size, PAGES, pages, &one, &longdoc), 0);
+    ds_model *m;
+    DS_CHECK(ds_fixture_text_model(&cfg, "Agreement made between governed laws State Signed", 320,
+                                   5, &m) == 0);
+    ds_lora *l;
+    DS_CHECK(ds_lora_new(m, 4, 8, 0, 29, &l) == 0);
+    ds_rng r;
+    ds_rng_seed(&r, 31);
+    ds_rng_fill_normal(&r, l->params, l->table.total, 0.0f, 0.3f);
+    char typed_model[600], base_model[600], path[4096];
+    snprintf(typed_model, sizeof typed_model, "%s/routed.safetensors", ds_test_tmpdir());
+    snprintf(base_model, sizeof base_model, "%s/routed-base.safetensors", ds_test_tmpdir());
+    DS_CHECK_INT_EQ(ds_model_save(m, typed_model), 0);
+    DS_CHECK_INT_EQ(ds_model_save(m, base_model), 0);
+    for (int s = 0; s < schemas.n; s++) {
+        ds_type_adapter_path(typed_model, schemas.schemas[s].doc_type, path, sizeof path);
+        DS_CHECK_INT_EQ(ds_lora_save(l, m, path), 0);
+    }
+    ds_extractor_cfg c = {.model = typed_model,
+                          .schemas = &schemas,
+                          .calibration = "none",
+                          .threads = 1,
+                          .opts = {.spans_only = 1, .windows = 1}};
+    ds_extractor *x, *xb;
+    DS_CHECK_INT_EQ(ds_extractor_open(&c, &x), 0);
+    c.model = base_model;
+    DS_CHECK_INT_EQ(ds_extractor_open(&c, &xb), 0);
+    ds_doc *docs[2] = {&longdoc, one};
+    int bad = 0;
+    for (int i = 0; i < 2; i++) {
+        json_t *routed = NULL, *base = NULL, *named = NULL;
+        DS_CHECK_INT_EQ(ds_extractor_doc(x, docs[i], NULL, &routed), 0);
+        DS_CHECK_INT_EQ(ds_extractor_doc(xb, docs[i], NULL, &base), 0);
+        const char *type = json_string_value(json_object_get(base, "doc_type"));
+        DS_CHECK(type != NULL);
+        DS_CHECK_INT_EQ(ds_extractor_doc(x, docs[i], type, &named), 0);
+        double conf = json_number_value(json_object_get(routed, "confidence"));
+        double base_conf = json_number_value(json_object_get(base, "confidence"));
+        long windows = (long)json_integer_value(json_object_get(routed, "windows"));
+        windows = windows ? windows : 1; // "windows" is only there when there were several
+        printf("  %d pages: named %s (%.3f) by the base, %ld window(s) read by its adapter (first: "
+               "named, then routed)\n",
+               docs[i]->n_pages, type, base_conf, windows);
+        bad += strcmp(json_string_value(json_object_get(routed, "doc_type")), type) != 0;
+        bad += !same_answer(fields_of(named), fields_of(routed), i);
+        bad += json_equal(fields_of(base), fields_of(routed)); // the adapter was read
+        bad += fabs(conf - base_conf) > 1e-9;
+        long named_windows = (long)json_integer_value(json_object_get(named, "windows"));
+        bad += windows != (named_windows ? named_windows : 1);
+        bad += i == 0 && windows != 3;
+        json_decref(routed);
+        json_decref(base);
+        json_decref(named);
+    }
+    ds_extractor_free(x);
+    ds_extractor_free(xb);
+    ds_lora_free(l);
+    ds_model_free(m);
+    ds_doc_free(one);
     ds_schema_set_free(&schemas);
     return bad != 0;
 }
