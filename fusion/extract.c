@@ -168,7 +168,7 @@ void ds_extractor_free(ds_extractor *x) {
 // document. One the model routes itself is read twice: the base weights name its type,
 // then the type's adapter reads it as if the caller had named the type (an adapter
 // changes the prefill, so the answer cannot switch weights half-way). The second
-// prefill is what the specialists cost (~70 ms a till receipt here); they earn it
+// prefill is what the specialists cost (~80 ms a till receipt here); they earn it
 // (README, "Real documents": Kleister's NDAs routed 0.532 by the base alone, 0.608 so).
 void ds_type_adapter_path(const char *model_path, const char *doc_type, char *buf, size_t cap) {
     size_t n = strlen(model_path), ne = strlen(".safetensors");
