@@ -5,7 +5,9 @@
 // beside them. The document type (or the model's choice), an adapter and the
 // OCR mode can be chosen: the lists come from GET /v1/types. An API key, when
 // the server needs one, is typed in and sent as a bearer token; it stays in
-// the page.
+// the page. A type the model named itself is shown with its confidence, and one
+// under 0.7 is called unsure: 6 of the 8 receipts misnamed among SROIE's and the
+// worn prints' 88 were, 1 of the 80 named right (README, "Real documents").
 #include "server/server-impl.h"
 
 const char ds_upload_page[] =
@@ -103,7 +105,10 @@ const char ds_upload_page[] =
     "  draw(answer);table(answer);const shown=Object.assign({},answer);"
     "delete shown.page_images;\n"
     "  $('json').textContent=JSON.stringify(shown,null,2);\n"
-    "  status(file.name+': '+answer.doc_type+', '+answer.pages+' page(s), '+"
+    "  const tc=answer.type_confidence,named=$('type').value||typeof tc!=='number'?'':"
+    "' (named by the model, confidence '+tc.toFixed(2)+(tc<0.7?"
+    "': unsure, choose the type if you know it':'')+')';\n"
+    "  status(file.name+': '+answer.doc_type+named+', '+answer.pages+' page(s), '+"
     "Math.round(answer.timings_ms.ingest+answer.timings_ms.model)+' ms');\n"
     "  document.body.dataset.done='1';}\n"
     " catch(e){status('failed: '+e,true);}}\n"

@@ -6,7 +6,8 @@ per page with the first value's box stroked in its colour, and show the JSON.
 Its choices come from GET /v1/types: every schema's type is offered, and the
 same invoice read again with type receipt, OCR on every page and Tesseract's
 layout analysis is posted with type=receipt&ocr=always&ocr_layout=auto (the four
-layouts offered) and answered as a receipt. A screenshot is kept as the test's artifact (WORK_DIR/upload-page.png)."""
+layouts offered) and answered as a receipt. The status names the type the model
+chose with its confidence, and a chosen type without. A screenshot is kept as the test's artifact (WORK_DIR/upload-page.png)."""
 import json
 import os
 import signal
@@ -84,6 +85,7 @@ try:
         page.wait_for_selector("body[data-done='1']", timeout=60000)
         sent = req.value.url
         as_receipt = json.loads(page.inner_text("#json"))
+        status_typed = page.inner_text("#status")
         greyed = page.eval_on_selector_all("#fields tbody tr.withheld",
                                            "rs => rs.map(r => r.dataset.field)")
         browser.close()
@@ -91,13 +93,18 @@ try:
           f"{len(missing)} missing or different: {missing}")
     print(f"  {len(canvases)} canvas(es) for {want['pages']} page(s); pixel at the first box: "
           f"{pixel}; status: {status}")
+    print(f"  status with the type chosen: {status_typed}")
     print(f"  layouts offered {layouts[1:]}")
     print(f"  types offered {offered[1:]} (schemas {schemas}); chosen receipt + OCR always + auto: "
           f"{sent.split('?')[1]} -> {as_receipt['doc_type']}, fields {sorted(as_receipt['fields'])}")
     withheld = as_receipt.get("withheld", {})
     print(f"  withheld {sorted(withheld)}, greyed rows {sorted(greyed)}")
+    named = f"invoice (named by the model, confidence {want['type_confidence']:.2f}"
     ok = (not missing and len(canvases) == want["pages"] and '"doc_type": "invoice"' in js
           and pixel[0] > 150 and pixel[1] < 110 and pixel[2] < 110)
+    # a type the model named is shown with its confidence (unsure under 0.7); a chosen one not
+    ok = (ok and named in status and ("unsure" in status) == (want["type_confidence"] < 0.7)
+          and "named by the model" not in status_typed)
     ok = (ok and offered[0] == "" and sorted(offered[1:]) == schemas
           and "type=receipt" in sent and "ocr=always" in sent
           and layouts == ["", "block", "auto", "column", "sparse"] and "ocr_layout=auto" in sent
