@@ -25,6 +25,8 @@ int ds_cmd_serve(int argc, char **argv);
     "  --model M       the model (default " DS_DEFAULT_MODEL ")\n"                                 \
     "  --adapter A     a LoRA adapter for it (docseek finetune --lora; default: the type's\n"      \
     "                  own, MODEL.TYPE.lora.safetensors, when one lies beside the model)\n"        \
+    "  --no-type-adapters  read every document with the base weights alone: no type's own\n"       \
+    "                  adapter (a routed receipt or contract is then read once, not twice)\n"      \
     "  --calibration C confidences calibrated by file C (default: the model's own,\n"              \
     "                  MODEL.calibration.json beside it, when there is one); none: raw\n"          \
     "  --no-windows    read only a document's first max_seq tokens (default: a longer one is\n"    \

@@ -33,7 +33,9 @@ static const char *usage_text =
     "  --extractor NAME    run an extractor on every document instead of reading --pred:\n"
     "                      rules (the baseline) or model (docseek's model, see --model)\n"
     "  --model FILE        the model of --extractor model (default " DS_DEFAULT_MODEL ")\n"
-    "  --adapter FILE      a LoRA adapter for it (docseek finetune --lora)\n"
+    "  --adapter FILE      a LoRA adapter for it (docseek finetune --lora; default: the\n"
+    "                      type's own, MODEL.TYPE.lora.safetensors, beside the model)\n"
+    "  --no-type-adapters  the base weights alone for every document, no type's adapter\n"
     "  --device D          cpu, cuda, cuda:N or auto (default: GPU 0 when present)\n"
     "  --calibration FILE  calibrated confidences from FILE (default: the model's own,\n"
     "                      MODEL.calibration.json beside it, when there is one); none: raw\n"
@@ -135,7 +137,7 @@ typedef struct {
     const char *calibration, *fit_calibration;
     ds_eval_format format;
     ds_eval_opts opts;
-    int worst, quiet, given_type, set_words, decode_f32, no_withhold;
+    int worst, quiet, given_type, set_words, decode_f32, no_withhold, no_type_adapters;
     double withhold_z;
     ds_decode_opts decode; // --spans-only, --no-windows and the constraint switches
     int date_order_given;  // --month-first or --day-first was given
@@ -187,6 +189,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             a->decode.windows = 0;
         } else if (strcmp(s, "--no-vision") == 0) {
             a->decode.no_vision = 1;
+        } else if (strcmp(s, "--no-type-adapters") == 0) {
+            a->no_type_adapters = 1;
         } else if (strcmp(s, "--no-type-constraint") == 0) {
             a->decode.no_type_constraint = 1;
         } else if (strcmp(s, "--copy-constraint") == 0 && has_val) {
@@ -340,6 +344,7 @@ int ds_cmd_eval(int argc, char **argv) {
                                .threads = 2,
                                .device = a.device,
                                .decode_f32 = a.decode_f32,
+                               .no_type_adapters = a.no_type_adapters,
                                .opts = a.decode};
         if ((rc = ds_extractor_open(&xc, &env.x))) {
             ds_schema_set_free(&env.schemas);

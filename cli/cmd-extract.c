@@ -52,7 +52,7 @@ static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const ds_i
 int ds_cmd_extract(int argc, char **argv) {
     const char *files[4096], *type = NULL, *model_path = DS_DEFAULT_MODEL, *adapter = NULL;
     const char *schemas_dir = "samples/schemas", *calib_opt = NULL, *device = NULL;
-    int n_files = 0, pretty = 0, windows = 1, no_vision = 0, k;
+    int n_files = 0, pretty = 0, windows = 1, no_vision = 0, no_type_adapters = 0, k;
     ds_ingest_opts io;
     ds_ingest_opts_default(&io);
     for (int i = 1; i < argc; i++) {
@@ -70,6 +70,8 @@ int ds_cmd_extract(int argc, char **argv) {
             windows = 0;
         } else if (!strcmp(a, "--no-vision")) {
             no_vision = 1;
+        } else if (!strcmp(a, "--no-type-adapters")) {
+            no_type_adapters = 1;
         } else if ((k = ds_cli_ingest_option("extract", argc, argv, &i, &io)) != 0) {
             if (k < 0) return 2;
         } else if (a[0] == '-' && a[1] == '-' && v) {
@@ -109,6 +111,7 @@ int ds_cmd_extract(int argc, char **argv) {
                             .calibration = calib_opt,
                             .threads = 2,
                             .device = device,
+                            .no_type_adapters = no_type_adapters,
                             .opts = {.windows = windows, .no_vision = no_vision}};
     int rc = ds_extractor_open(&cfg, &x);
     const ds_schema_set *schemas = rc ? NULL : ds_extractor_schemas(x);

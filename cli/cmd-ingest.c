@@ -302,7 +302,7 @@ static void summary(run *r, const char *out, double seconds, int jobs) {
 typedef struct {
     const char *dir, *out, *type, *model, *adapter, *schemas, *calibration, *device;
     const char *globs[64];
-    int n_globs, jobs, batch, windows, no_vision, retry_failed;
+    int n_globs, jobs, batch, windows, no_vision, no_type_adapters, retry_failed;
     double log_every;
     ds_ingest_opts io;
 } ingest_args;
@@ -341,6 +341,8 @@ static int parse_args(int argc, char **argv, ingest_args *a) {
             a->windows = 0;
         } else if (!strcmp(s, "--no-vision")) {
             a->no_vision = 1;
+        } else if (!strcmp(s, "--no-type-adapters")) {
+            a->no_type_adapters = 1;
         } else if (!strcmp(s, "--retry-failed")) {
             a->retry_failed = 1;
         } else if ((k = ds_cli_ingest_option("ingest", argc, argv, &i, &a->io)) != 0) {
@@ -449,6 +451,7 @@ int ds_cmd_ingest(int argc, char **argv) {
                             .threads = a.jobs,
                             .device = a.device,
                             .max_batch = a.batch,
+                            .no_type_adapters = a.no_type_adapters,
                             .opts = {.windows = a.windows, .no_vision = a.no_vision}};
     int rc = ds_extractor_open(&cfg, &x);
     if (!rc) r.schemas = ds_extractor_schemas(x);

@@ -100,6 +100,21 @@ test "$(fields "$routed")" != "$(fields "$inv_beside")"
 test "$(fields "$routed_beside")" = "$(fields "$inv_beside")"
 test "$(type_conf "$routed_beside")" = "$(type_conf "$routed")"
 echo "an invoice adapter beside the model reads invoices named so, and those it routes itself"
+# --no-type-adapters: the base weights alone, routed or named (extract, ingest and eval)
+test "$(x "$W/inv.safetensors" --no-type-adapters)" = "$routed"
+test "$(x "$W/inv.safetensors" --type invoice --no-type-adapters)" = "$inv"
+ev() { "$D" eval --gt "$W/eval" --extractor model $S --worst 0 --model "$@" | grep overall; }
+test "$(ev "$W/inv.safetensors" --no-type-adapters)" = "$(ev "$W/base.safetensors")"
+"$D" ingest "$W/eval" --glob '*.pdf' --out "$W/ingest.jsonl" --model "$W/inv.safetensors" \
+    --no-type-adapters $S 2>/dev/null
+"$D" ingest "$W/eval" --glob '*.pdf' --out "$W/ingest-base.jsonl" --model "$W/base.safetensors" \
+    $S 2>/dev/null
+"$D" ingest "$W/eval" --glob '*.pdf' --out "$W/ingest-typed.jsonl" --model "$W/inv.safetensors" \
+    $S 2>/dev/null
+strip() { sed 's/"timings_ms":{[^}]*}//; s/"model":"[^"]*"//' "$1" | sort; }
+test "$(strip "$W/ingest.jsonl")" = "$(strip "$W/ingest-base.jsonl")"
+test "$(strip "$W/ingest-typed.jsonl")" != "$(strip "$W/ingest-base.jsonl")"
+echo "--no-type-adapters reads with the base weights alone"
 # Invoices finetuned on a model with an invoice adapter go on training that adapter (one
 # named at inference replaces the type's own), unless --fresh; --rehearse mixes other
 # documents in, and the adapter's record names them.
