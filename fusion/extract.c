@@ -302,6 +302,12 @@ static void xdoc_fail(xdoc *d, int rc, const char *msg) {
     d->finished = 1;
 }
 
+// Whether the model names d's type with its base weights: nobody named the type or an
+// adapter (window_done then reads it again with the type's adapter, when it has one).
+static int routed_by_base(const xdoc *d) {
+    return !d->type && !d->adapter;
+}
+
 // Builds the sequence of d's next window (from page p0) and hands it to the decoder.
 static void xdoc_window(ds_extractor *x, xdoc *d) {
     d->sub = *d->doc;
@@ -311,7 +317,7 @@ static void xdoc_window(ds_extractor *x, xdoc *d) {
     int rc = ds_seq_build(x->m, x->schemas, &d->sub, NULL, &d->seq, &d->info);
     // a document the model routes is only named where its type has an adapter (window_done)
     ds_decode_opts o = x->opts;
-    if (!d->type && !d->adapter) o.named_only = x->type_name, o.n_named_only = x->n_type_lora;
+    if (routed_by_base(d)) o.named_only = x->type_name, o.n_named_only = x->n_type_lora;
     if (!rc) rc = ds_decoder_add(x->dc, &d->sub, &d->seq, d->type, &o, d->adapter, d);
     if (rc) xdoc_fail(d, rc, NULL);
 }
@@ -386,34 +392,27 @@ static void window_done(ds_extractor *x, xdoc *d, json_t *out, int rc, const cha
         return;
     }
     d->n_windows++;
-    if (!d->out && !d->type && !d->adapter && !d->routed) {
-        // the model named the type of a document nobody typed: its adapter reads it again
-        const char *named = json_string_value(json_object_get(out, "doc_type"));
-        const ds_lora *a = type_adapter(x, named);
-        if (a) {
-            if (!(d->type = strdup(named))) {
-                json_decref(out);
-                xdoc_fail(d, DS_E_NOMEM, "extractor: out of memory");
-                return;
-            }
-            rc = x->view ? gpu_adapter(x, a, &a) : 0;
-            if (rc) {
-                json_decref(out);
-                xdoc_fail(d, rc, NULL);
-                return;
-            }
-            d->routed = out;
-            d->adapter = a;
-            d->n_windows = 0;
-            xdoc_window(x, d);
+    const char *named = json_string_value(json_object_get(out, "doc_type"));
+    const ds_lora *a = !d->out && routed_by_base(d) ? type_adapter(x, named) : NULL;
+    if (a) { // the model named the type of a document nobody typed: its adapter reads it again
+        rc = !(d->type = strdup(named)) ? ds_error(DS_E_NOMEM, "extractor: out of memory")
+             : x->view                  ? gpu_adapter(x, a, &a)
+                                        : 0;
+        if (rc) {
+            json_decref(out);
+            xdoc_fail(d, rc, NULL);
             return;
         }
+        d->routed = out;
+        d->adapter = a;
+        d->n_windows = 0;
+        xdoc_window(x, d);
+        return;
     }
     if (!d->out) {
         d->out = out;
         // the type's confidence is the routing's, not the second reading's (given: 1)
         if (d->routed) json_object_set(out, "confidence", json_object_get(d->routed, "confidence"));
-        const char *named = json_string_value(json_object_get(out, "doc_type"));
         if (!d->type && !(d->type = strdup(named ? named : ""))) {
             xdoc_fail(d, DS_E_NOMEM, "extractor: out of memory");
             return;
