@@ -43,6 +43,9 @@ static void usage(FILE *f, const ds_serve_cfg *d) {
         "  --model M            the model (default %s)\n"
         "  --adapter A          a LoRA adapter for every request (default: none)\n"
         "  --adapter NAME=FILE  an adapter requests choose with ?adapter=NAME (up to %d)\n"
+        "  --no-type-adapters   read every document with the base weights alone: no type's own\n"
+        "                       adapter beside the model (MODEL.TYPE.lora.safetensors), so a\n"
+        "                       routed receipt or contract is read once, not twice\n"
         "  --calibration C      confidence calibration (default: the model's own; none: raw)\n"
         "  --ocr MODE           how a request without ?ocr= is read: auto (pages without a\n"
         "                       text layer, the default), always, never\n"
@@ -208,6 +211,11 @@ static int apply(ds_serve_cfg *c, const char **key_file, const char *a, const ch
     return 0;
 }
 
+// The options that take no value: where each is kept, NULL for another name.
+static int *flag_of(ds_serve_cfg *c, const char *a) {
+    return !strcmp(a, "--no-type-adapters") ? &c->no_type_adapters : NULL;
+}
+
 // The configuration file: a JSON object whose keys are the options' names without
 // their dashes ("port": 8080, "max-batch": 16, "adapter": ["a=a.safetensors"]). Its
 // values stay in *root (the caller keeps it while the server runs). 0, or 2.
@@ -229,6 +237,15 @@ static int apply_file(ds_serve_cfg *c, const char **key_file, const char *path, 
         if (!strcmp(k, "config")) {
             fprintf(stderr, "docseek serve: %sa configuration file cannot name another\n", where);
             return 2;
+        }
+        int *on = flag_of(c, flag);
+        if (on) { // "no-type-adapters": true
+            if (!json_is_boolean(v)) {
+                fprintf(stderr, "docseek serve: %s%s: takes true or false\n", where, k);
+                return 2;
+            }
+            *on = json_is_true(v);
+            continue;
         }
         size_t n = json_is_array(v) ? json_array_size(v) : 1;
         if (json_is_array(v) && strcmp(k, "adapter")) {
@@ -280,6 +297,11 @@ int ds_cmd_serve(int argc, char **argv) {
             usage(stdout, &d);
             json_decref(file_cfg);
             return 0;
+        }
+        int *on = flag_of(&c, a);
+        if (on) {
+            *on = 1;
+            continue;
         }
         if (!v || a[0] != '-') {
             fprintf(stderr, "docseek serve: unexpected argument '%s' (see --help)\n", a);

@@ -156,6 +156,7 @@ int ds_serve_run(const ds_serve_cfg *cfg) {
                            .threads = cfg->threads,
                            .device = cfg->device,
                            .max_batch = cfg->max_batch,
+                           .no_type_adapters = cfg->no_type_adapters,
                            .opts = {.windows = 1}};
     int rc = ds_extractor_open(&xc, &s->x);
     if (!rc) s->schemas = ds_extractor_schemas(s->x);

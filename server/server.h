@@ -23,6 +23,7 @@ typedef struct {
     // adapters a request names with ?adapter=NAME (--adapter NAME=FILE)
     const char *adapter_names[DS_SERVE_MAX_ADAPTERS], *adapter_files[DS_SERVE_MAX_ADAPTERS];
     int n_adapters;
+    int no_type_adapters;    // 1: no MODEL.TYPE.lora.safetensors; the base reads every document
     const char *schemas;     // document types (default samples/schemas)
     const char *calibration; // NULL: the model's own when present; "none": raw
     int ocr;                 // how a request without ?ocr= is read (ds_ocr_mode; -1: auto)

@@ -115,7 +115,27 @@ test "$(ev "$W/inv.safetensors" --no-type-adapters)" = "$(ev "$W/base.safetensor
 strip() { sed 's/"timings_ms":{[^}]*}//; s/"model":"[^"]*"//; s/"batch":[0-9]*//' "$1" | sort; }
 test "$(strip "$W/ingest.jsonl")" = "$(strip "$W/ingest-base.jsonl")"
 test "$(strip "$W/ingest-typed.jsonl")" != "$(strip "$W/ingest-base.jsonl")"
-echo "--no-type-adapters reads with the base weights alone"
+# serve too, from the command line or its configuration file
+. "$SRC/tests/serve-start.sh"
+served() { # serve options...: the fields serve answers for $doc, routed
+    serve_start "$D" "$SRC" "$W/port" "$W/serve.log" --workers 1 --threads 1 "$@"
+    curl -s --data-binary @"$doc" -H "Content-Type: application/pdf" \
+        "http://127.0.0.1:$SERVE_PORT/v1/extract" >"$W/served.json"
+    kill "$SERVE_PID"
+    wait "$SERVE_PID"
+    fields "$(cat "$W/served.json")"
+}
+echo '{"no-type-adapters": true}' >"$W/serve.json"
+test "$(served --model "$W/inv.safetensors")" = "$(fields "$routed_beside")"
+test "$(served --model "$W/inv.safetensors" --no-type-adapters)" = "$(fields "$routed")"
+test "$(served --model "$W/inv.safetensors" --config "$W/serve.json")" = "$(fields "$routed")"
+echo '{"no-type-adapters": 1}' >"$W/serve.json"
+if "$D" serve --config "$W/serve.json" 2>"$W/serve.log"; then
+    echo "serve took a number for --no-type-adapters"
+    exit 1
+fi
+grep -q "serve.json: no-type-adapters: takes true or false" "$W/serve.log"
+echo "--no-type-adapters reads with the base weights alone (extract, ingest, eval, serve)"
 # Invoices finetuned on a model with an invoice adapter go on training that adapter (one
 # named at inference replaces the type's own), unless --fresh; --rehearse mixes other
 # documents in, and the adapter's record names them.
