@@ -20,7 +20,8 @@ int ds_cmd_serve(int argc, char **argv);
 // The model every command uses when none is named (relative to the working directory).
 #define DS_DEFAULT_MODEL "models/default.safetensors"
 
-// The model options of the commands that extract (extract, ingest), for their usage.
+// The model options of the commands that extract (extract, ingest), for their usage;
+// ds_cli_extractor_option (cli/extractor-opts.h) parses them, for eval too.
 #define DS_CLI_EXTRACTOR_USAGE                                                                     \
     "  --model M       the model (default " DS_DEFAULT_MODEL ")\n"                                 \
     "  --adapter A     a LoRA adapter for it (docseek finetune --lora; default: the type's\n"      \

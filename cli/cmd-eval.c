@@ -5,6 +5,7 @@
 // --extractor NAME it runs an extractor on each document instead of reading
 // predictions. It trains and tunes nothing.
 #include "cli/cli.h"
+#include "cli/extractor-opts.h"
 #include "samples/calibration.h"
 #include "core/error.h"
 #include "fusion/extract.h"
@@ -132,22 +133,25 @@ static ds_eval_extract_fn find_extractor(const char *name) {
 }
 
 typedef struct {
-    const char *gt, *pred, *extractor, *schemas, *json, *html, *write_truth, *model, *adapter,
-        *device;
-    const char *calibration, *fit_calibration;
+    const char *gt, *pred, *extractor, *json, *html, *write_truth, *fit_calibration;
     ds_eval_format format;
     ds_eval_opts opts;
-    int worst, quiet, given_type, set_words, decode_f32, no_withhold, no_type_adapters;
+    int worst, quiet, given_type, set_words, no_withhold;
     double withhold_z;
-    ds_decode_opts decode; // --spans-only, --no-windows and the constraint switches
-    int date_order_given;  // --month-first or --day-first was given
+    // --extractor model's model, schemas, calibration, --decode-f32, and its decoding
+    // options (x.opts): --spans-only, --no-windows and the constraint switches
+    ds_extractor_cfg x;
+    int date_order_given; // --month-first or --day-first was given
 } eval_args;
 
 static int parse_args(int argc, char **argv, eval_args *a) {
     memset(a, 0, sizeof *a);
     a->worst = 10;
     a->withhold_z = DS_CALIB_WITHHOLD_Z;
-    a->decode.windows = 1; // score what extract, ingest and serve output
+    a->x = (ds_extractor_cfg){.model = DS_DEFAULT_MODEL,
+                              .schemas_dir = "samples/schemas",
+                              .threads = 2,
+                              .opts = {.windows = 1}}; // score what extract, ingest, serve output
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         int has_val = i + 1 < argc;
@@ -180,26 +184,20 @@ static int parse_args(int argc, char **argv, eval_args *a) {
                 return 2;
             }
         } else if (strcmp(s, "--decode-f32") == 0) {
-            a->decode_f32 = 1;
+            a->x.decode_f32 = 1;
         } else if (strcmp(s, "--spans-only") == 0) {
-            a->decode.spans_only = 1;
-        } else if (strcmp(s, "--windows") == 0) {
-            a->decode.windows = 1;
-        } else if (strcmp(s, "--no-windows") == 0) {
-            a->decode.windows = 0;
-        } else if (strcmp(s, "--no-vision") == 0) {
-            a->decode.no_vision = 1;
-        } else if (strcmp(s, "--no-type-adapters") == 0) {
-            a->no_type_adapters = 1;
+            a->x.opts.spans_only = 1;
+        } else if (ds_cli_extractor_option(argc, argv, &i, &a->x)) {
+            continue; // the model's options, read into a->x
         } else if (strcmp(s, "--no-type-constraint") == 0) {
-            a->decode.no_type_constraint = 1;
+            a->x.opts.no_type_constraint = 1;
         } else if (strcmp(s, "--copy-constraint") == 0 && has_val) {
             const char *c = argv[++i];
-            a->decode.copy_constraint = !strcmp(c, "run")      ? DS_COPY_RUN
+            a->x.opts.copy_constraint = !strcmp(c, "run")      ? DS_COPY_RUN
                                         : !strcmp(c, "bigram") ? DS_COPY_BIGRAM
                                         : !strcmp(c, "none")   ? DS_COPY_NONE
                                                                : -1;
-            if (a->decode.copy_constraint < 0) {
+            if (a->x.opts.copy_constraint < 0) {
                 fprintf(stderr,
                         "docseek eval: --copy-constraint takes run, bigram or none, not "
                         "'%s'\n",
@@ -222,13 +220,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
         } else if (has_val && s[0] == '-') {
             const char **dst = !strcmp(s, "--gt")                ? &a->gt
                                : !strcmp(s, "--pred")            ? &a->pred
-                               : !strcmp(s, "--calibration")     ? &a->calibration
                                : !strcmp(s, "--fit-calibration") ? &a->fit_calibration
                                : !strcmp(s, "--extractor")       ? &a->extractor
-                               : !strcmp(s, "--schemas")         ? &a->schemas
-                               : !strcmp(s, "--model")           ? &a->model
-                               : !strcmp(s, "--adapter")         ? &a->adapter
-                               : !strcmp(s, "--device")          ? &a->device
                                : !strcmp(s, "--json")            ? &a->json
                                : !strcmp(s, "--html")            ? &a->html
                                : !strcmp(s, "--write-truth")     ? &a->write_truth
@@ -270,7 +263,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
 static int fit_calibration(ds_eval_report *rep, const eval_args *a) {
     char what[4200];
     snprintf(what, sizeof what, "%s (%s, %s), %ld values", a->gt, ds_eval_format_name(a->format),
-             a->extractor ? a->model ? a->model : DS_DEFAULT_MODEL : a->pred, rep->n_scored);
+             a->extractor ? a->x.model : a->pred, rep->n_scored);
     ds_calibration c;
     int rc = ds_calib_fit(rep->scored, rep->n_scored, what, &c);
     if (rc) return rc;
@@ -314,7 +307,8 @@ int ds_cmd_eval(int argc, char **argv) {
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc == 1 ? 0 : rc;
     ds_eval_set truth;
-    if ((rc = ds_gt_load(a.format, a.gt, a.schemas, &truth)) != 0) return ds_cli_fail("eval", rc);
+    if ((rc = ds_gt_load(a.format, a.gt, a.x.schemas_dir, &truth)) != 0)
+        return ds_cli_fail("eval", rc);
     if (a.write_truth && (rc = ds_gt_write_truth(&truth, a.write_truth)) != 0) {
         ds_eval_set_free(&truth);
         return ds_cli_fail("eval", rc);
@@ -329,23 +323,15 @@ int ds_cmd_eval(int argc, char **argv) {
     ds_extract_env env = {.given_type = a.given_type,
                           .set_words = a.set_words,
                           .format = a.format,
-                          .model_path = a.model ? a.model : DS_DEFAULT_MODEL};
-    if (a.extractor &&
-        (rc = ds_schema_set_load(a.schemas ? a.schemas : "samples/schemas", &env.schemas)) != 0) {
+                          .model_path = a.x.model};
+    if (a.extractor && (rc = ds_schema_set_load(a.x.schemas_dir, &env.schemas)) != 0) {
         ds_eval_set_free(&truth);
         return ds_cli_fail("eval", rc);
     }
     if (a.extractor && strcmp(a.extractor, "model") == 0) { // load once, fail fast
-        ds_extractor_cfg xc = {.model = env.model_path,
-                               .adapter = a.adapter,
-                               .schemas = &env.schemas,
-                               // fitting wants the raw confidences
-                               .calibration = a.fit_calibration ? "none" : a.calibration,
-                               .threads = 2,
-                               .device = a.device,
-                               .decode_f32 = a.decode_f32,
-                               .no_type_adapters = a.no_type_adapters,
-                               .opts = a.decode};
+        ds_extractor_cfg xc = a.x;
+        xc.schemas = &env.schemas;
+        if (a.fit_calibration) xc.calibration = "none"; // fitting wants the raw confidences
         if ((rc = ds_extractor_open(&xc, &env.x))) {
             ds_schema_set_free(&env.schemas);
             ds_eval_set_free(&truth);

@@ -8,6 +8,7 @@
 // read becomes an object with its error's name and message, and the others go
 // on (exit 1 at the end).
 #include "cli/cli.h"
+#include "cli/extractor-opts.h"
 #include "cli/ingest-opts.h"
 #include "fusion/result.h"
 #include "core/error.h"
@@ -50,9 +51,12 @@ static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const ds_i
 }
 
 int ds_cmd_extract(int argc, char **argv) {
-    const char *files[4096], *type = NULL, *model_path = DS_DEFAULT_MODEL, *adapter = NULL;
-    const char *schemas_dir = "samples/schemas", *calib_opt = NULL, *device = NULL;
-    int n_files = 0, pretty = 0, windows = 1, no_vision = 0, no_type_adapters = 0, k;
+    const char *files[4096], *type = NULL;
+    int n_files = 0, pretty = 0, k;
+    ds_extractor_cfg cfg = {.model = DS_DEFAULT_MODEL,
+                            .schemas_dir = "samples/schemas",
+                            .threads = 2,
+                            .opts = {.windows = 1}};
     ds_ingest_opts io;
     ds_ingest_opts_default(&io);
     for (int i = 1; i < argc; i++) {
@@ -64,30 +68,12 @@ int ds_cmd_extract(int argc, char **argv) {
             pretty = 1;
         } else if (!strcmp(a, "--json")) {
             pretty = 0;
-        } else if (!strcmp(a, "--windows")) {
-            windows = 1;
-        } else if (!strcmp(a, "--no-windows")) {
-            windows = 0;
-        } else if (!strcmp(a, "--no-vision")) {
-            no_vision = 1;
-        } else if (!strcmp(a, "--no-type-adapters")) {
-            no_type_adapters = 1;
+        } else if (ds_cli_extractor_option(argc, argv, &i, &cfg)) {
+            continue; // the model's options, read into cfg
         } else if ((k = ds_cli_ingest_option("extract", argc, argv, &i, &io)) != 0) {
             if (k < 0) return 2;
-        } else if (a[0] == '-' && a[1] == '-' && v) {
-            const char **dst = !strcmp(a, "--type")          ? &type
-                               : !strcmp(a, "--model")       ? &model_path
-                               : !strcmp(a, "--adapter")     ? &adapter
-                               : !strcmp(a, "--schemas")     ? &schemas_dir
-                               : !strcmp(a, "--calibration") ? &calib_opt
-                               : !strcmp(a, "--device")      ? &device
-                                                             : NULL;
-            if (!dst) {
-                fprintf(stderr, "docseek extract: unknown option '%s'\n%s", a, usage_text);
-                return 2;
-            }
-            *dst = v;
-            i++;
+        } else if (!strcmp(a, "--type") && v) {
+            type = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "docseek extract: unknown or incomplete option '%s'\n%s", a,
                     usage_text);
@@ -105,23 +91,15 @@ int ds_cmd_extract(int argc, char **argv) {
         return 2;
     }
     ds_extractor *x = NULL;
-    ds_extractor_cfg cfg = {.model = model_path,
-                            .adapter = adapter,
-                            .schemas_dir = schemas_dir,
-                            .calibration = calib_opt,
-                            .threads = 2,
-                            .device = device,
-                            .no_type_adapters = no_type_adapters,
-                            .opts = {.windows = windows, .no_vision = no_vision}};
     int rc = ds_extractor_open(&cfg, &x);
     const ds_schema_set *schemas = rc ? NULL : ds_extractor_schemas(x);
     if (!rc && type && !ds_schema_find(schemas, type))
-        rc = ds_error(DS_E_INVAL, "--type %s: no such document type in %s", type, schemas_dir);
+        rc = ds_error(DS_E_INVAL, "--type %s: no such document type in %s", type, cfg.schemas_dir);
     if (!rc) ds_extractor_ingest_model(x, &io);
     int failed = 0;
     for (int i = 0; !rc && i < n_files; i++) {
         json_t *o = NULL;
-        failed += extract_one(x, schemas, &io, files[i], type, model_path, &o) != 0;
+        failed += extract_one(x, schemas, &io, files[i], type, cfg.model, &o) != 0;
         char *s = o ? json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
                                         JSON_REAL_PRECISION(6) | JSON_PRESERVE_ORDER)
                     : NULL;

@@ -10,6 +10,7 @@
 // even by kill -9, continues where it stopped and loses nothing. SIGINT or
 // SIGTERM stop it cleanly: the documents already read are finished first.
 #include "cli/cli.h"
+#include "cli/extractor-opts.h"
 #include "cli/ingest-opts.h"
 #include "cli/journal.h"
 #include "cli/progress.h"
@@ -300,10 +301,11 @@ static void summary(run *r, const char *out, double seconds, int jobs) {
 }
 
 typedef struct {
-    const char *dir, *out, *type, *model, *adapter, *schemas, *calibration, *device;
+    const char *dir, *out, *type;
     const char *globs[64];
-    int n_globs, jobs, batch, windows, no_vision, no_type_adapters, retry_failed;
+    int n_globs, jobs, batch, retry_failed;
     double log_every;
+    ds_extractor_cfg x; // the model and how it reads (threads and batch set from jobs, batch)
     ds_ingest_opts io;
 } ingest_args;
 
@@ -322,12 +324,11 @@ static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) 
 // Returns 0, or the exit status for a usage error (2) or --help (0 after printing, -1).
 static int parse_args(int argc, char **argv, ingest_args *a) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    *a = (ingest_args){.model = DS_DEFAULT_MODEL,
-                       .schemas = "samples/schemas",
-                       .jobs = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 1,
-                       .batch = 8,
-                       .windows = 1,
-                       .log_every = 10};
+    *a = (ingest_args){
+        .jobs = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 1,
+        .batch = 8,
+        .log_every = 10,
+        .x = {.model = DS_DEFAULT_MODEL, .schemas_dir = "samples/schemas", .opts = {.windows = 1}}};
     ds_ingest_opts_default(&a->io);
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -335,14 +336,8 @@ static int parse_args(int argc, char **argv, ingest_args *a) {
         if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
             fputs(usage_text, stdout);
             return -1;
-        } else if (!strcmp(s, "--windows")) {
-            a->windows = 1;
-        } else if (!strcmp(s, "--no-windows")) {
-            a->windows = 0;
-        } else if (!strcmp(s, "--no-vision")) {
-            a->no_vision = 1;
-        } else if (!strcmp(s, "--no-type-adapters")) {
-            a->no_type_adapters = 1;
+        } else if (ds_cli_extractor_option(argc, argv, &i, &a->x)) {
+            continue; // the model's options, read into a->x
         } else if (!strcmp(s, "--retry-failed")) {
             a->retry_failed = 1;
         } else if ((k = ds_cli_ingest_option("ingest", argc, argv, &i, &a->io)) != 0) {
@@ -365,14 +360,9 @@ static int parse_args(int argc, char **argv, ingest_args *a) {
             }
             a->globs[a->n_globs++] = argv[++i];
         } else if (v && s[0] == '-' && s[1] == '-') {
-            const char **dst = !strcmp(s, "--out")           ? &a->out
-                               : !strcmp(s, "--type")        ? &a->type
-                               : !strcmp(s, "--model")       ? &a->model
-                               : !strcmp(s, "--adapter")     ? &a->adapter
-                               : !strcmp(s, "--schemas")     ? &a->schemas
-                               : !strcmp(s, "--calibration") ? &a->calibration
-                               : !strcmp(s, "--device")      ? &a->device
-                                                             : NULL;
+            const char **dst = !strcmp(s, "--out")    ? &a->out
+                               : !strcmp(s, "--type") ? &a->type
+                                                      : NULL;
             if (!dst) {
                 fprintf(stderr, "docseek ingest: unknown option '%s'\n%s", s, usage_text);
                 return 2;
@@ -436,7 +426,7 @@ int ds_cmd_ingest(int argc, char **argv) {
     if (!getenv("OMP_THREAD_LIMIT"))
         fprintf(stderr, "docseek ingest: warning: OMP_THREAD_LIMIT is not set: OCR of scans runs "
                         "several times slower (set OMP_THREAD_LIMIT=1)\n");
-    run r = {.schemas = NULL, .type = a.type, .model_path = a.model, .batch = a.batch};
+    run r = {.schemas = NULL, .type = a.type, .model_path = a.x.model, .batch = a.batch};
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.ready, NULL);
     pthread_cond_init(&r.room, NULL);
@@ -444,19 +434,14 @@ int ds_cmd_ingest(int argc, char **argv) {
     r.inflight = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ds_extractor *x = NULL;
     ds_journal_loaded ld;
-    ds_extractor_cfg cfg = {.model = a.model,
-                            .adapter = a.adapter,
-                            .schemas_dir = a.schemas,
-                            .calibration = a.calibration,
-                            .threads = a.jobs,
-                            .device = a.device,
-                            .max_batch = a.batch,
-                            .no_type_adapters = a.no_type_adapters,
-                            .opts = {.windows = a.windows, .no_vision = a.no_vision}};
+    ds_extractor_cfg cfg = a.x;
+    cfg.threads = a.jobs;
+    cfg.max_batch = a.batch;
     int rc = ds_extractor_open(&cfg, &x);
     if (!rc) r.schemas = ds_extractor_schemas(x);
     if (!rc && a.type && !ds_schema_find(r.schemas, a.type))
-        rc = ds_error(DS_E_INVAL, "--type %s: no such document type in %s", a.type, a.schemas);
+        rc =
+            ds_error(DS_E_INVAL, "--type %s: no such document type in %s", a.type, a.x.schemas_dir);
     if (!rc) {
         r.io = a.io;
         ds_extractor_ingest_model(x, &r.io); // the model's encoder input
