@@ -17,17 +17,19 @@ W=$4
 rm -rf "$W"
 mkdir -p "$W"
 DOC="$SRC/samples/sets/receipt/receipt-100-00000.pdf"
-set -- --model "$SRC/models/default.safetensors" --schemas "$SRC/samples/schemas" --calibration none
-"$D" extract "$DOC" "$@" --device cpu >"$W/cpu.json" 2>"$W/cpu.log"
-"$D" extract "$DOC" "$@" --device cuda >"$W/gpu.json" 2>"$W/gpu.log"
-"$D" extract "$DOC" "$@" --device cpu --type receipt >"$W/cpu-typed.json" 2>"$W/cpu-typed.log"
-"$D" extract "$DOC" "$@" --device cuda --type receipt >"$W/gpu-typed.json" 2>"$W/gpu-typed.log"
+M="$SRC/models/default.safetensors"
+set -- --schemas "$SRC/samples/schemas" --calibration none
+"$D" extract "$DOC" --model "$M" "$@" --device cpu >"$W/cpu.json" 2>"$W/cpu.log"
+"$D" extract "$DOC" --model "$M" "$@" --device cuda >"$W/gpu.json" 2>"$W/gpu.log"
+"$D" extract "$DOC" --model "$M" "$@" --device cpu --type receipt >"$W/cpu-typed.json" \
+    2>"$W/cpu-typed.log"
+"$D" extract "$DOC" --model "$M" "$@" --device cuda --type receipt >"$W/gpu-typed.json" \
+    2>"$W/gpu-typed.log"
 "$PY" "$SRC/tests/py/same_answer.py" "$W/cpu.json" "$W/gpu.json" "type named by the model"
 "$PY" "$SRC/tests/py/same_answer.py" "$W/cpu-typed.json" "$W/gpu-typed.json" "type given (receipt specialist)"
 # the specialist was read: its fields (values or confidences) are not the base model's
 # (the model file alone, without the adapter beside it), routed or named
-ln -s "$SRC/models/default.safetensors" "$W/base.safetensors"
-shift 2
+ln -s "$M" "$W/base.safetensors"
 "$D" extract "$DOC" --model "$W/base.safetensors" "$@" --device cpu >"$W/base.json" 2>"$W/base.log"
 fields() { "$PY" -c 'import json, sys; a, b = (json.load(open(p))["fields"] for p in sys.argv[2:4]); sys.exit((a == b) != (sys.argv[1] == "same"))' "$@"; }
 fields differ "$W/base.json" "$W/cpu-typed.json" || { echo "the type's adapter changed nothing"; exit 1; }
