@@ -11,6 +11,7 @@
 #include "fusion/extract.h"
 #include "ingest/ingest.h"
 #include "samples/eval.h"
+#include "samples/form-entities.h"
 #include "samples/rules.h"
 #include "samples/schema.h"
 #include "samples/gt-formats.h"
@@ -31,6 +32,7 @@ static const char *usage_text =
     "  --pred FILE         predictions, one JSON object a line: {\"id\" or \"file\", "
     "\"doc_type\",\n"
     "                      \"fields\": {name: value | [values] | {\"value\", \"page\", \"box\"}}}\n"
+    "                      (boxes in page points; \"units\": \"pixels\" for the image's)\n"
     "  --extractor NAME    run an extractor on every document instead of reading --pred:\n"
     "                      rules (the baseline) or model (docseek's model, see --model)\n"
     "  --model FILE        the model of --extractor model (default " DS_DEFAULT_MODEL ")\n"
@@ -101,10 +103,12 @@ static int rules_extract(const char *doc_path, const char *doc_type, json_t **pr
     ds_doc *doc;
     int rc = ds_gt_ingest(env->format, env->set_words, doc_path, &o, &doc);
     if (rc) return rc;
-    if (env->format == DS_EVAL_FUNSD)
+    if (env->format == DS_EVAL_FUNSD) {
         rc = ds_rules_form_entities(doc, pred);
-    else
+        if (!rc && doc->n_pages) ds_funsd_boxes_to_pixels(*pred, doc->pages[0].px_per_pt);
+    } else {
         rc = ds_rules_extract(doc, &env->schemas, told_type(env, doc_type), pred);
+    }
     ds_doc_free(doc);
     return rc;
 }

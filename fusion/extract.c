@@ -554,6 +554,7 @@ int ds_extractor_gt_file(ds_extractor *x, ds_eval_format f, int set_words, const
         json_t *p = NULL;
         rc = ds_extractor_doc(x, doc, "form_entities", &p);
         if (!rc) rc = ds_form_entities_to_funsd(p, out);
+        if (!rc && doc->n_pages) ds_funsd_boxes_to_pixels(*out, doc->pages[0].px_per_pt);
         json_decref(p);
     }
     ds_doc_free(doc);

@@ -147,6 +147,13 @@ static int parse_value(ds_eval_field *f, const json_t *v, const char *where) {
         if (jb && !json_is_null(jb)) {
             int rc = ds_eval_parse_box(json_object_get(v, "page"), jb, where, f->name, &box);
             if (rc) return rc;
+            const json_t *units = json_object_get(v, "units"); // page points unless "pixels"
+            const char *u = json_string_value(units);
+            if (units && (!u || (strcmp(u, "points") && strcmp(u, "pixels"))))
+                return ds_error(DS_E_FORMAT,
+                                "%s: field '%s': \"units\" must be \"points\" or \"pixels\"", where,
+                                f->name);
+            box.in_pixels = u && !strcmp(u, "pixels");
             pbox = &box;
         }
     }

@@ -228,15 +228,15 @@ double ds_eval_iou(const float a[4], const float b[4]) {
 }
 
 // Best overlap of a predicted box with a true value: any one of its boxes on the same
-// page, or their union there (a value printed over several lines). Pixel boxes
-// (FUNSD) are not in page points and never count.
+// page in the same units (page points, or FUNSD's image pixels), or their union there
+// (a value printed over several lines).
 static double ground_iou(const ds_eval_box *pb, const ds_eval_value *tv) {
     double best = 0;
     float u[4] = {0};
     int n_same = 0;
     for (int i = 0; i < tv->n_boxes; i++) {
         const ds_eval_box *b = &tv->boxes[i];
-        if (b->page != pb->page || b->in_pixels) continue;
+        if (b->page != pb->page || b->in_pixels != pb->in_pixels) continue;
         best = fmax(best, ds_eval_iou(pb->box, b->box));
         if (n_same++ == 0) {
             memcpy(u, b->box, sizeof u);
@@ -248,9 +248,10 @@ static double ground_iou(const ds_eval_box *pb, const ds_eval_value *tv) {
     return n_same > 1 ? fmax(best, ds_eval_iou(pb->box, u)) : best;
 }
 
-static int has_point_box(const ds_eval_value *v) {
+// Whether v has a box in the units of b, which its grounding can be checked against.
+static int has_box_like(const ds_eval_value *v, const ds_eval_box *b) {
     for (int i = 0; i < v->n_boxes; i++)
-        if (!v->boxes[i].in_pixels) return 1;
+        if (v->boxes[i].in_pixels == b->in_pixels) return 1;
     return 0;
 }
 
@@ -342,7 +343,7 @@ static int score_field(score_ctx *cx, ds_eval_doc_result *dr, const char *doc_ty
         if (best < 0) continue;
         pi[i].used = ti[best].used = 1;
         c.tp++;
-        if (pi[i].v->n_boxes && has_point_box(ti[best].v)) {
+        if (pi[i].v->n_boxes && has_box_like(ti[best].v, &pi[i].v->boxes[0])) {
             cx->r->n_grounded++;
             cx->r->n_grounded_ok += best_iou >= 0.5;
         }

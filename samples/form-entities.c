@@ -79,6 +79,18 @@ static double link_cost(const ebox *q, const ebox *a) {
     return 2 * fmax(drop, 0) + fabs(a->x0 - q->x0) + h; // a line above: after the same line
 }
 
+void ds_funsd_boxes_to_pixels(json_t *funsd, float px_per_pt) {
+    size_t i, k;
+    json_t *e, *c;
+    json_array_foreach(json_object_get(funsd, "entities"), i, e) {
+        json_t *box = json_object_get(e, "box");
+        json_array_foreach(box, k, c) {
+            if (json_is_number(c))
+                json_array_set_new(box, k, json_real(json_number_value(c) * px_per_pt));
+        }
+    }
+}
+
 int ds_form_entities_to_funsd(const json_t *pred, json_t **out) {
     *out = NULL;
     const json_t *fields = json_object_get(pred, "fields");
@@ -92,7 +104,8 @@ int ds_form_entities_to_funsd(const json_t *pred, json_t **out) {
             if (!text) continue;
             json_t *e = json_pack("{s:s, s:s}", "text", text, "label", ds_form_entity_kinds[l][1]);
             json_t *box = json_object_get(it, "box");
-            if (e && box && json_object_set(e, "box", box)) json_decref(e), e = NULL;
+            if (e && box && json_object_set_new(e, "box", json_deep_copy(box)))
+                json_decref(e), e = NULL; // a copy: ds_funsd_boxes_to_pixels scales it
             // the confidence and its source, for the evaluator's reliability and calibration
             json_t *conf = json_object_get(it, "confidence"), *src = json_object_get(it, "source");
             if (e && json_is_number(conf) && json_object_set(e, "confidence", conf))

@@ -23,6 +23,11 @@ void ds_form_entities_sort(json_t *fields, json_t *boxes);
 // whose columns overlap it. *out NULL on DS_E_NOMEM.
 int ds_form_entities_to_funsd(const json_t *pred, json_t **out);
 
+// A FUNSD prediction's entity boxes from page points (docseek's unit) to the image's
+// pixels (FUNSD's, in which the evaluator compares them with the truth's): each
+// multiplied by px_per_pt, the page's pixels per point.
+void ds_funsd_boxes_to_pixels(json_t *funsd, float px_per_pt);
+
 // FUNSD entities ([{"text", "label", "box"}], boxes in the image's pixels, taken as
 // page points) as docseek truth of type form_entities, lists in reading order;
 // "other" and empty entities are left out. NULL when out of memory.

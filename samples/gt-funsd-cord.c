@@ -171,16 +171,32 @@ int ds_gt_load_funsd(ds_eval_set *s, const char *dir) {
 }
 
 // Appends text to the list fields[name]; with the entity's confidence (a docseek
-// prediction's), as {"value", "confidence", "source"} so the evaluator can calibrate it.
+// prediction's) and box, as {"value", "confidence", "source", "page", "box", "units"}, so
+// that the evaluator can calibrate it and check where it lies.
 static int append_text(json_t *fields, const char *name, const char *text, const json_t *entity) {
     json_t *list = json_object_get(fields, name);
     if (!list) json_object_set_new(fields, name, list = json_array());
     json_t *conf = entity ? json_object_get(entity, "confidence") : NULL;
     json_t *src = entity ? json_object_get(entity, "source") : NULL;
-    json_t *v = json_is_number(conf)
-                    ? json_pack("{s:s, s:O, s:s}", "value", text, "confidence", conf, "source",
-                                json_is_string(src) ? json_string_value(src) : "")
-                    : json_string(text);
+    json_t *box = entity ? json_object_get(entity, "box") : NULL;
+    if (!json_is_number(conf) && !box)
+        return json_array_append_new(list, json_string(text))
+                   ? ds_error(DS_E_NOMEM, "out of memory")
+                   : 0;
+    json_t *v = json_pack("{s:s}", "value", text);
+    int bad = !v;
+    if (!bad && json_is_number(conf))
+        bad = json_object_set(v, "confidence", conf) ||
+              json_object_set_new(v, "source",
+                                  json_string(json_is_string(src) ? json_string_value(src) : ""));
+    // FUNSD's boxes are the image's pixels, its forms one page
+    if (!bad && box)
+        bad = json_object_set(v, "box", box) || json_object_set_new(v, "page", json_integer(1)) ||
+              json_object_set_new(v, "units", json_string("pixels"));
+    if (bad) {
+        json_decref(v);
+        return ds_error(DS_E_NOMEM, "out of memory");
+    }
     return json_array_append_new(list, v) ? ds_error(DS_E_NOMEM, "out of memory") : 0;
 }
 

@@ -210,9 +210,12 @@ DS_TEST(calibration_withhold_keys_and_funsd_confidences) {
     json_t *q = json_array_get(json_object_get(json_object_get(fields, "fields"), "question"), 0);
     DS_CHECK(fabs(json_number_value(json_object_get(q, "confidence")) - 0.25) < 1e-9);
     DS_CHECK(!strcmp(json_string_value(json_object_get(q, "value")), "DATE:"));
-    // an entity without a confidence stays a plain string
+    // an entity without a confidence has none, but keeps its box, in FUNSD's pixels
     json_t *a = json_array_get(json_object_get(json_object_get(fields, "fields"), "answer"), 0);
-    DS_CHECK(json_is_string(a));
+    DS_CHECK(!strcmp(json_string_value(json_object_get(a, "value")), "4/19/74"));
+    DS_CHECK(!json_object_get(a, "confidence"));
+    DS_CHECK(!strcmp(json_string_value(json_object_get(a, "units")), "pixels"));
+    DS_CHECK_INT_EQ((int)json_array_size(json_object_get(a, "box")), 4);
     json_decref(fields);
     json_decref(funsd);
     json_decref(pred);

@@ -323,6 +323,9 @@ DS_TEST(eval_bad_input) {
          "a second prediction for 'a'"},
         {"{\"id\": \"a\", \"fields\": {\"total\": {\"value\": \"1\", \"box\": [1, 2, 3]}}}\n",
          "field 'total': \"box\""},
+        {"{\"id\": \"a\", \"fields\": {\"total\": {\"value\": \"1\", \"box\": [1, 2, 3, 4], "
+         "\"units\": \"inches\"}}}\n",
+         "field 'total': \"units\" must be"},
         {"{\"id\": \"a\", \"fields\": {\"total\": {\"v\": \"1\"}}}\n", "needs \"value\""},
         {"{\"id\": \"a\", \"fields\": {\"total\": [[\"1\"]]}}\n", "arrays do not nest"},
         {"{\"id\": \"a\"}\n", "needs \"fields\""},

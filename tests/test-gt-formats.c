@@ -174,6 +174,10 @@ DS_TEST(gt_funsd_oracle) {
     DS_CHECK_INT_EQ(n_values(&truth, "links"), links);
     ds_eval_report r;
     int bad = oracle(&truth, "funsd", &r);
+    // the truth's boxes written as predictions: every entity grounded (pixels on pixels)
+    printf("  funsd oracle grounding: %ld of %ld\n", r.n_grounded_ok, r.n_grounded);
+    DS_CHECK_INT_EQ(r.n_grounded, r.overall.tp);
+    DS_CHECK_INT_EQ(r.n_grounded_ok, r.n_grounded);
     double p, rec, f1;
     ds_eval_prf(r.aux_counts, &p, &rec, &f1);
     printf("  funsd oracle linking: TP %ld FP %ld FN %ld F1 %.4f\n", r.aux_counts.tp,
@@ -364,6 +368,9 @@ DS_TEST(gt_bad_input) {
         {"{\"id\": \"1\", \"entities\": [{\"text\": \"A\", \"label\": \"title\"}]}", "entity 0"},
         {"{\"id\": \"1\", \"fields\": {}}", "needs \"entities\""},
         {"{\"id\": \"1\", \"entities\": [], \"links\": [[\"A\"]]}", "link 0 must be"},
+        {"{\"id\": \"1\", \"entities\": [{\"text\": \"A\", \"label\": \"question\", \"box\": [0, "
+         "1]}]}",
+         "\"box\" must be"}, // an entity's box is read, in the image's pixels
     };
     for (size_t i = 0; i < sizeof preds / sizeof *preds; i++) {
         ds_eval_preds pr = {0};
