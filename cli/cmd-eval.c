@@ -105,7 +105,7 @@ static int rules_extract(const char *doc_path, const char *doc_type, json_t **pr
     if (rc) return rc;
     if (env->format == DS_EVAL_FUNSD) {
         rc = ds_rules_form_entities(doc, pred);
-        if (!rc && doc->n_pages) ds_funsd_boxes_to_pixels(*pred, doc->pages[0].px_per_pt);
+        if (!rc) ds_funsd_boxes_to_pixels(*pred, doc);
     } else {
         rc = ds_rules_extract(doc, &env->schemas, told_type(env, doc_type), pred);
     }

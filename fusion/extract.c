@@ -27,10 +27,11 @@ typedef struct {
     int p0, n_windows; // its first page; windows read so far
     char *type;        // the type asked for, then the one the first window named (owned)
     const ds_lora *adapter;
-    json_t *routed;   // the model's own naming of the type, when its adapter reads it again
-    ds_seq seq;       // the window's sequence (while it decodes)
-    ds_seq_info info; // how that sequence ended
-    json_t *out;      // the answer so far
+    json_t *routed_conf; // the type's confidence when the base named it and the type's
+                         // adapter reads the document again (a number), else NULL
+    ds_seq seq;          // the window's sequence (while it decodes)
+    ds_seq_info info;    // how that sequence ended
+    json_t *out;         // the answer so far
     int rc;
     char err[DS_EXTRACT_ERR_LEN];
 } xdoc;
@@ -69,7 +70,7 @@ struct ds_extractor {
 static void xdoc_clear(xdoc *d) {
     ds_seq_free(&d->seq);
     json_decref(d->out);
-    json_decref(d->routed);
+    json_decref(d->routed_conf);
     free(d->type);
     memset(d, 0, sizeof *d);
 }
@@ -403,7 +404,8 @@ static void window_done(ds_extractor *x, xdoc *d, json_t *out, int rc, const cha
             xdoc_fail(d, rc, NULL);
             return;
         }
-        d->routed = out;
+        d->routed_conf = json_incref(json_object_get(out, "confidence"));
+        json_decref(out);
         d->adapter = a;
         d->n_windows = 0;
         xdoc_window(x, d);
@@ -412,7 +414,7 @@ static void window_done(ds_extractor *x, xdoc *d, json_t *out, int rc, const cha
     if (!d->out) {
         d->out = out;
         // the type's confidence is the routing's, not the second reading's (given: 1)
-        if (d->routed) json_object_set(out, "confidence", json_object_get(d->routed, "confidence"));
+        if (d->routed_conf) json_object_set(out, "confidence", d->routed_conf);
         if (!d->type && !(d->type = strdup(named ? named : ""))) {
             xdoc_fail(d, DS_E_NOMEM, "extractor: out of memory");
             return;
@@ -554,7 +556,7 @@ int ds_extractor_gt_file(ds_extractor *x, ds_eval_format f, int set_words, const
         json_t *p = NULL;
         rc = ds_extractor_doc(x, doc, "form_entities", &p);
         if (!rc) rc = ds_form_entities_to_funsd(p, out);
-        if (!rc && doc->n_pages) ds_funsd_boxes_to_pixels(*out, doc->pages[0].px_per_pt);
+        if (!rc) ds_funsd_boxes_to_pixels(*out, doc);
         json_decref(p);
     }
     ds_doc_free(doc);

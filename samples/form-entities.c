@@ -79,7 +79,9 @@ static double link_cost(const ebox *q, const ebox *a) {
     return 2 * fmax(drop, 0) + fabs(a->x0 - q->x0) + h; // a line above: after the same line
 }
 
-void ds_funsd_boxes_to_pixels(json_t *funsd, float px_per_pt) {
+void ds_funsd_boxes_to_pixels(json_t *funsd, const ds_doc *doc) {
+    if (!doc->n_pages) return;
+    float px_per_pt = doc->pages[0].px_per_pt;
     size_t i, k;
     json_t *e, *c;
     json_array_foreach(json_object_get(funsd, "entities"), i, e) {

@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "ingest/ingest.h"
+
 // The three lists of schema form_entities and the FUNSD label of their entities:
 // {"headers", "header"}, {"questions", "question"}, {"answers", "answer"}.
 extern const char *const ds_form_entity_kinds[3][2];
@@ -23,10 +25,11 @@ void ds_form_entities_sort(json_t *fields, json_t *boxes);
 // whose columns overlap it. *out NULL on DS_E_NOMEM.
 int ds_form_entities_to_funsd(const json_t *pred, json_t **out);
 
-// A FUNSD prediction's entity boxes from page points (docseek's unit) to the image's
-// pixels (FUNSD's, in which the evaluator compares them with the truth's): each
-// multiplied by px_per_pt, the page's pixels per point.
-void ds_funsd_boxes_to_pixels(json_t *funsd, float px_per_pt);
+// A FUNSD prediction's entity boxes, read from doc, from page points (docseek's unit)
+// to the image's pixels (FUNSD's, in which the evaluator compares them with the
+// truth's): each multiplied by the pixels per point of doc's first page (a FUNSD form
+// is one page).
+void ds_funsd_boxes_to_pixels(json_t *funsd, const ds_doc *doc);
 
 // FUNSD entities ([{"text", "label", "box"}], boxes in the image's pixels, taken as
 // page points) as docseek truth of type form_entities, lists in reading order;

@@ -253,6 +253,12 @@ static json_t *fields_of(json_t *a) {
     return json_object_get(a, "fields");
 }
 
+// How many windows answer a read ("windows" is only there when there were several).
+static long windows_of(json_t *a) {
+    long n = (long)json_integer_value(json_object_get(a, "windows"));
+    return n ? n : 1;
+}
+
 // A document nobody typed is named by the base weights, then read again by the named
 // type's adapter: a random tiny model saved with a random adapter beside it under every
 // type's name (MODEL.TYPE.lora.safetensors), and once alone. A 5-page document (3
@@ -306,8 +312,7 @@ DS_TEST(extract_routed_read_by_type_adapter) {
         DS_CHECK_INT_EQ(ds_extractor_doc(x, docs[i], type, &named), 0);
         double conf = json_number_value(json_object_get(routed, "confidence"));
         double base_conf = json_number_value(json_object_get(base, "confidence"));
-        long windows = (long)json_integer_value(json_object_get(routed, "windows"));
-        windows = windows ? windows : 1; // "windows" is only there when there were several
+        long windows = windows_of(routed);
         printf("  %d pages: named %s (%.3f) by the base, %ld window(s) read by its adapter (first: "
                "named, then routed)\n",
                docs[i]->n_pages, type, base_conf, windows);
@@ -315,8 +320,7 @@ DS_TEST(extract_routed_read_by_type_adapter) {
         bad += !same_answer(fields_of(named), fields_of(routed), i);
         bad += json_equal(fields_of(base), fields_of(routed)); // the adapter was read
         bad += fabs(conf - base_conf) > 1e-9;
-        long named_windows = (long)json_integer_value(json_object_get(named, "windows"));
-        bad += windows != (named_windows ? named_windows : 1);
+        bad += windows != windows_of(named);
         bad += i == 0 && windows != 3;
         json_decref(routed);
         json_decref(base);
