@@ -721,12 +721,34 @@ static int gen_text(const ds_model *m, const dstate *d, char *text, size_t cap) 
     return n;
 }
 
-// Whether the generated value may end here: whole UTF-8, not blank, and a date or
-// an amount that reads as one (unless o loosens that).
+// Whether document token t is of the same word as token w and its byte at the start
+// (last: at the end) is a digit.
+static int digit_of_word(const ds_model *m, const dstate *d, int t, int w, int last) {
+    if (t < 0 || t >= d->gs.n_doc || d->gs.doc_word[t] < 0 ||
+        d->gs.doc_word[t] != d->gs.doc_word[w])
+        return 0;
+    int len;
+    const char *b = ds_tokenizer_piece(m->tok, d->gs.doc_ids[t], &len);
+    return b && len > 0 && isdigit((unsigned char)b[last ? len - 1 : 0]);
+}
+
+// Whether the generated run, where it first stands in the document, starts or ends
+// between two digits of one word: on SROIE receipt 013 OCR read "2017-12-28" and
+// the model's date was "2017-12-2". A number is taken whole; an amount out of
+// "RM9.00" or a date before a comma still ends at the word's edge of the number.
+static int cuts_number(const ds_model *m, const dstate *d, const char *text, int n) {
+    int end = d->sam_s > 0 ? d->sam.st[d->sam_s].first : -1, start = end - d->gn + 1;
+    if (end < 0 || start < 0 || !d->gs.doc_word || d->gs.doc_word[end] < 0) return 0;
+    return (isdigit((unsigned char)text[n - 1]) && digit_of_word(m, d, end + 1, end, 0)) ||
+           (isdigit((unsigned char)text[0]) && digit_of_word(m, d, start - 1, start, 1));
+}
+
+// Whether the generated value may end here: whole UTF-8, not blank, no number cut in
+// two, and a date or an amount that reads as one (unless o loosens that).
 static int gen_value_ok(const ds_model *m, const dstate *d, const ds_decode_opts *o) {
     char text[1024];
     int n = gen_text(m, d, text, sizeof text);
-    if (n <= 0 || text[strspn(text, " ")] == 0) return 0;
+    if (n <= 0 || text[strspn(text, " ")] == 0 || cuts_number(m, d, text, n)) return 0;
     json_t *utf8 = json_stringn(text, (size_t)n); // NULL unless whole UTF-8
     if (!utf8) return 0;
     json_decref(utf8);
@@ -862,6 +884,21 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         ds_field_type ft = d->schema->fields[d->field].type;
         if (o && o->no_type_constraint && is_typed(ft)) ft = DS_FIELD_TEXT; // any run
         int best = typed_start(d, p, ft);
+        if (getenv("DS_DBG_PTR")) {
+            int top[6] = {-1, -1, -1, -1, -1, -1};
+            for (int i = 0; i < d->gs.n_words; i++) {
+                int k = 6;
+                while (k > 0 && (top[k - 1] < 0 || p[i] > p[top[k - 1]])) k--;
+                if (k < 6) {
+                    memmove(top + k + 1, top + k, sizeof(int) * (size_t)(5 - k));
+                    top[k] = i;
+                }
+            }
+            fprintf(stderr, "PTR %s:", d->schema->fields[d->field].name);
+            for (int k = 0; k < 6 && top[k] >= 0; k++)
+                fprintf(stderr, " [%d %s %.3f]", top[k], d->words[top[k]].w->text, p[top[k]]);
+            fprintf(stderr, " -> %d %s\n", best, best >= 0 ? d->words[best].w->text : "-");
+        }
         // No run of the field's type: the pointers run as trained, but the value
         // is null, since no run of these words can be a date / an amount.
         d->typed_miss = best < 0 && is_typed(ft);

@@ -10,7 +10,7 @@
 // that reads as a date, an amount as an amount, a currency as a currency, a
 // list at most its max_items long); every text value a piece of the page's
 // text with a page and a box on that page, a pointed one DS_MAX_SPAN_WORDS words at
-// most; confidences in [0, 1].
+// most, a generated one no number cut in two; confidences in [0, 1].
 #include "core/error.h"
 #include "core/rng.h"
 #include "fusion/decode.h"
@@ -21,6 +21,7 @@
 #include "tests/model-fixtures.h"
 #include "tests/test.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -43,6 +44,18 @@ static void doc_text(const ds_doc *doc, char *text, size_t cap) {
             n += (size_t)snprintf(text + n, cap - n, "%s%s", n ? " " : "", w);
             if (n >= cap) return;
         }
+}
+
+// Whether every place s stands in text starts or ends it between two digits
+// ("2024-04-1" of "2024-04-11"): a generated value takes a number whole.
+static int cuts_number(const char *text, const char *s) {
+    size_t n = strlen(s);
+    for (const char *at = strstr(text, s); at; at = strstr(at + 1, s)) {
+        int starts = at > text && isdigit((unsigned char)at[-1]) && isdigit((unsigned char)s[0]);
+        int ends = isdigit((unsigned char)at[n]) && isdigit((unsigned char)s[n - 1]);
+        if (!starts && !ends) return 0;
+    }
+    return 1;
 }
 
 // Checks one value v of field fd; returns 0, or 1 after printing what is wrong.
@@ -81,6 +94,10 @@ static int check_value(const ds_field *fd, const json_t *v, const ds_doc *doc, c
     int words = 1;
     for (const char *q = s; *q; q++) words += *q == ' ';
     const char *source = json_string_value(json_object_get(v, "source"));
+    if (source && !strcmp(source, "generated") && cuts_number(text, s)) {
+        printf("  %s: \"%s\" cuts a number of the document in two\n", fd->name, s);
+        return 1;
+    }
     if (source && !strcmp(source, "span") && words > DS_MAX_SPAN_WORDS) {
         printf("  %s: a span of %d words\n", fd->name, words);
         return 1;
