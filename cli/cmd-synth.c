@@ -25,7 +25,8 @@ static const char *synth_usage =
     "  --families A-B  cycle through families A to B (default 0-11, the classic ones;\n"
     "               receipts also have 12-23: long till receipts as Malaysian shops\n"
     "               print them, with sub-totals, tax, rounding and a GST summary, and\n"
-    "               24-35: the same with their sums, labels and payment varied;\n"
+    "               24-35: the same with their sums, labels and payment varied,\n"
+    "               36-47: and the tax rate printed in labels (\"GST @ 6%\");\n"
     "               contracts 12-35: agreements as filed with the SEC,\n"
     "               24-35 of them long, 4-6 pages; 36-59: the same as EDGAR\n"
     "               prints them, A4 in small type, 48-59 long)\n";

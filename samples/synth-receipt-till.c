@@ -19,6 +19,14 @@
 // On SROIE the model trained on 12-23 took the change, the cash or the tax for the
 // total: there the change was always under ten ringgit and the total the last sum,
 // so the place could stand in for the label.
+//
+// Families 36-47 are the varied tills with the tax rate printed where real tills
+// print it: in the tax's label ("GST @ 6% :"), beside the amount it was charged on
+// ("TAX AMT (S) 6%"), in the total's label now and then ("TOTAL INCL. GST @6%"), as
+// the GST summary's code ("SR @ 6%") and in a footer ("TOTAL INCLUDES 6% GST"). No
+// generated receipt printed "6%" before, and on SROIE read by OCR the model's
+// pointer went to that word and took the amount beside it for the total (receipts
+// 010, 016, 027, 029, 039).
 #include "samples/synth-impl.h"
 
 #include <stdio.h>
@@ -505,13 +513,24 @@ static const sums_line sums_blocks[9][6] = {
      {"TOTAL GST INCLUDED", TAX, 0}},
 };
 
-// The GST summary: the sums without tax and the tax again, with a TOTAL row.
-static void gst_summary(till *t, const char *ex, const char *tax) {
-    line_at(t, t->m, 0, 1, "GST SUMMARY");
+// The rate as a rated till (36-47) prints it, in a label or a tax code.
+static const char *rate(ds_rng *r) {
+    static const char *rates[] = {"6%", "6%", "@ 6%", "@6%", "6.00%", "@ 6.00%"};
+    return PICK(rates);
+}
+
+// The GST summary: the sums without tax and the tax again, with a TOTAL row; on a
+// rated till the code carries the rate ("SR @ 6%") and r draws how.
+static void gst_summary(till *t, ds_rng *r, int rated, const char *ex, const char *tax) {
+    char code[32];
+    static const char *titles[] = {"GST SUMMARY", "GST SUMMARY", "GST Summary", "TAX SUMMARY"};
+    static const char *codes[] = {"SR", "S", "SR =", "SR"};
+    line_at(t, t->m, 0, 1, rated ? PICK(titles) : "GST SUMMARY");
     t->y += t->lh;
     line_at(t, t->m, 0, 0, "TAX CODE  %   AMT (RM)  TAX (RM)");
     t->y += t->lh;
-    line_at(t, t->m, 0, 0, "SR        6");
+    if (rated) snprintf(code, sizeof code, "%s %s", PICK(codes), rate(r));
+    line_at(t, t->m, 0, 0, rated ? code : "SR        6");
     line_at(t, t->W - t->m - t->size * 8, 1, 0, ex);
     line_at(t, t->W - t->m, 1, 0, tax);
     t->y += t->lh;
@@ -539,9 +558,34 @@ static long paid_for(ds_rng *r, long total, int varied) {
     }
 }
 
+// A rated till's label for sums row `what` (buf holds it when made): the tax's label
+// with the rate, the sum without tax labelled as the amount the rate applies to, now
+// and then the total's label naming the tax it includes. Before the first total of a
+// block without a tax row (no_tax_yet), half the time a "GST 6%" row with the tax.
+static const char *rated_label(ds_rng *r, int what, const char *label, int no_tax_yet,
+                               const char *tax, int style, till *t, char *buf) {
+    static const char *taxes[] = {"GST %s :", "GST %s",   "GST %s RM",
+                                  "%s GST :", "TAX %s :", "SST %s"};
+    static const char *bases[] = {"TAX AMT (S) %s", "AMT EXCL GST %s",
+                                  "SR %s TAXABLE :", "NET AMT (SR %s)"};
+    static const char *totals[] = {"TOTAL INCL. GST %s", "TOTAL (INCL %s GST)", "TOTAL INCL GST%s"};
+    if (what == TOTAL && no_tax_yet && RNG(2)) {
+        char row[48];
+        snprintf(row, sizeof row, PICK(taxes), rate(r));
+        row_styled(t, row, tax, 0, style);
+    }
+    const char *form = what == TAX                ? PICK(taxes)
+                       : what == EX && RNG(2)     ? PICK(bases)
+                       : what == TOTAL && !RNG(4) ? PICK(totals)
+                                                  : NULL;
+    if (!form) return label;
+    snprintf(buf, 96, form, rate(r));
+    return buf;
+}
+
 void ds_synth_receipt_till(ds_synth_doc *d, int family) {
     ds_rng *r = &d->rng;
-    int f = (family - 12) % 12, varied = family >= 24;
+    int f = (family - 12) % 12, varied = family >= 24, rated = family >= 36;
     d->lang = DS_LANG_EN;
     static const char *fonts[] = {"DejaVu Sans Mono", "Liberation Mono", "DejaVu Sans Mono",
                                   "Liberation Sans"};
@@ -579,10 +623,13 @@ void ds_synth_receipt_till(ds_synth_doc *d, int family) {
     ds_synth_box tb = {0};
     int block = varied ? RNG(9) : f % 6, style = varied ? RNG(8) : 0, has_total = 0;
     int bold_total = varied ? RNG(2) : -1; // -1: as the block says
+    int tax_shown = 0;
     for (const sums_line *l = sums_blocks[block]; l->label || l->what == TOTAL; l++) {
         const char *label = l->label;
         if (l->what == QTY) snprintf(buf, sizeof buf, "TOTAL QTY: %d", pieces), label = buf;
         if (!label) label = RNG(2) ? "TOTAL" : "NETT TOTAL";
+        if (rated && gst) label = rated_label(r, l->what, label, !tax_shown, g, style, &t, buf);
+        tax_shown |= l->what == TAX;
         int bold = l->what == TOTAL && bold_total >= 0 ? bold_total : l->bold;
         ds_synth_box box = row_styled(&t, label, shown[l->what == QTY ? EX : l->what], bold, style);
         if (l->what == TOTAL && !has_total) tb = box, has_total = 1; // the first of two
@@ -597,11 +644,18 @@ void ds_synth_receipt_till(ds_synth_doc *d, int family) {
     static const char *change[] = {
         "CHANGE :", "CHANGE", "CHANGE DUE :", "BALANCE :", "CHANGE :", "CHANGE AMT", "CHANGE :"};
     int pay = varied ? RNG(7) : f % 4, summary_first = varied && gst && RNG(3) == 0;
-    if (summary_first) gst_summary(&t, a, g);
+    if (summary_first) gst_summary(&t, r, rated, a, g);
     row_styled(&t, cash[pay], p, 0, style);
     row_styled(&t, change[pay], ch, 0, style);
     t.y += t.lh * 0.6;
-    if (gst && !summary_first) gst_summary(&t, a, g); // the sums without tax, and the tax
+    if (gst && !summary_first) gst_summary(&t, r, rated, a, g); // the sums without tax, and the tax
+    if (rated && gst && RNG(3) == 0) {
+        static const char *notes[] = {"TOTAL INCLUDES %s GST", "GST %s INCLUDED IN TOTAL",
+                                      "PRICES INCLUSIVE OF %s GST"};
+        snprintf(buf, sizeof buf, PICK(notes), RNG(2) ? "6%" : "6.00%");
+        line_at(&t, t.W / 2, 2, 0, buf);
+        t.y += t.lh;
+    }
     if (date_bottom) {
         ds_synth_box db = line_at(&t, t.m, 0, 0, date);
         ds_synth_field(d, "date", date, db, 0);

@@ -26,7 +26,7 @@ typedef struct {
 
 static const ds_synth_kind kinds[] = {
     {"invoice", ds_synth_invoice, NULL, 12, 595.28, 841.89},               // A4
-    {"receipt", ds_synth_receipt, ds_synth_receipt_till, 36, 226.77, 620}, // 80 mm till roll
+    {"receipt", ds_synth_receipt, ds_synth_receipt_till, 48, 226.77, 620}, // 80 mm till roll
     {"form", ds_synth_form, NULL, 12, 612, 792},                           // US Letter
     {"contract", ds_synth_contract, ds_synth_contract_filed, 60, 612, 792},
     {"form_entities", ds_synth_form_entities, NULL, 12, 612, 792}, // FUNSD-style truth

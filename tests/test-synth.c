@@ -332,30 +332,45 @@ static long line_amount(const ds_page *pg, int i) {
     return -1;
 }
 
+// Generates 48 till receipts of families lo to lo + 11 (seed 11) into the folder sub
+// of the tests' own; its path into dir.
+static int make_tills(const char *sub, int lo, char *dir, size_t cap) {
+    snprintf(dir, cap, "%s/%s", ds_test_tmpdir(), sub);
+    ds_synth_opts o = {.type = "receipt",
+                       .count = 48,
+                       .seed = 11,
+                       .out_dir = dir,
+                       .family_lo = lo,
+                       .family_hi = lo + 11};
+    return ds_synth_generate(&o);
+}
+
+// Till k of make_tills' folder: its text layer (NULL if unreadable), its truth and
+// that truth's total (*total, NULL if none; *want its cents, -1 if none).
+static ds_doc *till_doc(const char *dir, int k, json_t **truth, const char **total, long *want) {
+    char pdf[1200], json[1200];
+    snprintf(json, sizeof json, "%s/receipt-11-%05d.json", dir, k);
+    snprintf(pdf, sizeof pdf, "%s/receipt-11-%05d.pdf", dir, k);
+    *truth = json_load_file(json, 0, NULL);
+    *total = json_string_value(json_object_get(json_object_get(*truth, "fields"), "total"));
+    *want = *total ? cents_of(*total) : -1;
+    return text_layer(pdf);
+}
+
 // Varied tills (families 24-35): what 12-23 tie to the family comes at random, so
 // across 48 of them each variation shows: change larger than the total, the total
 // repeated, a line after the total that is not the payment, dot leaders, "RM" before
 // the total; and every total still lies on a line labelled TOTAL or RM.
 DS_TEST(synth_till_varied) {
-    char dir[1024], pdf[1200], json[1200];
-    snprintf(dir, sizeof dir, "%s/synth-varied", ds_test_tmpdir());
-    ds_synth_opts o = {.type = "receipt",
-                       .count = 48,
-                       .seed = 11,
-                       .out_dir = dir,
-                       .family_lo = 24,
-                       .family_hi = 35};
-    DS_CHECK_INT_EQ(ds_synth_generate(&o), 0);
+    char dir[1024];
+    DS_CHECK_INT_EQ(make_tills("synth-varied", 24, dir, sizeof dir), 0);
     int bad = 0, big_change = 0, repeated = 0, after = 0, leaders = 0, rm = 0, wrapped = 0;
     int larger_name = 0;
     for (int k = 0; k < 48; k++) {
-        snprintf(json, sizeof json, "%s/receipt-11-%05d.json", dir, k);
-        snprintf(pdf, sizeof pdf, "%s/receipt-11-%05d.pdf", dir, k);
-        json_t *truth = json_load_file(json, 0, NULL);
-        const char *total =
-            json_string_value(json_object_get(json_object_get(truth, "fields"), "total"));
-        long want = total ? cents_of(total) : -1, change = -1;
-        ds_doc *doc = text_layer(pdf);
+        json_t *truth;
+        const char *total;
+        long want, change = -1;
+        ds_doc *doc = till_doc(dir, k, &truth, &total, &want);
         DS_CHECK_INT_EQ(doc != NULL, 1);
         const ds_page *pg = &doc->pages[0];
         int times = 0, labelled = 0, first_line = -1, pay_line = -1, sums_after = 0;
@@ -434,6 +449,62 @@ DS_TEST(synth_till_varied) {
            larger_name, wrapped, big_change, repeated, after, leaders, rm, bad);
     return bad != 0 || !larger_name || !wrapped || !big_change || !repeated || !after || !leaders ||
            !rm;
+}
+
+// Whether w prints a tax rate: "6%", "6.00%", "@6%", "GST@6%".
+static int is_rate(const char *w) {
+    return strstr(w, "6%") != NULL || strstr(w, "6.00%") != NULL;
+}
+
+// Rated tills (families 36-47): the varied tills with the tax rate printed where real
+// tills print it. Across 48 of them each place shows: beside an amount that is not the
+// total (the tax, the sum it was charged on), the GST summary's code, a footer, the
+// total's own label; and every total still lies on a line labelled TOTAL or RM.
+DS_TEST(synth_till_rated) {
+    char dir[1024];
+    DS_CHECK_INT_EQ(make_tills("synth-rated", 36, dir, sizeof dir), 0);
+    int bad = 0, rated = 0, beside_other = 0, in_summary = 0, footer = 0, in_total = 0;
+    for (int k = 0; k < 48; k++) {
+        json_t *truth;
+        const char *total;
+        long want;
+        ds_doc *doc = till_doc(dir, k, &truth, &total, &want);
+        DS_CHECK_INT_EQ(doc != NULL, 1);
+        const ds_page *pg = &doc->pages[0];
+        int labelled = 0, any = 0, summary_line = -2;
+        for (int i = 0; i < pg->n_words; i++) {
+            const ds_word *w = &pg->words[i];
+            if (!strcmp(w->text, "SUMMARY") || !strcmp(w->text, "Summary")) summary_line = w->line;
+            if (cents_of(w->text) == want) labelled |= labelled_by(pg, i, "TOTAL", "RM");
+            if (!is_rate(w->text)) continue;
+            any = 1;
+            in_summary += w->line == summary_line + 2; // under the title and the header
+            int total_line = 0, other = 0, amounts = 0, inclusive = 0;
+            for (int j = 0; j < pg->n_words; j++) {
+                const char *v = pg->words[j].text;
+                if (pg->words[j].line != w->line) continue;
+                total_line |= strstr(v, "TOTAL") != NULL;
+                amounts |= cents_of(v) >= 0;
+                other |= cents_of(v) >= 0 && cents_of(v) != want;
+                inclusive |= strstr(v, "INCLU") != NULL;
+            }
+            footer += inclusive && !amounts;
+            in_total += total_line && line_amount(pg, i) == want;
+            beside_other += other && !total_line;
+        }
+        rated += any;
+        if (want < 0 || !labelled) {
+            fprintf(stderr, "  receipt %d: total %s, labelled %d\n", k, total ? total : "(none)",
+                    labelled);
+            bad++;
+        }
+        ds_doc_free(doc);
+        json_decref(truth);
+    }
+    printf("  48 rated tills: %d print a rate; rates beside another amount %d, as the GST "
+           "summary's code %d, in a footer %d, in the total's label %d; %d totals unlabelled\n",
+           rated, beside_other, in_summary, footer, in_total, bad);
+    return bad != 0 || rated < 30 || !beside_other || !in_summary || !footer || !in_total;
 }
 
 // The committed sets (samples/sets): every born-digital document against its truth,
