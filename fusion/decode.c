@@ -99,17 +99,23 @@ static void start_choice(dstate *d, int kind) {
     d->cpos = 0;
 }
 
-// Whether a list may take one more item: under its max_items, and with room in the
-// sequence for the item ([copy][copy_end]), the list's [eov], every later field at its
-// shortest ([field], a name, [null]) and [eos]. A type that is only read when named
-// (a form's entities) has no reserve of its own (fusion/sequence.h), so on a full
-// sequence its lists end early instead of running past max_seq.
-static int list_has_room(const ds_model *m, const dstate *d, const ds_field *fd) {
-    size_t items = json_array_size(json_object_get(d->fields, fd->name));
+// Whether the sequence has room for n more tokens, then every later field at its
+// shortest ([field], a name, [null]) and [eos], within max_seq (the KV cache holds a
+// document's max_seq positions and a block more).
+static int seq_has_room(const ds_model *m, const dstate *d, int n) {
     int later = d->schema->n_fields - 1 - d->field;
     int used = d->gs.kv.len + (d->qn - d->qi); // positions, and forced tokens still queued
+    return used + n + 12 * later + 1 < m->cfg.max_seq;
+}
+
+// Whether a list may take one more item: under its max_items, and with room in the
+// sequence for the item ([copy][copy_end]) and the list's [eov]. A type that is only
+// read when named (a form's entities) has no reserve of its own (fusion/sequence.h),
+// so on a full sequence its lists end early instead of running past max_seq.
+static int list_has_room(const ds_model *m, const dstate *d, const ds_field *fd) {
+    size_t items = json_array_size(json_object_get(d->fields, fd->name));
     if (fd->type == DS_FIELD_TEXT_LIST && d->list_next >= d->gs.n_words) return 0; // read out
-    return items < (size_t)fd->max_items && used + 3 + 12 * later + 1 < m->cfg.max_seq;
+    return items < (size_t)fd->max_items && seq_has_room(m, d, 3);
 }
 
 // Sets up field f (forced [field] + name, then its decision) or finishes.
@@ -981,21 +987,24 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
     case M_GEN: {
         // A generated value: a run of the document's tokens (the span automaton's
         // continuations of the run so far), ended only where its text is whole UTF-8
-        // and, for a date, an amount or a currency, reads as one.
+        // and, for a date, an amount or a currency, reads as one. It goes on while the
+        // sequence has room for this token, the value's [eov] and the later fields; a
+        // run that can neither go on nor end is a null value.
         int V = m->cfg.vocab;
         uint8_t *ok = d->ok;
         int32_t *allowed = d->allowed;
         if ((rc = sam_ready(d))) goto fail;
         if (d->gn == 0) d->sam_s = 0;
         memset(ok, 0, (size_t)V);
-        int cc = o ? o->copy_constraint : DS_COPY_RUN;
-        if (d->gn < MAX_GEN && cc == DS_COPY_RUN) {
+        int cc = o ? o->copy_constraint : DS_COPY_RUN,
+            more = d->gn < MAX_GEN && seq_has_room(m, d, 2);
+        if (more && cc == DS_COPY_RUN) {
             ds_sam_allow(&d->sam, d->sam_s, DS_TOK_BYTE0, ok);
-        } else if (d->gn < MAX_GEN && cc == DS_COPY_BIGRAM) {
+        } else if (more && cc == DS_COPY_BIGRAM) {
             ds_copy_mask(d->gs.doc_ids, d->gs.n_doc, d->gn ? d->gen[d->gn - 1] : -1, d->gn == 0, ok,
                          V);
             memset(ok, 0, DS_TOK_BYTE0); // text tokens only
-        } else if (d->gn < MAX_GEN) {
+        } else if (more) {
             memset(ok + DS_TOK_BYTE0, 1, (size_t)(V - DS_TOK_BYTE0));
         }
         if (d->gn == 0)

@@ -266,3 +266,64 @@ DS_TEST(decode_constraints_random_logits) {
     // the answers must have exercised the grammar: values, and generated ones among them
     return faults != 0 || answers != 50 || values < 40 || texts < 20 || generated < 3;
 }
+
+// A page that fills the model's sequence: its words are cut where the answer's reserve
+// begins, and a hot-sampled random model's generated values (up to 48 tokens each)
+// would run past the KV cache's room for the document (an error, DS_E_BUSY, for the
+// whole document, as a briefly trained model on receipts did). They stop where the
+// sequence has no room left for them and the fields after them: every answer comes back
+// whole and checks out as above.
+DS_TEST(decode_constraints_full_sequence) {
+    ds_fx_init();
+    ds_schema_set schemas;
+    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
+    ds_model_cfg cfg;
+    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    const char *many[120];
+    for (int i = 0; i < 120; i++) many[i] = lines[i % 6];
+    ds_doc *doc;
+    DS_CHECK_INT_EQ(ds_fx_text_doc(many, 120, cfg.img_size, &doc), 0);
+    char *text = malloc(65536);
+    DS_CHECK(text != NULL);
+    doc_text(doc, text, 65536);
+    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
+    int answers = 0, faults = 0, values = 0, texts = 0, truncated = 0;
+    for (int seed = 1; seed <= 4; seed++) {
+        ds_model *m;
+        DS_CHECK(ds_fixture_text_model(&cfg, "Acme Tools Total Agreement dated Widgets pieces", 300,
+                                       (uint64_t)seed, &m) == 0);
+        ds_seq seq;
+        ds_seq_info info;
+        DS_CHECK_INT_EQ(ds_seq_build(m, &schemas, doc, NULL, &seq, &info), 0);
+        truncated += !ds_seq_read_whole(&info, doc);
+        ds_seq_free(&seq);
+        ds_extractor *x;
+        DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
+        ds_rng rng;
+        ds_rng_seed(&rng, (uint64_t)seed * 31);
+        for (int run = 0; run < 4; run++) {
+            ds_decode_opts o = {.temperature = 3.0f + run, .rng = &rng};
+            ds_extractor_set_opts(x, &o);
+            json_t *out = NULL;
+            int rc = ds_extractor_doc(x, doc, NULL, &out);
+            if (rc) {
+                printf("  seed %d run %d: %s: %s\n", seed, run, ds_err_name(rc), ds_errmsg());
+                faults++;
+                continue;
+            }
+            answers++;
+            faults += check_answer(out, &schemas, doc, text, &values, &texts);
+            json_decref(out);
+        }
+        ds_extractor_free(x);
+        ds_model_free(m);
+    }
+    printf("  4 random models x 4 hot decodes of a page cut to the sequence (%d of 4 cut): %d "
+           "answers, %d values (%d text), %d faults\n",
+           truncated, answers, values, texts, faults);
+    free(text);
+    ds_ctx_free(ctx);
+    ds_doc_free(doc);
+    ds_schema_set_free(&schemas);
+    return faults != 0 || answers != 16 || truncated != 4 || texts == 0;
+}
