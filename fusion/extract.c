@@ -323,6 +323,13 @@ static void xdoc_window(ds_extractor *x, xdoc *d) {
     if (rc) xdoc_fail(d, rc, NULL);
 }
 
+// Whether no page of doc has a word (a blank scan, print OCR read nothing of).
+static int wordless(const ds_doc *doc) {
+    for (int p = 0; p < doc->n_pages; p++)
+        if (doc->pages[p].n_words) return 0;
+    return 1;
+}
+
 int ds_extractor_submit(ds_extractor *x, const ds_doc *doc, const char *doc_type,
                         const ds_lora *adapter, void *tag) {
     // the adapter named, else the model as it is now, else the type's own
@@ -342,6 +349,15 @@ int ds_extractor_submit(ds_extractor *x, const ds_doc *doc, const char *doc_type
     d->adapter = a;
     if (doc_type && !(d->type = strdup(doc_type))) {
         xdoc_fail(d, DS_E_NOMEM, "extractor: out of memory");
+        return 0;
+    }
+    if (!doc_type && wordless(doc)) {
+        // Nothing to name a type from: the model named every blank page a receipt at
+        // 0.99. No type, no fields (a given type's fields all come back null).
+        d->out = json_pack("{s:n, s:{}, s:f, s:s}", "doc_type", "fields", "confidence", 0.0, "note",
+                           DS_EXTRACT_NO_WORDS);
+        if (!d->out) xdoc_fail(d, DS_E_NOMEM, "extractor: out of memory");
+        d->finished = 1;
         return 0;
     }
     xdoc_window(x, d);

@@ -79,6 +79,10 @@ int ds_extractor_docs(ds_extractor *x, const ds_doc *const *docs, const char *co
 // (one at a time) when the options ask for windows. doc is borrowed until taken;
 // doc_type NULL: the model names it; adapter NULL: the model as it is (the
 // extractor's --adapter). DS_E_BUSY when no place is free.
+// The note of a document no page of which has a word, when nobody named its type: its
+// answer is {"doc_type": null, "fields": {}, "confidence": 0, "note": this}.
+#define DS_EXTRACT_NO_WORDS                                                                        \
+    "no words on any page (a blank page, or print OCR could not read): no type named"
 struct ds_lora;
 int ds_extractor_submit(ds_extractor *x, const ds_doc *doc, const char *doc_type,
                         const struct ds_lora *adapter, void *tag);

@@ -62,7 +62,7 @@ json_t *ds_result_json(const ds_result_info *ri, const json_t *pred, const ds_do
         return NULL;
     }
     normalize_fields(fields, type, schemas);
-    json_object_set_new(o, "doc_type", json_string(type ? type : ""));
+    json_object_set_new(o, "doc_type", type ? json_string(type) : json_null());
     json_object_set_new(o, "fields", fields);
     json_object_set_new(o, "pages", json_integer(doc->n_pages));
     json_object_set_new(o, "timings_ms",
@@ -79,6 +79,8 @@ json_t *ds_result_json(const ds_result_info *ri, const json_t *pred, const ds_do
         json_object_set_new(o, "withheld", held);
     }
     json_object_set(o, "type_confidence", json_object_get(pred, "confidence"));
+    json_t *note = json_object_get(pred, "note");
+    if (note) json_object_set(o, "note", note);
     return o;
 }
 

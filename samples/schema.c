@@ -197,7 +197,7 @@ int ds_schema_set_load(const char *dir, ds_schema_set *out) {
 }
 
 const ds_schema *ds_schema_find(const ds_schema_set *set, const char *doc_type) {
-    for (int i = 0; i < set->n; i++)
+    for (int i = 0; doc_type && i < set->n; i++)
         if (strcmp(set->schemas[i].doc_type, doc_type) == 0) return &set->schemas[i];
     return NULL;
 }

@@ -69,7 +69,7 @@ void ds_schema_set_free(ds_schema_set *set);
 // of the set with "routed": false, form_entities), else NULL: what `eval` and the
 // trainer's evaluation pass on when the truth's type is one the model never picks.
 const char *ds_schema_named_only(const ds_schema_set *set, const char *doc_type);
-// NULL when the set has no such type / the schema no such field.
+// NULL when the set has no such type (doc_type NULL: none) / the schema no such field.
 const ds_schema *ds_schema_find(const ds_schema_set *set, const char *doc_type);
 const ds_field *ds_schema_field(const ds_schema *s, const char *name);
 

@@ -7,7 +7,8 @@ Its choices come from GET /v1/types: every schema's type is offered, and the
 same invoice read again with type receipt, OCR on every page and Tesseract's
 layout analysis is posted with type=receipt&ocr=always&ocr_layout=auto (the four
 layouts offered) and answered as a receipt. The status names the type the model
-chose with its confidence, and a chosen type without. A screenshot is kept as the test's artifact (WORK_DIR/upload-page.png)."""
+chose with its confidence, and a chosen type without; a blank scan's status says
+no type was named, as its answer's note does. A screenshot is kept as the test's artifact (WORK_DIR/upload-page.png)."""
 import json
 import os
 import signal
@@ -88,6 +89,16 @@ try:
         status_typed = page.inner_text("#status")
         greyed = page.eval_on_selector_all("#fields tbody tr.withheld",
                                            "rs => rs.map(r => r.dataset.field)")
+        # a blank scan, its type left to the model: no type named, the answer's note shown
+        blank = os.path.join(work, "blank.png")
+        subprocess.run([sys.executable, "tests/py/blank_png.py", blank], check=True)
+        page.select_option("#type", "")
+        page.evaluate("delete document.body.dataset.done")
+        page.set_input_files("#file", [])
+        page.set_input_files("#file", blank)
+        page.wait_for_selector("body[data-done='1']", timeout=60000)
+        status_blank = page.inner_text("#status")
+        as_blank = json.loads(page.inner_text("#json"))
         browser.close()
     print(f"  {len(expected)} values from docseek extract, {len(shown)} rows shown, "
           f"{len(missing)} missing or different: {missing}")
@@ -97,6 +108,8 @@ try:
     print(f"  layouts offered {layouts[1:]}")
     print(f"  types offered {offered[1:]} (schemas {schemas}); chosen receipt + OCR always + auto: "
           f"{sent.split('?')[1]} -> {as_receipt['doc_type']}, fields {sorted(as_receipt['fields'])}")
+    print(f"  a blank scan: doc_type {as_blank['doc_type']}, fields {as_blank['fields']}; "
+          f"status: {status_blank}")
     withheld = as_receipt.get("withheld", {})
     print(f"  withheld {sorted(withheld)}, greyed rows {sorted(greyed)}")
     named = f"invoice (named by the model, confidence {want['type_confidence']:.2f}"
@@ -112,6 +125,8 @@ try:
           and sorted(as_receipt["fields"]) == ["address", "company", "date", "total"]
           and len(withheld) > 0 and sorted(greyed) == sorted(withheld)
           and all(as_receipt["fields"][k] is None for k in withheld))
+    ok = (ok and as_blank["doc_type"] is None and as_blank["fields"] == {}
+          and "no words on any page" in status_blank)
 finally:
     server.send_signal(signal.SIGTERM)
     rc = server.wait(timeout=60)
