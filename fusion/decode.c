@@ -890,21 +890,6 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         ds_field_type ft = d->schema->fields[d->field].type;
         if (o && o->no_type_constraint && is_typed(ft)) ft = DS_FIELD_TEXT; // any run
         int best = typed_start(d, p, ft);
-        if (getenv("DS_DBG_PTR")) {
-            int top[6] = {-1, -1, -1, -1, -1, -1};
-            for (int i = 0; i < d->gs.n_words; i++) {
-                int k = 6;
-                while (k > 0 && (top[k - 1] < 0 || p[i] > p[top[k - 1]])) k--;
-                if (k < 6) {
-                    memmove(top + k + 1, top + k, sizeof(int) * (size_t)(5 - k));
-                    top[k] = i;
-                }
-            }
-            fprintf(stderr, "PTR %s:", d->schema->fields[d->field].name);
-            for (int k = 0; k < 6 && top[k] >= 0; k++)
-                fprintf(stderr, " [%d %s %.3f]", top[k], d->words[top[k]].w->text, p[top[k]]);
-            fprintf(stderr, " -> %d %s\n", best, best >= 0 ? d->words[best].w->text : "-");
-        }
         // No run of the field's type: the pointers run as trained, but the value
         // is null, since no run of these words can be a date / an amount.
         d->typed_miss = best < 0 && is_typed(ft);
