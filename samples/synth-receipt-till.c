@@ -26,7 +26,8 @@
 // the GST summary's code ("SR @ 6%") and in a footer ("TOTAL INCLUDES 6% GST"). No
 // generated receipt printed "6%" before, and on SROIE read by OCR the model's
 // pointer went to that word and took the amount beside it for the total (receipts
-// 010, 016, 027, 029, 039).
+// 010, 016, 027, 029, 039). The receipt specialist retrained with them read other
+// SROIE totals wrong instead (README, "Real documents"), so it ships without them.
 #include "samples/synth-impl.h"
 
 #include <stdio.h>
@@ -558,10 +559,12 @@ static long paid_for(ds_rng *r, long total, int varied) {
     }
 }
 
-// A rated till's label for sums row `what` (buf holds it when made): the tax's label
-// with the rate, the sum without tax labelled as the amount the rate applies to, now
-// and then the total's label naming the tax it includes. Before the first total of a
-// block without a tax row (no_tax_yet), half the time a "GST 6%" row with the tax.
+enum { LABEL_CAP = 96 }; // a sums row's label, as made
+
+// A rated till's label for sums row `what` (buf, LABEL_CAP bytes, holds it when made): the tax's
+// label with the rate, the sum without tax labelled as the amount the rate applies to, now and then
+// the total's label naming the tax it includes. Before the first total of a block without a tax row
+// (no_tax_yet), half the time a "GST 6%" row with the tax.
 static const char *rated_label(ds_rng *r, int what, const char *label, int no_tax_yet,
                                const char *tax, int style, till *t, char *buf) {
     static const char *taxes[] = {"GST %s :", "GST %s",   "GST %s RM",
@@ -579,7 +582,7 @@ static const char *rated_label(ds_rng *r, int what, const char *label, int no_ta
                        : what == TOTAL && !RNG(4) ? PICK(totals)
                                                   : NULL;
     if (!form) return label;
-    snprintf(buf, 96, form, rate(r));
+    snprintf(buf, LABEL_CAP, form, rate(r));
     return buf;
 }
 
@@ -610,7 +613,7 @@ void ds_synth_receipt_till(ds_synth_doc *d, int family) {
     long ex = items(&t, r, f, varied, d->page_h - 26 * t.lh, &pieces);
     long tax = gst ? (ex * 6 + 50) / 100 : 0, sum = ex + tax;
     long total = (sum + 2) / 5 * 5, rounding = total - sum; // to 5 sen, as Malaysian tills do
-    char a[32], b[32], c[32], g[32], buf[96];
+    char a[32], b[32], c[32], g[32], buf[LABEL_CAP];
     amt(ex, a, sizeof a);
     amt(sum, b, sizeof b);
     amt(total, c, sizeof c);
