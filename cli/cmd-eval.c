@@ -152,10 +152,7 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     memset(a, 0, sizeof *a);
     a->worst = 10;
     a->withhold_z = DS_CALIB_WITHHOLD_Z;
-    a->x = (ds_extractor_cfg){.model = DS_DEFAULT_MODEL,
-                              .schemas_dir = "samples/schemas",
-                              .threads = 2,
-                              .opts = {.windows = 1}}; // score what extract, ingest, serve output
+    a->x = ds_cli_extractor_defaults(); // score what extract, ingest and serve output
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         int has_val = i + 1 < argc;

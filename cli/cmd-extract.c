@@ -53,10 +53,7 @@ static int extract_one(ds_extractor *x, const ds_schema_set *schemas, const ds_i
 int ds_cmd_extract(int argc, char **argv) {
     const char *files[4096], *type = NULL;
     int n_files = 0, pretty = 0, k;
-    ds_extractor_cfg cfg = {.model = DS_DEFAULT_MODEL,
-                            .schemas_dir = "samples/schemas",
-                            .threads = 2,
-                            .opts = {.windows = 1}};
+    ds_extractor_cfg cfg = ds_cli_extractor_defaults();
     ds_ingest_opts io;
     ds_ingest_opts_default(&io);
     for (int i = 1; i < argc; i++) {

@@ -324,11 +324,10 @@ static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) 
 // Returns 0, or the exit status for a usage error (2) or --help (0 after printing, -1).
 static int parse_args(int argc, char **argv, ingest_args *a) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    *a = (ingest_args){
-        .jobs = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 1,
-        .batch = 8,
-        .log_every = 10,
-        .x = {.model = DS_DEFAULT_MODEL, .schemas_dir = "samples/schemas", .opts = {.windows = 1}}};
+    *a = (ingest_args){.jobs = cpus > 0 ? (int)(cpus < 64 ? cpus : 64) : 1,
+                       .batch = 8,
+                       .log_every = 10,
+                       .x = ds_cli_extractor_defaults()}; // threads: from jobs
     ds_ingest_opts_default(&a->io);
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

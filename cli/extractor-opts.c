@@ -1,7 +1,15 @@
 // extractor-opts.c: see extractor-opts.h.
 #include "cli/extractor-opts.h"
+#include "cli/cli.h"
 
 #include <string.h>
+
+ds_extractor_cfg ds_cli_extractor_defaults(void) {
+    return (ds_extractor_cfg){.model = DS_DEFAULT_MODEL,
+                              .schemas_dir = "samples/schemas",
+                              .threads = 2,
+                              .opts = {.windows = 1}};
+}
 
 int ds_cli_extractor_option(int argc, char **argv, int *i, ds_extractor_cfg *c) {
     const char *a = argv[*i];

@@ -6,6 +6,10 @@
 
 #include "fusion/extract.h"
 
+// The configuration before any option: the default model and schemas, two threads,
+// long documents read in windows (what extract, ingest and eval start from).
+ds_extractor_cfg ds_cli_extractor_defaults(void);
+
 // Reads argv[*i] (and its value, advancing *i) into c when it is one of those options:
 // --model, --adapter, --schemas, --calibration, --device (each with a value),
 // --no-type-adapters, --windows, --no-windows, --no-vision. Returns 1 when it was, 0
