@@ -561,23 +561,26 @@ static long paid_for(ds_rng *r, long total, int varied) {
 
 enum { LABEL_CAP = 96 }; // a sums row's label, as made
 
-// A rated till's label for sums row `what` (buf, LABEL_CAP bytes, holds it when made): the tax's
-// label with the rate, the sum without tax labelled as the amount the rate applies to, now and then
-// the total's label naming the tax it includes. Before the first total of a block without a tax row
-// (no_tax_yet), half the time a "GST 6%" row with the tax.
-static const char *rated_label(ds_rng *r, int what, const char *label, int no_tax_yet,
-                               const char *tax, int style, till *t, char *buf) {
-    static const char *taxes[] = {"GST %s :", "GST %s",   "GST %s RM",
-                                  "%s GST :", "TAX %s :", "SST %s"};
+// How a rated till labels its tax: "GST @ 6% :" ("%s" the rate).
+static const char *const tax_labels[] = {"GST %s :", "GST %s",   "GST %s RM",
+                                         "%s GST :", "TAX %s :", "SST %s"};
+
+// A rated till's tax row with the rate, drawn before the first total of a block that
+// has no tax row.
+static void rated_tax_row(till *t, ds_rng *r, const char *tax, int style) {
+    char row[48];
+    snprintf(row, sizeof row, PICK(tax_labels), rate(r));
+    row_styled(t, row, tax, 0, style);
+}
+
+// A rated till's label for sums row `what` (into buf, LABEL_CAP bytes, when made): the
+// tax's label with the rate, the sum without tax labelled as the amount the rate
+// applies to, now and then the total's label naming the tax it includes.
+static const char *rated_label(ds_rng *r, int what, const char *label, char *buf) {
     static const char *bases[] = {"TAX AMT (S) %s", "AMT EXCL GST %s",
                                   "SR %s TAXABLE :", "NET AMT (SR %s)"};
     static const char *totals[] = {"TOTAL INCL. GST %s", "TOTAL (INCL %s GST)", "TOTAL INCL GST%s"};
-    if (what == TOTAL && no_tax_yet && RNG(2)) {
-        char row[48];
-        snprintf(row, sizeof row, PICK(taxes), rate(r));
-        row_styled(t, row, tax, 0, style);
-    }
-    const char *form = what == TAX                ? PICK(taxes)
+    const char *form = what == TAX                ? PICK(tax_labels)
                        : what == EX && RNG(2)     ? PICK(bases)
                        : what == TOTAL && !RNG(4) ? PICK(totals)
                                                   : NULL;
@@ -631,7 +634,9 @@ void ds_synth_receipt_till(ds_synth_doc *d, int family) {
         const char *label = l->label;
         if (l->what == QTY) snprintf(buf, sizeof buf, "TOTAL QTY: %d", pieces), label = buf;
         if (!label) label = RNG(2) ? "TOTAL" : "NETT TOTAL";
-        if (rated && gst) label = rated_label(r, l->what, label, !tax_shown, g, style, &t, buf);
+        if (rated && gst && l->what == TOTAL && !tax_shown && RNG(2)) // half the time
+            rated_tax_row(&t, r, g, style);
+        if (rated && gst) label = rated_label(r, l->what, label, buf);
         tax_shown |= l->what == TAX;
         int bold = l->what == TOTAL && bold_total >= 0 ? bold_total : l->bold;
         ds_synth_box box = row_styled(&t, label, shown[l->what == QTY ? EX : l->what], bold, style);
