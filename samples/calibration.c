@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 typedef struct {
-    double raw_hi;
+    double raw_hi, raw_sum;
     long right, n;
 } block;
 
@@ -16,6 +16,7 @@ typedef struct {
 static void merge(block *b, int *nb, int k) {
     b[k].right += b[k + 1].right;
     b[k].n += b[k + 1].n;
+    b[k].raw_sum += b[k + 1].raw_sum;
     b[k].raw_hi = b[k + 1].raw_hi;
     memmove(b + k + 1, b + k + 2, sizeof *b * (size_t)(*nb - k - 2));
     (*nb)--;
@@ -30,9 +31,10 @@ static int fit_curve(const ds_eval_scored *v, long n, const char *kind, ds_calib
     if (!b) return ds_error(DS_E_NOMEM, "calibration: out of memory");
     int nb = 0;
     for (long i = 0; i < n;) {
-        block cur = {v[i].conf, 0, 0};
+        block cur = {v[i].conf, 0, 0, 0};
         long j = i;
-        for (; j < n && v[j].conf == v[i].conf; j++) cur.right += v[j].right, cur.n++;
+        for (; j < n && v[j].conf == v[i].conf; j++)
+            cur.right += v[j].right, cur.n++, cur.raw_sum += v[j].conf;
         i = j;
         b[nb++] = cur;
         while (nb > 1 && b[nb - 2].right * b[nb - 1].n >= b[nb - 1].right * b[nb - 2].n)
@@ -57,7 +59,8 @@ static int fit_curve(const ds_eval_scored *v, long n, const char *kind, ds_calib
     for (int k = nb - 1; k >= 0; k--) {
         float p = (float)(b[k].right + 1) / (float)(b[k].n + 2);
         right_min = p < right_min ? p : right_min; // never above a step to its right
-        out->steps[k] = (ds_calib_step){(float)b[k].raw_hi, right_min, b[k].n};
+        out->steps[k] =
+            (ds_calib_step){(float)b[k].raw_hi, right_min, b[k].n, (float)(b[k].raw_sum / b[k].n)};
     }
     if (nb) out->steps[nb - 1].raw_hi = 1; // the last step reaches certainty
     free(b);
@@ -112,9 +115,17 @@ static const ds_calib_curve *curve_of(const ds_calibration *c, const char *kind)
 double ds_calib_apply(const ds_calibration *c, const char *kind, double raw) {
     const ds_calib_curve *cv = c ? curve_of(c, kind) : NULL;
     if (!cv || !cv->n_steps) return raw;
-    for (int k = 0; k < cv->n_steps; k++)
-        if (raw <= cv->steps[k].raw_hi) return cv->steps[k].p;
-    return cv->steps[cv->n_steps - 1].p;
+    const ds_calib_step *st = cv->steps;
+    int k = 0, last = cv->n_steps - 1;
+    if (st[0].raw_mean < 0) { // version 1: steps
+        while (k < last && raw > st[k].raw_hi) k++;
+        return st[k].p;
+    }
+    while (k <= last && raw > st[k].raw_mean) k++;
+    if (k == 0) return st[0].p; // beyond the outer means: their steps' shares
+    if (k > last) return st[last].p;
+    double t = (raw - st[k - 1].raw_mean) / (st[k].raw_mean - st[k - 1].raw_mean);
+    return st[k - 1].p + t * (st[k].p - st[k - 1].p);
 }
 
 static void apply_value(const ds_calibration *c, json_t *v) {
@@ -140,19 +151,24 @@ void ds_calib_apply_fields(const ds_calibration *c, json_t *fields) {
     }
 }
 
+// Version 1 files have steps without their mean raw confidence (used as steps).
+#define STEPS_V1 "steps (raw up to, right share, values)"
+#define STEPS_V2 "steps (raw up to, right share, values, mean raw)"
+
 int ds_calib_save(const ds_calibration *c, const char *path) {
     json_t *curves = json_object();
     for (int i = 0; curves && i < c->n_curves; i++) {
         const ds_calib_curve *cv = &c->curves[i];
         json_t *steps = json_array();
         for (int k = 0; steps && k < cv->n_steps; k++)
-            json_array_append_new(steps, json_pack("[f, f, I]", cv->steps[k].raw_hi, cv->steps[k].p,
-                                                   (json_int_t)cv->steps[k].n));
-        json_object_set_new(curves, cv->kind,
-                            json_pack("{s:I, s:o}", "values", (json_int_t)cv->n_values,
-                                      "steps (raw up to, right share, values)", steps));
+            json_array_append_new(steps,
+                                  json_pack("[f, f, I, f]", cv->steps[k].raw_hi, cv->steps[k].p,
+                                            (json_int_t)cv->steps[k].n, cv->steps[k].raw_mean));
+        json_object_set_new(
+            curves, cv->kind,
+            json_pack("{s:I, s:o}", "values", (json_int_t)cv->n_values, STEPS_V2, steps));
     }
-    json_t *o = json_pack("{s:i, s:s, s:o}", "docseek_calibration", 1, "fitted_on",
+    json_t *o = json_pack("{s:i, s:s, s:o}", "docseek_calibration", 2, "fitted_on",
                           c->fitted_on ? c->fitted_on : "", "curves", curves);
     json_t *wh = c->n_withhold ? json_object() : NULL;
     for (int i = 0; wh && i < c->n_withhold; i++) {
@@ -180,13 +196,15 @@ int ds_calib_load(const char *path, ds_calibration *out) {
         return access(path, F_OK) ? ds_error(DS_E_NOENT, "%s: no such calibration file", path)
                                   : ds_error(DS_E_FORMAT, "%s: %s (line %d)", path, e.text, e.line);
     json_t *curves = json_object_get(o, "curves");
-    int rc = json_integer_value(json_object_get(o, "docseek_calibration")) == 1 &&
-                     json_is_object(curves) && json_object_size(curves) > 0
-                 ? 0
-                 : ds_error(DS_E_FORMAT,
-                            "%s: not a docseek calibration (docseek_calibration: 1, "
-                            "curves)",
-                            path);
+    json_int_t version = json_integer_value(json_object_get(o, "docseek_calibration"));
+    int rc =
+        (version == 1 || version == 2) && json_is_object(curves) && json_object_size(curves) > 0
+            ? 0
+            : ds_error(DS_E_FORMAT,
+                       "%s: not a docseek calibration (docseek_calibration: 1 or 2, "
+                       "curves)",
+                       path);
+    size_t step_len = version == 2 ? 4 : 3;
     const char *fitted = json_string_value(json_object_get(o, "fitted_on"));
     out->fitted_on = strdup(fitted ? fitted : "");
     out->curves = rc ? NULL : calloc(json_object_size(curves), sizeof *out->curves);
@@ -194,7 +212,7 @@ int ds_calib_load(const char *path, ds_calibration *out) {
     const char *kind;
     json_t *cv;
     json_object_foreach(rc ? NULL : curves, kind, cv) {
-        json_t *steps = json_object_get(cv, "steps (raw up to, right share, values)");
+        json_t *steps = json_object_get(cv, version == 2 ? STEPS_V2 : STEPS_V1);
         ds_calib_curve *c = &out->curves[out->n_curves++];
         snprintf(c->kind, sizeof c->kind, "%s", kind);
         c->n_values = json_integer_value(json_object_get(cv, "values"));
@@ -210,12 +228,17 @@ int ds_calib_load(const char *path, ds_calibration *out) {
             json_t *s = json_array_get(steps, (size_t)k);
             ds_calib_step st = {(float)json_number_value(json_array_get(s, 0)),
                                 (float)json_number_value(json_array_get(s, 1)),
-                                (long)json_integer_value(json_array_get(s, 2))};
-            if (json_array_size(s) != 3 || st.raw_hi <= last_hi || st.p < last_p || st.p > 1)
+                                (long)json_integer_value(json_array_get(s, 2)), -1};
+            if (version == 2) st.raw_mean = (float)json_number_value(json_array_get(s, 3));
+            // a step's mean lies in it: above the step before (the same, rounded), up to its top
+            int mean_ok = version == 1 ||
+                          (st.raw_mean >= last_hi && st.raw_mean >= 0 && st.raw_mean <= st.raw_hi);
+            if (json_array_size(s) != step_len || st.raw_hi <= last_hi || st.p < last_p ||
+                st.p > 1 || !mean_ok)
                 rc = ds_error(DS_E_FORMAT,
-                              "%s: curve '%s' step %d is not [raw up to, share, "
-                              "values] rising on both",
-                              path, kind, k);
+                              "%s: curve '%s' step %d is not [raw up to, share, values%s] "
+                              "rising on each",
+                              path, kind, k, version == 2 ? ", mean raw" : "");
             c->steps[k] = st;
             last_hi = st.raw_hi;
             last_p = st.p;

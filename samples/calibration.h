@@ -4,11 +4,17 @@
 // (a span pointed at, text generated token by token, a choice, a check box)
 // and by how far the documents are from what the model was trained on. A
 // calibration maps raw confidence to the share of values that were right, fitted
-// on held-out documents with truth: per kind of value, an isotonic (monotone)
-// step function by pool-adjacent-violators, each step resting on at least
-// DS_CALIB_MIN_STEP values, its share smoothed as (right + 1) / (values + 2) and
-// never above a step to its right, so a short run of lucky values does not
-// claim certainty. It lives in a small JSON file;
+// on held-out documents with truth: per kind of value, isotonic (monotone) steps
+// by pool-adjacent-violators, each step resting on at least DS_CALIB_MIN_STEP
+// values, its share smoothed as (right + 1) / (values + 2) and never above a step
+// to its right, so a short run of lucky values does not claim certainty. Between
+// two steps' mean raw confidences the share is interpolated (centred isotonic
+// regression): a step function would give every value in a step one confidence
+// and so lose the raw order a reviewer sorts by; the interpolated curve keeps it.
+// Beyond the outer steps' means their shares hold, as the fitted values there
+// say (falling to 0 at raw 0 below the first mean was tried: it ranked the worst
+// values of real scans but misjudged them when fitted on the same kind of
+// documents, README "Confidence and calibration"). It lives in a small JSON file;
 // one beside a model (models/x.calibration.json beside models/x.safetensors) is
 // used by default.
 #ifndef DS_CALIBRATION_H
@@ -19,9 +25,11 @@
 #include "samples/eval.h"
 
 typedef struct {
-    float raw_hi; // raw confidences up to this (above the previous step's) ...
-    float p;      // ... are right this often
-    long n;       // values fitted in the step
+    float raw_hi;   // raw confidences up to this (above the previous step's) ...
+    float p;        // ... are right this often
+    long n;         // values fitted in the step
+    float raw_mean; // their mean raw confidence, where p is placed on the curve (< 0:
+                    // unknown, a file of version 1: the steps are used as steps)
 } ds_calib_step;
 
 typedef struct {

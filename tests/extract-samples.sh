@@ -64,7 +64,7 @@ echo "a blank scan: every type answers, no value read from it; untyped, no type 
     | grep -q '"doc_type":"[a-z]*"'
 # A calibration fitted by eval is read by extract; a missing one is refused by name.
 "$D" eval --gt "$W/sets/receipt" $S --extractor model --fit-calibration "$W/cal.json" --quiet
-grep -q '"docseek_calibration": 1' "$W/cal.json"
+grep -q '"docseek_calibration": 2' "$W/cal.json"
 "$D" extract $S --calibration "$W/cal.json" samples/sets/receipt/receipt-200-00000.jpg \
     | grep -q '"confidence":'
 if "$D" extract $S --calibration "$W/none.json" samples/sets/receipt/receipt-200-00000.jpg \

@@ -1,9 +1,13 @@
 // test-calibration.c: fitting confidences to how often values were right.
-// - pool-adjacent-violators worked by hand on eight values;
+// - pool-adjacent-violators worked by hand on eight values, and the curve
+//   interpolated between its steps' mean raw confidences (flat beyond them),
+//   so it keeps the raw order where steps would tie; a step whose values all
+//   read 0 (FUNSD's) saves and loads;
+// - a file of version 1 (steps without means) still loads and maps as steps;
 // - on 20,000 values whose chance of being right is raw^2 ("span") and
 //   1 - raw ("generated": the model's raw figure means the opposite), each
-//   kind's curve comes within 0.05 of the truth (a step function of steps of at
-//   least 10 values) and never falls;
+//   kind's curve comes within 0.05 of the truth (steps of at least 10 values,
+//   "generated" one flat step) and never falls;
 // - a kind with too few values uses the pooled curve;
 // - save and load give the same mapping; bad files are refused by name.
 #include "core/error.h"
@@ -21,13 +25,23 @@ static ds_eval_scored sv(float conf, const char *kind, int right) {
     return s;
 }
 
+// Writes json to path and loads it as a calibration.
+static int load_text(const char *path, const char *json, ds_calibration *out) {
+    FILE *f = fopen(path, "w");
+    if (!f) return DS_E_IO;
+    fputs(json, f);
+    fclose(f);
+    return ds_calib_load(path, out);
+}
+
 DS_TEST(calibration_pav_by_hand) {
     // raw (values, right): 0.1 (10, 2), 0.2 (10, 1), 0.3 (4, 2), 0.5 (10, 6), 0.9 (10, 10),
     // 0.95 (5, 5), 0.97 (3, 1).
     // PAV: 0.2's 1/10 < 0.1's 2/10: pooled, 3/20. 0.3 2/4, 0.5 6/10 rise. 0.95 ties 0.9:
     // pooled, 15/15; 0.97's 1/3 falls: pooled, 16/18. The 0.3 block (4 < 10 values) joins
     // its right neighbour: 8/14. Steps: <= 0.2 3/20, <= 0.5 8/14, <= 1 16/18; smoothed
-    // (r + 1) / (n + 2): 4/22, 9/16, 17/20.
+    // (r + 1) / (n + 2): 4/22, 9/16, 17/20. Mean raw confidences: (1 + 2) / 20 = 0.15,
+    // (1.2 + 5) / 14, (9 + 4.75 + 2.91) / 18.
     const struct {
         float raw;
         int n, right;
@@ -48,13 +62,26 @@ DS_TEST(calibration_pav_by_hand) {
                pooled->steps[k].n);
     printf("\n");
     const float want_hi[3] = {0.2f, 0.5f, 1.0f}, want_p[3] = {4 / 22.f, 9 / 16.f, 17 / 20.f};
+    const float want_mean[3] = {0.15f, 6.2f / 14, 16.66f / 18};
     const long want_n[3] = {20, 14, 18};
     DS_CHECK_INT_EQ(pooled->n_steps, 3);
     for (int k = 0; k < 3; k++)
         DS_CHECK(fabsf(pooled->steps[k].raw_hi - want_hi[k]) < 1e-6 &&
-                 fabsf(pooled->steps[k].p - want_p[k]) < 1e-6 && pooled->steps[k].n == want_n[k]);
-    DS_CHECK(fabs(ds_calib_apply(&c, "*", 0.35) - 9 / 16.) < 1e-6);
-    DS_CHECK(fabs(ds_calib_apply(&c, "*", 0.2) - 4 / 22.) < 1e-6);
+                 fabsf(pooled->steps[k].p - want_p[k]) < 1e-6 && pooled->steps[k].n == want_n[k] &&
+                 fabsf(pooled->steps[k].raw_mean - want_mean[k]) < 1e-6);
+    // at a step's mean its share; between two means the line between them; beyond, flat
+    for (int k = 0; k < 3; k++)
+        DS_CHECK(fabs(ds_calib_apply(&c, "*", want_mean[k]) - want_p[k]) < 1e-6);
+    double t = (0.35 - want_mean[0]) / (want_mean[1] - want_mean[0]);
+    DS_CHECK(fabs(ds_calib_apply(&c, "*", 0.35) - (want_p[0] + t * (want_p[1] - want_p[0]))) <
+             1e-6);
+    DS_CHECK(fabs(ds_calib_apply(&c, "*", 0.05) - 4 / 22.) < 1e-6);
+    DS_CHECK(fabs(ds_calib_apply(&c, "*", 1.0) - 17 / 20.) < 1e-6);
+    // raw order kept: between the outer means every larger raw confidence maps higher
+    int ties = 0;
+    for (double r = 0.16; r < 0.92; r += 0.01)
+        ties += !(ds_calib_apply(&c, "*", r + 0.01) > ds_calib_apply(&c, "*", r));
+    DS_CHECK_INT_EQ(ties, 0);
     // both kinds have 28 or 29 values: their own curves; an unknown kind gets the pooled one
     DS_CHECK_INT_EQ(c.n_curves, 3);
     DS_CHECK(fabs(ds_calib_apply(&c, "other", 0.99) - 17 / 20.) < 1e-6);
@@ -112,19 +139,57 @@ DS_TEST(calibration_fits_known_curves) {
     ds_calib_free(&back);
     ds_calib_free(&c);
     // bad files
-    FILE *f = fopen(path, "w");
-    fputs("{\"docseek_calibration\": 1, \"curves\": {\"span\": {\"values\": 3, "
-          "\"steps (raw up to, right share, values)\": [[0.5, 0.9, 2], [0.4, 0.95, 1]]}}}",
-          f);
-    fclose(f);
-    DS_CHECK_INT_EQ(ds_calib_load(path, &back), DS_E_FORMAT);
+    DS_CHECK_INT_EQ(
+        load_text(path,
+                  "{\"docseek_calibration\": 1, \"curves\": {\"span\": {\"values\": 3, "
+                  "\"steps (raw up to, right share, values)\": [[0.5, 0.9, 2], [0.4, 0.95, 1]]}}}",
+                  &back),
+        DS_E_FORMAT);
     DS_CHECK(strstr(ds_errmsg(), "step 1") != NULL);
-    f = fopen(path, "w");
-    fputs("{\"curves\": {}}", f);
-    fclose(f);
-    DS_CHECK_INT_EQ(ds_calib_load(path, &back), DS_E_FORMAT);
+    // version 2: a step's mean raw confidence must lie in the step (0.3 is below step 1)
+    DS_CHECK_INT_EQ(load_text(path,
+                              "{\"docseek_calibration\": 2, \"curves\": {\"span\": {\"values\": 3, "
+                              "\"steps (raw up to, right share, values, mean raw)\": "
+                              "[[0.5, 0.2, 2, 0.4], [0.9, 0.95, 1, 0.3]]}}}",
+                              &back),
+                    DS_E_FORMAT);
+    DS_CHECK(strstr(ds_errmsg(), "step 1 is not [raw up to, share, values, mean raw]") != NULL);
+    // version 1 (written before the means were kept) still loads, and maps as steps
+    DS_CHECK_INT_EQ(
+        load_text(path,
+                  "{\"docseek_calibration\": 1, \"curves\": {\"span\": {\"values\": 30, "
+                  "\"steps (raw up to, right share, values)\": [[0.5, 0.2, 10], [1, 0.9, 20]]}}}",
+                  &back),
+        0);
+    DS_CHECK(fabs(ds_calib_apply(&back, "span", 0.1) - 0.2) < 1e-6 &&
+             fabs(ds_calib_apply(&back, "span", 0.5) - 0.2) < 1e-6 &&
+             fabs(ds_calib_apply(&back, "span", 0.51) - 0.9) < 1e-6 &&
+             fabs(ds_calib_apply(&back, "span", 1) - 0.9) < 1e-6);
+    ds_calib_free(&back);
+    DS_CHECK_INT_EQ(load_text(path, "{\"curves\": {}}", &back), DS_E_FORMAT);
     DS_CHECK(strstr(ds_errmsg(), "not a docseek calibration") != NULL);
     DS_CHECK_INT_EQ(ds_calib_load("/nonexistent/calib.json", &back), DS_E_NOENT);
     DS_CHECK_INT_EQ(ds_calib_fit(v, 0, "nothing", &back), DS_E_INVAL);
+    return 0;
+}
+
+// FUNSD's raw confidences are products of many small probabilities and read 0.000 as
+// written: a step of such values has mean raw 0, and its file must load again.
+DS_TEST(calibration_zero_raw_step) {
+    ds_eval_scored v[60];
+    for (int i = 0; i < 60; i++) v[i] = sv(i < 30 ? 0.0f : 0.5f, "span", i < 30 ? i < 5 : i < 50);
+    ds_calibration c, back;
+    DS_CHECK_INT_EQ(ds_calib_fit(v, 60, "zeros", &c), 0);
+    DS_CHECK_INT_EQ(c.curves[0].n_steps, 2);
+    DS_CHECK(c.curves[0].steps[0].raw_mean == 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/calib-zero.json", ds_test_tmpdir());
+    DS_CHECK_INT_EQ(ds_calib_save(&c, path), 0);
+    DS_CHECK_INT_EQ(ds_calib_load(path, &back), 0);
+    // 6/32 at raw 0, 21/32 at raw 0.5, halfway between at 0.25
+    DS_CHECK(fabs(ds_calib_apply(&back, "span", 0) - 6 / 32.) < 1e-6);
+    DS_CHECK(fabs(ds_calib_apply(&back, "span", 0.25) - 27 / 64.) < 1e-6);
+    ds_calib_free(&back);
+    ds_calib_free(&c);
     return 0;
 }
