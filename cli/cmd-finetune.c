@@ -4,6 +4,7 @@
 // goes to its own small file (use it with `--adapter`, or merge it with
 // `docseek finetune --merge` into a full model).
 #include "cli/cli.h"
+#include "cli/train-opts.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "fusion/extract.h"
@@ -37,7 +38,8 @@ static const char *usage_text =
     "  --fresh           a new adapter even so\n"
     "  --experts         adapters on the feed-forward too: the dense layers, the shared\n"
     "                    experts and every routed expert (default: attention only)\n"
-    "  --steps N         (default 300); --batch N (4); --lr X (1e-3); --warmup N (20)\n"
+    "  --steps N         (default 300); --batch N (4); --lr X (1e-3); --warmup N (20);\n"
+    "                    --min-lr F (0.1), --clip X (1), --weight-decay X (0): as train's\n"
     "  --eval DIR        held-out labelled documents (in --format), field F1 every\n"
     "                    --eval-every N steps (100) and at the end\n"
     "  --given-type      the evaluation tells the model each document's true type\n"
@@ -266,14 +268,11 @@ static const char *one_doc_type(const ds_dataset *d, char *buf, size_t cap) {
 
 int ds_cmd_finetune(int argc, char **argv) {
     const char *dirs[64], *rehearse[64], *out = NULL, *base = DS_DEFAULT_MODEL, *adapter = NULL;
-    const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *init = NULL;
-    int n_dirs = 0, n_rehearse = 0, lora = 0, merge = 0, rank = 16, threads = 2, prep = 2,
-        resume = 0, repeat = 1;
-    const char *device = "auto";
+    const char *init = NULL;
+    int n_dirs = 0, n_rehearse = 0, lora = 0, merge = 0, rank = 16, repeat = 1;
     int experts = 0, windows = 0, one_window = 0, fresh = 0, shape_given = 0, skip_unfound = 0;
     int keep = 0;
-    double keep_bar = 2;
-    float alpha = 32;
+    float keep_bar = 2, alpha = 32;
     ds_train_opts o;
     ds_train_opts_default(&o);
     o.steps = 300;
@@ -281,54 +280,32 @@ int ds_cmd_finetune(int argc, char **argv) {
     o.warmup = 20;
     o.eval_every = 100;
     o.checkpoint_every = 100;
+    ds_cli_run r = ds_cli_run_defaults();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--lora")) {
-            lora = 1;
-            continue;
+        int got = ds_cli_train_option(argc, argv, &i, &o, &r);
+        if (got < 0) {
+            fprintf(stderr, "docseek finetune: %s\n", ds_errmsg());
+            return 2;
         }
-        if (!strcmp(a, "--merge")) {
-            merge = 1;
-            continue;
-        }
-        if (!strcmp(a, "--resume")) {
-            resume = 1;
-            continue;
-        }
-        if (!strcmp(a, "--windows")) {
-            windows = 1;
+        if (got) continue;
+        int *flag = !strcmp(a, "--lora")           ? &lora
+                    : !strcmp(a, "--merge")        ? &merge
+                    : !strcmp(a, "--windows")      ? &windows
+                    : !strcmp(a, "--fresh")        ? &fresh
+                    : !strcmp(a, "--skip-unfound") ? &skip_unfound
+                    : !strcmp(a, "--keep-best")    ? &keep
+                                                   : NULL;
+        if (flag) {
+            *flag = 1;
             continue;
         }
         if (!strcmp(a, "--one-window")) {
             windows = one_window = 1;
             continue;
         }
-        if (!strcmp(a, "--recompute")) {
-            o.opt.recompute = 1;
-            continue;
-        }
         if (!strcmp(a, "--experts")) {
             experts = shape_given = 1;
-            continue;
-        }
-        if (!strcmp(a, "--fresh")) {
-            fresh = 1;
-            continue;
-        }
-        if (!strcmp(a, "--skip-unfound")) {
-            skip_unfound = 1;
-            continue;
-        }
-        if (!strcmp(a, "--given-type")) {
-            o.eval_given_type = 1;
-            continue;
-        }
-        if (!strcmp(a, "--set-words")) {
-            o.eval_set_words = 1;
-            continue;
-        }
-        if (!strcmp(a, "--keep-best")) {
-            keep = 1;
             continue;
         }
         if (!strcmp(a, "--help")) {
@@ -340,7 +317,7 @@ int ds_cmd_finetune(int argc, char **argv) {
             return 2;
         }
         i++;
-        char *end = NULL;
+        int bad = 0;
         if (!strcmp(a, "--data") && n_dirs < 64)
             dirs[n_dirs++] = v;
         else if (!strcmp(a, "--rehearse") && n_rehearse < 64)
@@ -353,66 +330,28 @@ int ds_cmd_finetune(int argc, char **argv) {
             init = v;
         else if (!strcmp(a, "--adapter"))
             adapter = v;
-        else if (!strcmp(a, "--format"))
-            format = v;
-        else if (!strcmp(a, "--cache"))
-            cache = v;
-        else if (!strcmp(a, "--checkpoint"))
-            ckpt = v;
         else if (!strcmp(a, "--repeat"))
-            repeat = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--checkpoint-every"))
-            o.checkpoint_every = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--stop-after"))
-            o.stop_after = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--schemas"))
-            o.schemas_dir = v;
-        else if (!strcmp(a, "--eval"))
-            o.eval_dir = v;
+            bad = ds_cli_int(a, v, 1, 1000, &repeat);
         else if (!strcmp(a, "--keep-bar"))
-            keep_bar = strtod(v, &end);
+            bad = ds_cli_float(a, v, 0, 0, &keep_bar);
         else if (!strcmp(a, "--rank"))
-            rank = (int)strtol(v, &end, 10), shape_given = 1;
+            bad = ds_cli_int(a, v, 1, DS_CLI_INT_MAX, &rank), shape_given = 1;
         else if (!strcmp(a, "--alpha"))
-            alpha = strtof(v, &end), shape_given = 1;
-        else if (!strcmp(a, "--steps"))
-            o.steps = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--batch"))
-            o.batch = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--lr"))
-            o.lr = strtof(v, &end);
-        else if (!strcmp(a, "--warmup"))
-            o.warmup = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--eval-every"))
-            o.eval_every = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--threads"))
-            threads = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--device"))
-            device = v;
-        else if (!strcmp(a, "--prep-threads"))
-            prep = (int)strtol(v, &end, 10);
-        else if (!strcmp(a, "--seed"))
-            o.seed = strtoull(v, &end, 10);
+            bad = ds_cli_float(a, v, 0, 1, &alpha), shape_given = 1;
         else {
             fprintf(stderr, "docseek finetune: unknown option '%s'\n%s", a, usage_text);
             return 2;
         }
-        if (end && *end) {
-            fprintf(stderr, "docseek finetune: bad value '%s' for %s\n", v, a);
+        if (bad) {
+            fprintf(stderr, "docseek finetune: %s\n", ds_errmsg());
             return 2;
         }
     }
-    if (lora == merge || !out || (lora && !n_dirs) || (merge && !adapter) || rank < 1 ||
-        o.steps < 1 || o.batch < 1 || threads < 1 || prep < 1 || !(o.lr > 0) ||
-        o.checkpoint_every < 0 || o.stop_after < 0 || repeat < 1 || repeat > 1000) {
+    if (lora == merge || !out || (lora && !n_dirs) || (merge && !adapter)) {
         fprintf(stderr,
                 "docseek finetune: needs --lora with --data and --out, or --merge with "
                 "--adapter and --out\n%s",
                 usage_text);
-        return 2;
-    }
-    if (!(keep_bar >= 0)) {
-        fprintf(stderr, "docseek finetune: --keep-bar must be 0 or more (standard errors)\n");
         return 2;
     }
     if (keep && !o.eval_dir) {
@@ -420,7 +359,7 @@ int ds_cmd_finetune(int argc, char **argv) {
                         "documents to score the adapter on\n");
         return 2;
     }
-    if ((o.eval_dir || o.eval_set_words) && ds_eval_format_parse(format, &o.eval_format)) {
+    if ((o.eval_dir || o.eval_set_words) && ds_eval_format_parse(r.format, &o.eval_format)) {
         fprintf(stderr, "docseek finetune: %s\n", ds_errmsg());
         return 2;
     }
@@ -450,19 +389,19 @@ int ds_cmd_finetune(int argc, char **argv) {
     char curve[4096], ckpt_buf[4096];
     snprintf(curve, sizeof curve, "%s.csv", out);
     o.curve_csv = curve;
-    if (!ckpt) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), ckpt = ckpt_buf;
-    o.checkpoint = ckpt;
+    if (!r.checkpoint) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), r.checkpoint = ckpt_buf;
+    o.checkpoint = r.checkpoint;
     // auto takes the CPU for a model with host-only heads (ds_trainer_device; a GPU named
     // is refused by the trainer, with the reason).
     ds_ctx *ctx = NULL;
-    rc = ds_ctx_open(ds_trainer_device(&m->cfg, device), threads, &ctx);
+    rc = ds_ctx_open(ds_trainer_device(&m->cfg, r.device), r.threads, &ctx);
     char where[256];
     if (!rc) DS_LOGI("finetune: computing on %s", ds_ctx_describe(ctx, where, sizeof where));
     ds_lora *l = NULL;
     ds_trainer *t = NULL;
     ds_dataset d;
     memset(&d, 0, sizeof d);
-    if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
+    if (!rc) rc = ds_dataset_open(r.format, dirs, n_dirs, o.schemas_dir, &d);
     // documents of one type the model has an adapter for go on training that adapter: at
     // inference an adapter named with --adapter replaces the type's own
     char own[4096], type[64];
@@ -482,12 +421,12 @@ int ds_cmd_finetune(int argc, char **argv) {
     if (!rc && repeat > 1)
         DS_LOGI("finetune: each of the %d documents listed %d times", own_docs, repeat);
     if (!rc && n_rehearse) {
-        ds_dataset r;
-        rc = ds_dataset_scan(rehearse, n_rehearse, &r);
+        ds_dataset reh;
+        rc = ds_dataset_scan(rehearse, n_rehearse, &reh);
         if (!rc) {
-            DS_LOGI("finetune: %d documents to adapt to, %d rehearsed", own_docs, r.n);
-            rc = ds_dataset_append(&d, &r);
-            if (rc) ds_dataset_free(&r);
+            DS_LOGI("finetune: %d documents to adapt to, %d rehearsed", own_docs, reh.n);
+            rc = ds_dataset_append(&d, &reh);
+            if (rc) ds_dataset_free(&reh);
         }
     }
     // a new adapter (B zero: changes nothing yet), or one to go on from (its rank and
@@ -495,26 +434,18 @@ int ds_cmd_finetune(int argc, char **argv) {
     if (!rc)
         rc = init ? ds_lora_load(init, m, &l) : ds_lora_new(m, rank, alpha, experts, o.seed, &l);
     if (!rc) rc = ds_trainer_new_lora(m, ctx, &o.opt, l, &t);
-    if (!rc && resume) {
-        if (access(ckpt, F_OK) == 0) {
-            rc = ds_trainer_load(t, ckpt, NULL);
-            if (!rc)
-                DS_LOGI("finetune: resuming from %s at step %d", ckpt, ds_trainer_steps_done(t));
-        } else {
-            DS_LOGW("finetune: --resume but no checkpoint %s: starting at step 0", ckpt);
-        }
-    }
+    if (!rc) rc = ds_cli_resume(t, &r, "finetune");
     // the user's few documents: every window of a long one trains (one picked per document
     // showed most of them without their values, which then trained as absent)
     d.windows = windows;
     d.every_window = windows && !one_window;
     d.skip_unfound = skip_unfound;
     d.set_words = o.eval_set_words;
-    if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, prep, cache);
+    if (!rc) rc = ds_dataset_prepare(&d, m, &schemas, r.prep_threads, r.cache);
     finetune_record rec = {.o = &o,
                            .base = base,
                            .init = init,
-                           .format = format,
+                           .format = r.format,
                            .dirs = dirs,
                            .rehearse = rehearse,
                            .n_dirs = n_dirs,
@@ -536,7 +467,7 @@ int ds_cmd_finetune(int argc, char **argv) {
         o.on_eval = keep_if_best;
         o.on_eval_user = &k;
     }
-    if (!rc && keep && resume && read_kept(&k, base))
+    if (!rc && keep && r.resume && read_kept(&k, base))
         DS_LOGI("finetune: kept so far: step %d (field F1 %.4f), from %s", rec.kept_step,
                 rec.kept_f1, out);
     else if (!rc && keep) { // the adapter as it starts is the first candidate

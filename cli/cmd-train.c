@@ -4,6 +4,7 @@
 // evaluation and a CSV of the curves. The model starts from a config and a
 // tokenizer (`docseek tokenizer train`), or from an existing model file.
 #include "cli/cli.h"
+#include "cli/train-opts.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "ingest/ingest.h"
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char *usage_text =
     "usage: docseek train --data DIR [--data DIR ...] --out MODEL\n"
@@ -49,52 +49,37 @@ static const char *usage_text =
     "  --stop-after N        stop this run after N steps (resume later)\n"
     "  --eval DIR            held-out labelled documents (in --format): field F1 every\n"
     "                        --eval-every N (500)\n"
+    "  --given-type          the evaluation tells the model each document's true type\n"
     "  --set-words           the --data and --eval scans' words are their set's own (sroie,\n"
     "                        funsd; as eval --set-words), not docseek's OCR\n"
     "  --curve FILE          CSV of the curves (default MODEL.csv)\n"
     "  --schemas DIR         document schemas (default samples/schemas)\n"
     "       docseek train --plot FILE.csv   (re)draws FILE.png from a run's curves\n";
 
-static int parse_int(const char *s, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v < 0 || v > 1000000000) return -1;
-    *out = (int)v;
-    return 0;
-}
-
 int ds_cmd_train(int argc, char **argv) {
     const char *dirs[64], *out = NULL, *config = NULL, *tok_path = NULL, *init = NULL;
-    const char *cache = ".docseek-cache", *format = "docseek", *ckpt = NULL, *curve = NULL,
-               *schemas_dir = NULL;
-    const char *device = "auto";
-    int n_dirs = 0, threads = 2, prep_threads = 2, resume = 0, windows = 0;
+    const char *curve = NULL;
+    int n_dirs = 0, windows = 0;
     ds_train_opts o;
     ds_train_opts_default(&o);
+    ds_cli_run r = ds_cli_run_defaults();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0;
-        if (!strcmp(a, "--resume")) {
-            resume = 1;
-            continue;
+        int got = ds_cli_train_option(argc, argv, &i, &o, &r);
+        if (got < 0) {
+            fprintf(stderr, "docseek train: %s\n", ds_errmsg());
+            return 2;
         }
+        if (got) continue;
         if (!strcmp(a, "--windows")) {
             windows = 1;
             continue;
         }
-        if (!strcmp(a, "--recompute")) {
-            o.opt.recompute = 1;
-            continue;
-        }
-        if (!strcmp(a, "--set-words")) {
-            o.eval_set_words = 1;
-            continue;
-        }
-        if (!strcmp(a, "--plot") && i + 1 < argc) { // redraw the curves of a finished run
+        if (!strcmp(a, "--plot") && v) { // redraw the curves of a finished run
             char png[4096];
-            size_t L = strlen(argv[i + 1]);
-            snprintf(png, sizeof png, "%.*s.png", (int)(L > 4 ? L - 4 : L), argv[i + 1]);
-            int prc = ds_plot_curves(argv[i + 1], png);
+            size_t L = strlen(v);
+            snprintf(png, sizeof png, "%.*s.png", (int)(L > 4 ? L - 4 : L), v);
+            int prc = ds_plot_curves(v, png);
             if (prc) return ds_cli_fail("train", prc);
             printf("wrote %s\n", png);
             return 0;
@@ -118,52 +103,10 @@ int ds_cmd_train(int argc, char **argv) {
             tok_path = v;
         else if (!strcmp(a, "--init"))
             init = v;
-        else if (!strcmp(a, "--format"))
-            format = v;
-        else if (!strcmp(a, "--cache"))
-            cache = v;
-        else if (!strcmp(a, "--checkpoint"))
-            ckpt = v;
         else if (!strcmp(a, "--curve"))
             curve = v;
-        else if (!strcmp(a, "--schemas"))
-            schemas_dir = v;
-        else if (!strcmp(a, "--eval"))
-            o.eval_dir = v;
-        else if (!strcmp(a, "--steps"))
-            bad = parse_int(v, &o.steps) || o.steps < 1;
-        else if (!strcmp(a, "--batch"))
-            bad = parse_int(v, &o.batch) || o.batch < 1;
-        else if (!strcmp(a, "--warmup"))
-            bad = parse_int(v, &o.warmup);
-        else if (!strcmp(a, "--checkpoint-every"))
-            bad = parse_int(v, &o.checkpoint_every);
-        else if (!strcmp(a, "--eval-every"))
-            bad = parse_int(v, &o.eval_every);
-        else if (!strcmp(a, "--stop-after"))
-            bad = parse_int(v, &o.stop_after);
-        else if (!strcmp(a, "--threads"))
-            bad = parse_int(v, &threads) || threads < 1;
-        else if (!strcmp(a, "--device"))
-            device = v;
-        else if (!strcmp(a, "--prep-threads"))
-            bad = parse_int(v, &prep_threads) || prep_threads < 1;
-        else if (!strcmp(a, "--seed"))
-            o.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--lr"))
-            bad = (o.lr = strtof(v, NULL)) <= 0;
-        else if (!strcmp(a, "--min-lr"))
-            bad = (o.min_lr_frac = strtof(v, NULL)) < 0;
-        else if (!strcmp(a, "--clip"))
-            bad = (o.opt.clip = strtof(v, NULL)) < 0;
-        else if (!strcmp(a, "--weight-decay"))
-            bad = (o.opt.weight_decay = strtof(v, NULL)) < 0;
         else {
             fprintf(stderr, "docseek train: unknown option '%s'\n%s", a, usage_text);
-            return 2;
-        }
-        if (bad) {
-            fprintf(stderr, "docseek train: bad value '%s' for %s\n", v, a);
             return 2;
         }
     }
@@ -175,7 +118,7 @@ int ds_cmd_train(int argc, char **argv) {
         return 2;
     }
     // the held-out documents are read as --data's are
-    if (ds_eval_format_parse(format, &o.eval_format) ||
+    if (ds_eval_format_parse(r.format, &o.eval_format) ||
         (o.eval_set_words && ds_gt_words_check(o.eval_format))) {
         fprintf(stderr, "docseek train: %s\n", ds_errmsg());
         return 2;
@@ -183,17 +126,16 @@ int ds_cmd_train(int argc, char **argv) {
     // The steps and the held-out evaluation run on the device asked for (first: a wrong one
     // fails before any work).
     ds_ctx *ctx = NULL;
-    int rc = ds_ctx_open(device, threads, &ctx);
+    int rc = ds_ctx_open(r.device, r.threads, &ctx);
     if (rc) return ds_cli_fail("train", rc);
     if (!getenv("OMP_THREAD_LIMIT"))
         DS_LOGW("OMP_THREAD_LIMIT is not set: OCR of scans runs ~7x slower");
     char ckpt_buf[4096], curve_buf[4096];
-    if (!ckpt) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), ckpt = ckpt_buf;
+    if (!r.checkpoint) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), r.checkpoint = ckpt_buf;
     if (!curve) snprintf(curve_buf, sizeof curve_buf, "%s.csv", out), curve = curve_buf;
-    o.checkpoint = ckpt;
+    o.checkpoint = r.checkpoint;
     o.curve_csv = curve;
     o.out = out;
-    if (schemas_dir) o.schemas_dir = schemas_dir;
     ds_schema_set schemas;
     if ((rc = ds_schema_set_load(o.schemas_dir, &schemas))) {
         ds_ctx_free(ctx);
@@ -220,10 +162,10 @@ int ds_cmd_train(int argc, char **argv) {
     }
     // auto takes the CPU for a model with host-only heads (ds_trainer_device); a GPU asked
     // for by name is refused by the trainer below, before any document is prepared.
-    if (ctx->backend != DS_BACKEND_CPU && !strcmp(ds_trainer_device(&m->cfg, device), "cpu")) {
+    if (ctx->backend != DS_BACKEND_CPU && !strcmp(ds_trainer_device(&m->cfg, r.device), "cpu")) {
         DS_LOGI("train: this model's copy mask / pointer-generator heads train on the CPU");
         ds_ctx_free(ctx);
-        if (!(ctx = ds_ctx_new(DS_BACKEND_CPU, threads))) {
+        if (!(ctx = ds_ctx_new(DS_BACKEND_CPU, r.threads))) {
             ds_model_free(m);
             ds_schema_set_free(&schemas);
             return ds_cli_fail("train", DS_E_NOMEM);
@@ -235,20 +177,14 @@ int ds_cmd_train(int argc, char **argv) {
     char where[256];
     DS_LOGI("train: computing on %s", ds_ctx_describe(ctx, where, sizeof where));
     rc = ds_trainer_new(m, ctx, &o.opt, &t);
-    if (!rc && resume) {
-        if (access(ckpt, F_OK) == 0) {
-            rc = ds_trainer_load(t, ckpt, NULL);
-            if (!rc) DS_LOGI("train: resuming from %s at step %d", ckpt, ds_trainer_steps_done(t));
-        } else {
-            DS_LOGW("train: --resume but no checkpoint %s: starting at step 0", ckpt);
-        }
-    }
-    if (!rc) rc = ds_dataset_open(format, dirs, n_dirs, o.schemas_dir, &d);
+    if (!rc) rc = ds_cli_resume(t, &r, "train");
+    if (!rc) rc = ds_dataset_open(r.format, dirs, n_dirs, o.schemas_dir, &d);
     d.windows = windows;
     d.set_words = o.eval_set_words;
     if (!rc) {
-        DS_LOGI("train: preparing %d documents on %d threads (cache %s)", d.n, prep_threads, cache);
-        rc = ds_dataset_prepare(&d, m, &schemas, prep_threads, cache);
+        DS_LOGI("train: preparing %d documents on %d threads (cache %s)", d.n, r.prep_threads,
+                r.cache);
+        rc = ds_dataset_prepare(&d, m, &schemas, r.prep_threads, r.cache);
         if (!rc)
             DS_LOGI("train: prepared in %.1f s (%d from the cache, %d skipped)", d.seconds,
                     d.n_cached, d.n_failed);

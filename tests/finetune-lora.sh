@@ -168,7 +168,7 @@ if "$D" finetune --lora --model "$W/inv.safetensors" --data "$W/eval" --repeat 0
     echo "--repeat 0 was not refused"
     exit 1
 fi
-grep -q "needs --lora" "$W/adr0.log"
+grep -q "bad value '0' for --repeat" "$W/adr0.log"
 echo "--repeat 3: the user's documents listed three times beside the rehearsed ones"
 # Adapters on the experts too: trained, reloaded for extraction and merged; resuming
 # an attention-only checkpoint as an experts adapter is refused by name.

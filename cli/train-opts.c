@@ -1,0 +1,119 @@
+// train-opts.c: see train-opts.h.
+#include "cli/train-opts.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+ds_cli_run ds_cli_run_defaults(void) {
+    return (ds_cli_run){.device = "auto",
+                        .cache = ".docseek-cache",
+                        .format = "docseek",
+                        .threads = 2,
+                        .prep_threads = 2};
+}
+
+int ds_cli_int(const char *opt, const char *s, int lo, int hi, int *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi)
+        return ds_error(DS_E_INVAL, "bad value '%s' for %s: a whole number from %d to %d", s, opt,
+                        lo, hi);
+    *out = (int)v;
+    return 0;
+}
+
+int ds_cli_float(const char *opt, const char *s, double lo, int above, float *out) {
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v) || (above ? !(v > lo) : !(v >= lo)))
+        return ds_error(DS_E_INVAL, "bad value '%s' for %s: a number %s %g", s, opt,
+                        above ? "above" : "from", lo);
+    *out = (float)v;
+    return 0;
+}
+
+static int parse_seed(const char *s, uint64_t *out) {
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno || strchr(s, '-'))
+        return ds_error(DS_E_INVAL, "bad value '%s' for --seed: a whole number from 0", s);
+    *out = v;
+    return 0;
+}
+
+int ds_cli_train_option(int argc, char **argv, int *i, ds_train_opts *o, ds_cli_run *r) {
+    const char *a = argv[*i];
+    int *flag = !strcmp(a, "--resume")       ? &r->resume
+                : !strcmp(a, "--recompute")  ? &o->opt.recompute
+                : !strcmp(a, "--given-type") ? &o->eval_given_type
+                : !strcmp(a, "--set-words")  ? &o->eval_set_words
+                                             : NULL;
+    if (flag) {
+        *flag = 1;
+        return 1;
+    }
+    if (*i + 1 >= argc) return 0;
+    const char *v = argv[*i + 1];
+    // options whose value is a name: taken as given
+    const char **name = !strcmp(a, "--eval")         ? &o->eval_dir
+                        : !strcmp(a, "--schemas")    ? &o->schemas_dir
+                        : !strcmp(a, "--format")     ? &r->format
+                        : !strcmp(a, "--cache")      ? &r->cache
+                        : !strcmp(a, "--checkpoint") ? &r->checkpoint
+                        : !strcmp(a, "--device")     ? &r->device
+                                                     : NULL;
+    if (name) {
+        *name = v;
+        ++*i;
+        return 1;
+    }
+    const struct {
+        const char *opt;
+        int *dst, lo;
+    } counts[] = {{"--steps", &o->steps, 1},
+                  {"--batch", &o->batch, 1},
+                  {"--warmup", &o->warmup, 0},
+                  {"--eval-every", &o->eval_every, 0},
+                  {"--checkpoint-every", &o->checkpoint_every, 0},
+                  {"--stop-after", &o->stop_after, 0},
+                  {"--threads", &r->threads, 1},
+                  {"--prep-threads", &r->prep_threads, 1}};
+    const struct {
+        const char *opt;
+        float *dst;
+        int above; // 1: above 0, 0: from 0
+    } reals[] = {{"--lr", &o->lr, 1},
+                 {"--min-lr", &o->min_lr_frac, 0},
+                 {"--clip", &o->opt.clip, 0},
+                 {"--weight-decay", &o->opt.weight_decay, 0}};
+    int rc = 0, found = 0;
+    for (size_t k = 0; !found && k < sizeof counts / sizeof *counts; k++)
+        if ((found = !strcmp(a, counts[k].opt)))
+            rc = ds_cli_int(a, v, counts[k].lo, DS_CLI_INT_MAX, counts[k].dst);
+    for (size_t k = 0; !found && k < sizeof reals / sizeof *reals; k++)
+        if ((found = !strcmp(a, reals[k].opt)))
+            rc = ds_cli_float(a, v, 0, reals[k].above, reals[k].dst);
+    if (!found && (found = !strcmp(a, "--seed"))) rc = parse_seed(v, &o->seed);
+    if (!found) return 0;
+    ++*i;
+    return rc ? rc : 1;
+}
+
+int ds_cli_resume(ds_trainer *t, const ds_cli_run *r, const char *cmd) {
+    if (!r->resume) return 0;
+    if (access(r->checkpoint, F_OK) != 0) {
+        DS_LOGW("%s: --resume but no checkpoint %s: starting at step 0", cmd, r->checkpoint);
+        return 0;
+    }
+    int rc = ds_trainer_load(t, r->checkpoint, NULL);
+    if (!rc)
+        DS_LOGI("%s: resuming from %s at step %d", cmd, r->checkpoint, ds_trainer_steps_done(t));
+    return rc;
+}
