@@ -30,11 +30,11 @@ int ds_cli_int(const char *opt, const char *s, int lo, int hi, int *out) {
 
 int ds_cli_float(const char *opt, const char *s, double lo, int above, float *out) {
     char *end = NULL;
-    double v = strtod(s, &end);
+    float v = strtof(s, &end); // checked as the float it is kept as: 1e-50 is 0, 1e39 inf
     if (end == s || *end || !isfinite(v) || (above ? !(v > lo) : !(v >= lo)))
         return ds_error(DS_E_INVAL, "bad value '%s' for %s: a number %s %g", s, opt,
                         above ? "above" : "from", lo);
-    *out = (float)v;
+    *out = v;
     return 0;
 }
 

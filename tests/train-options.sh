@@ -55,6 +55,8 @@ done <<EOF
 --lr 0
 --lr -1e-3
 --lr nan
+--lr 1e-50
+--clip 1e39
 --warmup -1
 --eval-every -1
 --checkpoint-every 2.5
