@@ -389,8 +389,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     char curve[4096], ckpt_buf[4096];
     snprintf(curve, sizeof curve, "%s.csv", out);
     o.curve_csv = curve;
-    if (!r.checkpoint) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), r.checkpoint = ckpt_buf;
-    o.checkpoint = r.checkpoint;
+    if (!o.checkpoint) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), o.checkpoint = ckpt_buf;
     // auto takes the CPU for a model with host-only heads (ds_trainer_device; a GPU named
     // is refused by the trainer, with the reason).
     ds_ctx *ctx = NULL;
@@ -434,7 +433,7 @@ int ds_cmd_finetune(int argc, char **argv) {
     if (!rc)
         rc = init ? ds_lora_load(init, m, &l) : ds_lora_new(m, rank, alpha, experts, o.seed, &l);
     if (!rc) rc = ds_trainer_new_lora(m, ctx, &o.opt, l, &t);
-    if (!rc) rc = ds_cli_resume(t, &r, "finetune");
+    if (!rc) rc = ds_cli_resume(t, &o, &r, "finetune");
     // the user's few documents: every window of a long one trains (one picked per document
     // showed most of them without their values, which then trained as absent)
     d.windows = windows;

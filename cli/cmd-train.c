@@ -131,9 +131,8 @@ int ds_cmd_train(int argc, char **argv) {
     if (!getenv("OMP_THREAD_LIMIT"))
         DS_LOGW("OMP_THREAD_LIMIT is not set: OCR of scans runs ~7x slower");
     char ckpt_buf[4096], curve_buf[4096];
-    if (!r.checkpoint) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), r.checkpoint = ckpt_buf;
+    if (!o.checkpoint) snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out), o.checkpoint = ckpt_buf;
     if (!curve) snprintf(curve_buf, sizeof curve_buf, "%s.csv", out), curve = curve_buf;
-    o.checkpoint = r.checkpoint;
     o.curve_csv = curve;
     o.out = out;
     ds_schema_set schemas;
@@ -177,7 +176,7 @@ int ds_cmd_train(int argc, char **argv) {
     char where[256];
     DS_LOGI("train: computing on %s", ds_ctx_describe(ctx, where, sizeof where));
     rc = ds_trainer_new(m, ctx, &o.opt, &t);
-    if (!rc) rc = ds_cli_resume(t, &r, "train");
+    if (!rc) rc = ds_cli_resume(t, &o, &r, "train");
     if (!rc) rc = ds_dataset_open(r.format, dirs, n_dirs, o.schemas_dir, &d);
     d.windows = windows;
     d.set_words = o.eval_set_words;

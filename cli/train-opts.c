@@ -66,7 +66,7 @@ int ds_cli_train_option(int argc, char **argv, int *i, ds_train_opts *o, ds_cli_
                         : !strcmp(a, "--schemas")    ? &o->schemas_dir
                         : !strcmp(a, "--format")     ? &r->format
                         : !strcmp(a, "--cache")      ? &r->cache
-                        : !strcmp(a, "--checkpoint") ? &r->checkpoint
+                        : !strcmp(a, "--checkpoint") ? &o->checkpoint
                         : !strcmp(a, "--device")     ? &r->device
                                                      : NULL;
     if (name) {
@@ -106,14 +106,14 @@ int ds_cli_train_option(int argc, char **argv, int *i, ds_train_opts *o, ds_cli_
     return rc ? rc : 1;
 }
 
-int ds_cli_resume(ds_trainer *t, const ds_cli_run *r, const char *cmd) {
+int ds_cli_resume(ds_trainer *t, const ds_train_opts *o, const ds_cli_run *r, const char *cmd) {
     if (!r->resume) return 0;
-    if (access(r->checkpoint, F_OK) != 0) {
-        DS_LOGW("%s: --resume but no checkpoint %s: starting at step 0", cmd, r->checkpoint);
+    if (access(o->checkpoint, F_OK) != 0) {
+        DS_LOGW("%s: --resume but no checkpoint %s: starting at step 0", cmd, o->checkpoint);
         return 0;
     }
-    int rc = ds_trainer_load(t, r->checkpoint, NULL);
+    int rc = ds_trainer_load(t, o->checkpoint, NULL);
     if (!rc)
-        DS_LOGI("%s: resuming from %s at step %d", cmd, r->checkpoint, ds_trainer_steps_done(t));
+        DS_LOGI("%s: resuming from %s at step %d", cmd, o->checkpoint, ds_trainer_steps_done(t));
     return rc;
 }

@@ -12,7 +12,6 @@
 typedef struct {
     const char *device;        // cpu, cuda, cuda:N or auto
     const char *cache;         // prepared documents
-    const char *checkpoint;    // NULL: OUT.ckpt
     const char *format;        // the folders' ground truth (eval's formats)
     int threads, prep_threads; // compute threads on the CPU; document preparation threads
     int resume;                // continue from the checkpoint
@@ -37,8 +36,8 @@ int ds_cli_int(const char *opt, const char *s, int lo, int hi, int *out);
 // s as a whole finite number, > lo (above) or >= lo, into *out; DS_E_INVAL if not.
 int ds_cli_float(const char *opt, const char *s, double lo, int above, float *out);
 
-// With --resume, loads r's checkpoint into t, or warns that there is none (the run then
+// With --resume, loads o's checkpoint into t, or warns that there is none (the run then
 // starts at step 0); cmd names the command in the log. 0 or a DS_E* code.
-int ds_cli_resume(ds_trainer *t, const ds_cli_run *r, const char *cmd);
+int ds_cli_resume(ds_trainer *t, const ds_train_opts *o, const ds_cli_run *r, const char *cmd);
 
 #endif
