@@ -4,6 +4,7 @@
 // report; --write-truth writes the truth as a perfect prediction. With
 // --extractor NAME it runs an extractor on each document instead of reading
 // predictions. It trains and tunes nothing.
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/extractor-opts.h"
 #include "samples/calibration.h"
@@ -17,7 +18,6 @@
 #include "samples/gt-formats.h"
 #include "samples/gt-words.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,12 +176,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
         } else if (strcmp(s, "--no-withhold") == 0) {
             a->no_withhold = 1;
         } else if (strcmp(s, "--withhold-z") == 0 && has_val) {
-            char *end;
-            a->withhold_z = strtod(argv[++i], &end);
-            if (*end || !(a->withhold_z >= 0 && a->withhold_z <= 10)) {
-                fprintf(stderr,
-                        "docseek eval: --withhold-z takes a number from 0 to 10, not '%s'\n",
-                        argv[i]);
+            if (ds_cli_real(s, argv[++i], 0, 10, &a->withhold_z)) {
+                fprintf(stderr, "docseek eval: %s\n", ds_errmsg());
                 return 2;
             }
         } else if (strcmp(s, "--decode-f32") == 0) {
@@ -211,13 +207,10 @@ static int parse_args(int argc, char **argv, eval_args *a) {
                 return 2;
             }
         } else if (strcmp(s, "--worst") == 0 && has_val) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 0 || v > 100000) {
-                fprintf(stderr, "docseek eval: --worst needs a count >= 0, got '%s'\n", argv[i]);
+            if (ds_cli_int(s, argv[++i], 0, 100000, &a->worst)) {
+                fprintf(stderr, "docseek eval: %s\n", ds_errmsg());
                 return 2;
             }
-            a->worst = (int)v;
         } else if (has_val && s[0] == '-') {
             const char **dst = !strcmp(s, "--gt")                ? &a->gt
                                : !strcmp(s, "--pred")            ? &a->pred

@@ -3,6 +3,7 @@
 // projections; the base stays frozen and mapped from its file, the adapter
 // goes to its own small file (use it with `--adapter`, or merge it with
 // `docseek finetune --merge` into a full model).
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/train-opts.h"
 #include "core/error.h"

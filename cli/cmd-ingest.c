@@ -9,6 +9,7 @@
 // (cli/journal.h): a rerun skips what it holds, so a run stopped at any point,
 // even by kill -9, continues where it stopped and loses nothing. SIGINT or
 // SIGTERM stop it cleanly: the documents already read are finished first.
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/extractor-opts.h"
 #include "cli/ingest-opts.h"
@@ -310,15 +311,9 @@ typedef struct {
 } ingest_args;
 
 static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "docseek ingest: %s takes a whole number from %d to %d, not '%s'\n", flag,
-                lo, hi, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
+    int rc = ds_cli_int(flag, s, lo, hi, out);
+    if (rc) fprintf(stderr, "docseek ingest: %s\n", ds_errmsg());
+    return rc;
 }
 
 // Returns 0, or the exit status for a usage error (2) or --help (0 after printing, -1).
@@ -346,10 +341,8 @@ static int parse_args(int argc, char **argv, ingest_args *a) {
         } else if (v && !strcmp(s, "--batch")) {
             if (parse_int(s, argv[++i], 1, DS_EXTRACT_MAX_BATCH, &a->batch)) return 2;
         } else if (v && !strcmp(s, "--log-every")) {
-            char *end;
-            a->log_every = strtod(argv[++i], &end);
-            if (*end || !(a->log_every > 0)) {
-                fprintf(stderr, "docseek ingest: --log-every takes seconds > 0, not '%s'\n", v);
+            if (ds_cli_real(s, argv[++i], 0.1, 86400, &a->log_every)) {
+                fprintf(stderr, "docseek ingest: %s\n", ds_errmsg());
                 return 2;
             }
         } else if (v && !strcmp(s, "--glob")) {

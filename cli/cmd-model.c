@@ -3,11 +3,13 @@
 // starting point of training); `docseek model info MODEL [--json]` prints its
 // configuration, parameter counts (total and active per token), and memory.
 // Training is `docseek train` (next issue); this command never changes a model.
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/error.h"
 #include "fusion/model.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,7 @@ static void usage(FILE *f) {
 
 static int cmd_init(int argc, char **argv) {
     const char *config = NULL, *out = NULL, *tok_path = NULL;
-    unsigned long long seed = 1;
+    uint64_t seed = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];
@@ -33,9 +35,12 @@ static int cmd_init(int argc, char **argv) {
             out = argv[++i];
         else if (strcmp(argv[i], "--tokenizer") == 0 && i + 1 < argc)
             tok_path = argv[++i];
-        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
-            seed = strtoull(argv[++i], NULL, 10);
-        else {
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            if (ds_cli_seed("--seed", argv[++i], &seed)) {
+                fprintf(stderr, "docseek model init: %s\n", ds_errmsg());
+                return 2;
+            }
+        } else {
             fprintf(stderr, "docseek model init: unknown or incomplete option '%s'\n", argv[i]);
             usage(stderr);
             return 2;
@@ -92,7 +97,7 @@ static int cmd_init(int argc, char **argv) {
     ds_model_free(m);
     if (rc) return ds_cli_fail("model init", rc);
     printf("wrote %s: %.2f M parameters (%.2f M active per token), seed %llu\n", out, total / 1e6,
-           active / 1e6, seed);
+           active / 1e6, (unsigned long long)seed);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 // Options from the command line and an optional JSON configuration file (the
 // command line wins); every one is listed with its default by --help. The API key comes from a file
 // or the environment, never from the command line (where ps shows it), and is never logged.
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/error.h"
 #include "ingest/ingest.h"
@@ -169,43 +170,35 @@ static int apply(ds_serve_cfg *c, const char **key_file, const char *a, const ch
         *str = v;
         return 0;
     }
-    char *end;
-    double x = strtod(v, &end);
-    int known = !strcmp(a, "--max-body") || !strcmp(a, "--max-pixels") ||
-                !strcmp(a, "--doc-timeout") || !strcmp(a, "--job-ttl") ||
-                !strcmp(a, "--request-timeout");
-    for (size_t k = 0; k < sizeof ints / sizeof *ints; k++) known |= !strcmp(a, ints[k].flag);
-    if (!known) {
+    struct {
+        const char *flag;
+        double *dst;
+        double lo, hi;
+    } reals[] = {{"--doc-timeout", &c->doc_timeout, 0, 86400},
+                 {"--request-timeout", &c->request_timeout, 0, 86400},
+                 {"--job-ttl", &c->job_ttl, 0.1, 30 * 86400}};
+    int rc = 0, found = 0;
+    for (size_t k = 0; !found && k < sizeof ints / sizeof *ints; k++)
+        if ((found = !strcmp(a, ints[k].flag)))
+            rc = ds_cli_int(a, v, ints[k].lo, ints[k].hi, ints[k].dst);
+    for (size_t k = 0; !found && k < sizeof reals / sizeof *reals; k++)
+        if ((found = !strcmp(a, reals[k].flag)))
+            rc = ds_cli_real(a, v, reals[k].lo, reals[k].hi, reals[k].dst);
+    int64_t n = 0;
+    if (!found && (found = !strcmp(a, "--max-body"))) {
+        rc = ds_cli_whole(a, v, 1, DS_CLI_WHOLE_MAX, &n);
+        c->max_body = rc ? c->max_body : (size_t)n;
+    }
+    if (!found && (found = !strcmp(a, "--max-pixels"))) {
+        rc = ds_cli_whole(a, v, 1, DS_CLI_WHOLE_MAX, &n);
+        c->max_pixels = rc ? c->max_pixels : n;
+    }
+    if (!found) {
         fprintf(stderr, "docseek serve: %sunknown option %s (see --help)\n", where, a);
         return 2;
     }
-    if (*end || end == v) {
-        fprintf(stderr, "docseek serve: %s%s takes a number, not '%s'\n", where, a, v);
-        return 2;
-    }
-    for (size_t k = 0; k < sizeof ints / sizeof *ints; k++)
-        if (!strcmp(a, ints[k].flag)) {
-            if (x < ints[k].lo || x > ints[k].hi || x != (int)x) {
-                fprintf(stderr,
-                        "docseek serve: %s%s takes a whole number from %d to %d, not '%s'\n", where,
-                        a, ints[k].lo, ints[k].hi, v);
-                return 2;
-            }
-            *ints[k].dst = (int)x;
-            return 0;
-        }
-    if (!strcmp(a, "--max-body") && x >= 1)
-        c->max_body = (size_t)x;
-    else if (!strcmp(a, "--max-pixels") && x >= 1)
-        c->max_pixels = (int64_t)x;
-    else if (!strcmp(a, "--doc-timeout") && x >= 0)
-        c->doc_timeout = x;
-    else if (!strcmp(a, "--request-timeout") && x >= 0)
-        c->request_timeout = x;
-    else if (!strcmp(a, "--job-ttl") && x > 0)
-        c->job_ttl = x;
-    else {
-        fprintf(stderr, "docseek serve: %s%s %s: out of range (see --help)\n", where, a, v);
+    if (rc) {
+        fprintf(stderr, "docseek serve: %s%s\n", where, ds_errmsg());
         return 2;
     }
     return 0;

@@ -1,11 +1,13 @@
 // cmd-synth.c: `docseek synth --type T --count N --seed S --out DIR [--scan [--on-sheet]
 // [--thermal]] [--family F | --families A-B]`: writes generated documents and their ground
 // truth. The recorded command reproduces the same files byte for byte.
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "samples/synth.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,25 @@ static const char *synth_usage =
     "               24-35 of them long, 4-6 pages; 36-59: the same as EDGAR\n"
     "               prints them, A4 in small type, 48-59 long)\n";
 
+// A bad option's value: its message, exit status 2.
+static int synth_bad(void) {
+    fprintf(stderr, "docseek synth: %s\n", ds_errmsg());
+    return 2;
+}
+
+// --families A-B: two family numbers (each checked against the type by ds_synth_generate).
+static int parse_families(const char *s, ds_synth_opts *o) {
+    const char *dash = strchr(s, '-');
+    char lo[32];
+    if (!dash || dash == s || (size_t)(dash - s) >= sizeof lo)
+        return ds_error(DS_E_INVAL, "bad value '%s' for --families: a range of family numbers, A-B",
+                        s);
+    memcpy(lo, s, (size_t)(dash - s));
+    lo[dash - s] = 0;
+    int rc = ds_cli_int("--families", lo, 0, DS_CLI_INT_MAX, &o->family_lo);
+    return rc ? rc : ds_cli_int("--families", dash + 1, 0, DS_CLI_INT_MAX, &o->family_hi);
+}
+
 int ds_cmd_synth(int argc, char **argv) {
     ds_synth_opts o = {
         .type = NULL, .count = 1, .seed = 1, .out_dir = NULL, .family_lo = 0, .family_hi = 11};
@@ -43,15 +64,18 @@ int ds_cmd_synth(int argc, char **argv) {
         } else if (strcmp(a, "--type") == 0 && v) {
             o.type = argv[++i];
         } else if (strcmp(a, "--count") == 0 && v) {
-            o.count = atoi(argv[++i]);
+            if (ds_cli_int(a, argv[++i], 1, DS_CLI_INT_MAX, &o.count)) return synth_bad();
         } else if (strcmp(a, "--seed") == 0 && v) {
-            o.seed = strtoul(argv[++i], NULL, 10);
+            uint64_t seed;
+            if (ds_cli_seed(a, argv[++i], &seed)) return synth_bad();
+            o.seed = (unsigned long)seed;
         } else if (strcmp(a, "--out") == 0 && v) {
             o.out_dir = argv[++i];
         } else if (strcmp(a, "--family") == 0 && v) {
-            o.family_lo = o.family_hi = atoi(argv[++i]);
+            if (ds_cli_int(a, argv[++i], 0, DS_CLI_INT_MAX, &o.family_lo)) return synth_bad();
+            o.family_hi = o.family_lo;
         } else if (strcmp(a, "--families") == 0 && v) {
-            if (sscanf(argv[++i], "%d-%d", &o.family_lo, &o.family_hi) != 2) o.family_lo = -1;
+            if (parse_families(argv[++i], &o)) return synth_bad();
         } else if (strcmp(a, "--scan") == 0) {
             o.scan = 1;
         } else if (strcmp(a, "--on-sheet") == 0) {
@@ -68,7 +92,7 @@ int ds_cmd_synth(int argc, char **argv) {
                 o.thermal ? "--thermal" : "--on-sheet");
         return 2;
     }
-    if (!o.type || !o.out_dir || o.count < 1 || o.family_lo < 0) {
+    if (!o.type || !o.out_dir) {
         fputs(synth_usage, stderr);
         return 2;
     }

@@ -4,6 +4,7 @@
 // as JSON; `docseek tokenizer encode` shows how a text splits into tokens.
 // The corpus is read serially (one OCR engine) and held in memory whole; this
 // command trains nothing but the tokenizer.
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/timer.h"
@@ -303,16 +304,11 @@ static int train(int argc, char **argv) {
         } else if (strcmp(a, "--out") == 0 && v) {
             out = argv[++i];
         } else if (strcmp(a, "--vocab") == 0 && v) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (*end || end == argv[i] || n < DS_TOK_BYTE0 + 256 || n > (1 << 20)) {
-                fprintf(stderr,
-                        "docseek tokenizer train: --vocab needs a size in [%d, %d], got '%s'\n",
-                        DS_TOK_BYTE0 + 256, 1 << 20, argv[i]);
+            if (ds_cli_int(a, argv[++i], DS_TOK_BYTE0 + 256, 1 << 20, &vocab)) {
+                fprintf(stderr, "docseek tokenizer train: %s\n", ds_errmsg());
                 free(paths);
                 return 2;
             }
-            vocab = (int)n;
         } else if (strcmp(a, "--stats") == 0) {
             stats = 1;
         } else {

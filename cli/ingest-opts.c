@@ -1,22 +1,10 @@
 // ingest-opts.c: see ingest-opts.h.
 #include "cli/ingest-opts.h"
+#include "cli/args.h"
+#include "core/error.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-static int parse_num(const char *cmd, const char *flag, const char *s, double lo, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || v < lo) {
-        fprintf(stderr, "docseek %s: %s needs a number >= %g, got '%s'\n", cmd, flag, lo, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 int ds_cli_ingest_option(const char *cmd, int argc, char **argv, int *i, ds_ingest_opts *o) {
     const char *a = argv[*i];
@@ -28,17 +16,12 @@ int ds_cli_ingest_option(const char *cmd, int argc, char **argv, int *i, ds_inge
         o->no_graphic_text = 1;
         return 1;
     }
-    static const struct {
-        const char *flag;
-        double lo;
-    } num[] = {{"--dpi", 18},
-               {"--max-pages", 1},
-               {"--max-pixels", 1},
-               {"--max-bytes", 1},
-               {"--timeout", 0}};
+    enum { DPI, MAX_PAGES, MAX_PIXELS, MAX_BYTES, TIMEOUT }; // num's order
+    static const char *const num[] = {"--dpi", "--max-pages", "--max-pixels", "--max-bytes",
+                                      "--timeout"};
     int k = -1;
     for (int j = 0; j < (int)(sizeof num / sizeof *num); j++)
-        if (!strcmp(a, num[j].flag)) k = j;
+        if (!strcmp(a, num[j])) k = j;
     if (k < 0 && strcmp(a, "--ocr") && strcmp(a, "--ocr-layout")) return 0;
     if (*i + 1 >= argc) {
         fprintf(stderr, "docseek %s: %s needs a value\n", cmd, a);
@@ -56,24 +39,20 @@ int ds_cli_ingest_option(const char *cmd, int argc, char **argv, int *i, ds_inge
         fprintf(stderr, "docseek %s: --ocr takes " DS_OCR_MODE_CHOICES ", not '%s'\n", cmd, s);
         return -1;
     }
-    double v;
-    if (parse_num(cmd, a, s, num[k].lo, &v)) return -1;
-    switch (k) {
-    case 0:
-        o->dpi = (float)v;
-        break;
-    case 1:
-        o->max_pages = (int)v;
-        break;
-    case 2:
-        o->max_pixels = (int64_t)v;
-        break;
-    case 3:
-        o->max_bytes = (size_t)v;
-        break;
-    default:
-        o->max_seconds = v;
-        break;
+    int64_t whole = 0;
+    double real = 0;
+    int rc = k == DPI         ? ds_cli_real(a, s, 18, 2400, &real)
+             : k == TIMEOUT   ? ds_cli_real(a, s, 0, 86400, &real)
+             : k == MAX_PAGES ? ds_cli_whole(a, s, 1, DS_CLI_INT_MAX, &whole)
+                              : ds_cli_whole(a, s, 1, DS_CLI_WHOLE_MAX, &whole);
+    if (rc) {
+        fprintf(stderr, "docseek %s: %s\n", cmd, ds_errmsg());
+        return -1;
     }
+    if (k == DPI) o->dpi = (float)real;
+    if (k == MAX_PAGES) o->max_pages = (int)whole;
+    if (k == MAX_PIXELS) o->max_pixels = whole;
+    if (k == MAX_BYTES) o->max_bytes = (size_t)whole;
+    if (k == TIMEOUT) o->max_seconds = real;
     return 1;
 }

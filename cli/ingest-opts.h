@@ -7,7 +7,7 @@
 
 #define DS_CLI_INGEST_USAGE                                                                          \
     "  --ocr MODE       auto (pages without a text layer), always, never (default auto)\n"           \
-    "  --dpi N          rendering and OCR resolution (default 150)\n"                                \
+    "  --dpi N          rendering and OCR resolution, 18 to 2400 (default 150)\n"                    \
     "  --ocr-layout L   how OCR finds a page's text: block (one block of lines, the default),\n"     \
     "                   auto (Tesseract's layout analysis), column, sparse; DS_OCR_LAYOUT=L\n"       \
     "                   in the environment sets it for every command\n"                              \
@@ -16,7 +16,8 @@
     "  --max-pages N    refuse documents with more pages (default 50)\n"                             \
     "  --max-pixels N   refuse pages larger than N pixels (default 100000000)\n"                     \
     "  --max-bytes N    refuse files larger than N bytes (default 67108864)\n"                       \
-    "  --timeout S      per-document time budget in seconds (default 60, 0 = none)\n"
+    "  --timeout S      per-document time budget in seconds, at most 86400 (default 60,\n"           \
+    "                   0 = none)\n"
 
 // Reads argv[*i] (and its value, advancing *i) into o when it is one of the options
 // above. Returns 1 when it was, 0 when it is not one of them, -1 after printing why

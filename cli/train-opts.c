@@ -1,11 +1,9 @@
 // train-opts.c: see train-opts.h.
 #include "cli/train-opts.h"
+#include "cli/args.h"
 #include "core/error.h"
 #include "core/log.h"
 
-#include <errno.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,37 +13,6 @@ ds_cli_run ds_cli_run_defaults(void) {
                         .format = "docseek",
                         .threads = 2,
                         .prep_threads = 2};
-}
-
-int ds_cli_int(const char *opt, const char *s, int lo, int hi, int *out) {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi)
-        return ds_error(DS_E_INVAL, "bad value '%s' for %s: a whole number from %d to %d", s, opt,
-                        lo, hi);
-    *out = (int)v;
-    return 0;
-}
-
-int ds_cli_float(const char *opt, const char *s, double lo, int above, float *out) {
-    char *end = NULL;
-    float v = strtof(s, &end); // checked as the float it is kept as: 1e-50 is 0, 1e39 inf
-    if (end == s || *end || !isfinite(v) || (above ? !(v > lo) : !(v >= lo)))
-        return ds_error(DS_E_INVAL, "bad value '%s' for %s: a number %s %g", s, opt,
-                        above ? "above" : "from", lo);
-    *out = v;
-    return 0;
-}
-
-static int parse_seed(const char *s, uint64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno || strchr(s, '-'))
-        return ds_error(DS_E_INVAL, "bad value '%s' for --seed: a whole number from 0", s);
-    *out = v;
-    return 0;
 }
 
 int ds_cli_train_option(int argc, char **argv, int *i, ds_train_opts *o, ds_cli_run *r) {
@@ -100,7 +67,7 @@ int ds_cli_train_option(int argc, char **argv, int *i, ds_train_opts *o, ds_cli_
     for (size_t k = 0; !found && k < sizeof reals / sizeof *reals; k++)
         if ((found = !strcmp(a, reals[k].opt)))
             rc = ds_cli_float(a, v, 0, reals[k].above, reals[k].dst);
-    if (!found && (found = !strcmp(a, "--seed"))) rc = parse_seed(v, &o->seed);
+    if (!found && (found = !strcmp(a, "--seed"))) rc = ds_cli_seed(a, v, &o->seed);
     if (!found) return 0;
     ++*i;
     return rc ? rc : 1;

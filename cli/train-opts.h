@@ -29,13 +29,6 @@ ds_cli_run ds_cli_run_defaults(void);
 // is not a number or out of range (ds_errmsg says which).
 int ds_cli_train_option(int argc, char **argv, int *i, ds_train_opts *o, ds_cli_run *r);
 
-#define DS_CLI_INT_MAX 1000000000 // a count or a step number, at most
-
-// s as a whole decimal integer in [lo, hi] into *out; DS_E_INVAL (naming opt) if not.
-int ds_cli_int(const char *opt, const char *s, int lo, int hi, int *out);
-// s as a whole finite number, > lo (above) or >= lo, into *out; DS_E_INVAL if not.
-int ds_cli_float(const char *opt, const char *s, double lo, int above, float *out);
-
 // With --resume, loads o's checkpoint into t, or warns that there is none (the run then
 // starts at step 0); cmd names the command in the log. 0 or a DS_E* code.
 int ds_cli_resume(ds_trainer *t, const ds_train_opts *o, const ds_cli_run *r, const char *cmd);

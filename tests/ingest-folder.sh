@@ -183,5 +183,5 @@ set +e
 rc=$?
 set -e
 test $rc = 2
-grep -q "jobs takes a whole number from 1 to 64" "$W/usage.err"
+grep -q "bad value .0. for --jobs: a whole number from 1 to 64" "$W/usage.err"
 echo "ingest: every file one line, resumable after kill -9, errors named"
