@@ -114,18 +114,20 @@ int ds_eval_parse_box(const json_t *page, const json_t *box, const char *where, 
                       ds_eval_box *b) {
     memset(b, 0, sizeof *b);
     b->page = 1; // a box without a page is on the first
-    if (page && (!json_is_integer(page) || json_integer_value(page) < 1))
-        return ds_error(DS_E_FORMAT, "%s: field '%s': \"page\" must be an integer >= 1", where,
-                        field);
+    if (page && (!json_is_integer(page) || json_integer_value(page) < 1 ||
+                 json_integer_value(page) > DS_EVAL_MAX_COORD))
+        return ds_error(DS_E_FORMAT, "%s: field '%s': \"page\" must be an integer from 1 to %g",
+                        where, field, DS_EVAL_MAX_COORD);
     if (page) b->page = (int)json_integer_value(page);
     if (!json_is_array(box) || json_array_size(box) != 4)
         return ds_error(DS_E_FORMAT, "%s: field '%s': \"box\" must be [x0, y0, x1, y1]", where,
                         field);
     for (int i = 0; i < 4; i++) {
         const json_t *x = json_array_get(box, (size_t)i);
-        if (!json_is_number(x))
-            return ds_error(DS_E_FORMAT, "%s: field '%s': \"box\" must hold 4 numbers", where,
-                            field);
+        // bounded so that the float it is kept as is finite (1e300 would not be)
+        if (!json_is_number(x) || fabs(json_number_value(x)) > DS_EVAL_MAX_COORD)
+            return ds_error(DS_E_FORMAT, "%s: field '%s': \"box\" must hold 4 numbers within %g",
+                            where, field, DS_EVAL_MAX_COORD);
         b->box[i] = (float)json_number_value(x);
     }
     if (!(b->box[0] <= b->box[2] && b->box[1] <= b->box[3]))

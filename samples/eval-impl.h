@@ -19,6 +19,7 @@ char *ds_eval_id_of(const char *path);
 // A scalar as text: strings as they are, numbers and booleans written out; *out is
 // NULL for null and "" (no value). Returns 0, DS_E_FORMAT (objects, arrays), DS_E_NOMEM.
 int ds_eval_scalar_text(const json_t *v, char **out);
+#define DS_EVAL_MAX_COORD 1e7 // a box's coordinates (points or pixels) and its page, at most
 // Reads [x0, y0, x1, y1] (numbers, x0 <= x1, y0 <= y1) and a 1-based page into *b.
 int ds_eval_parse_box(const json_t *page, const json_t *box, const char *where, const char *field,
                       ds_eval_box *b);

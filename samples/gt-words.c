@@ -1,6 +1,7 @@
 // gt-words.c: a public set's own words for its scans (gt-words.h).
 #include "samples/gt-words.h"
 #include "core/error.h"
+#include "samples/eval-impl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -141,8 +142,9 @@ static int read_funsd(const char *path, ds_given_words *out) {
             float b[4];
             int ok = text && json_is_array(box) && json_array_size(box) == 4;
             for (size_t c = 0; ok && c < 4; c++) {
-                ok = json_is_number(json_array_get(box, c));
-                if (ok) b[c] = (float)json_number_value(json_array_get(box, c));
+                const json_t *x = json_array_get(box, c); // bounded: kept as a float
+                ok = json_is_number(x) && fabs(json_number_value(x)) <= DS_EVAL_MAX_COORD;
+                if (ok) b[c] = (float)json_number_value(x);
             }
             if (!ok) {
                 rc = ds_error(DS_E_FORMAT,

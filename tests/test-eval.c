@@ -326,6 +326,12 @@ DS_TEST(eval_bad_input) {
         {"{\"id\": \"a\", \"fields\": {\"total\": {\"value\": \"1\", \"box\": [1, 2, 3, 4], "
          "\"units\": \"inches\"}}}\n",
          "field 'total': \"units\" must be"},
+        {"{\"id\": \"a\", \"fields\": {\"total\": {\"value\": \"1\", \"box\": [0, 0, 1e300, "
+         "1]}}}\n",
+         "\"box\" must hold 4 numbers within 1e+07"},
+        {"{\"id\": \"a\", \"fields\": {\"total\": {\"value\": \"1\", \"page\": 4294967297, "
+         "\"box\": [0, 0, 1, 1]}}}\n",
+         "\"page\" must be an integer from 1 to 1e+07"},
         {"{\"id\": \"a\", \"fields\": {\"total\": {\"v\": \"1\"}}}\n", "needs \"value\""},
         {"{\"id\": \"a\", \"fields\": {\"total\": [[\"1\"]]}}\n", "arrays do not nest"},
         {"{\"id\": \"a\"}\n", "needs \"fields\""},
@@ -358,7 +364,7 @@ DS_TEST(eval_bad_input) {
          "which has no value"},
         {"{\"doc_type\": \"invoice\", \"fields\": {\"total\": \"1\"}, \"boxes\": {\"total\":"
          " [{\"page\": 0, \"box\": [0, 0, 1, 1]}]}}",
-         "\"page\" must be an integer >= 1"},
+         "\"page\" must be an integer from 1 to"},
         {"{\"doc_type\": ", "JSON error"},
     };
     char dir[600];

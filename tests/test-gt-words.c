@@ -234,6 +234,13 @@ DS_TEST(gt_words_bad_input) {
     rc = ds_gt_words_read(DS_EVAL_FUNSD, img, &g);
     printf("  funsd box: %s\n", ds_errmsg());
     fails += rc != DS_E_FORMAT || !strstr(ds_errmsg(), "entity 0, word 0");
+    // nor one beyond any page (1e300 is no float)
+    DS_CHECK_INT_EQ(write_file(p, "{\"form\": [{\"words\": [{\"text\": \"x\", \"box\": [1, 2, 3, "
+                                  "4]}, {\"text\": \"y\", \"box\": [1, 2, 1e300, 4]}]}]}"),
+                    0);
+    rc = ds_gt_words_read(DS_EVAL_FUNSD, img, &g);
+    printf("  funsd huge box: %s\n", ds_errmsg());
+    fails += rc != DS_E_FORMAT || !strstr(ds_errmsg(), "entity 0, word 1");
     // formats without words of their own
     rc = ds_gt_words_read(DS_EVAL_KLEISTER, img, &g);
     printf("  kleister: %s\n", ds_errmsg());
