@@ -29,13 +29,22 @@ static int font_is_bold(const char *name) {
     return 0;
 }
 
+#define DS_PDF_MAX_PT 1e6 // points: 350 metres, far beyond any page (PDF's own limit is 200 in)
+
+// A coordinate the file gives, as a float within a million points of the page's
+// origin: a hostile file's 1e300 would be no float at all (undefined behaviour).
+static float coord(double v) {
+    return (float)fmax(-DS_PDF_MAX_PT, fmin(DS_PDF_MAX_PT, v));
+}
+
 static int render_page(ds_ingest_ctx *c, PopplerPage *pp, ds_page *page, int index) {
     double scale = c->opts->dpi / 72.0;
     // ceil, less a hair: 792 pt * (150 / 72.0) is 1650.0000000000002 in doubles, not 1651 pixels.
-    int w = (int)ceil(page->width_pt * scale - 1e-6), h = (int)ceil(page->height_pt * scale - 1e-6);
-    if (w < 1 || h < 1 || w > 32767 || h > 32767)
+    double wd = ceil(page->width_pt * scale - 1e-6), hd = ceil(page->height_pt * scale - 1e-6);
+    if (!(wd >= 1 && hd >= 1 && wd <= 32767 && hd <= 32767)) // checked before it is an int
         return ds_error(DS_E_FORMAT, "page %d: size %.0fx%.0f pt cannot be rendered", index + 1,
                         page->width_pt, page->height_pt);
+    int w = (int)wd, h = (int)hd;
     int64_t pixels = (int64_t)w * h;
     if (c->opts->max_pixels && pixels > c->opts->max_pixels)
         return ds_error(DS_E_TOO_MANY_PIXELS,
@@ -121,15 +130,15 @@ static int text_layer(ds_ingest_ctx *c, PopplerPage *pp, ds_word_list *list) {
         }
         const char *start = p;
         guint first = ci;
-        ds_box box = {(float)rects[ci].x1, (float)rects[ci].y1, (float)rects[ci].x2,
-                      (float)rects[ci].y2};
+        ds_box box = {coord(rects[ci].x1), coord(rects[ci].y1), coord(rects[ci].x2),
+                      coord(rects[ci].y2)};
         while (*p && ci < n_rects && !g_unichar_isspace(g_utf8_get_char(p))) {
             PopplerRectangle *r = &rects[ci];
             if (ci > first && glyph_gap(&rects[ci - 1], r)) break;
-            box.x0 = fminf(box.x0, (float)fmin(r->x1, r->x2));
-            box.y0 = fminf(box.y0, (float)fmin(r->y1, r->y2));
-            box.x1 = fmaxf(box.x1, (float)fmax(r->x1, r->x2));
-            box.y1 = fmaxf(box.y1, (float)fmax(r->y1, r->y2));
+            box.x0 = fminf(box.x0, coord(fmin(r->x1, r->x2)));
+            box.y0 = fminf(box.y0, coord(fmin(r->y1, r->y2)));
+            box.x1 = fmaxf(box.x1, coord(fmax(r->x1, r->x2)));
+            box.y1 = fmaxf(box.y1, coord(fmax(r->y1, r->y2)));
             p = g_utf8_next_char(p);
             ci++;
         }
@@ -138,7 +147,7 @@ static int text_layer(ds_ingest_ctx *c, PopplerPage *pp, ds_word_list *list) {
         const PopplerTextAttributes *a = attr ? attr->data : NULL;
         if (a && a->start_index > (gint)first) a = NULL;
         rc = ds_word_list_add(c, list, start, (size_t)(p - start), box, a ? a->font_name : "",
-                              a ? (float)a->font_size : box.y1 - box.y0, 1.0f,
+                              a ? coord(a->font_size) : box.y1 - box.y0, 1.0f,
                               a ? font_is_bold(a->font_name) : 0, DS_WORD_PDF);
     }
     poppler_page_free_text_attributes(attrs);
@@ -245,8 +254,8 @@ int ds_pdf_ingest(ds_ingest_ctx *c, const void *data, size_t size) {
         }
         double w, h;
         poppler_page_get_size(pp, &w, &h);
-        page->width_pt = (float)w;
-        page->height_pt = (float)h;
+        page->width_pt = coord(w);
+        page->height_pt = coord(h);
         double t0 = ds_time_s();
         rc = render_page(c, pp, page, i);
         double t1 = ds_time_s();

@@ -421,3 +421,80 @@ DS_TEST(ingest_pdf_first_pages_in_parallel) {
     ds_fx_buf_free(&pdf);
     return fails;
 }
+
+// ---- coordinates no page has
+
+// A one-page PDF written by hand (cairo never writes such numbers): MediaBox
+// [0 0 w h] and a content stream; Helvetica as /F1. Returns 0 or -1.
+static int handmade_pdf(const char *w, const char *h, const char *content, ds_fx_buf *out) {
+    char obj[5][512];
+    snprintf(obj[0], sizeof obj[0], "<< /Type /Catalog /Pages 2 0 R >>");
+    snprintf(obj[1], sizeof obj[1], "<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    snprintf(obj[2], sizeof obj[2],
+             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s %s] /Contents 4 0 R "
+             "/Resources << /Font << /F1 5 0 R >> >> >>",
+             w, h);
+    snprintf(obj[3], sizeof obj[3], "<< /Length %zu >>\nstream\n%s\nendstream", strlen(content) + 1,
+             content);
+    snprintf(obj[4], sizeof obj[4], "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
+    *out = (ds_fx_buf){0};
+    char line[700];
+    size_t at[5];
+    int rc = ds_fx_buf_append(out, "%PDF-1.4\n", 9);
+    for (int i = 0; !rc && i < 5; i++) {
+        at[i] = out->n;
+        int n = snprintf(line, sizeof line, "%d 0 obj\n%s\nendobj\n", i + 1, obj[i]);
+        rc = ds_fx_buf_append(out, line, (size_t)n);
+    }
+    size_t xref = out->n;
+    int n = snprintf(line, sizeof line, "xref\n0 6\n0000000000 65535 f \n");
+    rc = rc ? rc : ds_fx_buf_append(out, line, (size_t)n);
+    for (int i = 0; !rc && i < 5; i++) {
+        n = snprintf(line, sizeof line, "%010zu 00000 n \n", at[i]);
+        rc = ds_fx_buf_append(out, line, (size_t)n);
+    }
+    n = snprintf(line, sizeof line, "trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
+                 xref);
+    return rc ? rc : ds_fx_buf_append(out, line, (size_t)n);
+}
+
+// A hostile file's coordinates: a page 1e40 points wide is refused by name, and
+// words drawn 1e40 wide or in a 1e40-point font (no float holds it) come back with
+// finite boxes, clamped within a million points, beside the page's ordinary word
+// (Poppler drops the ones placed at 1e40). Before, both were converted from double
+// out of range (undefined behaviour; inf boxes on x86).
+DS_TEST(ingest_pdf_coordinates_out_of_range) {
+    static const char huge[] = "10000000000000000000000000000000000000000"; // 1e40
+    ds_ingest_opts o;
+    ds_ingest_opts_default(&o);
+    o.ocr = DS_OCR_NEVER;
+    o.enc_size = 64;
+    ds_fx_buf pdf;
+    DS_CHECK_INT_EQ(handmade_pdf(huge, "200", "BT /F1 12 Tf 20 100 Td (wide) Tj ET", &pdf), 0);
+    int fails = ds_fx_expect_error("page 1e40 pt wide", pdf.data, pdf.n, &o, DS_E_FORMAT,
+                                   "cannot be rendered");
+    ds_fx_buf_free(&pdf);
+    char content[600];
+    snprintf(content, sizeof content,
+             "BT /F1 12 Tf 20 100 Td (here) Tj ET BT /F1 12 Tf %s 50 Td (far) Tj ET "
+             "BT /F1 12 Tf 1 0 0 1 30 -%s Tm (below) Tj ET "
+             "BT /F1 12 Tf %s 0 0 1 20 150 Tm (wide) Tj ET BT /F1 %s Tf 20 180 Td (tall) Tj ET",
+             huge, huge, huge, huge);
+    DS_CHECK_INT_EQ(handmade_pdf("200", "200", content, &pdf), 0);
+    ds_doc *doc = NULL;
+    int rc = ingest_ok(&pdf, &o, &doc);
+    ds_fx_buf_free(&pdf);
+    DS_CHECK_INT_EQ(rc, 0);
+    const ds_page *pg = &doc->pages[0];
+    int here = 0;
+    for (int i = 0; i < pg->n_words; i++) {
+        ds_box b = pg->words[i].box;
+        printf("  '%s' [%g, %g, %g, %g]\n", pg->words[i].text, b.x0, b.y0, b.x1, b.y1);
+        here += !strcmp(pg->words[i].text, "here") && b.x0 > 15 && b.x1 < 60;
+        fails += !(fabsf(b.x0) <= 1e6f && fabsf(b.x1) <= 1e6f && fabsf(b.y0) <= 1e6f &&
+                   fabsf(b.y1) <= 1e6f);
+    }
+    fails += here != 1;
+    ds_doc_free(doc);
+    return fails;
+}
