@@ -50,11 +50,9 @@ int ds_cli_float(const char *opt, const char *s, double lo, int above, float *ou
 
 int ds_cli_real(const char *opt, const char *s, double lo, double hi, double *out) {
     double v;
-    if (read_double(s, &v) || (!isfinite(v) && isfinite(hi)) || v < lo || v > hi)
-        return isfinite(hi)
-                   ? ds_error(DS_E_INVAL, "bad value '%s' for %s: a number from %.12g to %.12g", s,
-                              opt, lo, hi)
-                   : ds_error(DS_E_INVAL, "bad value '%s' for %s: a number from %.12g", s, opt, lo);
+    if (read_double(s, &v) || v < lo || v > hi) // inf is beyond any hi
+        return ds_error(DS_E_INVAL, "bad value '%s' for %s: a number from %.12g to %.12g", s, opt,
+                        lo, hi);
     *out = v;
     return 0;
 }

@@ -18,7 +18,7 @@ int ds_cli_whole(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t
 // s as a finite number, > lo (above) or >= lo, into *out (checked as a float: 1e-50
 // is 0 there, 1e39 inf); DS_E_INVAL if not.
 int ds_cli_float(const char *opt, const char *s, double lo, int above, float *out);
-// s as a number in [lo, hi] (finite unless hi is INFINITY) into *out.
+// s as a number in [lo, hi] (finite: lo and hi are) into *out.
 int ds_cli_real(const char *opt, const char *s, double lo, double hi, double *out);
 // s as a random seed: any whole number from 0 to 2^64 - 1.
 int ds_cli_seed(const char *opt, const char *s, uint64_t *out);
