@@ -4,6 +4,7 @@
 #include "fusion/decode.h"
 
 #include "samples/normalize.h"
+#include "samples/paid.h"
 
 #include "core/error.h"
 #include "core/timer.h"
@@ -67,7 +68,9 @@ typedef struct {
     const char *doc_type;
     wref *words;
     int n_words, n_marks;
-    int cents;        // the document prints its amounts with two decimals (cents_amount)
+    int cents;   // the document prints its amounts with two decimals (ds_cents_amount)
+    int has_due; // its payment lines say what was due (samples/paid.h): a total's value
+    double due;
     uint8_t *ok;      // (V) scratch of the copy mask, made once per document
     int32_t *allowed; // (V) the tokens it allows
     float *lp;        // (V) their log probabilities
@@ -519,17 +522,6 @@ static int id_number(const char *text) {
     return digits >= 10;
 }
 
-// Whether text holds an amount with two decimals: a digit, a point or comma, two digits
-// and no third ("73.00", "RM1,204.50"; not "2", "70549", "3.960").
-static int cents_amount(const char *text) {
-    for (const char *p = text; *p; p++)
-        if (p > text && isdigit((unsigned char)p[-1]) && (*p == '.' || *p == ',') &&
-            isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
-            !isdigit((unsigned char)p[3]))
-            return 1;
-    return 0;
-}
-
 // Whether text reads as a value of field type t (any text for the others).
 static int reads_as(ds_field_type t, const char *text) {
     char iso[11], code[4], dur[32], place[64];
@@ -688,12 +680,20 @@ static void put_party(dstate *d, int ws, int we, double conf) {
 // a card number ("70549") or a pump's number ("95") as the total.
 #define DS_CENTS_AMOUNTS 3 // words with two decimals that make a document's format
 
+// A total, in a document whose payment lines say what was due, is that amount.
+static int due_applies(const dstate *d) {
+    return d->has_due && d->schema && !strcmp(d->schema->fields[d->field].name, "total");
+}
+
 static int typed_run(const dstate *d, int ws, int we, ds_field_type t) {
     if (!is_typed(t)) return 1;
     if (we - ws >= DS_TYPED_RUN || we >= d->n_words) return 0;
     char text[256];
-    return run_text(d, ws, we, text, sizeof text) && reads_as(t, text) &&
-           (t != DS_FIELD_AMOUNT || !d->cents || cents_amount(text));
+    if (!run_text(d, ws, we, text, sizeof text) || !reads_as(t, text)) return 0;
+    if (t != DS_FIELD_AMOUNT) return 1;
+    double v;
+    return (!d->cents || ds_cents_amount(text)) &&
+           (!due_applies(d) || (ds_norm_amount(text, &v) == 0 && fabs(v - d->due) < 0.005));
 }
 
 // The best-scoring start word of a run of type t; -1 when no word starts one.
@@ -1151,8 +1151,9 @@ static int slot_init(ds_decoder *dc, slot *sl, const char *doc_type) {
         }
     d->n_words = w;
     int cents = 0;
-    for (int i = 0; i < d->n_words; i++) cents += cents_amount(d->words[i].w->text);
+    for (int i = 0; i < d->n_words; i++) cents += ds_cents_amount(d->words[i].w->text);
     d->cents = cents >= DS_CENTS_AMOUNTS;
+    d->has_due = ds_paid_due(doc, &d->due);
     d->conf = 1.0; // the type's probability accumulates from here (was 0: calloc)
     start_choice(d, K_TYPE);
     for (int s = 0; s < schemas->n; s++) {

@@ -1,0 +1,23 @@
+// paid.h: a receipt's own arithmetic. A till prints what the customer handed over
+// ("CASH 100.00") and the change given back ("CHANGE 19.10"); the difference is
+// what was due, the receipt's total (80.90), whatever its label reads like after
+// OCR ("Total Salestinclusive of GST) : 80.90"). Decoding takes it as a
+// constraint on a total (fusion/decode.c): on SROIE the model had pointed at the
+// cash handed over, the change or the tax instead.
+#ifndef DS_SAMPLES_PAID_H
+#define DS_SAMPLES_PAID_H
+
+#include "ingest/ingest.h"
+
+// Whether text holds an amount with two decimals: a digit, a point or comma, two digits
+// and no third ("73.00", "RM1,204.50"; not "2", "70549", "3.960").
+int ds_cents_amount(const char *text);
+
+// The amount due by the document's payment lines: on one line a tendered label (CASH,
+// TENDERED, RECEIVED, PAID, PAYMENT) and an amount with cents after it, on one of the
+// next four lines of that page CHANGE and its amount, the change below the tendered
+// amount; the difference counts only when another word of the document prints it (the
+// total's own line). Returns 1 and *due, or 0 when the document shows no such pair.
+int ds_paid_due(const ds_doc *doc, double *due);
+
+#endif
