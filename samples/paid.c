@@ -21,12 +21,14 @@ static int cents_value(const char *text, double *v) {
     return ds_cents_amount(text) && ds_norm_amount(text, v) == 0;
 }
 
-enum { NO_LABEL, TENDERED, CHANGE, TOTAL };
+enum { NO_LABEL, TENDERED, CARD, CHANGE, TOTAL };
 
 // The word's letters, upper-cased, against the labels: "Cash:" is CASH, "CASHIER" none.
 static int label_of(const char *text) {
     static const char *const tendered[] = {"CASH",     "TENDER", "TENDERED",
                                            "RECEIVED", "PAID",   "PAYMENT"};
+    // a card is charged the amount due: no change follows it
+    static const char *const cards[] = {"VISA", "MASTER", "MASTERCARD", "AMEX", "DEBIT", "CARD"};
     char up[16];
     size_t n = 0;
     for (const char *p = text; *p; p++) {
@@ -39,6 +41,8 @@ static int label_of(const char *text) {
     if (!strcmp(up, "TOTAL")) return TOTAL; // "TOTAL PAID 80.90" is no cash handed over
     for (size_t i = 0; i < sizeof tendered / sizeof *tendered; i++)
         if (!strcmp(up, tendered[i])) return TENDERED;
+    for (size_t i = 0; i < sizeof cards / sizeof *cards; i++)
+        if (!strcmp(up, cards[i])) return CARD;
     return NO_LABEL;
 }
 
@@ -54,7 +58,8 @@ static line_info read_line(const ds_page *pg, int from, int to) {
     for (int k = from; k < to; k++) {
         const char *t = pg->words[k].text;
         int l = label_of(t);
-        if (l == CHANGE || l == TOTAL || (l == TENDERED && li.label == NO_LABEL)) li.label = l;
+        if (l == CHANGE || l == TOTAL || ((l == TENDERED || l == CARD) && li.label == NO_LABEL))
+            li.label = l;
         double v;
         if (li.label != NO_LABEL && cents_value(t, &v)) li.amount = k, li.value = v;
     }
@@ -84,7 +89,7 @@ int ds_paid_due(const ds_doc *doc, double *due) {
             int line = pg->words[k].line;
             k = end;
             if (li.amount < 0 || li.label == TOTAL) continue;
-            if (li.label == TENDERED && tendered_line < 0) {
+            if ((li.label == TENDERED || li.label == CARD) && tendered_line < 0) {
                 tendered = li, tendered_line = line;
                 continue;
             }
@@ -94,6 +99,12 @@ int ds_paid_due(const ds_doc *doc, double *due) {
             if (!(li.value >= 0 && d > 0.005)) return 0;
             if (!printed_elsewhere(doc, p, tendered.amount, li.amount, d)) return 0;
             *due = d;
+            return 1;
+        }
+        // a card charged, no change given: the charge was what was due
+        if (tendered.label == CARD &&
+            printed_elsewhere(doc, p, tendered.amount, tendered.amount, tendered.value)) {
+            *due = tendered.value;
             return 1;
         }
     }

@@ -14,10 +14,11 @@
 int ds_cents_amount(const char *text);
 
 // The amount due by the document's payment lines: on one line a tendered label (CASH,
-// TENDERED, RECEIVED, PAID, PAYMENT) and an amount with cents after it, on one of the
-// next four lines of that page CHANGE and its amount, the change below the tendered
-// amount; the difference counts only when another word of the document prints it (the
-// total's own line). Returns 1 and *due, or 0 when the document shows no such pair.
+// TENDERED, RECEIVED, PAID, PAYMENT, or a card: VISA, MASTER, AMEX, DEBIT, CARD) and an
+// amount with cents after it, on one of the next four lines of that page CHANGE and its
+// amount, the change below the tendered amount: the difference; a card's charge with no
+// change line: the charge. It counts only when another word of the document prints it
+// (the total's own line). Returns 1 and *due, or 0 when the document shows no such lines.
 int ds_paid_due(const ds_doc *doc, double *due);
 
 #endif

@@ -41,6 +41,11 @@ static const struct {
       "CHANGE 34.10"},
      0},
     {"change above what was handed over", {"TOTAL 9.00", "CASH 5.00", "CHANGE 6.00"}, 0},
+    {"a card charged, no change", {"Total RM 86.00", "Visa RM 86.00", "Points Awarded 35"}, 86.00},
+    {"a card charge printed nowhere else", {"TOTAL 68.87", "VISA 73.00"}, 0},
+    {"a loyalty card's number is no charge",
+     {"Shell Loyalty Card 6018840126306675", "TOTAL 20.00", "CASH 50.00", "CHANGE 30.00"},
+     20.00},
 };
 #define N_RECEIPTS ((int)(sizeof receipts / sizeof *receipts))
 
