@@ -320,6 +320,24 @@ int ds_norm_duration(const char *s, char out[32]) {
 
 // ---- currencies and amounts
 
+// Whether three upper-case letters are an ISO 4217 code in use: any three letters
+// were taken before, so OCR's "Rit" (of "RM") made "Rit 86.00" an amount, and "Qty",
+// "Amt", "Tax" and "Due" read as currencies.
+static int iso_4217(const char *c) {
+    static const char codes[] =
+        "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD "
+        "BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB "
+        "EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK "
+        "JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA "
+        "MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK "
+        "PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP "
+        "STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV "
+        "WST XAF XCD XOF XPF YER ZAR ZMW ZWL";
+    for (const char *p = codes; *p; p += p[3] ? 4 : 3)
+        if (!strncmp(p, c, 3)) return 1;
+    return 0;
+}
+
 int ds_norm_currency(const char *s, char code[4]) {
     static const struct {
         const char *sym, *code;
@@ -337,8 +355,7 @@ int ds_norm_currency(const char *s, char code[4]) {
     while (c[letters] && ((c[letters] | 32) >= 'a' && (c[letters] | 32) <= 'z')) letters++;
     if (rc && letters == 3 && c[3] == 0) {
         ds_norm_case(c, 1);
-        memcpy(code, c, 4);
-        rc = 0;
+        if (iso_4217(c)) memcpy(code, c, 4), rc = 0;
     }
     free(c);
     return rc;

@@ -187,7 +187,8 @@ DS_TEST(normalize_amounts) {
         bad += !ok;
     }
     // not amounts: a word that is no currency, broken grouping, two numbers, two signs
-    static const char *text[] = {"Total 9.00", "1,23,456", "12/03", "3.00 - 4.00", "--3", "(3.00"};
+    static const char *text[] = {"Total 9.00", "1,23,456", "12/03",     "3.00 - 4.00",
+                                 "--3",        "(3.00",    "Rit 86.00", "Amt 13.30"};
     for (size_t i = 0; i < sizeof text / sizeof *text; i++) {
         double v;
         int rc = ds_norm_amount(text[i], &v);
@@ -222,6 +223,11 @@ DS_TEST(normalize_currency_checkbox) {
     for (size_t i = 0; i < sizeof cur / sizeof *cur; i++)
         bad += expect(DS_FIELD_CURRENCY, cur[i][0], &o, cur[i][1], 1);
     bad += expect(DS_FIELD_CURRENCY, "dollars", &o, "dollars", 0);
+    // three letters are a currency only when ISO 4217 lists them
+    bad += expect(DS_FIELD_CURRENCY, "zwl", &o, "ZWL", 1);
+    bad += expect(DS_FIELD_CURRENCY, "AED", &o, "AED", 1);
+    bad += expect(DS_FIELD_CURRENCY, "Qty", &o, "Qty", 0);
+    bad += expect(DS_FIELD_CURRENCY, "Rit", &o, "Rit", 0);
     static const char *yes[] = {"x", "X", "yes", "Y", "checked", "TRUE", "1", "☑", "☒"};
     static const char *no[] = {"no", "N", "unchecked", "false", "0", "☐", "empty", ""};
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
