@@ -954,8 +954,13 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
                 put_party(d, ws, we, conf);
             else
                 put_value(d, d->typed_miss ? NULL : span_value(d, ws, we, conf));
-        } else
-            put_value(d, d->typed_miss ? NULL : span_value(d, d->ws, best, conf));
+        } else {
+            json_t *v = d->typed_miss ? NULL : span_value(d, d->ws, best, conf);
+            // held to what the payment lines say was due: said, for whoever checks the value
+            if (v && ft == DS_FIELD_AMOUNT && due_applies(d))
+                json_object_set_new(v, "check", json_string("payment"));
+            put_value(d, v);
+        }
         const ds_field *fd = &d->schema->fields[d->field];
         if (ds_field_is_multi(fd->type)) {
             // the next item or the end of the list is predicted here, at [copy_end]; a list

@@ -78,10 +78,11 @@ DS_TEST(paid_due_constrains_total) {
     DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
     ds_model_cfg cfg;
     DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
-    ds_doc *doc; // the rounded till: five amounts, the total the third
+    ds_doc *doc, *plain; // the rounded till: five amounts, the total the third; one without
     DS_CHECK_INT_EQ(ds_fx_text_doc(receipts[0].lines, n_lines(0), cfg.img_size, &doc), 0);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(receipts[5].lines, n_lines(5), cfg.img_size, &plain), 0);
     ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
-    int decoded = 0, pointed = 0, right = 0;
+    int decoded = 0, pointed = 0, right = 0, flagged = 0, flagged_plain = 0;
     for (int seed = 1; seed <= 12; seed++) {
         ds_model *m;
         DS_CHECK(ds_fixture_text_model(&cfg, "TOTAL ROUNDING SALES CASH CHANGE", 320,
@@ -92,20 +93,32 @@ DS_TEST(paid_due_constrains_total) {
         json_t *out = NULL;
         if (ds_extractor_doc(x, doc, "receipt", &out) == 0) {
             decoded++;
-            const char *v = json_string_value(
-                json_object_get(json_object_get(json_object_get(out, "fields"), "total"), "value"));
+            const json_t *total = json_object_get(json_object_get(out, "fields"), "total");
+            const char *v = json_string_value(json_object_get(total, "value"));
+            // the value says it was held to the payment lines
+            const char *check = json_string_value(json_object_get(total, "check"));
+            flagged += v && check && !strcmp(check, "payment");
             pointed += v != NULL; // a random model may as well decide the total is null
             right += v && !strcmp(v, "80.90");
             if (v && strcmp(v, "80.90")) printf("  seed %d: total %s\n", seed, v);
         }
         json_decref(out);
+        out = NULL; // a receipt whose lines give no amount due: no value says so
+        if (ds_extractor_doc(x, plain, "receipt", &out) == 0)
+            flagged_plain +=
+                json_object_get(json_object_get(json_object_get(out, "fields"), "total"),
+                                "check") != NULL;
+        json_decref(out);
         ds_extractor_free(x);
         ds_model_free(m);
     }
-    printf("  12 random models: %d decoded, %d with a total, 80.90 in %d\n", decoded, pointed,
-           right);
+    printf("  12 random models: %d decoded, %d with a total, 80.90 in %d, %d of them flagged "
+           "\"check\": \"payment\"; %d flagged on a receipt without change\n",
+           decoded, pointed, right, flagged, flagged_plain);
     ds_ctx_free(ctx);
     ds_doc_free(doc);
+    ds_doc_free(plain);
     ds_schema_set_free(&schemas);
-    return decoded != 12 || pointed < 3 || right != pointed;
+    return decoded != 12 || pointed < 3 || right != pointed || flagged != pointed ||
+           flagged_plain != 0;
 }
