@@ -68,7 +68,7 @@ typedef struct {
     const char *doc_type;
     wref *words;
     int n_words, n_marks;
-    int cents;   // the document prints its amounts with two decimals (ds_cents_amount)
+    int cents;   // the document prints its amounts with two decimals (ds_norm_cents)
     int has_due; // its payment lines say what was due (samples/paid.h): a total's value
     double due;
     uint8_t *ok;      // (V) scratch of the copy mask, made once per document
@@ -692,7 +692,7 @@ static int typed_run(const dstate *d, int ws, int we, ds_field_type t) {
     if (!run_text(d, ws, we, text, sizeof text) || !reads_as(t, text)) return 0;
     if (t != DS_FIELD_AMOUNT) return 1;
     double v;
-    return (!d->cents || ds_cents_amount(text)) &&
+    return (!d->cents || ds_norm_cents(text)) &&
            (!due_applies(d) || (ds_norm_amount(text, &v) == 0 && fabs(v - d->due) < 0.005));
 }
 
@@ -1156,7 +1156,7 @@ static int slot_init(ds_decoder *dc, slot *sl, const char *doc_type) {
         }
     d->n_words = w;
     int cents = 0;
-    for (int i = 0; i < d->n_words; i++) cents += ds_cents_amount(d->words[i].w->text);
+    for (int i = 0; i < d->n_words; i++) cents += ds_norm_cents(d->words[i].w->text);
     d->cents = cents >= DS_CENTS_AMOUNTS;
     d->has_due = ds_paid_due(doc, &d->due);
     d->conf = 1.0; // the type's probability accumulates from here (was 0: calloc)

@@ -423,6 +423,15 @@ static int number_text(const char *core, char *out, size_t cap) {
     return 0;
 }
 
+int ds_norm_cents(const char *text) {
+    for (const char *p = text; *p; p++)
+        if (p > text && isdigit((unsigned char)p[-1]) && (*p == '.' || *p == ',') &&
+            isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+            !isdigit((unsigned char)p[3]))
+            return 1;
+    return 0;
+}
+
 int ds_norm_amount(const char *s, double *out) {
     size_t n = strlen(s);
     size_t fd = n, ld = 0;

@@ -37,6 +37,9 @@ void ds_norm_case(char *s, int upper);
 int ds_norm_date(const char *s, int month_first, char iso[11]);
 // Amounts: *out gets the value ("1.234,56 EUR" -> 1234.56, "(3.00)" -> -3). 0 or DS_E_FORMAT.
 int ds_norm_amount(const char *s, double *out);
+// Whether text holds an amount with two decimals: a digit, a point or comma, two digits
+// and no third ("73.00", "RM1,204.50"; not "2", "70549", "3.960").
+int ds_norm_cents(const char *text);
 // Currencies: code gets the ISO 4217 code ("€" -> "EUR", "usd" -> "USD"). 0 or DS_E_FORMAT.
 int ds_norm_currency(const char *s, char code[4]);
 // Durations: out gets "N units" ("two (2) years" -> "2 years", "one year" -> "1 years",

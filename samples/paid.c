@@ -8,17 +8,8 @@
 
 #define LINES_TO_CHANGE 4 // the change line's distance below the tendered one, at most
 
-int ds_cents_amount(const char *text) {
-    for (const char *p = text; *p; p++)
-        if (p > text && isdigit((unsigned char)p[-1]) && (*p == '.' || *p == ',') &&
-            isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
-            !isdigit((unsigned char)p[3]))
-            return 1;
-    return 0;
-}
-
 static int cents_value(const char *text, double *v) {
-    return ds_cents_amount(text) && ds_norm_amount(text, v) == 0;
+    return ds_norm_cents(text) && ds_norm_amount(text, v) == 0;
 }
 
 enum { NO_LABEL, TENDERED, CARD, CHANGE, TOTAL };

@@ -9,10 +9,6 @@
 
 #include "ingest/ingest.h"
 
-// Whether text holds an amount with two decimals: a digit, a point or comma, two digits
-// and no third ("73.00", "RM1,204.50"; not "2", "70549", "3.960").
-int ds_cents_amount(const char *text);
-
 // The amount due by the document's payment lines: on one line a tendered label (CASH,
 // TENDERED, RECEIVED, PAID, PAYMENT, or a card: VISA, MASTER, AMEX, DEBIT, CARD) and an
 // amount with cents after it, on one of the next four lines of that page CHANGE and its
