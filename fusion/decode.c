@@ -3,6 +3,7 @@
 // batch; documents that finish leave the batch). See decode.h.
 #include "fusion/decode.h"
 
+#include "samples/address.h"
 #include "samples/normalize.h"
 #include "samples/paid.h"
 
@@ -68,8 +69,9 @@ typedef struct {
     const char *doc_type;
     wref *words;
     int n_words, n_marks;
-    int cents;   // the document prints its amounts with two decimals (ds_norm_cents)
-    int has_due; // its payment lines say what was due (samples/paid.h): a total's value
+    uint8_t *address_line; // (n_words) whether the word's line can be part of an address
+    int cents;             // the document prints its amounts with two decimals (ds_norm_cents)
+    int has_due;           // its payment lines say what was due (samples/paid.h): a total's value
     double due;
     uint8_t *ok;      // (V) scratch of the copy mask, made once per document
     int32_t *allowed; // (V) the tokens it allows
@@ -379,7 +381,7 @@ static void pg_mixture(ds_model *m, const ds_gen_state *gs, const float *h, cons
 static int is_typed(ds_field_type t) {
     return t == DS_FIELD_DATE || t == DS_FIELD_AMOUNT || t == DS_FIELD_CURRENCY ||
            t == DS_FIELD_DURATION || t == DS_FIELD_PLACE || t == DS_FIELD_PARTY_LIST ||
-           t == DS_FIELD_NAME;
+           t == DS_FIELD_NAME || t == DS_FIELD_ADDRESS;
 }
 
 // Whether w is one of the n words of list, case aside.
@@ -685,8 +687,71 @@ static int due_applies(const dstate *d) {
     return d->has_due && d->schema && !strcmp(d->schema->fields[d->field].name, "total");
 }
 
+// ---- addresses: whole lines (samples/address.h)
+
+#define DS_ADDRESS_LINES 6 // the most lines an address takes
+
+// Whether word w is signs alone, as OCR reads at a line's edge ("; NO.113G").
+static int signs(const char *w) {
+    while (*w && !isalnum((unsigned char)*w)) w++;
+    return !*w;
+}
+
+// Whether word w is a label ("Address:").
+static int label(const char *w) {
+    size_t n = strlen(w);
+    return n > 1 && w[n - 1] == ':';
+}
+
+// Whether words [ws, we] can be an address: whole lines of one page (but for the
+// words beside them named below), each one that can be part of an address, at most
+// DS_ADDRESS_LINES of them.
+static int address_run(const dstate *d, int ws, int we) {
+    if (we >= d->n_words || we - ws >= DS_MAX_SPAN_WORDS) return 0;
+    // before it on its line, labels and signs; after it, signs, or a label or a
+    // phone or a title that follows it on the line ("81100 JOHOR BAHRU Tel: ...")
+    for (int i = ws - 1; i >= 0 && same_line(&d->words[i], &d->words[ws]); i--)
+        if (!signs(d->words[i].w->text) && !label(d->words[i].w->text)) return 0;
+    for (int i = we + 1; i < d->n_words && same_line(&d->words[i], &d->words[we]); i++) {
+        const char *w = d->words[i].w->text;
+        if (label(w) || ds_address_stop_word(w)) break;
+        if (!signs(w)) return 0;
+    }
+    int lines = 1;
+    for (int i = ws; i <= we; i++) {
+        if (!d->address_line[i] || d->words[i].p != d->words[ws].p) return 0;
+        if (i > ws && !same_line(&d->words[i], &d->words[i - 1]) && ++lines > DS_ADDRESS_LINES)
+            return 0;
+    }
+    return 1;
+}
+
+// Which words' lines can be part of an address (d->address_line).
+static int address_lines(dstate *d) {
+    const char **line = malloc(sizeof(char *) * (size_t)(d->n_words + 1));
+    d->address_line = malloc((size_t)d->n_words + 1);
+    if (!line || !d->address_line) {
+        free(line);
+        return ds_error(DS_E_NOMEM, "decode: out of memory");
+    }
+    for (int s = 0, e; s < d->n_words; s = e) {
+        for (e = s; e < d->n_words && same_line(&d->words[e], &d->words[s]); e++)
+            line[e - s] = d->words[e].w->text;
+        int ok = ds_address_line(line, e - s);
+        memset(d->address_line + s, ok, (size_t)(e - s));
+    }
+    free(line);
+    return 0;
+}
+
+// The most words a run of type t takes.
+static int typed_reach(ds_field_type t) {
+    return t == DS_FIELD_ADDRESS ? DS_MAX_SPAN_WORDS : DS_TYPED_RUN;
+}
+
 static int typed_run(const dstate *d, int ws, int we, ds_field_type t) {
     if (!is_typed(t)) return 1;
+    if (t == DS_FIELD_ADDRESS) return address_run(d, ws, we);
     if (we - ws >= DS_TYPED_RUN || we >= d->n_words) return 0;
     char text[256];
     if (!run_text(d, ws, we, text, sizeof text) || !reads_as(t, text)) return 0;
@@ -701,7 +766,7 @@ static int typed_start(const dstate *d, const float *p, ds_field_type t) {
     int best = -1;
     for (int i = 0; i < d->n_words; i++) {
         if (best >= 0 && p[i] <= p[best]) continue;
-        for (int j = i; j < d->n_words && j < i + DS_TYPED_RUN; j++)
+        for (int j = i; j < d->n_words && j < i + typed_reach(t); j++)
             if (typed_run(d, i, j, t)) {
                 best = i;
                 break;
@@ -940,8 +1005,19 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         // mends; the start pointer's mass off a value is a doubt that it is the value at
         // all, so the start stays as the pointer scored it. No end of the type: any end.
         double allowed = best >= 0 ? typed_mass : mass;
+        int moved = 0;
+        // An address whose end pointer stops inside a line or runs past its lines ("...
+        // (MR DIY TESCO TERBAU) -INVOICE- CHOPPING BOARD"): the pointer's end moves to the
+        // nearest end of a line that can be one, and keeps its probability.
+        if (ft == DS_FIELD_ADDRESS && best >= 0 && !typed_run(d, d->ws, any, ft)) {
+            best = -1;
+            for (int i = d->ws; i < end; i++)
+                if (typed_run(d, d->ws, i, ft) && (best < 0 || abs(i - any) <= abs(best - any)))
+                    best = i;
+            moved = 1;
+        }
         if (best < 0) best = any;
-        double conf = d->conf * (allowed > 0 ? p[best] / allowed : p[best]);
+        double conf = d->conf * (moved ? p[any] : allowed > 0 ? p[best] / allowed : p[best]);
         free(p);
         d->list_next = best + 1;
         if (ft == DS_FIELD_CHECKBOX || ft == DS_FIELD_ENUM)
@@ -1076,6 +1152,7 @@ void ds_decoder_free(ds_decoder *dc) {
         ds_sam_free(&sl->d.sam);
         json_decref(sl->d.fields);
         free(sl->d.words);
+        free(sl->d.address_line);
         free(sl->d.ok);
         free(sl->d.allowed);
         free(sl->d.lp);
@@ -1159,12 +1236,14 @@ static int slot_init(ds_decoder *dc, slot *sl, const char *doc_type) {
     for (int i = 0; i < d->n_words; i++) cents += ds_norm_cents(d->words[i].w->text);
     d->cents = cents >= DS_CENTS_AMOUNTS;
     d->has_due = ds_paid_due(doc, &d->due);
+    int rc = address_lines(d);
+    if (rc) return rc;
     d->conf = 1.0; // the type's probability accumulates from here (was 0: calloc)
     start_choice(d, K_TYPE);
     for (int s = 0; s < schemas->n; s++) {
         const char *name = schemas->schemas[s].doc_type;
         if (doc_type ? strcmp(doc_type, name) != 0 : !schemas->schemas[s].routed) continue;
-        int rc = add_cand(m, d, name, DS_TOK_EOV);
+        rc = add_cand(m, d, name, DS_TOK_EOV);
         if (rc) return rc;
         d->type_names[d->n_cand - 1] = name;
     }
@@ -1344,6 +1423,7 @@ int ds_decoder_take(ds_decoder *dc, void **tag, json_t **out, int *rc, char *err
     ds_sam_free(&d->sam);
     json_decref(d->fields);
     free(d->words);
+    free(d->address_line);
     free(d->ok);
     free(d->allowed);
     free(d->lp);

@@ -6,6 +6,7 @@
 // effective date after "effective as of". English phrases only; it does not
 // parse clauses, resolve defined terms or read party blocks laid out in tables.
 #include "core/error.h"
+#include "samples/address.h"
 #include "samples/rules-impl.h"
 
 #include <stdio.h>
@@ -46,15 +47,6 @@ static int line_has_word(const ds_rview *v, int l, const char *const *words) {
 }
 
 // ---- receipts
-
-// A receipt's header ends where its business details begin.
-static const char *const ds_header_stop[] = {
-    "tel",     "fax",     "phone",  "telephone", "hp",       "h/p",      "gst",
-    "invoice", "receipt", "cash",   "bill",      "doc",      "document", "cashier",
-    "date",    "table",   "order",  "email",     "e-mail",   "website",  "www",
-    "server",  "counter", "member", "time",      "quittung", "reçu",     "rechnung",
-    "facture", "ticket",  "tax",    "sst",       NULL,
-};
 
 // Company registration numbers printed under the name: "(CO.REG : 933109-X)",
 // "(JM0517726)", "789417-W", "GST REG NO ...". Only skipped before the address.
@@ -106,7 +98,7 @@ int ds_rules_receipt_header(const ds_rview *v, const ds_schema *s, json_t *field
         if (taken == 0 &&
             (registration_line(v, l) || st.has_date || st.letters == 0 || st.conf < 0.5f))
             continue;
-        if (line_has_word(v, l, ds_header_stop) || st.has_date ||
+        if (line_has_word(v, l, ds_address_stops) || st.has_date ||
             (st.letters == 0 && st.digits >= 6))
             break;
         if (a < 0) a = v->line_first[l];

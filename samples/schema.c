@@ -12,8 +12,8 @@
 #include <string.h>
 
 static const char *ds_field_type_names[DS_FIELD_TYPE_COUNT] = {
-    "text",       "date",     "amount", "currency", "checkbox", "enum",
-    "party_list", "duration", "place",  "name",     "text_list"};
+    "text",       "date",     "amount", "currency", "checkbox",  "enum",
+    "party_list", "duration", "place",  "name",     "text_list", "address"};
 
 const char *ds_field_type_name(ds_field_type t) {
     return (unsigned)t < DS_FIELD_TYPE_COUNT ? ds_field_type_names[t] : "?";
@@ -27,7 +27,7 @@ int ds_field_type_parse(const char *name, ds_field_type *out) {
         }
     return ds_error(DS_E_FORMAT,
                     "unknown field type '%s' (text, date, amount, currency, checkbox, enum, "
-                    "party_list, duration, place, name, text_list)",
+                    "party_list, duration, place, name, text_list, address)",
                     name);
 }
 

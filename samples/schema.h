@@ -18,6 +18,7 @@ typedef enum {
     DS_FIELD_PLACE,      // a country or a state / province (iso-codes), compared as text
     DS_FIELD_NAME,       // a company's or a person's name, compared as text
     DS_FIELD_TEXT_LIST,  // several text values (a form's questions), compared as a multiset
+    DS_FIELD_ADDRESS,    // a postal address, whole lines (samples/address.h), compared as text
     DS_FIELD_TYPE_COUNT
 } ds_field_type;
 
