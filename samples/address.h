@@ -16,8 +16,8 @@ extern const char *const ds_address_stops[];
 int ds_address_stop_word(const char *w);
 
 // Whether a line of n words can be part of an address: no stop word, no date, no
-// amount with cents ("1X 19.00 19.00"), no registration number ("(CO.REG :933109-x)",
-// "(742016-W}", "789417-W").
+// amount with cents after a decimal point ("1X 19.00 19.00"; the house numbers "55,57"
+// are none), no registration number ("(CO.REG :933109-x)", "(742016-W}", "789417-W").
 int ds_address_line(const char *const *words, int n);
 
 #endif
