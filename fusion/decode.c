@@ -741,8 +741,10 @@ static int address_run(const dstate *d, int ws, int we) {
     return 1;
 }
 
-// Which words' lines can be part of an address (d->address_line).
+// Which words' lines can be part of an address (d->address_line), made at the
+// document's first address field.
 static int address_lines(dstate *d) {
+    if (d->address_line) return 0;
     const char **line = malloc(sizeof(char *) * (size_t)(d->n_words + 1));
     d->address_line = malloc((size_t)d->n_words + 1);
     if (!line || !d->address_line) {
@@ -969,6 +971,10 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         ds_infer_pointer(m, &d->gs, h, 1, 0, p);
         ds_field_type ft = d->schema->fields[d->field].type;
         if (o && o->no_type_constraint && is_typed(ft)) ft = DS_FIELD_TEXT; // any run
+        if (ft == DS_FIELD_ADDRESS && (rc = address_lines(d))) {
+            free(p);
+            goto fail;
+        }
         int best = typed_start(d, p, ft);
         // No run of the field's type: the pointers run as trained, but the value
         // is null, since no run of these words can be a date / an amount.
@@ -1259,14 +1265,12 @@ static int slot_init(ds_decoder *dc, slot *sl, const char *doc_type) {
     for (int i = 0; i < d->n_words; i++) cents += ds_norm_cents(d->words[i].w->text);
     d->cents = cents >= DS_CENTS_AMOUNTS;
     d->has_due = ds_paid_due(doc, &d->due);
-    int rc = address_lines(d);
-    if (rc) return rc;
     d->conf = 1.0; // the type's probability accumulates from here (was 0: calloc)
     start_choice(d, K_TYPE);
     for (int s = 0; s < schemas->n; s++) {
         const char *name = schemas->schemas[s].doc_type;
         if (doc_type ? strcmp(doc_type, name) != 0 : !schemas->schemas[s].routed) continue;
-        rc = add_cand(m, d, name, DS_TOK_EOV);
+        int rc = add_cand(m, d, name, DS_TOK_EOV);
         if (rc) return rc;
         d->type_names[d->n_cand - 1] = name;
     }
