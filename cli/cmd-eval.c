@@ -62,6 +62,8 @@ static const char *usage_text =
     "                      run of the document's tokens, the default), bigram (each token one\n"
     "                      that follows the one before somewhere in the document), none\n"
     "  --no-type-constraint  dates and amounts need not read as a date / an amount\n"
+    "  --keep-generated-runs  a generated value that spells a run of the document's words\n"
+    "                      stands (default: it is taken back, and the pointers choose the run)\n"
     "  --no-vision         the model sees a blank page instead of the page image\n"
     "  --schemas DIR       doc and field types, docseek format (default samples/schemas)\n"
     "  --uppercase         compare text fields upper-cased (Kleister always does)\n"
@@ -188,6 +190,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
             continue; // the model's options, read into a->x
         } else if (strcmp(s, "--no-type-constraint") == 0) {
             a->x.opts.no_type_constraint = 1;
+        } else if (strcmp(s, "--keep-generated-runs") == 0) {
+            a->x.opts.keep_generated_runs = 1;
         } else if (strcmp(s, "--copy-constraint") == 0 && has_val) {
             const char *c = argv[++i];
             a->x.opts.copy_constraint = !strcmp(c, "run")      ? DS_COPY_RUN

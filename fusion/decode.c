@@ -64,6 +64,10 @@ typedef struct {
     double conf, doc_conf;
     int32_t gen[MAX_GEN];
     int gn;
+    // a value generated where [copy] could have been chosen: the cache's length, the
+    // confidence and [copy]'s probability at that choice, to take it back (M_GEN); -1: none
+    int retract_len;
+    double retract_conf, retract_copy;
     int32_t feed, box[4], page;
     json_t *fields;
     const char *doc_type;
@@ -127,6 +131,7 @@ static int list_has_room(const ds_model *m, const dstate *d, const ds_field *fd)
 static int start_field(const ds_model *m, dstate *d, int f) {
     d->field = f;
     d->conf = 1.0;
+    d->retract_len = -1;
     d->list_next = 0;
     d->n_items = 0;
     if (f >= d->schema->n_fields) {
@@ -278,6 +283,16 @@ static json_t *mark_value(dstate *d, int i, double conf) {
     return json_pack("{s:o, s:i, s:[f, f, f, f], s:f, s:s}", "value", v, "page", r->p + 1, "box",
                      round(b->x0 * 100) / 100, round(b->y0 * 100) / 100, round(b->x1 * 100) / 100,
                      round(b->y1 * 100) / 100, "confidence", conf, "source", "mark");
+}
+
+// The probability of token tok among the n allowed, as ds_sample_pick gives the pick's.
+static double pick_p(const float *logits, const int32_t *allowed, int n, const ds_decode_opts *o,
+                     int32_t tok) {
+    float mx = -INFINITY, temp = o && o->temperature > 0 ? o->temperature : 1.0f;
+    for (int i = 0; i < n; i++) mx = fmaxf(mx, logits[allowed[i]]);
+    double z = 0;
+    for (int i = 0; i < n; i++) z += exp((logits[allowed[i]] - mx) / temp);
+    return z > 0 ? exp((logits[tok] - mx) / temp) / z : 0;
 }
 
 static int cmp_desc(const void *a, const void *b) {
@@ -843,6 +858,31 @@ static int gen_value_ok(const ds_model *m, const dstate *d, const ds_decode_opts
     return (o && o->no_type_constraint) || reads_as(d->schema->fields[d->field].type, text);
 }
 
+// Whether the generated value's text (white space collapsed) spells a run of whole
+// words of the document, as fusion/sequence.c matches a true value to the words.
+static int gen_spells_run(const ds_model *m, const dstate *d) {
+    char raw[1024], text[1024];
+    if (gen_text(m, d, raw, sizeof raw) <= 0) return 0;
+    size_t n = 0;
+    for (const char *c = raw; *c && n + 1 < sizeof text; c++)
+        if (!isspace((unsigned char)*c))
+            text[n++] = *c;
+        else if (n > 0 && text[n - 1] != ' ' && c[1] && !isspace((unsigned char)c[1]))
+            text[n++] = ' ';
+    text[n] = 0;
+    for (int i = 0; i < d->n_words; i++) {
+        size_t off = 0;
+        for (int j = i; j < d->n_words; j++) {
+            const char *t = d->words[j].w->text;
+            size_t tl = strlen(t);
+            if (j > i && (off >= n || text[off++] != ' ')) break;
+            if (tl == 0 || off + tl > n || memcmp(text + off, t, tl)) break;
+            if ((off += tl) == n) return 1;
+        }
+    }
+    return 0;
+}
+
 // The value object of the generated run, grounded on the words its tokens came from:
 // the span automaton's state knows where the run first ends in the document.
 static json_t *gen_value(const ds_model *m, dstate *d) {
@@ -908,6 +948,11 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             }
             d->mode = M_GEN; // the value continues as a run of the document's tokens
             d->gn = 0;
+            if (ok[DS_TOK_COPY] && !(o && o->keep_generated_runs)) {
+                d->retract_len = d->gs.kv.len;
+                d->retract_conf = d->conf / p;
+                d->retract_copy = pick_p(logits, al, na, o, DS_TOK_COPY);
+            }
             d->gen[d->gn++] = tok;
             d->sam_s = ds_sam_next(&d->sam, 0, tok);
             return tok;
@@ -1120,6 +1165,20 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         // nothing allowed: the run cannot continue nor end as a value of its type
         int32_t best = na > 0 ? ds_sample_pick(lp, allowed, na, o, &p) : DS_TOK_NULLV;
         d->conf *= p;
+        // A value that spells a run of the document's words is, in training, always
+        // pointed at (fusion/sequence.c): generated, it is a copy chosen the wrong way,
+        // and [copy] goes where its first token went, with the generated run's
+        // probability added to its own. The pointers then choose among every run: on
+        // SROIE receipt 013 the model wrote the footer's "2017-12-28", and pointed at
+        // the "DATE : 12/28/2017" the truth takes.
+        if (best == DS_TOK_EOV && d->retract_len >= 0 && gen_spells_run(m, d)) {
+            double run = d->retract_conf > 0 ? d->conf / d->retract_conf : 0;
+            d->conf = d->retract_conf * fmin(1.0, d->retract_copy + run);
+            d->gs.kv.len = d->retract_len; // the generated tokens' keys are overwritten
+            d->retract_len = -1;
+            d->mode = M_PTR_START;
+            return DS_TOK_COPY;
+        }
         if (best == DS_TOK_EOV || best == DS_TOK_NULLV) {
             put_value(d, best == DS_TOK_NULLV ? NULL : gen_value(m, d));
             if ((rc = start_field(m, d, d->field + 1))) goto fail;

@@ -30,6 +30,9 @@ typedef struct {
     int no_type_constraint; // 1: dates, amounts, currencies need not read as such
     int no_vision;          // 1: the model sees a blank page, not the page image (the extractor's
                             // ingest options, ds_extractor_ingest_opts)
+    // 1: a generated value that spells a run of the document's words stands (by default
+    // it is taken back, and the pointers choose the run: fusion/decode.c)
+    int keep_generated_runs;
     // Types whose answer ends once the model has named the type (fields empty): the
     // extractor reads a document of such a type again with the type's own adapter.
     const char *const *named_only;
