@@ -3,10 +3,9 @@
 // (their pointers are noise) is whole lines of the shop's address, never the phone,
 // the title or an item under it.
 #include "core/error.h"
-#include "fusion/extract.h"
 #include "samples/address.h"
+#include "tests/decode-fixtures.h"
 #include "tests/ingest-fixtures.h"
-#include "tests/model-fixtures.h"
 #include "tests/test.h"
 
 #include <jansson.h>
@@ -57,7 +56,6 @@ DS_TEST(address_lines) {
 // each be part of one (the name, the address's three, the item's name), or none;
 // never the registration number, the title, an item's prices or the total.
 DS_TEST(address_decoded_whole_lines) {
-    ds_fx_init();
     static const char *receipt[] = {"MR D.I.Y. (JOHOR) SDN BHD",
                                     "(CO.REG :933109-x)",
                                     "LOT 1851-A & 1851-B, JALAN KPB 6,",
@@ -68,25 +66,19 @@ DS_TEST(address_decoded_whole_lines) {
                                     "8970669 1X 19.00 19.00",
                                     "TOTAL RM 19.00"};
     static const int possible[] = {1, 0, 1, 1, 1, 0, 1, 0, 0};
-    ds_schema_set schemas;
-    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
-    ds_model_cfg cfg;
-    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    ds_fx_decode f;
+    DS_CHECK(ds_fx_decode_open(&f) == 0);
     ds_doc *doc;
-    DS_CHECK_INT_EQ(ds_fx_text_doc(receipt, 9, cfg.img_size, &doc), 0);
-    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(receipt, 9, f.cfg.img_size, &doc), 0);
     int decoded = 0, found = 0, whole = 0, free_found = 0, free_whole = 0;
     for (int seed = 1; seed <= 12; seed++) {
-        ds_model *m;
-        DS_CHECK(ds_fixture_text_model(&cfg, "LOT JALAN SELANGOR INVOICE TOTAL", 320,
-                                       (uint64_t)seed, &m) == 0);
-        ds_extractor *x;
-        DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
+        DS_CHECK(ds_fx_decode_model(&f, "LOT JALAN SELANGOR INVOICE TOTAL", 320, (uint64_t)seed) ==
+                 0);
         for (int constrained = 1; constrained >= 0; constrained--) {
             ds_extractor_set_opts(
-                x, &(ds_decode_opts){.spans_only = 1, .no_type_constraint = !constrained});
+                f.x, &(ds_decode_opts){.spans_only = 1, .no_type_constraint = !constrained});
             json_t *out = NULL;
-            if (ds_extractor_doc(x, doc, "receipt", &out) == 0) {
+            if (ds_extractor_doc(f.x, doc, "receipt", &out) == 0) {
                 decoded += constrained;
                 const char *v = json_string_value(json_object_get(
                     json_object_get(json_object_get(out, "fields"), "address"), "value"));
@@ -109,14 +101,11 @@ DS_TEST(address_decoded_whole_lines) {
             }
             json_decref(out);
         }
-        ds_extractor_free(x);
-        ds_model_free(m);
     }
     printf("  12 random models: %d decoded, %d with an address, %d of them whole address "
            "lines that can be; without the constraint %d of %d\n",
            decoded, found, whole, free_whole, free_found);
-    ds_ctx_free(ctx);
     ds_doc_free(doc);
-    ds_schema_set_free(&schemas);
+    ds_fx_decode_close(&f);
     return decoded != 12 || found < 3 || whole != found || free_whole == free_found;
 }

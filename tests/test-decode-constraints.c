@@ -14,11 +14,10 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "fusion/decode.h"
-#include "fusion/extract.h"
 #include "fusion/sequence.h"
 #include "samples/normalize.h"
+#include "tests/decode-fixtures.h"
 #include "tests/ingest-fixtures.h"
-#include "tests/model-fixtures.h"
 #include "tests/test.h"
 
 #include <ctype.h>
@@ -190,33 +189,27 @@ static int check_answer(const json_t *out, const ds_schema_set *S, const ds_doc 
 }
 
 DS_TEST(decode_constraints_random_logits) {
-    ds_fx_init();
-    ds_schema_set schemas;
-    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
-    ds_model_cfg cfg;
-    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    ds_fx_decode f;
+    DS_CHECK(ds_fx_decode_open(&f) == 0);
+    const ds_schema_set *S = &f.schemas;
     ds_doc *doc;
-    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 6, cfg.img_size, &doc), 0);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 6, f.cfg.img_size, &doc), 0);
     char text[4096];
     doc_text(doc, text, sizeof text);
-    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
     int answers = 0, faults = 0, values = 0, texts = 0, generated = 0, types[8] = {0};
     for (int seed = 1; seed <= 10; seed++) {
-        ds_model *m;
         // a tokenizer of few merges: values are many tokens long, fragments repeat
-        DS_CHECK(ds_fixture_text_model(&cfg, "Acme Tools Total Agreement dated Widgets pieces", 300,
-                                       (uint64_t)seed, &m) == 0);
-        ds_extractor *x;
-        DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
+        DS_CHECK(ds_fx_decode_model(&f, "Acme Tools Total Agreement dated Widgets pieces", 300,
+                                    (uint64_t)seed) == 0);
         ds_rng rng;
         ds_rng_seed(&rng, (uint64_t)seed * 977);
         for (int run = 0; run < 5; run++) {
             // greedy, then sampling hot enough to take every branch; the last run names
             // the type the model never picks itself (a form's entity lists)
             ds_decode_opts o = {.temperature = run ? 2.0f + run % 4 : 0, .rng = &rng};
-            ds_extractor_set_opts(x, &o);
+            ds_extractor_set_opts(f.x, &o);
             json_t *out = NULL;
-            int rc = ds_extractor_doc(x, doc, run == 4 ? "form_entities" : NULL, &out);
+            int rc = ds_extractor_doc(f.x, doc, run == 4 ? "form_entities" : NULL, &out);
             if (rc) {
                 printf("  seed %d run %d: %s: %s\n", seed, run, ds_err_name(rc), ds_errmsg());
                 faults++;
@@ -224,9 +217,9 @@ DS_TEST(decode_constraints_random_logits) {
             }
             answers++;
             const char *t = json_string_value(json_object_get(out, "doc_type"));
-            for (int s = 0; s < schemas.n && s < 8; s++)
-                types[s] += t && !strcmp(t, schemas.schemas[s].doc_type);
-            int bad = check_answer(out, &schemas, doc, text, &values, &texts);
+            for (int s = 0; s < S->n && s < 8; s++)
+                types[s] += t && !strcmp(t, S->schemas[s].doc_type);
+            int bad = check_answer(out, S, doc, text, &values, &texts);
             // values that are not whole runs of words come from generation
             const json_t *fields = json_object_get(out, "fields");
             const char *key;
@@ -247,22 +240,18 @@ DS_TEST(decode_constraints_random_logits) {
             faults += bad;
             json_decref(out);
         }
-        ds_extractor_free(x);
-        ds_model_free(m);
     }
     printf("  10 random models x 5 decodes: %d answers (types", answers);
-    for (int s = 0; s < schemas.n && s < 8; s++)
-        printf(" %s %d", schemas.schemas[s].doc_type, types[s]);
+    for (int s = 0; s < S->n && s < 8; s++) printf(" %s %d", S->schemas[s].doc_type, types[s]);
     printf("), %d values, %d of them text (%d generated, not whole words), %d faults\n", values,
            texts, generated, faults);
     // form_entities only where named: 10 of 50
     int named = 0;
-    for (int s = 0; s < schemas.n && s < 8; s++)
-        if (!strcmp(schemas.schemas[s].doc_type, "form_entities")) named = types[s];
+    for (int s = 0; s < S->n && s < 8; s++)
+        if (!strcmp(S->schemas[s].doc_type, "form_entities")) named = types[s];
     faults += named != 10;
-    ds_ctx_free(ctx);
     ds_doc_free(doc);
-    ds_schema_set_free(&schemas);
+    ds_fx_decode_close(&f);
     // the answers must have exercised the grammar: values, and generated ones among them
     return faults != 0 || answers != 50 || values < 40 || texts < 20 || generated < 3;
 }
@@ -274,56 +263,46 @@ DS_TEST(decode_constraints_random_logits) {
 // sequence has no room left for them and the fields after them: every answer comes back
 // whole and checks out as above.
 DS_TEST(decode_constraints_full_sequence) {
-    ds_fx_init();
-    ds_schema_set schemas;
-    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
-    ds_model_cfg cfg;
-    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    ds_fx_decode f;
+    DS_CHECK(ds_fx_decode_open(&f) == 0);
     const char *many[120];
     for (int i = 0; i < 120; i++) many[i] = lines[i % 6];
     ds_doc *doc;
-    DS_CHECK_INT_EQ(ds_fx_text_doc(many, 120, cfg.img_size, &doc), 0);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(many, 120, f.cfg.img_size, &doc), 0);
     char *text = malloc(65536);
     DS_CHECK(text != NULL);
     doc_text(doc, text, 65536);
-    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
     int answers = 0, faults = 0, values = 0, texts = 0, truncated = 0;
     for (int seed = 1; seed <= 4; seed++) {
-        ds_model *m;
-        DS_CHECK(ds_fixture_text_model(&cfg, "Acme Tools Total Agreement dated Widgets pieces", 300,
-                                       (uint64_t)seed, &m) == 0);
+        DS_CHECK(ds_fx_decode_model(&f, "Acme Tools Total Agreement dated Widgets pieces", 300,
+                                    (uint64_t)seed) == 0);
         ds_seq seq;
         ds_seq_info info;
-        DS_CHECK_INT_EQ(ds_seq_build(m, &schemas, doc, NULL, &seq, &info), 0);
+        DS_CHECK_INT_EQ(ds_seq_build(f.m, &f.schemas, doc, NULL, &seq, &info), 0);
         truncated += !ds_seq_read_whole(&info, doc);
         ds_seq_free(&seq);
-        ds_extractor *x;
-        DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
         ds_rng rng;
         ds_rng_seed(&rng, (uint64_t)seed * 31);
         for (int run = 0; run < 4; run++) {
             ds_decode_opts o = {.temperature = 3.0f + run, .rng = &rng};
-            ds_extractor_set_opts(x, &o);
+            ds_extractor_set_opts(f.x, &o);
             json_t *out = NULL;
-            int rc = ds_extractor_doc(x, doc, NULL, &out);
+            int rc = ds_extractor_doc(f.x, doc, NULL, &out);
             if (rc) {
                 printf("  seed %d run %d: %s: %s\n", seed, run, ds_err_name(rc), ds_errmsg());
                 faults++;
                 continue;
             }
             answers++;
-            faults += check_answer(out, &schemas, doc, text, &values, &texts);
+            faults += check_answer(out, &f.schemas, doc, text, &values, &texts);
             json_decref(out);
         }
-        ds_extractor_free(x);
-        ds_model_free(m);
     }
     printf("  4 random models x 4 hot decodes of a page cut to the sequence (%d of 4 cut): %d "
            "answers, %d values (%d text), %d faults\n",
            truncated, answers, values, texts, faults);
     free(text);
-    ds_ctx_free(ctx);
     ds_doc_free(doc);
-    ds_schema_set_free(&schemas);
+    ds_fx_decode_close(&f);
     return faults != 0 || answers != 16 || truncated != 4 || texts == 0;
 }

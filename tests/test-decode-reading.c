@@ -3,9 +3,8 @@
 // with every word's OCR confidence 1 and once 0.5: the answers pick the same
 // words (the model does not see OCR's confidence), and each value's confidence
 // falls by 0.5 per word it spans (up to the extractor's rounding to 0.001).
-#include "fusion/extract.h"
+#include "tests/decode-fixtures.h"
 #include "tests/ingest-fixtures.h"
-#include "tests/model-fixtures.h"
 #include "tests/test.h"
 
 #include <jansson.h>
@@ -24,30 +23,23 @@ static int words_in(const char *s) {
 }
 
 DS_TEST(decode_confidence_includes_reading) {
-    ds_fx_init();
-    ds_schema_set schemas;
-    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
-    ds_model_cfg cfg;
-    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    ds_fx_decode f;
+    DS_CHECK(ds_fx_decode_open(&f) == 0);
     const char *lines[3] = {"Acme Tools Ltd Invoice 4471 dated 12 March 2024",
                             "Widgets 3 x 12 pieces due 2024-04-11",
                             "Subtotal 1,204.50 VAT 240.90 Total 1,445.40 EUR"};
     ds_doc *doc;
-    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 3, cfg.img_size, &doc), 0);
-    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(lines, 3, f.cfg.img_size, &doc), 0);
     int values = 0, bad = 0, telling = 0;
     for (int seed = 1; seed <= 4; seed++) {
-        ds_model *m;
-        DS_CHECK(ds_fixture_text_model(&cfg, "Acme Tools Invoice dated due Subtotal VAT Total", 320,
-                                       (uint64_t)seed, &m) == 0);
-        ds_extractor *x;
-        DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
+        DS_CHECK(ds_fx_decode_model(&f, "Acme Tools Invoice dated due Subtotal VAT Total", 320,
+                                    (uint64_t)seed) == 0);
         ds_decode_opts o = {.spans_only = 1};
-        ds_extractor_set_opts(x, &o);
+        ds_extractor_set_opts(f.x, &o);
         json_t *out[2] = {NULL, NULL};
         for (int k = 0; k < 2; k++) {
             set_conf(doc, k ? 0.5f : 1.0f);
-            DS_CHECK_INT_EQ(ds_extractor_doc(x, doc, "invoice", &out[k]), 0);
+            DS_CHECK_INT_EQ(ds_extractor_doc(f.x, doc, "invoice", &out[k]), 0);
         }
         const char *name;
         json_t *a;
@@ -71,15 +63,12 @@ DS_TEST(decode_confidence_includes_reading) {
         }
         json_decref(out[0]);
         json_decref(out[1]);
-        ds_extractor_free(x);
-        ds_model_free(m);
     }
     printf("  4 random models: %d span values (%d large enough to tell), %d not scaled by 0.5 "
            "per word\n",
            values, telling, bad);
-    ds_ctx_free(ctx);
     ds_doc_free(doc);
-    ds_schema_set_free(&schemas);
+    ds_fx_decode_close(&f);
     DS_CHECK(telling >= 3 && bad == 0);
     return 0;
 }

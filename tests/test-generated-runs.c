@@ -6,9 +6,8 @@
 // with the retraction off (keep_generated_runs) some do, so the check can fail.
 #include "core/error.h"
 #include "core/rng.h"
-#include "fusion/extract.h"
+#include "tests/decode-fixtures.h"
 #include "tests/ingest-fixtures.h"
-#include "tests/model-fixtures.h"
 #include "tests/test.h"
 
 #include <jansson.h>
@@ -40,27 +39,20 @@ static void count(const json_t *out, const char *hay, int *generated, int *runs,
 }
 
 DS_TEST(generated_runs_pointed_at) {
-    ds_fx_init();
-    ds_schema_set schemas;
-    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
-    ds_model_cfg cfg;
-    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    ds_fx_decode f;
+    DS_CHECK(ds_fx_decode_open(&f) == 0);
     ds_doc *doc;
-    DS_CHECK_INT_EQ(ds_fx_text_doc(page, 3, cfg.img_size, &doc), 0);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(page, 3, f.cfg.img_size, &doc), 0);
     char hay[2048] = " ";
     for (int i = 0; i < 3; i++) {
         strcat(hay, page[i]);
         strcat(hay, " ");
     }
-    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
     int answers[2] = {0}, generated[2] = {0}, runs[2] = {0}, spans[2] = {0};
     for (int seed = 1; seed <= 16; seed++) {
-        ds_model *m;
         // few merges: values are many tokens long, and fragments repeat
-        DS_CHECK(ds_fixture_text_model(&cfg, "Acme Tools Total dated Widgets pieces", 300,
-                                       (uint64_t)seed, &m) == 0);
-        ds_extractor *x;
-        DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
+        DS_CHECK(ds_fx_decode_model(&f, "Acme Tools Total dated Widgets pieces", 300,
+                                    (uint64_t)seed) == 0);
         for (int keep = 0; keep < 2; keep++) {
             ds_rng rng;
             ds_rng_seed(&rng, (uint64_t)seed * 131);
@@ -68,9 +60,9 @@ DS_TEST(generated_runs_pointed_at) {
                 ds_decode_opts o = {.temperature = 1.0f + 0.5f * (float)run,
                                     .rng = &rng,
                                     .keep_generated_runs = keep};
-                ds_extractor_set_opts(x, &o);
+                ds_extractor_set_opts(f.x, &o);
                 json_t *out = NULL;
-                int rc = ds_extractor_doc(x, doc, "receipt", &out);
+                int rc = ds_extractor_doc(f.x, doc, "receipt", &out);
                 if (rc)
                     printf("  seed %d run %d: %s: %s\n", seed, run, ds_err_name(rc), ds_errmsg());
                 if (!rc) {
@@ -80,17 +72,14 @@ DS_TEST(generated_runs_pointed_at) {
                 json_decref(out);
             }
         }
-        ds_extractor_free(x);
-        ds_model_free(m);
     }
     for (int keep = 0; keep < 2; keep++)
         printf("  %s: %d answers, %d values pointed at, %d generated, %d of these a run of "
                "whole words\n",
                keep ? "kept (keep_generated_runs)" : "taken back (default)", answers[keep],
                spans[keep], generated[keep], runs[keep]);
-    ds_ctx_free(ctx);
     ds_doc_free(doc);
-    ds_schema_set_free(&schemas);
+    ds_fx_decode_close(&f);
     return answers[0] != 96 || answers[1] != 96 || runs[0] != 0 || runs[1] == 0 ||
            spans[0] <= spans[1];
 }

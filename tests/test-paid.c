@@ -5,10 +5,9 @@
 // pointers are noise, and some decide it is null) is that amount whenever the page
 // says so, never one of the four other amounts.
 #include "core/error.h"
-#include "fusion/extract.h"
 #include "samples/paid.h"
+#include "tests/decode-fixtures.h"
 #include "tests/ingest-fixtures.h"
-#include "tests/model-fixtures.h"
 #include "tests/test.h"
 
 #include <jansson.h>
@@ -73,25 +72,18 @@ DS_TEST(paid_due_lines) {
 }
 
 DS_TEST(paid_due_constrains_total) {
-    ds_fx_init();
-    ds_schema_set schemas;
-    DS_CHECK(ds_schema_set_load(DS_SOURCE_DIR "/samples/schemas", &schemas) == 0);
-    ds_model_cfg cfg;
-    DS_CHECK(ds_model_cfg_load(DS_SOURCE_DIR "/configs/tiny.json", &cfg) == 0);
+    ds_fx_decode f;
+    DS_CHECK(ds_fx_decode_open(&f) == 0);
     ds_doc *doc, *plain; // the rounded till: five amounts, the total the third; one without
-    DS_CHECK_INT_EQ(ds_fx_text_doc(receipts[0].lines, n_lines(0), cfg.img_size, &doc), 0);
-    DS_CHECK_INT_EQ(ds_fx_text_doc(receipts[5].lines, n_lines(5), cfg.img_size, &plain), 0);
-    ds_ctx *ctx = ds_ctx_new(DS_BACKEND_CPU, 1);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(receipts[0].lines, n_lines(0), f.cfg.img_size, &doc), 0);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(receipts[5].lines, n_lines(5), f.cfg.img_size, &plain), 0);
     int decoded = 0, pointed = 0, right = 0, flagged = 0, flagged_plain = 0;
     for (int seed = 1; seed <= 12; seed++) {
-        ds_model *m;
-        DS_CHECK(ds_fixture_text_model(&cfg, "TOTAL ROUNDING SALES CASH CHANGE", 320,
-                                       (uint64_t)seed, &m) == 0);
-        ds_extractor *x;
-        DS_CHECK(ds_extractor_new(m, ctx, &schemas, &x) == 0);
-        ds_extractor_set_opts(x, &(ds_decode_opts){.spans_only = 1});
+        DS_CHECK(ds_fx_decode_model(&f, "TOTAL ROUNDING SALES CASH CHANGE", 320, (uint64_t)seed) ==
+                 0);
+        ds_extractor_set_opts(f.x, &(ds_decode_opts){.spans_only = 1});
         json_t *out = NULL;
-        if (ds_extractor_doc(x, doc, "receipt", &out) == 0) {
+        if (ds_extractor_doc(f.x, doc, "receipt", &out) == 0) {
             decoded++;
             const json_t *total = json_object_get(json_object_get(out, "fields"), "total");
             const char *v = json_string_value(json_object_get(total, "value"));
@@ -104,21 +96,18 @@ DS_TEST(paid_due_constrains_total) {
         }
         json_decref(out);
         out = NULL; // a receipt whose lines give no amount due: no value says so
-        if (ds_extractor_doc(x, plain, "receipt", &out) == 0)
+        if (ds_extractor_doc(f.x, plain, "receipt", &out) == 0)
             flagged_plain +=
                 json_object_get(json_object_get(json_object_get(out, "fields"), "total"),
                                 "check") != NULL;
         json_decref(out);
-        ds_extractor_free(x);
-        ds_model_free(m);
     }
     printf("  12 random models: %d decoded, %d with a total, 80.90 in %d, %d of them flagged "
            "\"check\": \"payment\"; %d flagged on a receipt without change\n",
            decoded, pointed, right, flagged, flagged_plain);
-    ds_ctx_free(ctx);
     ds_doc_free(doc);
     ds_doc_free(plain);
-    ds_schema_set_free(&schemas);
+    ds_fx_decode_close(&f);
     return decoded != 12 || pointed < 3 || right != pointed || flagged != pointed ||
            flagged_plain != 0;
 }
