@@ -27,8 +27,9 @@ static json_t *box_json(ds_box b) {
                      round(b.x1 * 100) / 100, round(b.y1 * 100) / 100);
 }
 
-// The document's pages and words as JSON; an OCR'd page names the layout it was read with.
-static json_t *doc_json(const char *path, const ds_doc *doc, ds_ocr_layout layout) {
+// The document's pages and words as JSON; an OCR'd page names the layout and the
+// languages it was read with.
+static json_t *doc_json(const char *path, const ds_doc *doc, const ds_ingest_opts *o) {
     json_t *pages = json_array();
     for (int i = 0; i < doc->n_pages; i++) {
         const ds_page *p = &doc->pages[i];
@@ -50,8 +51,10 @@ static json_t *doc_json(const char *path, const ds_doc *doc, ds_ocr_layout layou
             p->ocr_used ? "ocr" : "pdf", "skew_deg", round(atan(p->skew) * 180 / M_PI * 100) / 100,
             "ms", "render", round(p->ms_render * 10) / 10, "text", round(p->ms_text * 10) / 10,
             "ocr", round(p->ms_ocr * 10) / 10, "words", words);
-        if (p->ocr_used)
-            json_object_set_new(jp, "ocr_layout", json_string(ds_ocr_layout_name(layout)));
+        if (p->ocr_used) {
+            json_object_set_new(jp, "ocr_layout", json_string(ds_ocr_layout_name(o->ocr_layout)));
+            json_object_set_new(jp, "ocr_lang", json_string(o->ocr_lang ? o->ocr_lang : "eng"));
+        }
         json_array_append_new(pages, jp);
     }
     return json_pack("{s:s, s:s, s:i, s:f, s:o}", "file", path, "format",
@@ -139,7 +142,7 @@ int ds_cmd_pages(int argc, char **argv) {
         ds_doc_free(doc);
         return 0;
     }
-    json_t *j = doc_json(path, doc, o.ocr_layout);
+    json_t *j = doc_json(path, doc, &o);
     json_dumpf(j, stdout, compact ? JSON_COMPACT : JSON_INDENT(1));
     printf("\n");
     json_decref(j);

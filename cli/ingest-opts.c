@@ -22,12 +22,21 @@ int ds_cli_ingest_option(const char *cmd, int argc, char **argv, int *i, ds_inge
     int k = -1;
     for (int j = 0; j < (int)(sizeof num / sizeof *num); j++)
         if (!strcmp(a, num[j])) k = j;
-    if (k < 0 && strcmp(a, "--ocr") && strcmp(a, "--ocr-layout")) return 0;
+    if (k < 0 && strcmp(a, "--ocr") && strcmp(a, "--ocr-layout") && strcmp(a, "--ocr-lang"))
+        return 0;
     if (*i + 1 >= argc) {
         fprintf(stderr, "docseek %s: %s needs a value\n", cmd, a);
         return -1;
     }
     const char *s = argv[++*i];
+    if (k < 0 && !strcmp(a, "--ocr-lang")) {
+        if (ds_ocr_lang_check(s) == 0) {
+            o->ocr_lang = s; // argv outlives the options
+            return 1;
+        }
+        fprintf(stderr, "docseek %s: --ocr-lang: %s\n", cmd, ds_errmsg());
+        return -1;
+    }
     if (k < 0 && !strcmp(a, "--ocr-layout")) {
         if (ds_ocr_layout_parse(s, &o->ocr_layout) == 0) return 1;
         fprintf(stderr, "docseek %s: --ocr-layout takes " DS_OCR_LAYOUT_CHOICES ", not '%s'\n", cmd,

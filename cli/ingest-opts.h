@@ -11,6 +11,9 @@
     "  --ocr-layout L   how OCR finds a page's text: block (one block of lines, the default),\n"     \
     "                   auto (Tesseract's layout analysis), column, sparse; DS_OCR_LAYOUT=L\n"       \
     "                   in the environment sets it for every command\n"                              \
+    "  --ocr-lang L     the languages OCR reads, Tesseract's names joined by '+' (default eng;\n"    \
+    "                   deu, eng+msa, Latin, ... as installed); DS_OCR_LANG=L in the\n"              \
+    "                   environment sets it for every command\n"                                     \
     "  --no-marks       do not add check boxes as words (source \"mark\": ☒ checked, ☐ empty)\n" \
     "  --no-graphic-text  do not OCR text a PDF page draws as graphics (a logo's letters)\n"         \
     "  --max-pages N    refuse documents with more pages (default 50)\n"                             \

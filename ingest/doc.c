@@ -19,7 +19,7 @@ void ds_ingest_opts_default(ds_ingest_opts *o) {
     o->max_seconds = 60;
     o->dpi = 150;
     o->ocr = DS_OCR_AUTO;
-    o->ocr_lang = "eng";
+    o->ocr_lang = ds_ocr_lang_default();
     o->enc_size = 512;
     for (int i = 0; i < 3; i++) o->enc_mean[i] = 0.5f, o->enc_std[i] = 0.5f;
     const char *magnify = getenv("DS_OCR_MAGNIFY");

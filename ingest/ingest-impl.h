@@ -79,6 +79,9 @@ int ds_page_ocr(ds_ingest_ctx *c, ds_page *page, int page_index);
 // DS_OCR_LAYOUT sets (block when unset; a name it does not know is logged once).
 int ds_ocr_layout_psm(ds_ocr_layout l);
 ds_ocr_layout ds_ocr_layout_default(void);
+// The OCR languages DS_OCR_LANG names ("eng" when unset; a value ds_ocr_lang_check
+// refuses is logged once).
+const char *ds_ocr_lang_default(void);
 // The page segmentation mode the calling thread's OCR engine last read with (-1: it
 // has none yet); tests check that a layout reaches Tesseract.
 int ds_ocr_thread_psm(void);

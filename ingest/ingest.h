@@ -51,6 +51,11 @@ typedef enum {
 // any other name.
 int ds_ocr_layout_parse(const char *s, ds_ocr_layout *out);
 const char *ds_ocr_layout_name(ds_ocr_layout l);
+// Whether s names OCR languages as Tesseract does: its traineddata names joined by '+'
+// ("eng", "deu", "eng+msa", "Latin"), each letters, digits and '_' (so never a path),
+// at most DS_OCR_LANG_MAX bytes in all. 0, or DS_E_INVAL with a message that says so.
+#define DS_OCR_LANG_MAX 63
+int ds_ocr_lang_check(const char *s);
 // Where a word came from: the PDF text layer, OCR, or a selection mark (a check
 // box found in the raster: text "☒" checked or "☐" empty; ingest/marks.c).
 typedef enum { DS_WORD_PDF = 0, DS_WORD_OCR = 1, DS_WORD_MARK = 2 } ds_word_source;
@@ -133,7 +138,7 @@ typedef struct {
     double max_seconds;            // per-document time budget (default 60; 0 = none)
     float dpi;                     // PDF rendering and OCR resolution (default 150)
     ds_ocr_mode ocr;               // default auto: pages whose text layer has no usable words
-    const char *ocr_lang;          // Tesseract language (default "eng")
+    const char *ocr_lang;          // Tesseract languages (default "eng"; DS_OCR_LANG)
     int enc_size;                  // encoder square input (default 512)
     float enc_mean[3], enc_std[3]; // normalisation: (v / 255 - mean) / std (default 0.5, 0.5)
     int no_pixels;                 // 1: skip the encoder tensor (tools that only need words)
@@ -147,8 +152,9 @@ typedef struct {
 
 // Fills opts with the defaults above; DS_OCR_MAGNIFY=0 in the environment sets
 // no_ocr_magnify (so every command can be measured without the magnified pass), and
-// DS_OCR_LAYOUT=NAME ocr_layout (so can eval, train and serve, which take no --ocr-layout;
-// a name it does not know is logged once and the default kept).
+// DS_OCR_LAYOUT=NAME ocr_layout and DS_OCR_LANG=L ocr_lang (so can eval, train and serve,
+// which take no --ocr-layout or --ocr-lang; a value it does not take is logged once and
+// the default kept).
 void ds_ingest_opts_default(ds_ingest_opts *opts);
 
 // Detects the format from the first bytes; DS_FORMAT_UNKNOWN if none matches.

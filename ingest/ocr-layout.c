@@ -1,7 +1,8 @@
 // ocr-layout.c: the names of OCR's modes (when a page is OCR'd) and page layouts
 // (ingest.h's ds_ocr_mode, ds_ocr_layout), the Tesseract page segmentation mode each
-// layout stands for, and the layout the environment sets (DS_OCR_LAYOUT), read once
-// per process.
+// layout stands for, OCR language names, and the layout and language the environment
+// sets (DS_OCR_LAYOUT, DS_OCR_LANG), read once per process.
+#include "core/error.h"
 #include "core/log.h"
 #include "ingest/ingest-impl.h"
 
@@ -55,16 +56,42 @@ int ds_ocr_layout_psm(ds_ocr_layout l) {
     return (int)l >= 0 && (int)l < N_LAYOUTS ? (int)ds_layouts[l].psm : (int)PSM_SINGLE_BLOCK;
 }
 
+int ds_ocr_lang_check(const char *s) {
+    size_t n = s ? strlen(s) : 0;
+    int ok = n > 0 && n <= DS_OCR_LANG_MAX && s[0] != '+' && s[n - 1] != '+';
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = s[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '_' || (c == '+' && s[i + 1] != '+');
+    }
+    return ok ? 0
+              : ds_error(DS_E_INVAL,
+                         "'%s' is no OCR language: Tesseract's language names joined by '+' "
+                         "(eng, deu, eng+msa, Latin), letters, digits and '_', at most %d bytes",
+                         s ? s : "", DS_OCR_LANG_MAX);
+}
+
 static pthread_once_t ds_env_once = PTHREAD_ONCE_INIT;
 static ds_ocr_layout ds_env_layout = DS_OCR_LAYOUT_BLOCK;
+static const char *ds_env_lang = "eng";
 
 static void read_env(void) {
     const char *s = getenv("DS_OCR_LAYOUT");
     if (s && *s && ds_ocr_layout_parse(s, &ds_env_layout) != 0)
         DS_LOGW("DS_OCR_LAYOUT=%s is no OCR layout (" DS_OCR_LAYOUT_CHOICES "): block it is", s);
+    s = getenv("DS_OCR_LANG");
+    if (s && *s && ds_ocr_lang_check(s) == 0)
+        ds_env_lang = s; // the environment's string lives as long as the process
+    else if (s && *s)
+        DS_LOGW("DS_OCR_LANG=%s: %s; eng it is", s, ds_errmsg());
 }
 
 ds_ocr_layout ds_ocr_layout_default(void) {
     pthread_once(&ds_env_once, read_env);
     return ds_env_layout;
+}
+
+const char *ds_ocr_lang_default(void) {
+    pthread_once(&ds_env_once, read_env);
+    return ds_env_lang;
 }

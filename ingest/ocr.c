@@ -21,7 +21,7 @@
 
 typedef struct {
     TessBaseAPI *api;
-    char lang[64];
+    char lang[DS_OCR_LANG_MAX + 1];
 } ds_ocr_engine;
 
 static pthread_key_t ds_ocr_key;
@@ -40,6 +40,8 @@ static void make_key(void) {
 }
 
 static int get_engine(const char *lang, ds_ocr_engine **out) {
+    int rc = ds_ocr_lang_check(lang); // a name, never a path for Tesseract to open
+    if (rc) return rc;
     pthread_once(&ds_ocr_once, make_key);
     ds_ocr_engine *e = pthread_getspecific(ds_ocr_key);
     if (e && strcmp(e->lang, lang) == 0) {
@@ -52,11 +54,15 @@ static int get_engine(const char *lang, ds_ocr_engine **out) {
     if (!e) return ds_error(DS_E_NOMEM, "out of memory starting OCR");
     snprintf(e->lang, sizeof e->lang, "%s", lang);
     e->api = TessBaseAPICreate();
+    // Tesseract says why a language did not load on stderr as well: our error says it
+    if (e->api) TessBaseAPISetVariable(e->api, "debug_file", "/dev/null");
     if (!e->api || TessBaseAPIInit3(e->api, NULL, lang) != 0) {
         if (e->api) TessBaseAPIDelete(e->api);
         free(e);
         return ds_error(DS_E_UNSUPPORTED,
-                        "Tesseract cannot load language '%s' (install tesseract-ocr-%s)", lang,
+                        "Tesseract cannot load language '%s': each of its names needs its "
+                        "NAME.traineddata (Debian: tesseract-ocr-eng, tesseract-ocr-deu, ...; "
+                        "scripts such as Latin: tesseract-ocr-script-latn)",
                         lang);
     }
     // Tesseract's diagnostics ("Image too small to scale!!", "Line cannot be recognized!!"

@@ -17,6 +17,8 @@ pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev libjansson-de
 if [[ "${1:-}" == "--test" ]]; then
   # the upload page's test drives Debian's chromium with Playwright (from PyPI, no browser download)
   pkgs+=(python3 python3-venv clang-format chromium)
+  # OCR in another language than English: the Latin script's model (--ocr-lang Latin)
+  pkgs+=(tesseract-ocr-script-latn)
 fi
 
 missing=()

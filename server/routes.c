@@ -275,7 +275,7 @@ static void route_job(ds_srv *s, ds_conn *c, const char *id) {
 }
 
 // {"types": [{"doc_type", "description", "routed", "fields": [names]}], "adapters": [names],
-//  "reading": {"ocr", "ocr_layout": the server's defaults, "ocr_layouts": [names]}}
+//  "reading": {"ocr", "ocr_layout", "ocr_lang": the server's defaults, "ocr_layouts": [names]}}
 static void route_types(ds_srv *s, ds_conn *c) {
     json_t *types = json_array(), *adapters = json_array();
     for (int i = 0; i < s->schemas->n; i++) {
@@ -292,9 +292,10 @@ static void route_types(ds_srv *s, ds_conn *c) {
     json_t *layouts = json_array();
     for (ds_ocr_layout l = DS_OCR_LAYOUT_BLOCK; l <= DS_OCR_LAYOUT_SPARSE; l++)
         json_array_append_new(layouts, json_string(ds_ocr_layout_name(l)));
-    json_t *o = json_pack("{s:o, s:o, s:{s:s, s:s, s:o}}", "types", types, "adapters", adapters,
-                          "reading", "ocr", ds_ocr_mode_name(s->io.ocr), "ocr_layout",
-                          ds_ocr_layout_name(s->io.ocr_layout), "ocr_layouts", layouts);
+    json_t *o = json_pack("{s:o, s:o, s:{s:s, s:s, s:s, s:o}}", "types", types, "adapters",
+                          adapters, "reading", "ocr", ds_ocr_mode_name(s->io.ocr), "ocr_layout",
+                          ds_ocr_layout_name(s->io.ocr_layout), "ocr_lang",
+                          s->io.ocr_lang ? s->io.ocr_lang : "eng", "ocr_layouts", layouts);
     if (!o)
         ds_conn_respond_error(c, DS_E_NOMEM, "out of memory");
     else

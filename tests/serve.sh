@@ -253,7 +253,7 @@ expect 400 "$(status POST '/v1/extract?adapter=small' --data-binary @"$INV")" IN
 grep -q 'this server has: big' "$W/body"
 expect 200 "$(status GET /v1/types)"
 grep -q '"adapters":\["big"\]' "$W/body"
-grep -q '"reading":{"ocr":"always","ocr_layout":"auto","ocr_layouts":\["block","auto","column","sparse"\]}' "$W/body"
+grep -q '"reading":{"ocr":"always","ocr_layout":"auto","ocr_lang":"eng","ocr_layouts":\["block","auto","column","sparse"\]}' "$W/body"
 expect 200 "$(status POST '/v1/extract?ocr_layout=block' --data-binary @"$INV")"
 [ "$(fields "$W/body")" = "$(fields "$W/inv.ocr")" ]
 expect 400 "$(status POST '/v1/extract?ocr=sometimes' --data-binary @"$INV")" INVAL

@@ -162,6 +162,44 @@ DS_TEST(ingest_ocr_layouts) {
     return bad != 0;
 }
 
+// OCR languages are Tesseract's names joined by '+', never a path: what --ocr-lang and
+// DS_OCR_LANG take, and what reaches Tesseract.
+DS_TEST(ingest_ocr_lang_names) {
+    static const char *good[] = {"eng", "deu", "eng+msa", "Latin", "chi_sim", "eng+deu+fra"};
+    static const char *bad[] = {"",     "+eng", "eng+", "eng++msa", "../eng", "script/Latin",
+                                "e ng", "eng;", "é"};
+    int wrong = 0;
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        wrong += ds_ocr_lang_check(good[i]) != 0;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = ds_ocr_lang_check(bad[i]);
+        wrong += rc != DS_E_INVAL || !strstr(ds_errmsg(), "is no OCR language");
+    }
+    char longest[DS_OCR_LANG_MAX + 2];
+    memset(longest, 'a', sizeof longest - 1);
+    longest[DS_OCR_LANG_MAX] = 0; // the most it takes
+    wrong += ds_ocr_lang_check(longest) != 0;
+    longest[DS_OCR_LANG_MAX] = 'a', longest[DS_OCR_LANG_MAX + 1] = 0; // one byte more
+    wrong += ds_ocr_lang_check(longest) != DS_E_INVAL;
+    wrong += ds_ocr_lang_check(NULL) != DS_E_INVAL;
+    // a refused name never reaches Tesseract: the document fails with the same message
+    ds_ingest_opts o;
+    ds_ingest_opts_default(&o);
+    o.ocr = DS_OCR_ALWAYS;
+    o.no_pixels = 1;
+    o.ocr_lang = "../eng";
+    ds_fx_buf pdf = {0};
+    DS_CHECK_INT_EQ(tilted_page(0.0, &pdf), 0);
+    ds_doc *doc = NULL;
+    int rc = ds_ingest_memory(pdf.data, pdf.n, &o, &doc);
+    printf("  ocr_lang \"../eng\": %s: %s\n", ds_err_name(rc), ds_errmsg());
+    wrong += rc != DS_E_INVAL || doc != NULL;
+    ds_doc_free(doc);
+    ds_fx_buf_free(&pdf);
+    ds_ingest_thread_cleanup();
+    return wrong != 0;
+}
+
 // A scan's speckled blank page is noise, not text: the sample set's
 // contract-200-00002.tif has one as its second page, which OCR reads as 527
 // "words" (mean confidence 0.22) that made the model call the contract an

@@ -527,6 +527,7 @@ static void prepare_one(prep_args *a, int i) {
         }
         if (set_words) k = fnv(k, "set-words", 9);
         if (io.ocr_layout != DS_OCR_LAYOUT_BLOCK) k = fnv(k, &io.ocr_layout, sizeof io.ocr_layout);
+        if (io.ocr_lang && strcmp(io.ocr_lang, "eng")) k = fnv(k, io.ocr_lang, strlen(io.ocr_lang));
         if (io.no_ocr_magnify) k = fnv(k, "no-magnify", 10);
         if (d->truths && d->truths[i]) {
             char *t = json_dumps(d->truths[i], JSON_SORT_KEYS | JSON_COMPACT);
