@@ -11,12 +11,7 @@
 set -e
 D=$1
 W=$2
-rm -rf "$W"
-mkdir -p "$W"
-"$D" synth --type receipt --count 22 --seed 9560 --families 12-23 --scan --thermal \
-    --out "$W" 2>/dev/null
-doc="$W/receipt-9560-00021.jpg"
-words() { tr ',' '\n' <"$1" | grep '"text":' >"$1.words"; }
+. "$(dirname "$0")/ocr-receipt.sh"
 "$D" pages --ocr-lang Latin "$doc" >"$W/latin.json"
 "$D" pages "$doc" >"$W/eng.json"
 DS_OCR_LANG=Latin "$D" pages "$doc" >"$W/env.json"

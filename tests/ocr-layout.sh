@@ -11,12 +11,7 @@
 set -e
 D=$1
 W=$2
-rm -rf "$W"
-mkdir -p "$W"
-"$D" synth --type receipt --count 22 --seed 9560 --families 12-23 --scan --thermal \
-    --out "$W" 2>/dev/null
-doc="$W/receipt-9560-00021.jpg"
-words() { tr ',' '\n' <"$1" | grep '"text":' >"$1.words"; }
+. "$(dirname "$0")/ocr-receipt.sh"
 "$D" pages --ocr-layout auto "$doc" >"$W/auto.json" 2>"$W/auto.err"
 "$D" pages "$doc" >"$W/block.json" 2>/dev/null
 DS_OCR_LAYOUT=auto "$D" pages "$doc" >"$W/env.json" 2>/dev/null
