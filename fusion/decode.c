@@ -75,7 +75,7 @@ typedef struct {
     int n_words, n_marks;
     uint8_t *address_line; // (n_words) whether the word's line can be part of an address
     int cents;             // the document prints its amounts with two decimals (ds_norm_cents)
-    int has_due;           // its payment lines say what was due (samples/paid.h): a total's value
+    int has_due; // what was due by its payment lines (1) or its sum (2) (samples/paid.h): a total's
     double due;
     uint8_t *ok;      // (V) scratch of the copy mask, made once per document
     int32_t *allowed; // (V) the tokens it allows
@@ -1131,9 +1131,10 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
                 json_decref(v);
                 v = NULL;
             }
-            // held to what the payment lines say was due: said, for whoever checks the value
+            // held to what the payment lines or the sum say was due: said, for whoever
+            // checks the value
             if (v && ft == DS_FIELD_AMOUNT && due_applies(d))
-                json_object_set_new(v, "check", json_string("payment"));
+                json_object_set_new(v, "check", json_string(d->has_due == 1 ? "payment" : "sum"));
             put_value(d, v);
         }
         const ds_field *fd = &d->schema->fields[d->field];
@@ -1348,7 +1349,7 @@ static int slot_init(ds_decoder *dc, slot *sl, const char *doc_type) {
     int cents = 0;
     for (int i = 0; i < d->n_words; i++) cents += ds_norm_cents(d->words[i].w->text);
     d->cents = cents >= DS_CENTS_AMOUNTS;
-    d->has_due = ds_paid_due(doc, &d->due);
+    d->has_due = ds_paid_due(doc, &d->due) ? 1 : ds_sum_due(doc, &d->due) ? 2 : 0;
     d->conf = 1.0; // the type's probability accumulates from here (was 0: calloc)
     start_choice(d, K_TYPE);
     for (int s = 0; s < schemas->n; s++) {

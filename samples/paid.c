@@ -7,12 +7,13 @@
 #include <string.h>
 
 #define LINES_TO_CHANGE 4 // the change line's distance below the tendered one, at most
+#define LINES_TO_TAX    3 // the tax line's distance below the subtotal, at most
 
 static int cents_value(const char *text, double *v) {
     return ds_norm_cents(text) && ds_norm_amount(text, v) == 0;
 }
 
-enum { NO_LABEL, TENDERED, CARD, CHANGE, TOTAL };
+enum { NO_LABEL, TENDERED, CARD, CHANGE, TOTAL, SUB, SUBTOTAL, TAX };
 
 // The word's letters, upper-cased, against the labels: "Cash:" is CASH, "CASHIER" none.
 static int label_of(const char *text) {
@@ -28,8 +29,13 @@ static int label_of(const char *text) {
         up[n++] = (char)toupper((unsigned char)*p);
     }
     up[n] = 0;
+    static const char *const taxes[] = {"GST", "TAX", "VAT", "SST", "GSTTAX"};
     if (!strcmp(up, "CHANGE")) return CHANGE;
     if (!strcmp(up, "TOTAL")) return TOTAL; // "TOTAL PAID 80.90" is no cash handed over
+    if (!strcmp(up, "SUB")) return SUB;
+    if (!strcmp(up, "SUBTOTAL")) return SUBTOTAL;
+    for (size_t i = 0; i < sizeof taxes / sizeof *taxes; i++)
+        if (!strcmp(up, taxes[i])) return TAX;
     for (size_t i = 0; i < sizeof tendered / sizeof *tendered; i++)
         if (!strcmp(up, tendered[i])) return TENDERED;
     for (size_t i = 0; i < sizeof cards / sizeof *cards; i++)
@@ -65,6 +71,55 @@ static int printed_elsewhere(const ds_doc *doc, int p, int a, int b, double due)
             if (q == p && (k == a || k == b)) continue;
             if (cents_value(doc->pages[q].words[k].text, &v) && fabs(v - due) < 0.005) return 1;
         }
+    return 0;
+}
+
+// The line of page words [from, to) for the sum: SUBTOTAL ("SUB TOTAL" too) or TAX, or
+// NO_LABEL, and its last amount with cents after the label.
+static line_info read_sum_line(const ds_page *pg, int from, int to) {
+    line_info li = {NO_LABEL, -1, 0};
+    for (int k = from; k < to; k++) {
+        const char *t = pg->words[k].text;
+        int l = label_of(t);
+        if (l == SUB && k + 1 < to && label_of(pg->words[k + 1].text) == TOTAL) l = SUBTOTAL;
+        if ((l == SUBTOTAL || l == TAX) && li.label == NO_LABEL) li.label = l;
+        double v;
+        if (li.label != NO_LABEL && cents_value(t, &v)) li.amount = k, li.value = v;
+    }
+    return li;
+}
+
+int ds_sum_due(const ds_doc *doc, double *due) {
+    for (int p = 0; p < doc->n_pages; p++) {
+        const ds_page *pg = &doc->pages[p];
+        line_info sub = {NO_LABEL, -1, 0};
+        int sub_line = -1;
+        for (int k = 0; k < pg->n_words;) {
+            int end = k;
+            while (end < pg->n_words && pg->words[end].line == pg->words[k].line) end++;
+            line_info li = read_sum_line(pg, k, end);
+            int line = pg->words[k].line;
+            k = end;
+            if (li.amount < 0) continue;
+            if (li.label == SUBTOTAL && sub_line < 0) {
+                sub = li, sub_line = line;
+                continue;
+            }
+            if (li.label != TAX || sub_line < 0) continue;
+            if (line - sub_line > LINES_TO_TAX) return 0; // not the subtotal's
+            double d = sub.value + li.value;
+            // printed on a later line of the page: the total under them
+            for (int q = end; q < pg->n_words; q++) {
+                double v;
+                if (pg->words[q].line != line && cents_value(pg->words[q].text, &v) &&
+                    fabs(v - d) < 0.005) {
+                    *due = d;
+                    return 1;
+                }
+            }
+            return 0;
+        }
+    }
     return 0;
 }
 

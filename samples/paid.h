@@ -16,5 +16,12 @@
 // change line: the charge. It counts only when another word of the document prints it
 // (the total's own line). Returns 1 and *due, or 0 when the document shows no such lines.
 int ds_paid_due(const ds_doc *doc, double *due);
+// The amount due by the document's sum: on one line a subtotal label (SUBTOTAL, SUB
+// TOTAL, SUB-TOTAL) and an amount with cents, on one of the next three lines of that
+// page a tax label (GST, TAX, VAT, SST, GST/TAX) and its amount: their sum, when a later
+// line of the page prints it ("Sub Total RM 68.87", "GST/TAX 6% RM 4.13", and OCR's
+// "TORe RM 73.00" for TOTAL). Returns 1 and *due, or 0 when the document shows no such
+// lines.
+int ds_sum_due(const ds_doc *doc, double *due);
 
 #endif

@@ -1,10 +1,12 @@
-// test-paid.c: a receipt's payment lines (fusion/paid.c) read from PDFs of known
+// test-paid.c: a receipt's own arithmetic (samples/paid.c) read from PDFs of known
 // lines: what was due is the cash handed over less the change, only when both
 // labels stand on their lines with amounts, the change a few lines below, and the
-// difference printed elsewhere; and a total decoded by random tiny models (their
-// pointers are noise, and some decide it is null) is that amount whenever the page
-// says so, never one of the four other amounts.
+// difference printed elsewhere; or the subtotal and the tax below it, when a later line
+// prints their sum. A total decoded by random tiny models (their pointers are noise,
+// and some decide it is null) is that amount whenever the page says so, never one of
+// the other amounts.
 #include "core/error.h"
+#include "samples/normalize.h"
 #include "samples/paid.h"
 #include "tests/decode-fixtures.h"
 #include "tests/ingest-fixtures.h"
@@ -16,11 +18,14 @@
 
 #define MAX_LINES 10
 
-static const struct {
+typedef struct {
     const char *what;
     const char *lines[MAX_LINES];
     double due; // 0: none
-} receipts[] = {
+} due_case;
+
+// ds_paid_due's: the payment lines
+static const due_case receipts[] = {
     {"rounded till",
      {"TOTAL 80.91", "ROUNDING -0.01", "TOTAL SALES 80.90", "CASH : 100.00", "CHANGE : 19.10"},
      80.90},
@@ -46,38 +51,70 @@ static const struct {
      {"Shell Loyalty Card 6018840126306675", "TOTAL 20.00", "CASH 50.00", "CHANGE 30.00"},
      20.00},
 };
-#define N_RECEIPTS ((int)(sizeof receipts / sizeof *receipts))
 
-static int n_lines(int r) {
+// ds_sum_due's: the subtotal and the tax below it
+static const due_case sums[] = {
+    {"subtotal and tax, TOTAL misread",
+     {"Sub Total RM 68.87", "Service Charge RM 0.00", "GST/TAX 6% RM 4.13", "TORe RM 73.00",
+      "GST Summary Amount (RM) Tax (RM)", "SR @ 6% 68.87 4.13"},
+     73.00},
+    {"an invoice's subtotal and VAT",
+     {"Subtotal 1,204.50", "VAT 20% 240.90", "Total 1,445.40 EUR"},
+     1445.40},
+    {"tax included: the sum printed nowhere",
+     {"SUB-TOTAL (GST) 15.00", "GST 6% 0.85", "TOTAL 15.00"},
+     0},
+    {"tax far below the subtotal",
+     {"Subtotal 10.00", "Item A 4.00", "Item B 6.00", "Discount 0.00", "GST 0.60", "Total 10.60"},
+     0},
+    {"the sum printed above only", {"Total 10.60", "Subtotal 10.00", "GST 0.60"}, 0},
+    {"no subtotal", {"GST 0.60", "TOTAL 10.60", "CASH 20.00"}, 0},
+};
+
+static int n_lines(const due_case *c) {
     int n = 0;
-    while (n < MAX_LINES && receipts[r].lines[n]) n++;
+    while (n < MAX_LINES && c->lines[n]) n++;
     return n;
 }
 
-DS_TEST(paid_due_lines) {
+// Reads each of the n cases' pages with due_of: 0, or 1 when one reads otherwise than said.
+static int dues_read(const due_case *cases, int n, int (*due_of)(const ds_doc *, double *)) {
     ds_fx_init();
     int fails = 0;
-    for (int r = 0; r < N_RECEIPTS; r++) {
+    for (int r = 0; r < n; r++) {
         ds_doc *doc;
-        DS_CHECK_INT_EQ(ds_fx_text_doc(receipts[r].lines, n_lines(r), 64, &doc), 0);
+        DS_CHECK_INT_EQ(ds_fx_text_doc(cases[r].lines, n_lines(&cases[r]), 64, &doc), 0);
         double due = 0;
-        int found = ds_paid_due(doc, &due);
-        int ok = receipts[r].due > 0 ? found && fabs(due - receipts[r].due) < 0.005 : !found;
-        printf("  %-36s -> %s %.2f (want %.2f)\n", receipts[r].what, found ? "due" : "none",
-               found ? due : 0, receipts[r].due);
+        int found = due_of(doc, &due);
+        int ok = cases[r].due > 0 ? found && fabs(due - cases[r].due) < 0.005 : !found;
+        printf("  %-40s -> %s %.2f (want %.2f)\n", cases[r].what, found ? "due" : "none",
+               found ? due : 0, cases[r].due);
         fails += !ok;
         ds_doc_free(doc);
     }
-    return fails;
+    return fails != 0;
+}
+
+DS_TEST(paid_due_lines) {
+    return dues_read(receipts, (int)(sizeof receipts / sizeof *receipts), ds_paid_due);
+}
+
+DS_TEST(sum_due_lines) {
+    return dues_read(sums, (int)(sizeof sums / sizeof *sums), ds_sum_due);
 }
 
 DS_TEST(paid_due_constrains_total) {
     ds_fx_decode f;
     DS_CHECK(ds_fx_decode_open(&f) == 0);
-    ds_doc *doc, *plain; // the rounded till: five amounts, the total the third; one without
-    DS_CHECK_INT_EQ(ds_fx_text_doc(receipts[0].lines, n_lines(0), f.cfg.img_size, &doc), 0);
-    DS_CHECK_INT_EQ(ds_fx_text_doc(receipts[5].lines, n_lines(5), f.cfg.img_size, &plain), 0);
-    int decoded = 0, pointed = 0, right = 0, flagged = 0, flagged_plain = 0;
+    // the rounded till: five amounts, the total the third; one without; a subtotal and tax
+    ds_doc *doc, *plain, *summed;
+    DS_CHECK_INT_EQ(ds_fx_text_doc(receipts[0].lines, n_lines(&receipts[0]), f.cfg.img_size, &doc),
+                    0);
+    DS_CHECK_INT_EQ(
+        ds_fx_text_doc(receipts[5].lines, n_lines(&receipts[5]), f.cfg.img_size, &plain), 0);
+    DS_CHECK_INT_EQ(ds_fx_text_doc(sums[0].lines, n_lines(&sums[0]), f.cfg.img_size, &summed), 0);
+    int decoded = 0, pointed = 0, right = 0, flagged = 0, flagged_plain = 0, summed_totals = 0,
+        sums_right = 0;
     for (int seed = 1; seed <= 12; seed++) {
         DS_CHECK(ds_fx_decode_model(&f, "TOTAL ROUNDING SALES CASH CHANGE", 320, (uint64_t)seed) ==
                  0);
@@ -101,13 +138,27 @@ DS_TEST(paid_due_constrains_total) {
                 json_object_get(json_object_get(json_object_get(out, "fields"), "total"),
                                 "check") != NULL;
         json_decref(out);
+        out = NULL; // the subtotal and the tax: their sum, flagged so
+        if (ds_extractor_doc(f.x, summed, "receipt", &out) == 0) {
+            const json_t *total = json_object_get(json_object_get(out, "fields"), "total");
+            const char *v = json_string_value(json_object_get(total, "value"));
+            const char *check = json_string_value(json_object_get(total, "check"));
+            summed_totals += v != NULL;
+            double a = 0; // "73.00" or "RM 73.00": a run that reads as the amount
+            int is_due = v && ds_norm_amount(v, &a) == 0 && fabs(a - 73.00) < 0.005;
+            sums_right += is_due && check && !strcmp(check, "sum");
+            if (v && !is_due) printf("  seed %d: summed total %s\n", seed, v);
+        }
+        json_decref(out);
     }
     printf("  12 random models: %d decoded, %d with a total, 80.90 in %d, %d of them flagged "
-           "\"check\": \"payment\"; %d flagged on a receipt without change\n",
-           decoded, pointed, right, flagged, flagged_plain);
+           "\"check\": \"payment\"; %d flagged on a receipt without change; on the summed "
+           "receipt %d totals, %d of them 73.00 flagged \"sum\"\n",
+           decoded, pointed, right, flagged, flagged_plain, summed_totals, sums_right);
     ds_doc_free(doc);
     ds_doc_free(plain);
+    ds_doc_free(summed);
     ds_fx_decode_close(&f);
     return decoded != 12 || pointed < 3 || right != pointed || flagged != pointed ||
-           flagged_plain != 0;
+           flagged_plain != 0 || summed_totals < 3 || sums_right != summed_totals;
 }
