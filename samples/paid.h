@@ -1,9 +1,10 @@
 // paid.h: a receipt's own arithmetic. A till prints what the customer handed over
 // ("CASH 100.00") and the change given back ("CHANGE 19.10"); the difference is
 // what was due, the receipt's total (80.90), whatever its label reads like after
-// OCR ("Total Salestinclusive of GST) : 80.90"). Decoding takes it as a
-// constraint on a total (fusion/decode.c): on SROIE the model had pointed at the
-// cash handed over, the change or the tax instead.
+// OCR ("Total Salestinclusive of GST) : 80.90"); where no change is given, the
+// subtotal and the tax below it add up to it. Decoding takes it as a constraint on a
+// total (fusion/decode.c): on SROIE the model had pointed at the cash handed over,
+// the change or the tax instead.
 #ifndef DS_SAMPLES_PAID_H
 #define DS_SAMPLES_PAID_H
 
