@@ -75,7 +75,8 @@ typedef struct {
     int n_words, n_marks;
     uint8_t *address_line; // (n_words) whether the word's line can be part of an address
     int cents;             // the document prints its amounts with two decimals (ds_norm_cents)
-    int has_due; // what was due by its payment lines (1) or its sum (2) (samples/paid.h): a total's
+    // what was due (due), by its payment lines (1) or its sum (2), samples/paid.h: a total's
+    int has_due;
     double due;
     uint8_t *ok;      // (V) scratch of the copy mask, made once per document
     int32_t *allowed; // (V) the tokens it allows

@@ -75,16 +75,21 @@ static int printed_elsewhere(const ds_doc *doc, int p, int a, int b, double due)
 }
 
 // The line of page words [from, to) for the sum: SUBTOTAL ("SUB TOTAL" too) or TAX, or
-// NO_LABEL, and its last amount with cents after the label.
+// NO_LABEL, and its last amount with cents after the label. A total's line that names
+// the tax ("Total Excl. GST 13.30", "Total Incl. GST 14.10") is no tax line.
 static line_info read_sum_line(const ds_page *pg, int from, int to) {
     line_info li = {NO_LABEL, -1, 0};
     for (int k = from; k < to; k++) {
         const char *t = pg->words[k].text;
         int l = label_of(t);
-        if (l == SUB && k + 1 < to && label_of(pg->words[k + 1].text) == TOTAL) l = SUBTOTAL;
+        if (l == SUB && k + 1 < to && label_of(pg->words[k + 1].text) == TOTAL) {
+            l = SUBTOTAL;
+            k++; // its TOTAL
+        }
+        if (l == TOTAL) return (line_info){NO_LABEL, -1, 0};
         if ((l == SUBTOTAL || l == TAX) && li.label == NO_LABEL) li.label = l;
         double v;
-        if (li.label != NO_LABEL && cents_value(t, &v)) li.amount = k, li.value = v;
+        if (li.label != NO_LABEL && cents_value(pg->words[k].text, &v)) li.amount = k, li.value = v;
     }
     return li;
 }
@@ -117,7 +122,6 @@ int ds_sum_due(const ds_doc *doc, double *due) {
                     return 1;
                 }
             }
-            return 0;
         }
     }
     return 0;

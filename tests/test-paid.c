@@ -69,6 +69,12 @@ static const due_case sums[] = {
      0},
     {"the sum printed above only", {"Total 10.60", "Subtotal 10.00", "GST 0.60"}, 0},
     {"no subtotal", {"GST 0.60", "TOTAL 10.60", "CASH 20.00"}, 0},
+    {"a total's line names the tax",
+     {"SUBTOTAL 13.30", "Total Excl. GST 13.30", "GST 6% 0.80", "Total Incl. GST 14.10"},
+     14.10},
+    {"a service tax of nothing first",
+     {"Sub Total 20.00", "Service Tax 0.00", "GST 6% 1.20", "Total 21.20"},
+     21.20},
 };
 
 static int n_lines(const due_case *c) {
