@@ -286,16 +286,6 @@ static json_t *mark_value(dstate *d, int i, double conf) {
                      round(b->y1 * 100) / 100, "confidence", conf, "source", "mark");
 }
 
-// The probability of token tok among the n allowed, as ds_sample_pick gives the pick's.
-static double pick_p(const float *logits, const int32_t *allowed, int n, const ds_decode_opts *o,
-                     int32_t tok) {
-    float mx = -INFINITY, temp = o && o->temperature > 0 ? o->temperature : 1.0f;
-    for (int i = 0; i < n; i++) mx = fmaxf(mx, logits[allowed[i]]);
-    double z = 0;
-    for (int i = 0; i < n; i++) z += exp((logits[allowed[i]] - mx) / temp);
-    return z > 0 ? exp((logits[tok] - mx) / temp) / z : 0;
-}
-
 static int cmp_desc(const void *a, const void *b) {
     double x = ((const double *)a)[0], y = ((const double *)b)[0];
     return (x < y) - (x > y);
@@ -779,23 +769,24 @@ static int address_lines(dstate *d) {
 
 #define DS_BLOCK_INDENT 2.0f // how far a block's lines may start from its first word, in lines
 
-// Whether words [ws, we] are one block of lines: each line the run goes on to is of the
-// same page, starts below the line before it, at most a line's height under it, and
-// where the run's first word starts (within DS_BLOCK_INDENT line heights). A form's
-// entity that runs on is a paragraph so (FUNSD's 40 of 601 entities on more than one
-// line, in the last ten forms); a run that wraps from a line's end to the next line's
-// start in another column ("Type of Cigarette 85 mm Filter @ Batch Size") is two.
-static int block_run(const dstate *d, int ws, int we) {
+// The last word before end of the block of lines that starts at word ws: each line the
+// run goes on to is of the same page, starts below the line before it, at most a line's
+// height under it, and where the run's first word starts (within DS_BLOCK_INDENT line
+// heights). A form's entity that runs on is a paragraph so (FUNSD's 40 of 601 entities
+// on more than one line, in the last ten forms); a run that wraps from a line's end to
+// the next line's start in another column ("Type of Cigarette 85 mm Filter @ Batch
+// Size") is two.
+static int block_end(const dstate *d, int ws, int end) {
     const ds_box *first = &d->words[ws].w->box;
-    for (int i = ws + 1; i <= we; i++) {
+    for (int i = ws + 1; i < end; i++) {
         if (same_line(&d->words[i], &d->words[i - 1])) continue;
         const ds_box *a = &d->words[i - 1].w->box, *b = &d->words[i].w->box;
         float h = a->y1 - a->y0;
         if (d->words[i].p != d->words[ws].p || b->y0 < a->y0 || b->y0 - a->y1 > h ||
             fabsf(b->x0 - first->x0) > DS_BLOCK_INDENT * h)
-            return 0;
+            return i - 1;
     }
-    return 1;
+    return end - 1;
 }
 
 // The most words a run of type t takes.
@@ -880,27 +871,18 @@ static int gen_value_ok(const ds_model *m, const dstate *d, const ds_decode_opts
     return (o && o->no_type_constraint) || reads_as(d->schema->fields[d->field].type, text);
 }
 
-// Whether the generated value's text (white space collapsed) spells a run of whole
-// words of the document, as fusion/sequence.c matches a true value to the words.
+// Whether the generated value spells a run of whole words of the document, as
+// fusion/sequence.c matches a true value to the words.
 static int gen_spells_run(const ds_model *m, const dstate *d) {
-    char raw[1024], text[1024];
+    char raw[1024], want[1024];
     if (gen_text(m, d, raw, sizeof raw) <= 0) return 0;
-    size_t n = 0;
-    for (const char *c = raw; *c && n + 1 < sizeof text; c++)
-        if (!isspace((unsigned char)*c))
-            text[n++] = *c;
-        else if (n > 0 && text[n - 1] != ' ' && c[1] && !isspace((unsigned char)c[1]))
-            text[n++] = ' ';
-    text[n] = 0;
-    for (int i = 0; i < d->n_words; i++) {
+    ds_seq_collapse(want, raw, sizeof want);
+    size_t wl = strlen(want);
+    for (int i = 0; i < d->n_words && wl > 0; i++) {
         size_t off = 0;
-        for (int j = i; j < d->n_words; j++) {
-            const char *t = d->words[j].w->text;
-            size_t tl = strlen(t);
-            if (j > i && (off >= n || text[off++] != ' ')) break;
-            if (tl == 0 || off + tl > n || memcmp(text + off, t, tl)) break;
-            if ((off += tl) == n) return 1;
-        }
+        for (int j = i;
+             j < d->n_words && ds_seq_spell_next(want, wl, &off, d->words[j].w->text, j == i); j++)
+            if (off == wl) return 1;
     }
     return 0;
 }
@@ -973,7 +955,9 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
             if (ok[DS_TOK_COPY] && !(o && o->keep_generated_runs)) {
                 d->retract_len = d->gs.kv.len;
                 d->retract_conf = d->conf / p;
-                d->retract_copy = pick_p(logits, al, na, o, DS_TOK_COPY);
+                // [copy]'s probability beside the pick's p, both among the same tokens
+                float temp = o && o->temperature > 0 ? o->temperature : 1.0f;
+                d->retract_copy = p * exp((logits[DS_TOK_COPY] - logits[tok]) / temp);
             }
             d->gen[d->gn++] = tok;
             d->sam_s = ds_sam_next(&d->sam, 0, tok);
@@ -1082,11 +1066,13 @@ static int32_t decide(ds_model *m, dstate *d, const float *h, const float *logit
         double mass = 0, typed_mass = 0;
         // a form's entity (a text list's item) ends where its block of lines does: the
         // end pointer's mass past that is the item run on into the next one
-        int blocks = ft == DS_FIELD_TEXT_LIST && !(o && o->no_type_constraint);
+        int last = ft == DS_FIELD_TEXT_LIST && !(o && o->no_type_constraint)
+                       ? block_end(d, d->ws, end)
+                       : end - 1;
         for (int i = d->ws; i < end; i++) {
             mass += p[i];
             if (p[i] > p[any]) any = i;
-            if (blocks && !block_run(d, d->ws, i)) continue;
+            if (i > last) continue;
             if (!typed_run(d, d->ws, i, ft)) continue;
             typed_mass += p[i];
             if (best < 0 || p[i] > p[best]) best = i;

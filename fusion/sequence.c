@@ -61,7 +61,7 @@ typedef struct {
 
 // ---- matching values to runs of words
 
-static void collapse(char *dst, const char *src, size_t cap) {
+void ds_seq_collapse(char *dst, const char *src, size_t cap) {
     size_t n = 0;
     int space = 0;
     for (const char *p = src; *p && n + 1 < cap; p++) {
@@ -103,25 +103,25 @@ static float box_score(const word_ref *words, int i, int j, const json_t *boxes)
     return score;
 }
 
+int ds_seq_spell_next(const char *want, size_t wl, size_t *off, const char *t, int first) {
+    size_t o = *off, tl = strlen(t);
+    if (!first && (o >= wl || want[o++] != ' ')) return 0;
+    if (o + tl > wl || memcmp(want + o, t, tl) != 0) return 0;
+    *off = o + tl;
+    return 1;
+}
+
 // The run [*ws, *we] of words spelling value; -1 when none does.
 static int find_span(const word_ref *words, int n, const char *value, const json_t *boxes, int *ws,
                      int *we) {
     char want[1024];
-    collapse(want, value, sizeof want);
+    ds_seq_collapse(want, value, sizeof want);
     size_t wl = strlen(want);
     if (wl == 0) return -1;
     float best = -1;
     for (int i = 0; i < n; i++) {
         size_t off = 0;
-        for (int j = i; j < n; j++) {
-            const char *t = words[j].w->text;
-            size_t tl = strlen(t);
-            if (j > i) {
-                if (off >= wl || want[off] != ' ') break;
-                off++;
-            }
-            if (off + tl > wl || memcmp(want + off, t, tl) != 0) break;
-            off += tl;
+        for (int j = i; j < n && ds_seq_spell_next(want, wl, &off, words[j].w->text, j == i); j++) {
             if (off == wl) {
                 float score = box_score(words, i, j, boxes);
                 if (score > best) {

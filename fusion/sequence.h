@@ -74,6 +74,16 @@ int ds_seq_build(const ds_model *m, const ds_schema_set *schemas, const ds_doc *
 int ds_seq_build_window(const ds_model *m, const ds_schema_set *schemas, const ds_doc *doc,
                         const json_t *truth, int unseen_null, ds_seq *out, ds_seq_info *info);
 
+// How a value is matched to a run of the document's words (training points at a value
+// that is such a run, and fusion/decode.c takes back one the model generated instead):
+// ds_seq_collapse copies src with white space trimmed and runs of it one space (at most
+// cap bytes with the NUL); ds_seq_spell_next adds word t to a run that spells the first
+// *off bytes of want (wl long, collapsed), first: t is the run's first word. Returns 1
+// and the new *off while the run still spells want's start (*off == wl: all of it), 0
+// when it does not.
+void ds_seq_collapse(char *dst, const char *src, size_t cap);
+int ds_seq_spell_next(const char *want, size_t wl, size_t *off, const char *t, int first);
+
 // Encodes " text" (leading space: how words appear in documents) into ids; returns the
 // count or a negative DS_E*.
 int ds_seq_encode_value(const ds_model *m, const char *text, int32_t *ids, int cap);

@@ -63,6 +63,13 @@ static line_info read_line(const ds_page *pg, int from, int to) {
     return li;
 }
 
+// The end of the line of page words that starts at word k (the first word of the next).
+static int line_end(const ds_page *pg, int k) {
+    int end = k;
+    while (end < pg->n_words && pg->words[end].line == pg->words[k].line) end++;
+    return end;
+}
+
 // Whether a word of the document other than the two on page p prints due.
 static int printed_elsewhere(const ds_doc *doc, int p, int a, int b, double due) {
     for (int q = 0; q < doc->n_pages; q++)
@@ -100,8 +107,7 @@ int ds_sum_due(const ds_doc *doc, double *due) {
         line_info sub = {NO_LABEL, -1, 0};
         int sub_line = -1;
         for (int k = 0; k < pg->n_words;) {
-            int end = k;
-            while (end < pg->n_words && pg->words[end].line == pg->words[k].line) end++;
+            int end = line_end(pg, k);
             line_info li = read_sum_line(pg, k, end);
             int line = pg->words[k].line;
             k = end;
@@ -133,8 +139,7 @@ int ds_paid_due(const ds_doc *doc, double *due) {
         line_info tendered = {NO_LABEL, -1, 0};
         int tendered_line = -1;
         for (int k = 0; k < pg->n_words;) {
-            int end = k;
-            while (end < pg->n_words && pg->words[end].line == pg->words[k].line) end++;
+            int end = line_end(pg, k);
             line_info li = read_line(pg, k, end);
             int line = pg->words[k].line;
             k = end;
