@@ -40,21 +40,24 @@ static void make_key(void) {
 }
 
 static int get_engine(const char *lang, ds_ocr_engine **out) {
-    int rc = ds_ocr_lang_check(lang); // a name, never a path for Tesseract to open
-    if (rc) return rc;
     pthread_once(&ds_ocr_once, make_key);
     ds_ocr_engine *e = pthread_getspecific(ds_ocr_key);
     if (e && strcmp(e->lang, lang) == 0) {
         *out = e;
         return 0;
     }
+    int rc = ds_ocr_lang_check(lang); // a name, never a path for Tesseract to open
+    if (rc) return rc;
     engine_free(e);
     pthread_setspecific(ds_ocr_key, NULL);
     e = calloc(1, sizeof *e);
     if (!e) return ds_error(DS_E_NOMEM, "out of memory starting OCR");
     snprintf(e->lang, sizeof e->lang, "%s", lang);
     e->api = TessBaseAPICreate();
-    // Tesseract says why a language did not load on stderr as well: our error says it
+    // Tesseract's diagnostics ("Image too small to scale!!", "Line cannot be recognized!!"
+    // for a region a few pixels high; why a language did not load) go to stderr, where
+    // they end up in a user's logs with nothing to act on; a failure that matters
+    // reaches us as a return code.
     if (e->api) TessBaseAPISetVariable(e->api, "debug_file", "/dev/null");
     if (!e->api || TessBaseAPIInit3(e->api, NULL, lang) != 0) {
         if (e->api) TessBaseAPIDelete(e->api);
@@ -65,10 +68,6 @@ static int get_engine(const char *lang, ds_ocr_engine **out) {
                         "scripts such as Latin: tesseract-ocr-script-latn)",
                         lang);
     }
-    // Tesseract's diagnostics ("Image too small to scale!!", "Line cannot be recognized!!"
-    // for a region a few pixels high) go to stderr, where they end up in a user's logs
-    // with nothing to act on; a failure that matters reaches us as a return code.
-    TessBaseAPISetVariable(e->api, "debug_file", "/dev/null");
     pthread_setspecific(ds_ocr_key, e);
     *out = e;
     return 0;
